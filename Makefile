@@ -1,0 +1,133 @@
+# cprof — build, test, benchmark, install.
+#   make            build into build/ (O=DIR elsewhere)
+#   make check      unit + end-to-end tests (+ a bounded fuzz run)
+#   make check SAN=address,undefined   sanitizer build in build-san/
+#   make demo       the guided tour
+#   make bench      overhead against uftrace, gprof, callgrind, ...
+#   make install PREFIX=/usr/local DESTDIR=
+# Missing build dependencies are installed once through apt-get
+# (scripts/install-deps.sh); V=1 shows full commands; WERROR=1 adds -Werror.
+
+ifneq ($(SAN),)
+O ?= build-san
+else
+O ?= build
+endif
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+PKG_CONFIG ?= pkg-config
+
+ifeq ($(V),1)
+Q :=
+say :=
+else
+Q := @
+say = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+BASE_CFLAGS := -std=gnu11 $(WARN) -g -O2 -fPIC -MMD -MP
+SAN_FLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all)
+CFLAGS ?=
+ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS)
+
+# Flags of the libraries; empty until deps are installed (see $(DEPS_OK)).
+DEPS_OK := $(O)/.deps-ok
+dep_flags = $(shell $(PKG_CONFIG) --cflags --libs $(1) 2>/dev/null)
+
+COMMON_SRC := $(wildcard common/*.c)
+INSTRUMENT_SRC := $(wildcard instrument/*.c)
+PRELOAD_SRC := $(wildcard preload/*.c)
+REPORTER_SRC := $(wildcard reporter/*.c)
+REPORTER_LIB_SRC := $(filter-out reporter/main.c,$(REPORTER_SRC))
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+PROG_SRC := $(wildcard tests/progs/*.c)
+
+obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
+san_obj = $(patsubst %.c,$(O)/obj-san/%.o,$(1))
+
+CPROF := $(O)/bin/cprof
+LIB_INSTRUMENT := $(O)/lib/libcprof-instrument.so
+LIB_MALLOC := $(if $(PRELOAD_SRC),$(O)/lib/libcprof-malloc.so)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(UNIT_SRC))
+PROG_BINS := $(patsubst tests/progs/%.c,$(O)/tests/progs/%,$(PROG_SRC))
+
+.PHONY: all check check-unit check-e2e check-fuzz demo bench fuzz install clean deps format
+
+all: $(CPROF) $(LIB_INSTRUMENT) $(LIB_MALLOC)
+
+deps: $(DEPS_OK)
+$(DEPS_OK): scripts/install-deps.sh
+	$(Q)$(PKG_CONFIG) --exists libunwind libdw criterion 2>/dev/null || scripts/install-deps.sh build
+	$(Q)scripts/install-deps.sh build
+	$(Q)mkdir -p $(@D) && touch $@
+
+# ---- objects: runtimes and reporter share common/, built once ----
+$(O)/obj/%.o: %.c | $(DEPS_OK)
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(if $(filter instrument/% preload/%,$<),-fvisibility=hidden,$(SAN_FLAGS)) \
+		$(if $(filter reporter/% tests/%,$<),$(call dep_flags,libdw libelf criterion)) -c $< -o $@
+
+# ---- the call profiler's runtime: never instrumented, never sanitized ----
+$(LIB_INSTRUMENT): $(call obj,$(INSTRUMENT_SRC) $(COMMON_SRC))
+	$(call say,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -shared -fvisibility=hidden -o $@ $^ -lpthread -Wl,-z,nodelete
+
+# ---- the reporter ----
+$(CPROF): $(call obj,$(REPORTER_SRC) $(COMMON_SRC))
+	$(call say,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(call dep_flags,libdw libelf) -lm
+
+-include preload/preload.mk
+
+# ---- tests ----
+$(O)/tests/unit/%: tests/unit/%.c $(call obj,$(REPORTER_LIB_SRC) $(COMMON_SRC)) | $(DEPS_OK)
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Ireporter -Icommon -o $@ $^ \
+		$(call dep_flags,criterion libdw libelf) -lm
+
+# Test programs: built the way a user builds (-finstrument-functions -g).
+$(O)/tests/progs/%: tests/progs/%.c include/cprof.h | $(DEPS_OK)
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -g -O2 -fno-inline -finstrument-functions -Iinclude -o $@ $< -lpthread
+
+check: all $(UNIT_BINS) $(PROG_BINS)
+	$(Q)O=$(O) SAN=$(SAN) tests/run-all.sh
+
+fuzz: all
+	$(Q)O=$(O) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} fuzz/run.sh
+
+demo: all $(PROG_BINS)
+	$(Q)O=$(O) scripts/demo.sh
+
+bench: all
+	$(Q)O=$(O) bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(CPROF) $(DESTDIR)$(PREFIX)/bin/cprof
+	install -m 644 $(LIB_INSTRUMENT) $(LIB_MALLOC) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/cprof.h $(DESTDIR)$(PREFIX)/include/cprof.h
+	sed 's|@PREFIX@|$(PREFIX)|g' docs/cprof.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/cprof.pc
+	install -m 644 docs/cprof.1 $(DESTDIR)$(PREFIX)/share/man/man1/cprof.1
+
+format:
+	clang-format -i $(wildcard */*.c */*.h)
+
+clean:
+	rm -rf build build-san $(O)
+
+-include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

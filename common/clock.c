@@ -1,0 +1,42 @@
+/*
+ * Clock choice and TSC calibration against CLOCK_MONOTONIC. Called at
+ * start-up and when a file is written, never from a hook's hot path.
+ */
+#include "clock.h"
+
+#include <cpuid.h>
+#include <stdlib.h>
+#include <string.h>
+
+int clock_tsc_is_invariant(void)
+{
+	unsigned a, b, c, d;
+
+	if (!__get_cpuid(0x80000000u, &a, &b, &c, &d) || a < 0x80000007u)
+		return 0;
+	__get_cpuid(0x80000007u, &a, &b, &c, &d);
+	return (d >> 8) & 1;
+}
+
+void clock_calib_start(struct clock_calib *c)
+{
+	const char *force = getenv("CPROF_CLOCK");
+
+	c->use_tsc = clock_tsc_is_invariant() && !(force && strcmp(force, "mono") == 0);
+	c->start_ns = clock_mono_ns();
+	c->start_ticks = clock_calib_ticks(c);
+}
+
+double clock_calib_ns_per_tick(const struct clock_calib *c, uint64_t *elapsed_ticks)
+{
+	uint64_t now_ns, now_ticks;
+
+	do {
+		now_ns = clock_mono_ns();
+		now_ticks = clock_calib_ticks(c);
+	} while (now_ns - c->start_ns < 20000000u);
+	*elapsed_ticks = now_ticks - c->start_ticks;
+	if (!c->use_tsc || now_ticks <= c->start_ticks)
+		return 1.0;
+	return (double)(now_ns - c->start_ns) / (double)(now_ticks - c->start_ticks);
+}

@@ -1,0 +1,191 @@
+/*
+ * The on-disk format shared by the runtimes (writers) and the reporter
+ * (reader): every record is defined here once. Writers must stay usable
+ * from a hook at exit time: no malloc, no stdio, only write(2).
+ */
+#ifndef CPROF_COMMON_FORMAT_H
+#define CPROF_COMMON_FORMAT_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Layout: a fmt_header, then sections (fmt_section + payload, payload
+ * padded to 8 bytes), ending with FMT_SEC_END. A file without its END
+ * section is truncated and is refused whole. All integers little-endian
+ * (the only byte order the runtimes run on).
+ */
+#define FMT_MAGIC "CPROF\0\r\n"
+#define FMT_MAGIC_LEN 8
+#define FMT_VERSION 1
+
+enum fmt_kind {
+	FMT_KIND_PROFILE = 1,	/* call profile: .prof */
+	FMT_KIND_SNAPSHOT = 2,	/* memory snapshot: .snap */
+};
+
+/* Feature bits: a reader refuses a file with a bit it does not know. */
+enum fmt_feature {
+	FMT_FEAT_COUNTS_ONLY = 1u << 0,	/* no clock: times are all zero */
+};
+#define FMT_FEATURES_KNOWN (FMT_FEAT_COUNTS_ONLY)
+
+struct fmt_header {
+	char magic[FMT_MAGIC_LEN];
+	uint16_t version;
+	uint16_t kind;		/* enum fmt_kind */
+	uint32_t features;	/* enum fmt_feature bits */
+};
+
+enum fmt_section_type {
+	FMT_SEC_META = 1,	/* struct fmt_meta */
+	FMT_SEC_MODULES = 2,	/* count x (fmt_module + path, padded) */
+	FMT_SEC_THREAD = 3,	/* fmt_thread + count x fmt_node */
+	FMT_SEC_SNAP_INFO = 16,	/* memory snapshots: reserved for preload/ */
+	FMT_SEC_TRACES = 17,
+	FMT_SEC_END = 0x454e44,	/* "END": count = sections before it */
+};
+
+struct fmt_section {
+	uint32_t type;		/* enum fmt_section_type */
+	uint32_t count;		/* records in the payload, by type */
+	uint64_t size;		/* payload bytes, excluding padding */
+};
+
+#define FMT_PROGRAM_MAX 256
+#define FMT_LABEL_MAX 64
+
+enum fmt_meta_flags {
+	FMT_META_CLOCK_TSC = 1u << 0,	/* ticks are TSC cycles, else ns */
+};
+
+struct fmt_meta {
+	uint64_t pid;
+	uint64_t ppid;
+	uint64_t start_unix_ns;		/* when the runtime started */
+	uint64_t end_unix_ns;		/* when this file was written */
+	uint64_t elapsed_ticks;		/* between the two, in clock ticks */
+	double ns_per_tick;		/* converts every *_ticks field */
+	/* Per-call hook overhead measured at start-up (see instrument/):
+	 * inner lands in the callee's own time, outer in its caller's. */
+	double overhead_inner_ticks;
+	double overhead_outer_ticks;
+	uint64_t dropped_nodes;		/* calls not recorded: tree full */
+	uint64_t dropped_frames;	/* calls past the shadow-stack depth */
+	uint64_t mismatched_exits;	/* exits without their entry (longjmp) */
+	uint32_t flags;			/* enum fmt_meta_flags */
+	uint32_t nthreads;
+	char program[FMT_PROGRAM_MAX];	/* /proc/self/exe, NUL-terminated */
+	char label[FMT_LABEL_MAX];	/* snapshots: "exit", "signal", ... */
+	uint64_t seq;			/* snapshots: 1, 2, ... */
+	uint64_t reserved[4];
+};
+
+#define FMT_BUILD_ID_MAX 32
+
+struct fmt_module {
+	uint64_t start;		/* lowest mapped address of its PT_LOADs */
+	uint64_t end;		/* one past the highest */
+	uint64_t bias;		/* load bias: runtime address - ELF vaddr */
+	uint16_t build_id_len;
+	uint16_t path_len;	/* bytes of path that follow, no NUL */
+	uint32_t reserved;
+	uint8_t build_id[FMT_BUILD_ID_MAX];
+};
+
+#define FMT_THREAD_NAME_MAX 16
+
+struct fmt_thread {
+	uint64_t tid;
+	char name[FMT_THREAD_NAME_MAX];
+	uint64_t nnodes;	/* fmt_node records that follow */
+};
+
+/*
+ * One calling-context-tree node: a function reached by one call path.
+ * Node 0 is the root (fn 0); every other node's parent has a smaller
+ * index, which is what lets a reader rule out cycles in one pass.
+ */
+struct fmt_node {
+	uint64_t fn;		/* runtime address of the function's entry */
+	uint32_t parent;
+	uint32_t reserved;
+	uint64_t calls;
+	uint64_t incl_ticks;	/* inclusive time of these activations */
+	uint64_t self_ticks;	/* minus the inclusive time of children */
+};
+
+/* ---- writing (runtimes) ---- */
+
+#define FMT_WRITER_BUF 65536
+
+/*
+ * A file being written: to "DIR/.NAME.tmpPID" opened O_EXCL|O_NOFOLLOW,
+ * renamed over DIR/NAME by fmt_writer_commit(). The caller provides the
+ * storage (runtimes keep it static: a hook may not malloc).
+ */
+struct fmt_writer {
+	int fd;
+	int failed;		/* errno of the first failure, 0 if none */
+	uint64_t offset;	/* bytes written to fd so far + buffered */
+	uint64_t section_at;	/* file offset of the open section header */
+	uint32_t nsections;
+	uint32_t in_section;
+	size_t used;
+	char tmp_path[PATH_MAX];
+	char final_path[PATH_MAX];
+	unsigned char buf[FMT_WRITER_BUF];
+};
+
+/*
+ * Creates DIR (one level, mode 0755) if missing and opens the temporary
+ * file. Returns 0, or -1 with errno set (w->final_path names the file).
+ * Async-signal-unsafe only in that it may block on the file system.
+ */
+int fmt_writer_open(struct fmt_writer *w, const char *dir, const char *name,
+		    enum fmt_kind kind, uint32_t features);
+void fmt_writer_begin(struct fmt_writer *w, enum fmt_section_type type, uint32_t count);
+void fmt_writer_put(struct fmt_writer *w, const void *data, size_t len);
+/* Patches the section's size; pads the payload to 8 bytes. */
+void fmt_writer_end(struct fmt_writer *w);
+/* Adds the END section, fsyncs, renames. 0, or -1 with errno set and
+ * the temporary file removed. */
+int fmt_writer_commit(struct fmt_writer *w);
+/* Gives up: closes and removes the temporary file. */
+void fmt_writer_abort(struct fmt_writer *w);
+
+/* ---- reading (reporter) ---- */
+
+/*
+ * A whole file read into memory and checked section by section. Sections
+ * point into data. Caller frees with fmt_file_close().
+ */
+struct fmt_file_section {
+	uint32_t type;
+	uint32_t count;
+	uint64_t size;
+	const unsigned char *payload;
+};
+
+struct fmt_file {
+	const char *path;
+	unsigned char *data;
+	size_t size;
+	struct fmt_header header;
+	struct fmt_file_section *sections;
+	size_t nsections;
+};
+
+/*
+ * Reads and validates the container (magic, version, features, section
+ * bounds, END). On failure returns -1 and writes one line into err
+ * (without "cprof: "), naming the file.
+ */
+int fmt_file_open(struct fmt_file *f, const char *path, char *err, size_t errlen);
+void fmt_file_close(struct fmt_file *f);
+/* First section of the type, or NULL. */
+const struct fmt_file_section *fmt_file_find(const struct fmt_file *f, uint32_t type);
+const char *fmt_kind_name(uint32_t kind);
+
+#endif

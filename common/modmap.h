@@ -1,0 +1,42 @@
+/*
+ * The module map: which ELF file (path, build-id) is mapped where, so a
+ * file written on one machine can be symbolized on another. Collected in
+ * the profiled process, parsed by the reporter.
+ */
+#ifndef CPROF_COMMON_MODMAP_H
+#define CPROF_COMMON_MODMAP_H
+
+#include "format.h"
+
+/*
+ * Writes the modules loaded now as a FMT_SEC_MODULES section. Uses
+ * dl_iterate_phdr (takes the loader's lock: never from a signal handler)
+ * and no malloc.
+ */
+void modmap_write(struct fmt_writer *w);
+
+struct modmap_entry {
+	uint64_t start, end, bias;
+	unsigned build_id_len;
+	uint8_t build_id[FMT_BUILD_ID_MAX];
+	char *path;		/* owned by the map */
+};
+
+struct modmap {
+	struct modmap_entry *entries;
+	size_t count;
+};
+
+/*
+ * Parses a FMT_SEC_MODULES section. Returns 0, or -1 with one line in err.
+ * Caller frees with modmap_release().
+ */
+int modmap_parse(struct modmap *map, const struct fmt_file_section *sec, const char *file,
+		 char *err, size_t errlen);
+void modmap_release(struct modmap *map);
+/* The module whose address range holds addr, or NULL. */
+const struct modmap_entry *modmap_find(const struct modmap *map, uint64_t addr);
+/* Hex text of a build-id into out (2*len+1 bytes). */
+void modmap_build_id_hex(const uint8_t *id, unsigned len, char *out);
+
+#endif

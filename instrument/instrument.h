@@ -1,0 +1,24 @@
+/*
+ * libcprof-instrument.so: the call profiler's runtime. Preloaded into a
+ * program built with -finstrument-functions, it replaces glibc's no-op
+ * __cyg_profile_func_enter/exit and writes DIR/PROG.PID.prof at exit.
+ *
+ * Environment (read once at start-up; a bad value is reported once and
+ * the default used):
+ *   CPROF_OUTPUT=DIR        where files go (default ./cprof-out)
+ *   CPROF_PAUSED=1          start disabled; cprof_enable() starts
+ *   CPROF_COUNTS_ONLY=1     exact call counts, no clock reads
+ *   CPROF_CLOCK=mono        clock_gettime instead of the TSC
+ *   CPROF_MAX_NODES=N       calling-context nodes per thread (1M)
+ *   CPROF_MAX_DEPTH=N       shadow-stack depth per thread (256k)
+ */
+#ifndef CPROF_INSTRUMENT_H
+#define CPROF_INSTRUMENT_H
+
+void __cyg_profile_func_enter(void *fn, void *call_site);
+void __cyg_profile_func_exit(void *fn, void *call_site);
+
+void cprof_rt_enable(void);
+void cprof_rt_disable(void);
+
+#endif

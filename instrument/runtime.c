@@ -1,0 +1,232 @@
+/*
+ * Start-up (environment, clock, overhead calibration), the public API,
+ * and writing DIR/PROG.PID.prof at exit. Runs outside the hot path; may
+ * use libc, but never malloc (the host's allocator may be traced) and
+ * never stdio (the host may hold its locks).
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+#include "instrument.h"
+
+#include "../common/modmap.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+struct runtime rt;
+
+#define DEFAULT_MAX_NODES (1u << 20)
+#define DEFAULT_MAX_DEPTH (1u << 18)
+
+/* One message line on stderr, without stdio. */
+static void say(const char *a, const char *b, const char *c)
+{
+	struct iovec v[4] = {
+		{ (void *)"cprof: ", 7 },
+		{ (void *)a, strlen(a) },
+		{ (void *)(b ? b : ""), b ? strlen(b) : 0 },
+		{ (void *)(c ? c : "\n"), strlen(c ? c : "\n") },
+	};
+	ssize_t n = writev(2, v, 4);
+	(void)n;
+}
+
+static uint32_t env_count(const char *name, uint32_t def, uint32_t lo, uint32_t hi)
+{
+	const char *s = getenv(name);
+	char *end;
+
+	if (!s || !*s)
+		return def;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || v < lo || v > hi) {
+		say("ignoring bad ", name, " (using the default)\n");
+		return def;
+	}
+	return (uint32_t)v;
+}
+
+static int env_flag(const char *name)
+{
+	const char *s = getenv(name);
+
+	if (!s || !*s || strcmp(s, "0") == 0)
+		return 0;
+	if (strcmp(s, "1") != 0)
+		say("ignoring bad ", name, " (use 0 or 1)\n");
+	return strcmp(s, "1") == 0;
+}
+
+static uint64_t unix_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void rt_restamp_start(void)
+{
+	rt.start_unix_ns = unix_ns();
+	clock_calib_start(&rt.clock);
+}
+
+void rt_init(void)
+{
+	const char *out = getenv("CPROF_OUTPUT");
+
+	if (rt.is_ready)
+		return;
+	rt.is_ready = 1;
+	if (!out || !*out)
+		out = "cprof-out";
+	if (strlen(out) >= sizeof(rt.output_dir) - 64) {
+		say("ignoring CPROF_OUTPUT: path too long", NULL, NULL);
+		out = "cprof-out";
+	}
+	strcpy(rt.output_dir, out);
+	rt.counts_only = env_flag("CPROF_COUNTS_ONLY");
+	rt.max_nodes = env_count("CPROF_MAX_NODES", DEFAULT_MAX_NODES, 16, 1u << 28);
+	rt.max_depth = env_count("CPROF_MAX_DEPTH", DEFAULT_MAX_DEPTH, 16, 1u << 24);
+	rt_restamp_start();
+	threads_init();
+	atomic_store(&rt.is_enabled, 1);
+	hook_measure_overhead(&rt.overhead_inner_ticks, &rt.overhead_outer_ticks);
+	atomic_store(&rt.is_enabled, !env_flag("CPROF_PAUSED"));
+}
+
+static void program_name(char *out, size_t cap)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	const char *base = "unknown";
+
+	if (n > 0) {
+		exe[n] = 0;
+		base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+	}
+	size_t len = strlen(base) < cap - 1 ? strlen(base) : cap - 1;
+	memcpy(out, base, len);
+	out[len] = 0;
+}
+
+static void decimal(char *out, uint64_t v)
+{
+	char rev[24];
+	int n = 0;
+
+	do {
+		rev[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*out++ = rev[--n];
+	*out = 0;
+}
+
+/* Static: a hook may not malloc, and 64 KiB is too much for a stack. */
+static struct fmt_writer writer;
+
+static void write_profile(void)
+{
+	struct fmt_meta meta;
+	struct thread_data *td;
+	char name[FMT_PROGRAM_MAX + 40], pid[24];
+	uint64_t elapsed_ticks;
+
+	memset(&meta, 0, sizeof(meta));
+	meta.pid = (uint64_t)getpid();
+	meta.ppid = (uint64_t)getppid();
+	meta.start_unix_ns = rt.start_unix_ns;
+	meta.end_unix_ns = unix_ns();
+	meta.ns_per_tick = rt.counts_only ? 1.0 : clock_calib_ns_per_tick(&rt.clock, &elapsed_ticks);
+	meta.elapsed_ticks = rt.counts_only ? (meta.end_unix_ns - meta.start_unix_ns) : elapsed_ticks;
+	meta.overhead_inner_ticks = rt.overhead_inner_ticks;
+	meta.overhead_outer_ticks = rt.overhead_outer_ticks;
+	meta.flags = rt.clock.use_tsc && !rt.counts_only ? FMT_META_CLOCK_TSC : 0;
+	ssize_t n = readlink("/proc/self/exe", meta.program, sizeof(meta.program) - 1);
+	if (n < 0)
+		meta.program[0] = 0;
+	for (td = atomic_load(&rt.threads); td; td = td->next) {
+		meta.nthreads++;
+		meta.dropped_nodes += td->dropped_nodes;
+		meta.dropped_frames += td->dropped_frames;
+		meta.mismatched_exits += td->mismatched_exits;
+	}
+
+	program_name(name, FMT_PROGRAM_MAX);
+	decimal(pid, meta.pid);
+	strcat(name, ".");
+	strcat(name, pid);
+	strcat(name, ".prof");
+	if (fmt_writer_open(&writer, rt.output_dir, name, FMT_KIND_PROFILE,
+			    rt.counts_only ? FMT_FEAT_COUNTS_ONLY : 0) < 0) {
+		say("cannot create '", writer.final_path, "' (no call profile written)\n");
+		return;
+	}
+	fmt_writer_begin(&writer, FMT_SEC_META, 1);
+	fmt_writer_put(&writer, &meta, sizeof(meta));
+	fmt_writer_end(&writer);
+	modmap_write(&writer);
+	for (td = atomic_load(&rt.threads); td; td = td->next) {
+		struct fmt_thread th;
+		uint32_t nnodes = atomic_load_explicit(&td->nnodes, memory_order_acquire);
+
+		memset(&th, 0, sizeof(th));
+		th.tid = (uint64_t)td->tid;
+		memcpy(th.name, td->name, sizeof(th.name));
+		th.nnodes = nnodes;
+		fmt_writer_begin(&writer, FMT_SEC_THREAD, 1);
+		fmt_writer_put(&writer, &th, sizeof(th));
+		fmt_writer_put(&writer, td->nodes, (size_t)nnodes * sizeof(struct fmt_node));
+		fmt_writer_end(&writer);
+	}
+	if (fmt_writer_commit(&writer) < 0)
+		say("cannot write '", writer.final_path, "' (no call profile written)\n");
+}
+
+__attribute__((constructor)) static void instrument_start(void)
+{
+	rt_init();
+}
+
+/* Runs after the program's own atexit handlers and destructors (we are
+ * preloaded, so initialized first and finalized last). */
+__attribute__((destructor)) static void instrument_finish(void)
+{
+	struct thread_data *me = threads_self;
+
+	if (!rt.is_ready || atomic_exchange(&rt.is_finished, 1))
+		return;
+	if (me) {
+		me->busy = 1;
+		hook_close_all(me, rt.counts_only ? 0 : clock_calib_ticks(&rt.clock));
+	}
+	write_profile();
+}
+
+/* ---- public API (see include/cprof.h) ---- */
+
+__attribute__((visibility("default"))) void cprof_rt_enable(void)
+{
+	if (!rt.is_ready)
+		rt_init();
+	atomic_store(&rt.is_enabled, 1);
+}
+
+__attribute__((visibility("default"))) void cprof_rt_disable(void)
+{
+	struct thread_data *td = threads_self;
+
+	atomic_store(&rt.is_enabled, 0);
+	/* Other threads close their open calls at their next hook. */
+	if (td && !td->busy) {
+		td->busy = 1;
+		hook_close_all(td, rt.counts_only ? 0 : clock_calib_ticks(&rt.clock));
+		td->busy = 0;
+	}
+}
