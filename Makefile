@@ -33,7 +33,7 @@ WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 ifeq ($(WERROR),1)
 WARN += -Werror
 endif
-BASE_CFLAGS := -std=gnu11 $(WARN) -g -O2 -fPIC -MMD -MP
+BASE_CFLAGS := -std=gnu11 $(WARN) -g -O2 -fPIC -MMD -MP -DCPROF_VERSION=\"0.1.0\"
 SAN_FLAGS := $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all)
 CFLAGS ?=
 ALL_CFLAGS = $(BASE_CFLAGS) $(CFLAGS)

@@ -42,8 +42,8 @@ enum fmt_section_type {
 	FMT_SEC_META = 1,	/* struct fmt_meta */
 	FMT_SEC_MODULES = 2,	/* count x (fmt_module + path, padded) */
 	FMT_SEC_THREAD = 3,	/* fmt_thread + count x fmt_node */
-	FMT_SEC_SNAP_INFO = 16,	/* memory snapshots: reserved for preload/ */
-	FMT_SEC_TRACES = 17,
+	FMT_SEC_SNAP_INFO = 16,	/* struct fmt_snap_info (memory snapshots) */
+	FMT_SEC_TRACES = 17,	/* count x (fmt_trace + frames) */
 	FMT_SEC_END = 0x454e44,	/* "END": count = sections before it */
 };
 
@@ -80,6 +80,41 @@ struct fmt_meta {
 	char label[FMT_LABEL_MAX];	/* snapshots: "exit", "signal", ... */
 	uint64_t seq;			/* snapshots: 1, 2, ... */
 	uint64_t reserved[4];
+};
+
+/*
+ * Memory snapshots (preload/): FMT_SEC_SNAP_INFO holds one fmt_snap_info;
+ * FMT_SEC_TRACES holds count x (fmt_trace + nframes x uint64_t return
+ * addresses, innermost first). Counters are read without stopping the
+ * program's threads: each is exact, a sum over them may be mid-update
+ * when threads allocate while the snapshot is written.
+ */
+#define FMT_FRAMES_MAX 256
+
+struct fmt_snap_info {
+	uint64_t current_bytes;		/* traced bytes live now */
+	uint64_t current_blocks;
+	uint64_t peak_bytes;		/* highest current_bytes since start or reset */
+	uint64_t peak_ns;		/* when, in ns after start_unix_ns */
+	uint64_t total_bytes;		/* allocated since start (realloc: new size) */
+	uint64_t total_blocks;		/* allocation calls that succeeded */
+	uint64_t total_frees;		/* frees of traced blocks */
+	uint64_t dropped_allocs;	/* allocations not traced: live table full */
+	uint64_t dropped_traces;	/* allocations filed without a stack: trace table full */
+	uint64_t untraced_frees;	/* frees of blocks never seen (before start-up, reentered) */
+	uint32_t max_frames;		/* CPROF_FRAMES of the run */
+	uint32_t ntraces;
+	uint64_t reserved[4];
+};
+
+struct fmt_trace {
+	uint64_t live_bytes;
+	uint64_t live_blocks;
+	uint64_t total_bytes;
+	uint64_t total_blocks;
+	uint32_t nframes;		/* <= FMT_FRAMES_MAX; 0: stack unknown */
+	uint32_t reserved;
+	/* followed by nframes uint64_t return addresses */
 };
 
 #define FMT_BUILD_ID_MAX 32

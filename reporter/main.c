@@ -1,1 +1,48 @@
-int main(void){return 0;}
+/*
+ * cprof: the one command users type. Dispatches to cmd_*.c, which choose
+ * the exit status (0 ok, 1 error, 2 usage).
+ */
+#include "cmds.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+} commands[] = {
+	{ "run", cmd_run, "run a program under the profilers" },
+	{ "report", cmd_report, "print a call profile (pstats layout)" },
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: cprof COMMAND [OPTIONS] FILE...\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(out, "\n'cprof COMMAND --help' shows a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("cprof %s\n", CPROF_VERSION);
+		return EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	error("unknown command '%s' (see 'cprof --help')", argv[1]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,228 @@
+/*
+ * From calling-context trees to pstats rows. One depth-first walk per
+ * thread keeps, per function and per edge, how many activations are open
+ * on the current path: a node is primitive (and its inclusive time is
+ * counted) only when its function is not already open above it.
+ */
+#include "callstats.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NONE UINT32_MAX
+
+struct index_map {
+	uint64_t *keys;		/* key + 1; 0 = empty */
+	uint32_t *vals;
+	size_t cap, used;
+};
+
+static void map_init(struct index_map *m, size_t expect)
+{
+	m->cap = 16;
+	while (m->cap < expect * 2)
+		m->cap <<= 1;
+	m->keys = xcalloc(m->cap, sizeof(*m->keys));
+	m->vals = xcalloc(m->cap, sizeof(*m->vals));
+	m->used = 0;
+}
+
+static void map_release(struct index_map *m)
+{
+	free(m->keys);
+	free(m->vals);
+}
+
+static size_t map_slot(const struct index_map *m, uint64_t key)
+{
+	size_t i = (size_t)((key + 1) * 0x9e3779b97f4a7c15ull >> 17) & (m->cap - 1);
+
+	while (m->keys[i] && m->keys[i] != key + 1)
+		i = (i + 1) & (m->cap - 1);
+	return i;
+}
+
+/* Value for key, inserting next_val when absent (*added set). */
+static uint32_t map_get(struct index_map *m, uint64_t key, uint32_t next_val, int *added)
+{
+	size_t i = map_slot(m, key);
+
+	*added = !m->keys[i];
+	if (*added) {
+		if ((m->used + 1) * 2 > m->cap) {
+			struct index_map bigger;
+			map_init(&bigger, m->cap);
+			for (size_t j = 0; j < m->cap; j++)
+				if (m->keys[j]) {
+					size_t k = map_slot(&bigger, m->keys[j] - 1);
+					bigger.keys[k] = m->keys[j];
+					bigger.vals[k] = m->vals[j];
+				}
+			bigger.used = m->used;
+			map_release(m);
+			*m = bigger;
+			i = map_slot(m, key);
+		}
+		m->keys[i] = key + 1;
+		m->vals[i] = next_val;
+		m->used++;
+	}
+	return m->vals[i];
+}
+
+size_t callstats_find(const struct callstats *cs, uint64_t fn)
+{
+	for (size_t i = 0; i < cs->nfuncs; i++)
+		if (cs->funcs[i].fn == fn)
+			return i;
+	return SIZE_MAX;
+}
+
+static double clamp0(double v)
+{
+	return v > 0 ? v : 0;
+}
+
+void callstats_build(struct callstats *cs, const struct profile *p, int compensate)
+{
+	size_t n = p->nnodes;
+	struct index_map fmap, emap;
+	uint32_t *edge_of = xcalloc(n, sizeof(*edge_of));
+	uint64_t *child_calls = xcalloc(n, sizeof(*child_calls));
+	uint64_t *desc_calls = xcalloc(n, sizeof(*desc_calls));
+	double *self = xcalloc(n, sizeof(*self)), *incl = xcalloc(n, sizeof(*incl));
+
+	memset(cs, 0, sizeof(*cs));
+	cs->node_func = xcalloc(n, sizeof(*cs->node_func));
+	map_init(&fmap, 64);
+	map_init(&emap, 64);
+
+	/* Dense ids for functions and edges; roots have none. */
+	for (size_t i = 0; i < n; i++) {
+		const struct profile_node *nd = &p->nodes[i];
+		int added;
+		if (!nd->fn) {
+			cs->node_func[i] = NONE;
+			edge_of[i] = NONE;
+			continue;
+		}
+		uint32_t f = map_get(&fmap, nd->fn, (uint32_t)cs->nfuncs, &added);
+		if (added) {
+			cs->funcs = xreallocarray(cs->funcs, cs->nfuncs + 1, sizeof(*cs->funcs));
+			memset(&cs->funcs[cs->nfuncs], 0, sizeof(*cs->funcs));
+			cs->funcs[cs->nfuncs++].fn = nd->fn;
+		}
+		cs->node_func[i] = f;
+		uint32_t caller = cs->node_func[nd->parent];
+		uint64_t key = (uint64_t)(caller == NONE ? 0xffffffffu : caller) << 32 | f;
+		uint32_t e = map_get(&emap, key, (uint32_t)cs->nedges, &added);
+		if (added) {
+			cs->edges = xreallocarray(cs->edges, cs->nedges + 1, sizeof(*cs->edges));
+			memset(&cs->edges[cs->nedges], 0, sizeof(*cs->edges));
+			cs->edges[cs->nedges].caller = caller == NONE ? SIZE_MAX : caller;
+			cs->edges[cs->nedges].callee = f;
+			cs->nedges++;
+		}
+		edge_of[i] = e;
+	}
+
+	/* Children have larger indices than parents: one backward pass sums
+	 * subtrees (for the overhead taken out of inclusive times). */
+	for (size_t i = n; i-- > 0;) {
+		const struct profile_node *nd = &p->nodes[i];
+		if (!nd->fn)
+			continue;
+		child_calls[nd->parent] += nd->calls;
+		desc_calls[nd->parent] += nd->calls + desc_calls[i];
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct profile_node *nd = &p->nodes[i];
+		double in = compensate ? p->inner_s : 0, out = compensate ? p->outer_s : 0;
+		self[i] = clamp0(nd->self_s - (double)nd->calls * in - (double)child_calls[i] * out);
+		incl[i] = clamp0(nd->incl_s - (double)nd->calls * in -
+				 (double)desc_calls[i] * (in + out));
+	}
+
+	/* Depth-first walk with open-activation counters. */
+	uint32_t *first = xmalloc(n * sizeof(*first)), *next = xmalloc(n * sizeof(*next));
+	uint32_t *fopen_ = xcalloc(cs->nfuncs ? cs->nfuncs : 1, sizeof(*fopen_));
+	uint32_t *eopen = xcalloc(cs->nedges ? cs->nedges : 1, sizeof(*eopen));
+	uint32_t *stack = xmalloc(n * sizeof(*stack));
+	unsigned char *visited = xcalloc(n, 1);
+	for (size_t i = 0; i < n; i++)
+		first[i] = next[i] = NONE;
+	for (size_t i = n; i-- > 0;)
+		if (p->nodes[i].fn) {
+			next[i] = first[p->nodes[i].parent];
+			first[p->nodes[i].parent] = (uint32_t)i;
+		}
+	for (size_t t = 0; t < p->nthreads; t++) {
+		size_t sp = 0;
+		stack[sp++] = p->threads[t].root;
+		while (sp) {
+			uint32_t i = stack[sp - 1];
+			uint32_t f = cs->node_func[i], e = edge_of[i];
+			if (!visited[i]) {
+				visited[i] = 1;
+				if (f != NONE) {
+					const struct profile_node *nd = &p->nodes[i];
+					struct func_stat *fs = &cs->funcs[f];
+					struct edge_stat *es = &cs->edges[e];
+					fs->calls += nd->calls;
+					fs->tottime += self[i];
+					es->calls += nd->calls;
+					es->tottime += self[i];
+					if (!fopen_[f]) {
+						fs->pcalls += nd->calls;
+						fs->cumtime += incl[i];
+					}
+					/* An edge is primitive as cProfile's sub-entries
+					 * are: when the same caller->callee pair is not
+					 * already open above. */
+					if (!eopen[e]) {
+						es->pcalls += nd->calls;
+						es->cumtime += incl[i];
+					}
+					fopen_[f]++;
+					eopen[e]++;
+				}
+				for (uint32_t c = first[i]; c != NONE; c = next[c])
+					stack[sp++] = c;
+				continue;
+			}
+			/* Children were pushed above i; i is popped once they are done. */
+			sp--;
+			if (f != NONE) {
+				fopen_[f]--;
+				eopen[e]--;
+			}
+		}
+	}
+	for (size_t i = 0; i < cs->nfuncs; i++) {
+		cs->total_calls += cs->funcs[i].calls;
+		cs->total_pcalls += cs->funcs[i].pcalls;
+		cs->total_time += cs->funcs[i].tottime;
+	}
+	free(first);
+	free(next);
+	free(fopen_);
+	free(eopen);
+	free(stack);
+	free(visited);
+	free(self);
+	free(incl);
+	free(child_calls);
+	free(desc_calls);
+	free(edge_of);
+	map_release(&fmap);
+	map_release(&emap);
+}
+
+void callstats_release(struct callstats *cs)
+{
+	free(cs->funcs);
+	free(cs->edges);
+	free(cs->node_func);
+	memset(cs, 0, sizeof(*cs));
+}

@@ -1,0 +1,46 @@
+/*
+ * Per-function statistics as pstats shows them, derived from the
+ * calling-context trees of a profile: calls, primitive calls, tottime,
+ * cumtime (cProfile's rule: counted at the outermost activation only),
+ * and caller->callee edges. Never writes to stdout.
+ */
+#ifndef CPROF_REPORTER_CALLSTATS_H
+#define CPROF_REPORTER_CALLSTATS_H
+
+#include "profile.h"
+
+struct func_stat {
+	uint64_t fn;
+	uint64_t calls, pcalls;
+	double tottime, cumtime;	/* seconds */
+};
+
+/* caller == SIZE_MAX: called from a thread's root (no instrumented caller). */
+struct edge_stat {
+	size_t caller, callee;		/* indices into callstats.funcs */
+	uint64_t calls, pcalls;
+	double tottime, cumtime;
+};
+
+struct callstats {
+	struct func_stat *funcs;
+	size_t nfuncs;
+	struct edge_stat *edges;
+	size_t nedges;
+	uint64_t total_calls, total_pcalls;
+	double total_time;		/* sum of tottime */
+	uint32_t *node_func;		/* per profile node: index into funcs (root: SIZE_MAX-ish) */
+};
+
+/*
+ * Builds the statistics of p. With compensate, the hooks' measured
+ * per-call overhead (profile.inner_s/outer_s) is taken out of every
+ * time, never below zero. Caller releases with callstats_release().
+ */
+void callstats_build(struct callstats *cs, const struct profile *p, int compensate);
+void callstats_release(struct callstats *cs);
+
+/* Index of the function with entry address fn, or SIZE_MAX. */
+size_t callstats_find(const struct callstats *cs, uint64_t fn);
+
+#endif

@@ -1,0 +1,422 @@
+/*
+ * `cprof report`: a call profile in pstats' layout (flat table, callers,
+ * callees) or as JSON. Options and printing only; the numbers come from
+ * callstats.c and names from symbolize.c.
+ */
+#define _GNU_SOURCE
+#include "callstats.h"
+#include "cmds.h"
+#include "symbolize.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum sort_key { SORT_CUMULATIVE, SORT_TOTTIME, SORT_CALLS, SORT_PCALLS, SORT_NAME, SORT_FILE };
+
+static const struct {
+	const char *name;
+	enum sort_key key;
+	const char *title;
+} sort_names[] = {
+	{ "cumulative", SORT_CUMULATIVE, "cumulative time" },
+	{ "cumtime", SORT_CUMULATIVE, "cumulative time" },
+	{ "tottime", SORT_TOTTIME, "internal time" },
+	{ "time", SORT_TOTTIME, "internal time" },
+	{ "calls", SORT_CALLS, "call count" },
+	{ "ncalls", SORT_CALLS, "call count" },
+	{ "pcalls", SORT_PCALLS, "primitive call count" },
+	{ "name", SORT_NAME, "function name" },
+	{ "file", SORT_FILE, "file name" },
+	{ "filename", SORT_FILE, "file name" },
+};
+
+struct row {
+	size_t func;
+	const struct sym_frame *sym;
+	char *label;		/* file:line(function) */
+};
+
+struct report_opts {
+	enum sort_key keys[8];
+	int nkeys;
+	long limit;
+	const char *match;
+	int callers, callees, json, compensate;
+	FILE *out;
+};
+
+/* stdout for `report`, stderr for the summary after `run` (the
+ * program's stdout must stay its own). */
+static FILE *report_out;
+static const struct callstats *sort_cs;
+static const struct report_opts *sort_opts;
+
+static int cmp_double_desc(double a, double b)
+{
+	return a < b ? 1 : a > b ? -1 : 0;
+}
+
+static int cmp_rows(const void *pa, const void *pb)
+{
+	const struct row *a = pa, *b = pb;
+	const struct func_stat *fa = &sort_cs->funcs[a->func], *fb = &sort_cs->funcs[b->func];
+
+	for (int i = 0; i < sort_opts->nkeys; i++) {
+		int c = 0;
+		switch (sort_opts->keys[i]) {
+		case SORT_CUMULATIVE:
+			c = cmp_double_desc(fa->cumtime, fb->cumtime);
+			break;
+		case SORT_TOTTIME:
+			c = cmp_double_desc(fa->tottime, fb->tottime);
+			break;
+		case SORT_CALLS:
+			c = fa->calls < fb->calls ? 1 : fa->calls > fb->calls ? -1 : 0;
+			break;
+		case SORT_PCALLS:
+			c = fa->pcalls < fb->pcalls ? 1 : fa->pcalls > fb->pcalls ? -1 : 0;
+			break;
+		case SORT_NAME:
+			c = strcmp(a->sym->function, b->sym->function);
+			break;
+		case SORT_FILE:
+			c = strcmp(a->sym->file, b->sym->file);
+			if (!c)
+				c = a->sym->decl_line - b->sym->decl_line;
+			break;
+		}
+		if (c)
+			return c;
+	}
+	return strcmp(a->label, b->label);
+}
+
+static void ncalls_text(char *buf, size_t cap, uint64_t calls, uint64_t pcalls)
+{
+	if (calls == pcalls)
+		snprintf(buf, cap, "%" PRIu64, calls);
+	else
+		snprintf(buf, cap, "%" PRIu64 "/%" PRIu64, calls, pcalls);
+}
+
+static void print_header(const struct profile *p, const struct callstats *cs,
+			 const struct report_opts *o, size_t shown, size_t total)
+{
+	if (cs->total_calls == cs->total_pcalls)
+		fprintf(report_out, "         %" PRIu64 " function calls in %.3f seconds\n\n", cs->total_calls,
+		       cs->total_time);
+	else
+		fprintf(report_out, "         %" PRIu64 " function calls (%" PRIu64
+		       " primitive calls) in %.3f seconds\n\n",
+		       cs->total_calls, cs->total_pcalls, cs->total_time);
+	fprintf(report_out, "   Ordered by: ");
+	for (int i = 0; i < o->nkeys; i++)
+		for (size_t k = 0; k < sizeof(sort_names) / sizeof(sort_names[0]); k++)
+			if (sort_names[k].key == o->keys[i]) {
+				fprintf(report_out, "%s%s", i ? ", " : "", sort_names[k].title);
+				break;
+			}
+	fprintf(report_out, "\n");
+	if (o->match)
+		fprintf(report_out, "   List reduced from %zu to %zu due to restriction <'%s'>\n", total, shown,
+		       o->match);
+	else if (shown < total)
+		fprintf(report_out, "   List reduced from %zu to %zu due to restriction <%ld>\n", total, shown,
+		       o->limit);
+	fprintf(report_out, "\n");
+	if (p->is_counts_only)
+		fprintf(report_out, "   (counts only: the profile was taken without a clock)\n\n");
+}
+
+static void print_flat(const struct callstats *cs, const struct row *rows, size_t nrows)
+{
+	fprintf(report_out, "   ncalls  tottime  percall  cumtime  percall filename:lineno(function)\n");
+	for (size_t i = 0; i < nrows; i++) {
+		const struct func_stat *f = &cs->funcs[rows[i].func];
+		char nc[48];
+		ncalls_text(nc, sizeof(nc), f->calls, f->pcalls);
+		fprintf(report_out, "%9s %8.3f %8.3f %8.3f %8.3f %s\n", nc, f->tottime,
+		       f->calls ? f->tottime / (double)f->calls : 0, f->cumtime,
+		       f->pcalls ? f->cumtime / (double)f->pcalls : 0, rows[i].label);
+	}
+	fprintf(report_out, "\n\n");
+}
+
+static void print_edges(const struct callstats *cs, const struct row *rows, size_t nrows,
+			char **labels, int callers)
+{
+	size_t width = 8;
+
+	for (size_t i = 0; i < nrows; i++)
+		if (strlen(rows[i].label) > width)
+			width = strlen(rows[i].label);
+	fprintf(report_out, "%-*s %s\n", (int)width + 4, "Function", callers ? "was called by..." : "called...");
+	fprintf(report_out, "%*s ncalls  tottime  cumtime\n", (int)width + 4 + (callers ? 4 : 4), "");
+	for (size_t i = 0; i < nrows; i++) {
+		int first = 1;
+		fprintf(report_out, "%-*s %s", (int)width, rows[i].label, callers ? "<-" : "->");
+		for (size_t e = 0; e < cs->nedges; e++) {
+			const struct edge_stat *es = &cs->edges[e];
+			size_t self = callers ? es->callee : es->caller;
+			size_t other = callers ? es->caller : es->callee;
+			if (self != rows[i].func || other == SIZE_MAX)
+				continue;
+			char nc[48];
+			ncalls_text(nc, sizeof(nc), es->calls, es->pcalls);
+			fprintf(report_out, "%*s%9s %8.3f %8.3f  %s\n", first ? 0 : (int)width + 3, "", nc,
+			       es->tottime, es->cumtime, labels[other]);
+			first = 0;
+		}
+		if (first)
+			fprintf(report_out, "\n");
+	}
+	fprintf(report_out, "\n\n");
+}
+
+static void json_edges(const struct callstats *cs, size_t func, char **labels,
+		       const struct sym_frame **syms, int callers)
+{
+	int first = 1;
+	(void)labels;
+
+	fprintf(report_out, ",\n     \"%s\": [", callers ? "callers" : "callees");
+	for (size_t e = 0; e < cs->nedges; e++) {
+		const struct edge_stat *es = &cs->edges[e];
+		size_t self = callers ? es->callee : es->caller;
+		size_t other = callers ? es->caller : es->callee;
+		if (self != func || other == SIZE_MAX)
+			continue;
+		fprintf(report_out, "%s{\"name\": ", first ? "" : ", ");
+		util_json_string(report_out, syms[other]->function);
+		fprintf(report_out, ", \"file\": ");
+		util_json_string(report_out, syms[other]->file);
+		fprintf(report_out, ", \"line\": %d, \"calls\": %" PRIu64 ", \"primitive_calls\": %" PRIu64
+		       ", \"tottime\": %.9f, \"cumtime\": %.9f}",
+		       syms[other]->decl_line, es->calls, es->pcalls, es->tottime, es->cumtime);
+		first = 0;
+	}
+	fprintf(report_out, "]");
+}
+
+static void print_json(const struct profile *p, const struct callstats *cs,
+		       const struct report_opts *o, const struct row *rows, size_t nrows,
+		       char **labels, const struct sym_frame **syms)
+{
+	fprintf(report_out, "{\"program\": ");
+	util_json_string(report_out, p->meta.program);
+	fprintf(report_out, ", \"pid\": %" PRIu64 ", \"threads\": %zu, \"counts_only\": %s,\n",
+	       p->meta.pid, p->nthreads, p->is_counts_only ? "true" : "false");
+	fprintf(report_out, " \"total_calls\": %" PRIu64 ", \"primitive_calls\": %" PRIu64
+	       ", \"total_time\": %.9f,\n",
+	       cs->total_calls, cs->total_pcalls, cs->total_time);
+	fprintf(report_out, " \"overhead_compensated\": %s, \"overhead_per_call\": {\"inner\": %.3e, \"outer\": %.3e},\n",
+	       o->compensate ? "true" : "false", p->inner_s, p->outer_s);
+	fprintf(report_out, " \"dropped\": {\"nodes\": %" PRIu64 ", \"frames\": %" PRIu64
+	       ", \"mismatched_exits\": %" PRIu64 "},\n",
+	       p->meta.dropped_nodes, p->meta.dropped_frames, p->meta.mismatched_exits);
+	fprintf(report_out, " \"functions\": [");
+	for (size_t i = 0; i < nrows; i++) {
+		const struct func_stat *f = &cs->funcs[rows[i].func];
+		fprintf(report_out, "%s\n    {\"name\": ", i ? "," : "");
+		util_json_string(report_out, rows[i].sym->function);
+		fprintf(report_out, ", \"file\": ");
+		util_json_string(report_out, rows[i].sym->file);
+		fprintf(report_out, ", \"line\": %d, \"module\": ", rows[i].sym->decl_line);
+		util_json_string(report_out, rows[i].sym->module);
+		fprintf(report_out, ", \"address\": \"0x%" PRIx64 "\", \"calls\": %" PRIu64
+		       ", \"primitive_calls\": %" PRIu64 ", \"tottime\": %.9f, \"cumtime\": %.9f",
+		       f->fn, f->calls, f->pcalls, f->tottime, f->cumtime);
+		if (o->callers)
+			json_edges(cs, rows[i].func, labels, syms, 1);
+		if (o->callees)
+			json_edges(cs, rows[i].func, labels, syms, 0);
+		fprintf(report_out, "}");
+	}
+	fprintf(report_out, "\n ]}\n");
+}
+
+static int report_file(const char *path, const struct report_opts *o)
+{
+	struct profile *p = profile_open(path);
+	struct callstats cs;
+	regex_t re;
+	int status = EXIT_OK;
+
+	if (!p)
+		return EXIT_ERROR;
+	report_out = o->out;
+	if (o->match && regcomp(&re, o->match, REG_EXTENDED | REG_NOSUB) != 0) {
+		profile_free(p);
+		error("bad --match regular expression '%s' (POSIX extended syntax)", o->match);
+		return EXIT_USAGE;
+	}
+	if (p->meta.dropped_nodes || p->meta.dropped_frames)
+		warning("'%s': %" PRIu64 " calls were not recorded (%" PRIu64
+			" past the node table, %" PRIu64
+			" past the stack depth); raise CPROF_MAX_NODES / CPROF_MAX_DEPTH",
+			path, p->meta.dropped_nodes + p->meta.dropped_frames, p->meta.dropped_nodes,
+			p->meta.dropped_frames);
+	callstats_build(&cs, p, o->compensate);
+	struct symbolizer *sym = symbolizer_new(&p->modules);
+	char **labels = xcalloc(cs.nfuncs + 1, sizeof(*labels));
+	const struct sym_frame **syms = xcalloc(cs.nfuncs + 1, sizeof(*syms));
+	struct row *rows = xcalloc(cs.nfuncs + 1, sizeof(*rows));
+	size_t nrows = 0;
+	for (size_t i = 0; i < cs.nfuncs; i++) {
+		syms[i] = symbolize_function(sym, cs.funcs[i].fn);
+		labels[i] = xstrfmt("%s:%d(%s)", syms[i]->file, syms[i]->decl_line,
+				    syms[i]->function);
+		if (o->match && regexec(&re, labels[i], 0, NULL, 0) != 0)
+			continue;
+		rows[nrows++] = (struct row){ .func = i, .sym = syms[i], .label = labels[i] };
+	}
+	size_t matched = nrows;
+	sort_cs = &cs;
+	sort_opts = o;
+	qsort(rows, nrows, sizeof(*rows), cmp_rows);
+	if (o->limit >= 0 && (size_t)o->limit < nrows)
+		nrows = (size_t)o->limit;
+
+	if (o->json) {
+		print_json(p, &cs, o, rows, nrows, labels, syms);
+	} else {
+		struct report_opts shown = *o;
+		print_header(p, &cs, &shown, nrows, o->match ? cs.nfuncs : matched);
+		if (o->callers)
+			print_edges(&cs, rows, nrows, labels, 1);
+		if (o->callees)
+			print_edges(&cs, rows, nrows, labels, 0);
+		if (!o->callers && !o->callees)
+			print_flat(&cs, rows, nrows);
+	}
+	if (fflush(report_out) != 0)
+		status = error("cannot write the report (%s)", "output closed or full");
+
+	for (size_t i = 0; i < cs.nfuncs; i++)
+		free(labels[i]);
+	free(labels);
+	free(syms);
+	free(rows);
+	symbolizer_free(sym);
+	callstats_release(&cs);
+	if (o->match)
+		regfree(&re);
+	profile_free(p);
+	return status;
+}
+
+static int parse_sort(struct report_opts *o, const char *arg)
+{
+	char *copy = xstrdup(arg), *save = NULL;
+
+	o->nkeys = 0;
+	for (char *k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+		size_t i;
+		for (i = 0; i < sizeof(sort_names) / sizeof(sort_names[0]); i++)
+			if (strcmp(k, sort_names[i].name) == 0)
+				break;
+		if (i == sizeof(sort_names) / sizeof(sort_names[0]) || o->nkeys == 8) {
+			error("unknown sort key '%s' (use cumulative, tottime, calls, pcalls, name or file)",
+			      k);
+			free(copy);
+			return -1;
+		}
+		o->keys[o->nkeys++] = sort_names[i].key;
+	}
+	free(copy);
+	return o->nkeys ? 0 : error("empty --sort (use cumulative, tottime, calls, pcalls, name or file)");
+}
+
+static const char report_usage[] =
+	"usage: cprof report PROFILE [--sort KEY[,KEY...]] [--limit N] [--match REGEX]\n"
+	"                    [--callers | --callees] [--json] [--no-compensate]\n"
+	"  several PROFILE files are reported one after the other";
+
+int cmd_report(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "sort", required_argument, NULL, 's' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "match", required_argument, NULL, 'm' },
+		{ "callers", no_argument, NULL, 'r' },
+		{ "callees", no_argument, NULL, 'e' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "no-compensate", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct report_opts o = { .keys = { SORT_CUMULATIVE }, .nkeys = 1, .limit = -1,
+				 .compensate = 1, .out = stdout };
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (parse_sort(&o, optarg) < 0)
+				return EXIT_USAGE;
+			break;
+		case 'l':
+			o.limit = util_parse_count(optarg);
+			if (o.limit < 0) {
+				error("--limit needs a number, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'm':
+			o.match = optarg;
+			break;
+		case 'r':
+			o.callers = 1;
+			break;
+		case 'e':
+			o.callees = 1;
+			break;
+		case 'j':
+			o.json = 1;
+			break;
+		case 'n':
+			o.compensate = 0;
+			break;
+		case 'h':
+			puts(report_usage);
+			return EXIT_OK;
+		default:
+			error("unknown option '%s' for report\n%s", argv[optind - 1], report_usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (o.callers && o.callees) {
+		error("--callers and --callees are exclusive (run report twice)");
+		return EXIT_USAGE;
+	}
+	if (optind >= argc) {
+		error("report needs a profile file\n%s", report_usage);
+		return EXIT_USAGE;
+	}
+	/* Several files (a program that forked, a shell glob over runs):
+	 * one report each, as `tail` does, so no process hides another. */
+	int status = EXIT_OK;
+	for (int i = optind; i < argc; i++) {
+		if (argc - optind > 1 && !o.json)
+			printf("%s==> %s <==\n", i > optind ? "\n" : "", argv[i]);
+		int one = report_file(argv[i], &o);
+		if (one != EXIT_OK)
+			status = one;
+	}
+	return status;
+}
+
+int report_summary(const char *path, int limit)
+{
+	struct report_opts o = { .keys = { SORT_CUMULATIVE }, .nkeys = 1, .limit = limit,
+				 .compensate = 1, .out = stderr };
+
+	return report_file(path, &o);
+}

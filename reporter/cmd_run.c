@@ -1,0 +1,348 @@
+/*
+ * `cprof run`: runs a program with the runtimes preloaded, forwards its
+ * stdin/stdout/stderr and exit status, then names the files it wrote and
+ * prints a short summary on stderr (stdout stays the program's own).
+ */
+#define _GNU_SOURCE
+#include "cmds.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <getopt.h>
+#include <libelf.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct run_opts {
+	const char *output_dir;
+	int no_calls, no_mem, paused;
+	const char *frames, *interval;
+};
+
+/* The runtime libraries sit in ../lib beside bin/cprof, in the build
+ * tree and once installed alike; CPROF_LIBDIR overrides. */
+static char *runtime_path(const char *name)
+{
+	const char *dir = getenv("CPROF_LIBDIR");
+	char exe[PATH_MAX];
+
+	if (dir && *dir)
+		return xstrfmt("%s/%s", dir, name);
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return NULL;
+	exe[n] = 0;
+	char *slash = strrchr(exe, '/');
+	if (slash)
+		*slash = 0;
+	return xstrfmt("%s/../lib/%s", exe, name);
+}
+
+/* PROGRAM as execvp() would find it; caller frees. NULL if not found. */
+static char *find_program(const char *prog)
+{
+	if (strchr(prog, '/'))
+		return access(prog, X_OK) == 0 ? xstrdup(prog) : NULL;
+	const char *path = getenv("PATH");
+	char *copy = xstrdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin"), *save = NULL;
+	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		char *full = xstrfmt("%s/%s", *d ? d : ".", prog);
+		struct stat st;
+		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0) {
+			free(copy);
+			return full;
+		}
+		free(full);
+	}
+	free(copy);
+	return NULL;
+}
+
+enum elf_kind_found { ELF_NOT, ELF_STATIC, ELF_PLAIN, ELF_INSTRUMENTED };
+
+/* Whether the program is dynamic and imports the instrumentation hooks. */
+static enum elf_kind_found inspect_program(const char *path)
+{
+	enum elf_kind_found kind = ELF_NOT;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return ELF_NOT;
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF)
+		goto out;
+	kind = ELF_STATIC;
+	Elf_Scn *scn = NULL;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
+			continue;
+		kind = ELF_PLAIN;
+		Elf_Data *data = elf_getdata(scn, NULL);
+		size_t n = data ? sh.sh_size / sh.sh_entsize : 0;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Sym sym;
+			const char *name;
+			if (gelf_getsym(data, (int)i, &sym) &&
+			    (name = elf_strptr(elf, sh.sh_link, sym.st_name)) &&
+			    strcmp(name, "__cyg_profile_func_enter") == 0) {
+				kind = ELF_INSTRUMENTED;
+				break;
+			}
+		}
+	}
+out:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return kind;
+}
+
+static int is_cprof_file(const char *name)
+{
+	size_t n = strlen(name);
+	return name[0] != '.' && ((n > 5 && strcmp(name + n - 5, ".prof") == 0) ||
+				  (n > 5 && strcmp(name + n - 5, ".snap") == 0));
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Names the files written since start; returns the main profile's path
+ * (the child's own PID) for the summary, or NULL. Caller frees. */
+static char *list_written(const char *dir, const struct timespec *start, pid_t child)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **names = NULL, *main_profile = NULL, suffix[32];
+	size_t n = 0;
+
+	if (!d)
+		return NULL;
+	snprintf(suffix, sizeof(suffix), ".%d.prof", (int)child);
+	while ((de = readdir(d))) {
+		struct stat st;
+		char *full;
+		if (!is_cprof_file(de->d_name))
+			continue;
+		full = xstrfmt("%s/%s", dir, de->d_name);
+		if (stat(full, &st) == 0 &&
+		    (st.st_mtim.tv_sec > start->tv_sec ||
+		     (st.st_mtim.tv_sec == start->tv_sec && st.st_mtim.tv_nsec >= start->tv_nsec))) {
+			names = xreallocarray(names, n + 1, sizeof(*names));
+			names[n++] = full;
+		} else {
+			free(full);
+		}
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), by_name);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(names[i]), sl = strlen(suffix);
+		fprintf(stderr, "cprof: wrote %s\n", util_display_path(names[i]));
+		if (!main_profile && len > sl && strcmp(names[i] + len - sl, suffix) == 0)
+			main_profile = xstrdup(names[i]);
+		free(names[i]);
+	}
+	if (!n)
+		fprintf(stderr, "cprof: no files were written to '%s' (did the program exit through _exit or a signal?)\n",
+			dir);
+	free(names);
+	return main_profile;
+}
+
+static void set_env_prepend(const char *name, const char *value)
+{
+	const char *old = getenv(name);
+	char *v = old && *old ? xstrfmt("%s:%s", value, old) : xstrdup(value);
+
+	setenv(name, v, 1);
+	free(v);
+}
+
+static const char run_usage[] =
+	"usage: cprof run [-o DIR] [--no-calls] [--no-mem] [--frames N] [--interval SEC]\n"
+	"                 [--paused] -- PROGRAM [ARGS...]";
+
+int cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "output", required_argument, NULL, 'o' },
+		{ "no-calls", no_argument, NULL, 'C' },
+		{ "no-mem", no_argument, NULL, 'M' },
+		{ "frames", required_argument, NULL, 'f' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "paused", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct run_opts o = { .output_dir = NULL };
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+o:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			o.output_dir = optarg;
+			break;
+		case 'C':
+			o.no_calls = 1;
+			break;
+		case 'M':
+			o.no_mem = 1;
+			break;
+		case 'f':
+			if (util_parse_count(optarg) < 1) {
+				error("--frames needs a positive number, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			o.frames = optarg;
+			break;
+		case 'i': {
+			char *end;
+			double v = strtod(optarg, &end);
+			if (*end || !(v >= 0)) {
+				error("--interval needs seconds (0 = off), not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			o.interval = optarg;
+			break;
+		}
+		case 'p':
+			o.paused = 1;
+			break;
+		case 'h':
+			puts(run_usage);
+			return EXIT_OK;
+		default:
+			error("unknown option '%s' for run\n%s", argv[optind - 1], run_usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		error("run needs a program to run\n%s", run_usage);
+		return EXIT_USAGE;
+	}
+	char **prog_argv = argv + optind;
+	char *prog = find_program(prog_argv[0]);
+	if (!prog) {
+		error("cannot find '%s' (not in PATH or not executable)", prog_argv[0]);
+		return EXIT_ERROR;
+	}
+
+	char *lib_calls = runtime_path("libcprof-instrument.so");
+	char *lib_mem = runtime_path("libcprof-malloc.so");
+	int has_mem = lib_mem && access(lib_mem, R_OK) == 0 && !o.no_mem;
+	int has_calls = 0;
+	enum elf_kind_found kind = inspect_program(prog);
+	if (kind == ELF_STATIC) {
+		error("'%s' is statically linked: cprof preloads its runtimes and needs a dynamically linked program",
+		      prog_argv[0]);
+		return EXIT_ERROR;
+	}
+	if (!o.no_calls) {
+		if (kind == ELF_INSTRUMENTED)
+			has_calls = lib_calls && access(lib_calls, R_OK) == 0;
+		else if (kind == ELF_PLAIN)
+			fprintf(stderr, "cprof: '%s' was not built with -finstrument-functions: no call profile%s (rebuild with -finstrument-functions -g for one)\n",
+				prog_argv[0], has_mem ? ", memory only" : "");
+		if (kind == ELF_INSTRUMENTED && !has_calls)
+			return error("cannot find the runtime '%s' (reinstall cprof or set CPROF_LIBDIR)",
+				     lib_calls ? lib_calls : "libcprof-instrument.so"),
+			       EXIT_ERROR;
+	}
+	if (!has_calls && !has_mem) {
+		error("nothing to profile in '%s' (no call instrumentation%s)", prog_argv[0],
+		      o.no_mem ? ", --no-mem given" : " and no memory profiler");
+		return EXIT_ERROR;
+	}
+
+	char dir[PATH_MAX + 256];
+	const char *want = o.output_dir ? o.output_dir : "cprof-out";
+	if (want[0] == '/') {
+		snprintf(dir, sizeof(dir), "%s", want);
+	} else {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd)))
+			return error("cannot read the current directory: %s", strerror(errno)),
+			       EXIT_ERROR;
+		snprintf(dir, sizeof(dir), "%s/%s", cwd, want);
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return error("cannot create '%s': %s (choose another with -o)", want, strerror(errno)),
+		       EXIT_ERROR;
+
+	setenv("CPROF_OUTPUT", dir, 1);
+	if (o.paused)
+		setenv("CPROF_PAUSED", "1", 1);
+	if (o.frames)
+		setenv("CPROF_FRAMES", o.frames, 1);
+	if (o.interval)
+		setenv("CPROF_INTERVAL", o.interval, 1);
+	if (has_calls)
+		set_env_prepend("LD_PRELOAD", lib_calls);
+	if (has_mem)
+		set_env_prepend("LD_PRELOAD", lib_mem);
+
+	struct timespec start;
+	clock_gettime(CLOCK_REALTIME, &start);
+	start.tv_sec -= 1;	/* file systems with coarse timestamps */
+	fflush(NULL);
+
+	/* As system() does: the terminal's ^C reaches the program, not us. */
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+	pid_t pid = fork();
+	if (pid < 0)
+		return error("cannot fork: %s", strerror(errno)), EXIT_ERROR;
+	if (pid == 0) {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGQUIT, &old_quit, NULL);
+		execv(prog, prog_argv);
+		fprintf(stderr, "cprof: cannot run '%s': %s\n", prog_argv[0], strerror(errno));
+		_exit(127);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+
+	int code;
+	if (WIFSIGNALED(status)) {
+		fprintf(stderr, "cprof: '%s' was killed by signal %d (%s)\n", prog_argv[0],
+			WTERMSIG(status), strsignal(WTERMSIG(status)));
+		code = 128 + WTERMSIG(status);
+	} else {
+		code = WEXITSTATUS(status);
+	}
+	if (code != 127 || WIFSIGNALED(status)) {
+		char *main_profile = list_written(dir, &start, pid);
+		if (main_profile) {
+			fprintf(stderr, "\n");
+			report_summary(main_profile, 10);
+			fprintf(stderr, "cprof: more with 'cprof report %s'\n",
+				util_display_path(main_profile));
+		}
+		free(main_profile);
+	}
+	free(prog);
+	free(lib_calls);
+	free(lib_mem);
+	return code;
+}

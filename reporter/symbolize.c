@@ -1,0 +1,324 @@
+/*
+ * Symbolization with elfutils libdw, offline: each module of the file's
+ * module map is reported to one Dwfl at the address it had in the
+ * profiled process, on first use. Results are cached per address.
+ * Warns once per module (missing, changed build-id, no debug info).
+ */
+#define _GNU_SOURCE
+#include "symbolize.h"
+#include "util.h"
+
+#include <dwarf.h>
+#include <elfutils/libdwfl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum mod_state { MOD_UNSEEN, MOD_READY, MOD_MISSING };
+
+struct cache_entry {
+	uint64_t addr;		/* 0 = empty slot */
+	int kind;		/* 1 function, 2 code */
+	int nframes;
+	struct sym_frame *frames;
+};
+
+struct symbolizer {
+	const struct modmap *map;
+	Dwfl *dwfl;
+	enum mod_state *states;	/* per map entry */
+	struct cache_entry *cache;
+	size_t cache_cap, cache_used;
+	char **strings;		/* every string handed out, freed at the end */
+	size_t nstrings, strings_cap;
+};
+
+static char *debuginfo_path;
+static const Dwfl_Callbacks offline_callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+	.debuginfo_path = &debuginfo_path,
+};
+
+struct symbolizer *symbolizer_new(const struct modmap *map)
+{
+	struct symbolizer *s = xcalloc(1, sizeof(*s));
+
+	s->map = map;
+	s->dwfl = dwfl_begin(&offline_callbacks);
+	s->states = xcalloc(map->count ? map->count : 1, sizeof(*s->states));
+	s->cache_cap = 1024;
+	s->cache = xcalloc(s->cache_cap, sizeof(*s->cache));
+	return s;
+}
+
+void symbolizer_free(struct symbolizer *s)
+{
+	if (!s)
+		return;
+	if (s->dwfl)
+		dwfl_end(s->dwfl);
+	for (size_t i = 0; i < s->cache_cap; i++)
+		free(s->cache[i].frames);
+	for (size_t i = 0; i < s->nstrings; i++)
+		free(s->strings[i]);
+	free(s->strings);
+	free(s->cache);
+	free(s->states);
+	free(s);
+}
+
+static const char *keep(struct symbolizer *s, char *owned)
+{
+	if (s->nstrings == s->strings_cap) {
+		s->strings_cap = s->strings_cap ? s->strings_cap * 2 : 256;
+		s->strings = xreallocarray(s->strings, s->strings_cap, sizeof(*s->strings));
+	}
+	s->strings[s->nstrings++] = owned;
+	return owned;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+/* The Dwfl_Module of addr, reporting its module on first use. */
+static Dwfl_Module *module_of(struct symbolizer *s, uint64_t addr, const struct modmap_entry **entry)
+{
+	const struct modmap_entry *e = modmap_find(s->map, addr);
+
+	*entry = e;
+	if (!e || !s->dwfl)
+		return NULL;
+	size_t i = (size_t)(e - s->map->entries);
+	if (s->states[i] == MOD_UNSEEN) {
+		s->states[i] = MOD_MISSING;
+		dwfl_report_begin_add(s->dwfl);
+		Dwfl_Module *m = dwfl_report_elf(s->dwfl, base_name(e->path), e->path, -1, e->bias,
+						 false);
+		dwfl_report_end(s->dwfl, NULL, NULL);
+		if (!m) {
+			warning("cannot read '%s' (%s): its functions are shown as addresses",
+				e->path, dwfl_errmsg(-1));
+			return NULL;
+		}
+		const unsigned char *id;
+		GElf_Addr id_vaddr;
+		int len = dwfl_module_build_id(m, &id, &id_vaddr);
+		if (e->build_id_len &&
+		    (len != (int)e->build_id_len || memcmp(id, e->build_id, e->build_id_len) != 0))
+			warning("'%s' changed since it was profiled (build-id differs): names may be wrong",
+				e->path);
+		Dwarf_Addr bias;
+		if (!dwfl_module_getdwarf(m, &bias))
+			warning("'%s' has no debug info: no file and line for its functions (build with -g)",
+				e->path);
+		s->states[i] = MOD_READY;
+	}
+	return s->states[i] == MOD_READY ? dwfl_addrmodule(s->dwfl, addr) : NULL;
+}
+
+static struct cache_entry *cache_slot(struct symbolizer *s, uint64_t addr, int kind)
+{
+	uint64_t key = addr * 2 + (uint64_t)kind;
+
+	if (s->cache_used * 2 >= s->cache_cap) {
+		struct cache_entry *old = s->cache;
+		size_t old_cap = s->cache_cap;
+		s->cache_cap *= 2;
+		s->cache = xcalloc(s->cache_cap, sizeof(*s->cache));
+		s->cache_used = 0;
+		for (size_t i = 0; i < old_cap; i++) {
+			if (!old[i].addr)
+				continue;
+			struct cache_entry *e = cache_slot(s, old[i].addr, old[i].kind);
+			*e = old[i];
+			s->cache_used++;
+		}
+		free(old);
+	}
+	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & (s->cache_cap - 1);
+	while (s->cache[i].addr && !(s->cache[i].addr == addr && s->cache[i].kind == kind))
+		i = (i + 1) & (s->cache_cap - 1);
+	return &s->cache[i];
+}
+
+/* A source path as shown to the user: relative names are joined to
+ * their CU's compilation directory, then shown relative to the cwd. */
+static const char *source_path(struct symbolizer *s, Dwarf_Die *die, const char *f)
+{
+	Dwarf_Die cu;
+	Dwarf_Attribute a;
+	const char *comp_dir;
+
+	if (!f)
+		return NULL;
+	if (f[0] != '/' && dwarf_diecu(die, &cu, NULL, NULL) &&
+	    (comp_dir = dwarf_formstring(dwarf_attr(&cu, DW_AT_comp_dir, &a)))) {
+		char *full = xstrfmt("%s/%s", comp_dir, f);
+		const char *shown = keep(s, xstrdup(util_display_path(full)));
+		free(full);
+		return shown;
+	}
+	return keep(s, xstrdup(util_display_path(f)));
+}
+
+static const char *die_file(struct symbolizer *s, Dwarf_Die *die)
+{
+	return source_path(s, die, dwarf_decl_file(die));
+}
+
+/* The scopes (innermost first) at pc in module m; caller frees. */
+static int scopes_at(Dwfl_Module *m, uint64_t addr, Dwarf_Die **scopes, Dwarf_Addr *bias)
+{
+	Dwarf_Die *cu = dwfl_module_addrdie(m, addr, bias);
+
+	if (!cu)
+		return 0;
+	int n = dwarf_getscopes(cu, addr - *bias, scopes);
+	return n > 0 ? n : 0;
+}
+
+static void fill_unknown(struct symbolizer *s, struct sym_frame *f, uint64_t addr,
+			 const struct modmap_entry *e, Dwfl_Module *m)
+{
+	const char *name = m ? dwfl_module_addrname(m, addr) : NULL;
+
+	f->function = name ? keep(s, xstrdup(name)) : keep(s, xstrfmt("0x%" PRIx64, addr));
+	f->module = e ? e->path : "?";
+	f->file = e ? keep(s, xstrdup(util_display_path(e->path))) : "?";
+	f->line = 0;
+	f->decl_line = 0;
+	f->is_inlined = 0;
+}
+
+const struct sym_frame *symbolize_function(struct symbolizer *s, uint64_t fn_addr)
+{
+	struct cache_entry *c = cache_slot(s, fn_addr, 1);
+	const struct modmap_entry *e;
+
+	if (c->addr)
+		return c->frames;
+	c->addr = fn_addr;
+	c->kind = 1;
+	c->nframes = 1;
+	c->frames = xcalloc(1, sizeof(*c->frames));
+	s->cache_used++;
+
+	struct sym_frame *f = c->frames;
+	Dwfl_Module *m = module_of(s, fn_addr, &e);
+	fill_unknown(s, f, fn_addr, e, m);
+	if (!m)
+		return f;
+	Dwarf_Die *scopes = NULL;
+	Dwarf_Addr bias;
+	int n = scopes_at(m, fn_addr, &scopes, &bias);
+	for (int i = 0; i < n; i++) {
+		if (dwarf_tag(&scopes[i]) != DW_TAG_subprogram)
+			continue;
+		const char *name = dwarf_diename(&scopes[i]);
+		const char *file = die_file(s, &scopes[i]);
+		if (name)
+			f->function = keep(s, xstrdup(name));
+		if (file)
+			f->file = file;
+		dwarf_decl_line(&scopes[i], &f->decl_line);
+		f->line = f->decl_line;
+		break;
+	}
+	free(scopes);
+	return f;
+}
+
+/* The file name of a CU's file-table index (DW_AT_call_file). */
+static const char *cu_file(struct symbolizer *s, Dwarf_Die *die, Dwarf_Word idx)
+{
+	Dwarf_Die cu;
+	Dwarf_Files *files;
+	size_t nfiles;
+
+	if (!dwarf_diecu(die, &cu, NULL, NULL) || dwarf_getsrcfiles(&cu, &files, &nfiles) != 0 ||
+	    idx >= nfiles)
+		return NULL;
+	return source_path(s, die, dwarf_filesrc(files, idx, NULL, NULL));
+}
+
+int symbolize_code(struct symbolizer *s, uint64_t addr, struct sym_frame *out, int max)
+{
+	uint64_t pc = addr ? addr - 1 : 0;	/* the call, not the return point */
+	struct cache_entry *c = cache_slot(s, pc, 2);
+	const struct modmap_entry *e;
+
+	if (!c->addr) {
+		c->addr = pc;
+		c->kind = 2;
+		s->cache_used++;
+		Dwfl_Module *m = module_of(s, pc, &e);
+		Dwarf_Die *scopes = NULL;
+		Dwarf_Addr bias = 0;
+		int n = m ? scopes_at(m, pc, &scopes, &bias) : 0;
+		/* One frame per inlined_subroutine plus the subprogram. */
+		int nfn = 0;
+		for (int i = 0; i < n; i++) {
+			int tag = dwarf_tag(&scopes[i]);
+			if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram)
+				nfn++;
+			if (tag == DW_TAG_subprogram)
+				break;
+		}
+		c->nframes = nfn ? nfn : 1;
+		c->frames = xcalloc((size_t)c->nframes, sizeof(*c->frames));
+		fill_unknown(s, &c->frames[0], pc, e, m);
+		if (m) {
+			Dwfl_Line *line = dwfl_module_getsrc(m, pc);
+			int lineno = 0;
+			const char *src = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL)
+					       : NULL;
+			c->frames[0].line = lineno;
+			if (src)
+				c->frames[0].file = n ? source_path(s, &scopes[0], src)
+						      : keep(s, xstrdup(util_display_path(src)));
+		}
+		/* Outer frames start as copies; their lines come from the
+		 * DW_AT_call_line of the inlined frame inside them. */
+		for (int i = 1; i < c->nframes; i++) {
+			c->frames[i] = c->frames[0];
+			c->frames[i].line = 0;
+		}
+		int k = 0;
+		for (int i = 0; i < n && k < c->nframes; i++) {
+			int tag = dwarf_tag(&scopes[i]);
+			if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram)
+				continue;
+			struct sym_frame *f = &c->frames[k];
+			const char *name = dwarf_diename(&scopes[i]);
+			if (name)
+				f->function = keep(s, xstrdup(name));
+			dwarf_decl_line(&scopes[i], &f->decl_line);
+			f->is_inlined = tag == DW_TAG_inlined_subroutine;
+			if (tag == DW_TAG_inlined_subroutine && k + 1 < c->nframes) {
+				/* The caller's frame executes the call site. */
+				Dwarf_Attribute a;
+				Dwarf_Word call_file = 0, call_line = 0;
+				if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &a),
+						    &call_line) == 0)
+					c->frames[k + 1].line = (int)call_line;
+				if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &a),
+						    &call_file) == 0) {
+					const char *cf = cu_file(s, &scopes[i], call_file);
+					if (cf)
+						c->frames[k + 1].file = cf;
+				}
+			}
+			k++;
+		}
+		free(scopes);
+	}
+	int n = c->nframes < max ? c->nframes : max;
+	memcpy(out, c->frames, (size_t)n * sizeof(*out));
+	return n;
+}
