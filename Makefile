@@ -76,7 +76,9 @@ $(O)/obj/%.o: %.c | $(DEPS_OK)
 	$(Q)$(CC) $(ALL_CFLAGS) $(if $(filter instrument/% preload/%,$<),-fvisibility=hidden,$(SAN_FLAGS)) \
 		$(if $(filter reporter/% tests/%,$<),$(call dep_flags,libdw libelf criterion)) -c $< -o $@
 
-# ---- the call profiler's runtime: never instrumented, never sanitized ----
+# ---- the call profiler's runtime: never instrumented (but for the overhead
+# calibration, which runs instrumented code on purpose), never sanitized ----
+$(O)/obj/instrument/calibrate.o: ALL_CFLAGS += -finstrument-functions
 $(LIB_INSTRUMENT): $(call obj,$(INSTRUMENT_SRC) $(COMMON_SRC))
 	$(call say,LD,$@)
 	$(Q)mkdir -p $(@D)

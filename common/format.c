@@ -236,10 +236,22 @@ static int read_all(const char *path, unsigned char **out, size_t *outlen, char 
 
 int fmt_file_open(struct fmt_file *f, const char *path, char *err, size_t errlen)
 {
+	unsigned char *data;
+	size_t size;
+
+	memset(f, 0, sizeof(*f));
+	if (read_all(path, &data, &size, err, errlen) < 0)
+		return -1;
+	return fmt_file_parse(f, data, size, path, err, errlen);
+}
+
+int fmt_file_parse(struct fmt_file *f, unsigned char *data, size_t size, const char *path,
+		   char *err, size_t errlen)
+{
 	memset(f, 0, sizeof(*f));
 	f->path = path;
-	if (read_all(path, &f->data, &f->size, err, errlen) < 0)
-		return -1;
+	f->data = data;
+	f->size = size;
 	if (f->size == 0) {
 		snprintf(err, errlen, "'%s' is empty (the run may have been killed before writing it)",
 			 path);

@@ -79,7 +79,9 @@ struct fmt_meta {
 	char program[FMT_PROGRAM_MAX];	/* /proc/self/exe, NUL-terminated */
 	char label[FMT_LABEL_MAX];	/* snapshots: "exit", "signal", ... */
 	uint64_t seq;			/* snapshots: 1, 2, ... */
-	uint64_t reserved[4];
+	uint64_t skipped_reentrant;	/* calls made by a signal handler that
+					 * interrupted a hook: not recorded */
+	uint64_t reserved[3];
 };
 
 /*
@@ -218,6 +220,10 @@ struct fmt_file {
  * (without "cprof: "), naming the file.
  */
 int fmt_file_open(struct fmt_file *f, const char *path, char *err, size_t errlen);
+/* The same checks on a buffer the caller malloc'ed (fuzzing, tests):
+ * takes ownership of data, freed by fmt_file_close() or on failure. */
+int fmt_file_parse(struct fmt_file *f, unsigned char *data, size_t size, const char *path,
+		   char *err, size_t errlen);
 void fmt_file_close(struct fmt_file *f);
 /* First section of the type, or NULL. */
 const struct fmt_file_section *fmt_file_find(const struct fmt_file *f, uint32_t type);

@@ -147,8 +147,10 @@ __attribute__((visibility("default"))) void __cyg_profile_func_enter(void *fn, v
 		if (!td)
 			return;
 	}
-	if (unlikely(td->busy))
+	if (unlikely(td->busy)) {
+		td->skipped_reentrant++;
 		return;
+	}
 	td->busy = 1;
 	atomic_signal_fence(memory_order_seq_cst);
 	if (likely(atomic_load_explicit(&rt.is_enabled, memory_order_relaxed)))
@@ -174,46 +176,4 @@ __attribute__((visibility("default"))) void __cyg_profile_func_exit(void *fn, vo
 		hook_close_all(td, now_ticks());
 	atomic_signal_fence(memory_order_seq_cst);
 	td->busy = 0;
-}
-
-/*
- * The hooks' own cost, measured by driving the real exported hooks on a
- * scratch thread_data: inner is what lands inside a callee's inclusive
- * time per call, outer what lands in its caller's own time. The reporter
- * subtracts both (fmt_meta.overhead_*). Minimum of several rounds, so a
- * preemption does not inflate it.
- */
-void hook_measure_overhead(double *inner_ticks, double *outer_ticks)
-{
-	enum { ROUNDS = 7, CALLS = 2000 };
-	void (*volatile enter)(void *, void *) = __cyg_profile_func_enter;
-	void (*volatile leave)(void *, void *) = __cyg_profile_func_exit;
-	struct thread_data *saved = threads_self, *scratch = threads_new_data();
-	double best_total = 0, best_inner = 0;
-
-	*inner_ticks = *outer_ticks = 0;
-	if (!scratch || rt.counts_only)
-		goto out;
-	threads_self = scratch;
-	for (int r = 0; r < ROUNDS; r++) {
-		void *fn = (void *)(uintptr_t)(0x1000 + r);
-		uint64_t t0 = clock_calib_ticks(&rt.clock);
-		for (int i = 0; i < CALLS; i++) {
-			enter(fn, NULL);
-			leave(fn, NULL);
-		}
-		uint64_t t1 = clock_calib_ticks(&rt.clock);
-		double total = (double)(t1 - t0) / CALLS;
-		uint32_t n = atomic_load(&scratch->nnodes) - 1;
-		double inner = (double)scratch->nodes[n].incl_ticks / CALLS;
-		if (r == 0 || total < best_total) {
-			best_total = total;
-			best_inner = inner;
-		}
-	}
-	*inner_ticks = best_inner;
-	*outer_ticks = best_total > best_inner ? best_total - best_inner : 0;
-out:
-	threads_self = saved;
-	threads_free_data(scratch);
 }

@@ -48,6 +48,7 @@ struct thread_data {
 	uint64_t dropped_nodes;
 	uint64_t dropped_frames;
 	uint64_t mismatched_exits;
+	uint64_t skipped_reentrant;
 	pid_t tid;
 	char name[FMT_THREAD_NAME_MAX];
 	int has_exited;

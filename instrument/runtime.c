@@ -156,6 +156,7 @@ static void write_profile(void)
 		meta.dropped_nodes += td->dropped_nodes;
 		meta.dropped_frames += td->dropped_frames;
 		meta.mismatched_exits += td->mismatched_exits;
+		meta.skipped_reentrant += td->skipped_reentrant;
 	}
 
 	program_name(name, FMT_PROGRAM_MAX);

@@ -129,6 +129,7 @@ static void fork_child(void)
 		me->stack[i].child_ticks = 0;
 	}
 	me->dropped_nodes = me->dropped_frames = me->mismatched_exits = 0;
+	me->skipped_reentrant = 0;
 	me->tid = (pid_t)syscall(SYS_gettid);
 	rt_restamp_start();
 }

@@ -164,7 +164,7 @@ static void print_edges(const struct callstats *cs, const struct row *rows, size
 			const struct edge_stat *es = &cs->edges[e];
 			size_t self = callers ? es->callee : es->caller;
 			size_t other = callers ? es->caller : es->callee;
-			if (self != rows[i].func || other == SIZE_MAX)
+			if (self != rows[i].func || other == SIZE_MAX || !es->calls)
 				continue;
 			char nc[48];
 			ncalls_text(nc, sizeof(nc), es->calls, es->pcalls);
@@ -189,7 +189,7 @@ static void json_edges(const struct callstats *cs, size_t func, char **labels,
 		const struct edge_stat *es = &cs->edges[e];
 		size_t self = callers ? es->callee : es->caller;
 		size_t other = callers ? es->caller : es->callee;
-		if (self != func || other == SIZE_MAX)
+		if (self != func || other == SIZE_MAX || !es->calls)
 			continue;
 		fprintf(report_out, "%s{\"name\": ", first ? "" : ", ");
 		util_json_string(report_out, syms[other]->function);
@@ -217,8 +217,10 @@ static void print_json(const struct profile *p, const struct callstats *cs,
 	fprintf(report_out, " \"overhead_compensated\": %s, \"overhead_per_call\": {\"inner\": %.3e, \"outer\": %.3e},\n",
 	       o->compensate ? "true" : "false", p->inner_s, p->outer_s);
 	fprintf(report_out, " \"dropped\": {\"nodes\": %" PRIu64 ", \"frames\": %" PRIu64
-	       ", \"mismatched_exits\": %" PRIu64 "},\n",
-	       p->meta.dropped_nodes, p->meta.dropped_frames, p->meta.mismatched_exits);
+	       ", \"mismatched_exits\": %" PRIu64
+	       ", \"skipped_in_signal_handlers\": %" PRIu64 "},\n",
+	       p->meta.dropped_nodes, p->meta.dropped_frames, p->meta.mismatched_exits,
+	       p->meta.skipped_reentrant);
 	fprintf(report_out, " \"functions\": [");
 	for (size_t i = 0; i < nrows; i++) {
 		const struct func_stat *f = &cs->funcs[rows[i].func];
@@ -266,16 +268,19 @@ static int report_file(const char *path, const struct report_opts *o)
 	char **labels = xcalloc(cs.nfuncs + 1, sizeof(*labels));
 	const struct sym_frame **syms = xcalloc(cs.nfuncs + 1, sizeof(*syms));
 	struct row *rows = xcalloc(cs.nfuncs + 1, sizeof(*rows));
-	size_t nrows = 0;
+	size_t nrows = 0, ncalled = 0;
 	for (size_t i = 0; i < cs.nfuncs; i++) {
 		syms[i] = symbolize_function(sym, cs.funcs[i].fn);
 		labels[i] = xstrfmt("%s:%d(%s)", syms[i]->file, syms[i]->decl_line,
 				    syms[i]->function);
+		/* A forked child keeps the parent's tree with zeroed counts. */
+		if (!cs.funcs[i].calls)
+			continue;
+		ncalled++;
 		if (o->match && regexec(&re, labels[i], 0, NULL, 0) != 0)
 			continue;
 		rows[nrows++] = (struct row){ .func = i, .sym = syms[i], .label = labels[i] };
 	}
-	size_t matched = nrows;
 	sort_cs = &cs;
 	sort_opts = o;
 	qsort(rows, nrows, sizeof(*rows), cmp_rows);
@@ -286,7 +291,7 @@ static int report_file(const char *path, const struct report_opts *o)
 		print_json(p, &cs, o, rows, nrows, labels, syms);
 	} else {
 		struct report_opts shown = *o;
-		print_header(p, &cs, &shown, nrows, o->match ? cs.nfuncs : matched);
+		print_header(p, &cs, &shown, nrows, ncalled);
 		if (o->callers)
 			print_edges(&cs, rows, nrows, labels, 1);
 		if (o->callees)

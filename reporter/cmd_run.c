@@ -20,7 +20,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 struct run_opts {
@@ -121,34 +120,68 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Names the files written since start; returns the main profile's path
- * (the child's own PID) for the summary, or NULL. Caller frees. */
-static char *list_written(const char *dir, const struct timespec *start, pid_t child)
+/* The cprof files in dir with their change times: taken before the run,
+ * so afterwards only what the run wrote is named. */
+struct dir_listing {
+	char **names;
+	struct timespec *ctimes;
+	size_t n;
+};
+
+static void list_dir(const char *dir, struct dir_listing *l)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
+
+	memset(l, 0, sizeof(*l));
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (!is_cprof_file(de->d_name) || fstatat(dirfd(d), de->d_name, &st, 0) < 0)
+			continue;
+		l->names = xreallocarray(l->names, l->n + 1, sizeof(*l->names));
+		l->ctimes = xreallocarray(l->ctimes, l->n + 1, sizeof(*l->ctimes));
+		l->names[l->n] = xstrdup(de->d_name);
+		l->ctimes[l->n++] = st.st_ctim;
+	}
+	closedir(d);
+}
+
+static void release_listing(struct dir_listing *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->names[i]);
+	free(l->names);
+	free(l->ctimes);
+}
+
+static int is_unchanged(const struct dir_listing *before, const char *name, struct timespec ct)
+{
+	for (size_t i = 0; i < before->n; i++)
+		if (strcmp(before->names[i], name) == 0)
+			return before->ctimes[i].tv_sec == ct.tv_sec &&
+			       before->ctimes[i].tv_nsec == ct.tv_nsec;
+	return 0;
+}
+
+/* Names the files the run wrote (new or replaced since `before`);
+ * returns the main profile's path (the child's own PID) for the
+ * summary, or NULL. Caller frees. */
+static char *list_written(const char *dir, const struct dir_listing *before, pid_t child)
+{
+	struct dir_listing after;
 	char **names = NULL, *main_profile = NULL, suffix[32];
 	size_t n = 0;
 
-	if (!d)
-		return NULL;
+	list_dir(dir, &after);
 	snprintf(suffix, sizeof(suffix), ".%d.prof", (int)child);
-	while ((de = readdir(d))) {
-		struct stat st;
-		char *full;
-		if (!is_cprof_file(de->d_name))
-			continue;
-		full = xstrfmt("%s/%s", dir, de->d_name);
-		if (stat(full, &st) == 0 &&
-		    (st.st_mtim.tv_sec > start->tv_sec ||
-		     (st.st_mtim.tv_sec == start->tv_sec && st.st_mtim.tv_nsec >= start->tv_nsec))) {
+	for (size_t i = 0; i < after.n; i++)
+		if (!is_unchanged(before, after.names[i], after.ctimes[i])) {
 			names = xreallocarray(names, n + 1, sizeof(*names));
-			names[n++] = full;
-		} else {
-			free(full);
+			names[n++] = xstrfmt("%s/%s", dir, after.names[i]);
 		}
-	}
-	closedir(d);
+	release_listing(&after);
 	qsort(names, n, sizeof(*names), by_name);
 	for (size_t i = 0; i < n; i++) {
 		size_t len = strlen(names[i]), sl = strlen(suffix);
@@ -158,8 +191,8 @@ static char *list_written(const char *dir, const struct timespec *start, pid_t c
 		free(names[i]);
 	}
 	if (!n)
-		fprintf(stderr, "cprof: no files were written to '%s' (did the program exit through _exit or a signal?)\n",
-			dir);
+		fprintf(stderr, "cprof: no files were written to '%s' (did the program end through _exit, exec or a signal?)\n",
+			util_display_path(dir));
 	free(names);
 	return main_profile;
 }
@@ -298,9 +331,8 @@ int cmd_run(int argc, char **argv)
 	if (has_mem)
 		set_env_prepend("LD_PRELOAD", lib_mem);
 
-	struct timespec start;
-	clock_gettime(CLOCK_REALTIME, &start);
-	start.tv_sec -= 1;	/* file systems with coarse timestamps */
+	struct dir_listing before;
+	list_dir(dir, &before);
 	fflush(NULL);
 
 	/* As system() does: the terminal's ^C reaches the program, not us. */
@@ -332,7 +364,7 @@ int cmd_run(int argc, char **argv)
 		code = WEXITSTATUS(status);
 	}
 	if (code != 127 || WIFSIGNALED(status)) {
-		char *main_profile = list_written(dir, &start, pid);
+		char *main_profile = list_written(dir, &before, pid);
 		if (main_profile) {
 			fprintf(stderr, "\n");
 			report_summary(main_profile, 10);
@@ -341,6 +373,7 @@ int cmd_run(int argc, char **argv)
 		}
 		free(main_profile);
 	}
+	release_listing(&before);
 	free(prog);
 	free(lib_calls);
 	free(lib_mem);

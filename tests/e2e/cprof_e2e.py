@@ -1,0 +1,80 @@
+"""
+Helpers for the end-to-end tests: run a test program under `cprof run`,
+load `cprof report --json`, and collect named checks. Not a test itself.
+"""
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, os.environ.get("O", "build"))
+CPROF = os.path.join(BUILD, "bin", "cprof")
+PROGS = os.path.join(BUILD, "tests", "progs")
+
+
+def prog(name):
+    return os.path.join(PROGS, name)
+
+
+class Run:
+    """One `cprof run` of a program in a fresh output directory."""
+
+    def __init__(self, argv, env=None, stdin=b"", run_args=()):
+        self.dir = tempfile.mkdtemp(prefix="cprof-e2e-")
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        cmd = [CPROF, "run", "-o", self.dir, *run_args, "--", *argv]
+        p = subprocess.run(cmd, input=stdin, capture_output=True, env=full_env, timeout=120)
+        self.status, self.stdout, self.stderr = p.returncode, p.stdout, p.stderr.decode()
+
+    def profiles(self):
+        return sorted(glob.glob(os.path.join(self.dir, "*.prof")))
+
+    def report(self, path=None, *extra):
+        path = path or self.main_profile()
+        p = subprocess.run([CPROF, "report", path, "--json", *extra],
+                           capture_output=True, timeout=120)
+        if p.returncode != 0:
+            raise AssertionError("cprof report failed: " + p.stderr.decode())
+        return json.loads(p.stdout)
+
+    def main_profile(self):
+        profs = self.profiles()
+        if not profs:
+            raise AssertionError("no profile written; stderr:\n" + self.stderr)
+        return min(profs, key=lambda f: int(f.split(".")[-2]))
+
+
+def by_name(report):
+    return {f["name"]: f for f in report["functions"]}
+
+
+class Checks:
+    """Named checks; the process exits 1 if any failed."""
+
+    def __init__(self):
+        self.failed = 0
+
+    def case(self, name, fn):
+        try:
+            fn()
+            print("ok   " + name)
+        except Exception as e:  # a failed check or an unexpected error
+            self.failed += 1
+            print("FAIL " + name + ": " + str(e))
+
+    def done(self):
+        sys.exit(1 if self.failed else 0)
+
+
+def eq(actual, expected, what):
+    if actual != expected:
+        raise AssertionError("%s: expected %r, got %r" % (what, expected, actual))
+
+
+def within(actual, expected, rel, what):
+    if abs(actual - expected) > rel * expected:
+        raise AssertionError("%s: expected %g within %g%%, got %g" % (what, expected, rel * 100, actual))

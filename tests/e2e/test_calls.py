@@ -1,0 +1,171 @@
+"""
+End to end: programs of known structure under `cprof run`, with exact
+call counts, primitive calls, callers, and timing within stated bounds.
+"""
+import os
+import re
+import subprocess
+
+from cprof_e2e import Checks, Run, by_name, eq, prog, within, CPROF
+
+c = Checks()
+
+
+def counts_exact():
+    r = Run([prog("calls")])
+    eq(r.status, 0, "exit status")
+    eq(r.stdout, b"fact(9)=362880 even(7)=0\n", "program stdout")
+    f = by_name(r.report())
+    for name, calls, pcalls in [("main", 1, 1), ("loop_caller", 1, 1), ("leaf", 1000, 1000),
+                                ("fact", 10, 1), ("is_even", 4, 1), ("is_odd", 4, 1),
+                                ("spin_50ms", 1, 1)]:
+        eq((f[name]["calls"], f[name]["primitive_calls"]), (calls, pcalls), name)
+    eq(f["leaf"]["file"], "tests/progs/calls.c" if os.getcwd() == os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) else f["leaf"]["file"], "file")
+    eq(f["leaf"]["file"].endswith("tests/progs/calls.c"), True, "leaf file")
+    eq(f["leaf"]["line"], 14, "leaf definition line")
+    eq(f["fact"]["line"], 25, "fact definition line")
+
+
+def timing_50ms():
+    r = Run([prog("calls")])
+    f = by_name(r.report())
+    within(f["spin_50ms"]["tottime"], 0.050, 0.05, "spin_50ms tottime")
+    within(f["spin_50ms"]["cumtime"], 0.050, 0.05, "spin_50ms cumtime")
+    if f["main"]["tottime"] > 0.002:
+        raise AssertionError("main absorbed its callee's time: tottime %g" % f["main"]["tottime"])
+
+
+def recursion_cumtime_outermost():
+    r = Run([prog("calls")])
+    rep = r.report(None, "--callers")
+    f = by_name(rep)
+    # cumtime of a recursive function counts its outermost activation only
+    if f["fact"]["cumtime"] > f["main"]["cumtime"]:
+        raise AssertionError("fact cumtime exceeds main's")
+    callers = {e["name"]: (e["calls"], e["primitive_calls"]) for e in f["fact"]["callers"]}
+    eq(callers, {"main": (1, 1), "fact": (9, 1)}, "fact callers")
+    callers = {e["name"]: e["calls"] for e in f["is_odd"]["callers"]}
+    eq(callers, {"is_even": 4}, "is_odd callers")
+
+
+def threads_merged():
+    r = Run([prog("threads")])
+    rep = r.report()
+    f = by_name(rep)
+    eq(rep["threads"], 17, "threads in profile")
+    eq(f["thread_main"]["calls"], 16, "thread_main")
+    eq(f["work"]["calls"], 16000, "work")
+    eq(f["leaf"]["calls"], 48000, "leaf")
+    eq(f["after_join"]["calls"], 1, "after_join")
+
+
+def fork_child_profile():
+    r = Run([prog("forker")])
+    profs = r.profiles()
+    eq(len(profs), 2, "profiles written (parent and child)")
+    parent = by_name(r.report(profs[0]))
+    child = by_name(r.report(profs[1]))
+    eq(parent["parent_work"]["calls"], 3, "parent_work in parent")
+    eq(parent["before_fork"]["calls"], 1, "before_fork in parent")
+    eq("child_work" in parent, False, "child_work absent from parent")
+    eq(child["child_work"]["calls"], 5, "child_work in child")
+    eq("before_fork" in child, False, "parent's calls absent from child")
+
+
+def longjmp_consistent():
+    r = Run([prog("longjmp")])
+    rep = r.report(None, "--callers")
+    f = by_name(rep)
+    eq((f["dive"]["calls"], f["dive"]["primitive_calls"]), (1000, 100), "dive")
+    eq(f["after_jump"]["calls"], 100, "after_jump")
+    eq([e["name"] for e in f["after_jump"]["callers"]], ["main"], "after_jump's caller")
+    for fn in rep["functions"]:
+        if fn["tottime"] < 0 or fn["cumtime"] < 0 or fn["cumtime"] > f["main"]["cumtime"] * 1.01:
+            raise AssertionError("inconsistent times for %s" % fn["name"])
+
+
+def deep_recursion():
+    r = Run([prog("deep")])
+    eq(r.status, 0, "exit status")
+    f = by_name(r.report())
+    eq((f["recurse"]["calls"], f["recurse"]["primitive_calls"]), (100001, 1), "recurse")
+    eq(r.report()["dropped"]["frames"], 0, "dropped frames")
+
+
+def signal_handlers():
+    r = Run([prog("signals")])
+    handled = int(re.search(rb"handled (\d+)", r.stdout).group(1))
+    rep = r.report()
+    f = by_name(rep)
+    skipped = rep["dropped"]["skipped_in_signal_handlers"]
+    # Each handled signal calls on_alarm and in_handler: recorded or skipped.
+    eq(f["in_handler"]["calls"] + f["on_alarm"]["calls"] + skipped, 2 * handled,
+       "handler calls + skipped")
+    eq(rep["dropped"]["mismatched_exits"], 0, "mismatched exits")
+
+
+def paused_region():
+    r = Run([prog("paused")], run_args=["--paused"])
+    f = by_name(r.report())
+    eq(f["inside"]["calls"], 5, "inside")
+    eq("outside" in f, False, "outside absent")
+    r = Run([prog("paused")], env={"CPROF_PAUSED": "1"})
+    eq(set(by_name(r.report())), {"inside"}, "functions with CPROF_PAUSED=1")
+
+
+def overhead_compensation():
+    r = Run([prog("overhead")])
+    truth = int(re.search(rb"plain_ns (\d+)", r.stdout).group(1)) / 1e9
+    comp = by_name(r.report())["parent"]["cumtime"]
+    raw = by_name(r.report(None, "--no-compensate"))["parent"]["cumtime"]
+    print("     parent cumtime: truth %.6f s, compensated %.6f s, raw %.6f s" % (truth, comp, raw))
+    if not abs(comp - truth) * 3 < abs(raw - truth):
+        raise AssertionError("compensation does not bring parent's time closer to %g: %g vs raw %g"
+                             % (truth, comp, raw))
+
+
+def exit_status_and_streams():
+    plain = subprocess.run([prog("exitcode"), "3", "a b", "c"], input=b"in\x00put\n",
+                           capture_output=True)
+    r = Run([prog("exitcode"), "3", "a b", "c"], stdin=b"in\x00put\n")
+    eq(r.status, 3, "exit status forwarded")
+    eq(r.stdout, plain.stdout, "stdout byte for byte")
+    if "wrote" not in r.stderr:
+        raise AssertionError("cprof run did not name its files: " + r.stderr)
+
+
+def not_instrumented():
+    r = Run(["/bin/true"], run_args=["--no-mem"])
+    if "not built with -finstrument-functions" not in r.stderr:
+        raise AssertionError("no explanation: " + r.stderr)
+
+
+def counts_only_mode():
+    r = Run([prog("calls")], env={"CPROF_COUNTS_ONLY": "1"})
+    rep = r.report()
+    eq(rep["counts_only"], True, "counts_only flag")
+    f = by_name(rep)
+    eq((f["fact"]["calls"], f["leaf"]["calls"]), (10, 1000), "counts")
+    eq(f["spin_50ms"]["tottime"], 0, "no time without a clock")
+
+
+def text_report_shape():
+    r = Run([prog("calls")])
+    out = subprocess.run([CPROF, "report", r.main_profile(), "--sort", "calls", "--limit", "2"],
+                         capture_output=True, text=True).stdout
+    lines = out.splitlines()
+    if not re.match(r"^ +1021 function calls \(1006 primitive calls\) in \d+\.\d{3} seconds$", lines[0]):
+        raise AssertionError("header: " + lines[0])
+    eq(lines[2], "   Ordered by: call count", "ordered by")
+    eq(lines[3], "   List reduced from 7 to 2 due to restriction <2>", "restriction")
+    eq(lines[5], "   ncalls  tottime  percall  cumtime  percall filename:lineno(function)", "columns")
+    if not re.match(r"^ {5}1000 +\d\.\d{3} .*calls\.c:14\(leaf\)$", lines[6]):
+        raise AssertionError("leaf row: " + lines[6])
+    if not re.match(r"^ {5}10/1 .*calls\.c:25\(fact\)$", lines[7]):
+        raise AssertionError("fact row: " + lines[7])
+
+
+for name, fn in list(globals().items()):
+    if callable(fn) and fn.__module__ == "__main__" and not name[0].isupper() and name not in ("by_name", "eq", "prog", "within"):
+        c.case(name, fn)
+c.done()

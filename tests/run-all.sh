@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs every test of `make check`: Criterion unit binaries, end-to-end
+# scripts (tests/e2e/test_*.sh and test_*.py, each a pass when it exits 0,
+# each under a timeout so a hang fails instead of stalling CI), and the
+# bounded fuzz run. Ends with the line "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+O=${O:-build}
+export O CPROF=$PWD/$O/bin/cprof
+passed=0 failed=0 failures=()
+
+run_one() {	# name, timeout seconds, command...
+	local name=$1 limit=$2 log
+	shift 2
+	log=$(mktemp)
+	if timeout --kill-after=10 "$limit" "$@" >"$log" 2>&1; then
+		passed=$((passed + 1))
+		printf 'PASS %s\n' "$name"
+	else
+		local rc=$?
+		failed=$((failed + 1))
+		failures+=("$name")
+		printf 'FAIL %s (exit %d%s)\n' "$name" "$rc" "$([ $rc = 124 ] && echo ', timed out')"
+		sed 's/^/    /' "$log" | tail -40
+	fi
+	rm -f "$log"
+}
+
+for t in "$O"/tests/unit/test_*; do
+	[ -x "$t" ] || continue
+	run_one "unit/$(basename "$t")" 300 "$t" --jobs 2
+done
+for t in tests/e2e/test_*.sh tests/e2e/test_*.py; do
+	[ -f "$t" ] || continue
+	case $t in
+	*.py) run_one "e2e/$(basename "$t")" 600 python3 "$t" ;;
+	*) run_one "e2e/$(basename "$t")" 600 bash "$t" ;;
+	esac
+done
+if [ -z "${SAN:-}" ] && [ -x fuzz/run.sh ]; then
+	run_one "fuzz (bounded)" 900 env FUZZ_SECONDS="${FUZZ_SECONDS:-30}" fuzz/run.sh
+fi
+
+echo
+for f in "${failures[@]}"; do echo "failed: $f"; done
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
