@@ -50,8 +50,10 @@ REPORTER_LIB_SRC := $(filter-out reporter/main.c,$(REPORTER_SRC))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 PROG_SRC := $(wildcard tests/progs/*.c)
 
+# Reporter and tests: $(O)/obj (sanitized under SAN=). Runtimes: $(O)/obj-rt,
+# never sanitized (ASan must own malloc; the hooks run inside any program).
 obj = $(patsubst %.c,$(O)/obj/%.o,$(1))
-san_obj = $(patsubst %.c,$(O)/obj-san/%.o,$(1))
+rt_obj = $(patsubst %.c,$(O)/obj-rt/%.o,$(1))
 
 CPROF := $(O)/bin/cprof
 LIB_INSTRUMENT := $(O)/lib/libcprof-instrument.so
@@ -69,17 +71,22 @@ $(DEPS_OK): scripts/install-deps.sh
 	$(Q)scripts/install-deps.sh build
 	$(Q)mkdir -p $(@D) && touch $@
 
-# ---- objects: runtimes and reporter share common/, built once ----
+# ---- objects: runtimes and reporter share common/ ----
 $(O)/obj/%.o: %.c | $(DEPS_OK)
 	$(call say,CC,$<)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) $(if $(filter instrument/% preload/%,$<),-fvisibility=hidden,$(SAN_FLAGS)) \
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) \
 		$(if $(filter reporter/% tests/%,$<),$(call dep_flags,libdw libelf criterion)) -c $< -o $@
+
+$(O)/obj-rt/%.o: %.c | $(DEPS_OK)
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -fvisibility=hidden -c $< -o $@
 
 # ---- the call profiler's runtime: never instrumented (but for the overhead
 # calibration, which runs instrumented code on purpose), never sanitized ----
-$(O)/obj/instrument/calibrate.o: ALL_CFLAGS += -finstrument-functions
-$(LIB_INSTRUMENT): $(call obj,$(INSTRUMENT_SRC) $(COMMON_SRC))
+$(O)/obj-rt/instrument/calibrate.o: ALL_CFLAGS += -finstrument-functions
+$(LIB_INSTRUMENT): $(call rt_obj,$(INSTRUMENT_SRC) $(COMMON_SRC))
 	$(call say,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -shared -fvisibility=hidden -o $@ $^ -lpthread -Wl,-z,nodelete
@@ -132,4 +139,4 @@ format:
 clean:
 	rm -rf build build-san $(O)
 
--include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(O)/obj $(O)/obj-rt -name '*.d' 2>/dev/null)
