@@ -1,0 +1,128 @@
+"""
+The command line as a user meets it: one clear line and a non-zero exit
+for bad files and options; stripped or vanished binaries still report
+(addresses and a warning); an installed cprof finds its runtimes.
+"""
+import os
+import shutil
+import subprocess
+import tempfile
+
+from cprof_e2e import CPROF, ROOT, BUILD, Checks, Run, by_name, eq, prog
+
+c = Checks()
+tmp = tempfile.mkdtemp(prefix="cprof-cli-")
+
+
+def cprof(*args):
+    p = subprocess.run([CPROF, *args], capture_output=True, text=True, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def one_line_error(args, status, needle):
+    def check():
+        rc, out, err = cprof(*args)
+        eq(rc, status, "exit status of cprof %s" % " ".join(args))
+        eq(out, "", "stdout")
+        lines = err.strip().splitlines()
+        if not lines or not lines[0].startswith("cprof: ") or needle not in lines[0]:
+            raise AssertionError("error line %r lacks %r" % (err, needle))
+    return check
+
+
+good = Run([prog("calls")]).main_profile()
+data = open(good, "rb").read()
+
+
+def write(name, content):
+    path = os.path.join(tmp, name)
+    with open(path, "wb") as f:
+        f.write(content)
+    return path
+
+
+future = bytearray(data)
+future[8] = 99  # the version field follows the 8-byte magic
+cases = [
+    ("missing_file", ["report", os.path.join(tmp, "nope.prof")], 1, "cannot open"),
+    ("empty_file", ["report", write("empty.prof", b"")], 1, "is empty"),
+    ("foreign_file", ["report", write("elf.prof", open("/bin/true", "rb").read())], 1,
+     "not a cprof file"),
+    ("truncated_half", ["report", write("half.prof", data[: len(data) // 2])], 1, "truncated"),
+    ("truncated_last_byte", ["report", write("minus1.prof", data[:-1])], 1, "truncated"),
+    ("future_version", ["report", write("future.prof", bytes(future))], 1, "version 99"),
+    ("directory", ["report", tmp], 1, "not a regular file"),
+    ("unknown_option", ["report", good, "--frobnicate"], 2, "unknown option"),
+    ("bad_sort_key", ["report", good, "--sort", "speed"], 2, "unknown sort key"),
+    ("bad_limit", ["report", good, "--limit", "ten"], 2, "--limit needs a number"),
+    ("bad_regex", ["report", good, "--match", "("], 2, "bad --match"),
+    ("unknown_command", ["frobnicate"], 2, "unknown command"),
+    ("run_without_program", ["run"], 2, "needs a program"),
+    ("run_missing_program", ["run", "--", "/nonexistent/prog"], 1, "cannot find"),
+]
+for name, args, status, needle in cases:
+    c.case(name, one_line_error(args, status, needle))
+
+
+def stripped_binary_reports_addresses():
+    copy = os.path.join(tmp, "calls-stripped")
+    shutil.copy(prog("calls"), copy)
+    subprocess.run(["strip", copy], check=True)
+    r = Run([copy])
+    rc, out, err = cprof("report", r.main_profile(), "--json")
+    eq(rc, 0, "exit status")
+    if "no debug info" not in err:
+        raise AssertionError("no warning about the missing debug info: " + err)
+    import json
+    funcs = json.loads(out)["functions"]
+    eq(sorted(f["calls"] for f in funcs), sorted([1, 1, 1000, 10, 4, 4, 1]), "counts survive")
+    if not all(f["name"].startswith("0x") or f["name"] == "main" for f in funcs):
+        raise AssertionError("unexpected names: %r" % [f["name"] for f in funcs])
+
+
+def vanished_module_still_reports():
+    copy = os.path.join(tmp, "calls-gone")
+    shutil.copy(prog("calls"), copy)
+    r = Run([copy])
+    os.unlink(copy)
+    rc, out, err = cprof("report", r.main_profile())
+    eq(rc, 0, "exit status")
+    if "cannot read" not in err or "calls-gone" not in err:
+        raise AssertionError("no warning naming the vanished module: " + err)
+    if "0x" not in out:
+        raise AssertionError("addresses not shown: " + out)
+
+
+def changed_binary_warns():
+    copy = os.path.join(tmp, "calls-changed")
+    shutil.copy(prog("calls"), copy)
+    r = Run([copy])
+    subprocess.run(["cc", "-g", "-finstrument-functions", "-DCHANGED=1", "-o", copy,
+                    os.path.join(ROOT, "tests/progs/exitcode.c")], check=True)
+    rc, out, err = cprof("report", r.main_profile())
+    if "build-id differs" not in err:
+        raise AssertionError("no build-id warning: " + err)
+
+
+def installed_cprof_finds_runtimes():
+    dest = os.path.join(tmp, "root")
+    subprocess.run(["make", "-s", "-C", ROOT, "O=" + os.path.relpath(BUILD, ROOT), "install",
+                    "PREFIX=/opt/cprof", "DESTDIR=" + dest], check=True, capture_output=True)
+    installed = os.path.join(dest, "opt/cprof/bin/cprof")
+    for f in ["lib/libcprof-instrument.so", "include/cprof.h", "lib/pkgconfig/cprof.pc",
+              "share/man/man1/cprof.1"]:
+        if not os.path.exists(os.path.join(dest, "opt/cprof", f)):
+            raise AssertionError("not installed: " + f)
+    out = os.path.join(tmp, "inst-out")
+    p = subprocess.run([installed, "run", "-o", out, "--", prog("calls")], capture_output=True,
+                       text=True, timeout=60)
+    eq(p.returncode, 0, "installed cprof run")
+    if "wrote" not in p.stderr:
+        raise AssertionError(p.stderr)
+
+
+for fn in [stripped_binary_reports_addresses, vanished_module_still_reports,
+           changed_binary_warns, installed_cprof_finds_runtimes]:
+    c.case(fn.__name__, fn)
+shutil.rmtree(tmp, ignore_errors=True)
+c.done()
