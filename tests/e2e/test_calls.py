@@ -165,6 +165,31 @@ def text_report_shape():
         raise AssertionError("fact row: " + lines[7])
 
 
+def full_tables_count_drops():
+    r = Run([prog("deep")], env={"CPROF_MAX_DEPTH": "1000"})
+    eq(r.status, 0, "exit status with a small shadow stack")
+    rep = r.report()
+    f = by_name(rep)
+    eq(f["recurse"]["calls"] + rep["dropped"]["frames"], 100001, "recorded + dropped")
+    eq(rep["dropped"]["frames"], 100001 - 999, "calls past depth 1000 dropped")
+    r = Run([prog("calls")], env={"CPROF_MAX_NODES": "16"})
+    rep = r.report()
+    eq(r.status, 0, "exit status with a small node table")
+    if rep["dropped"]["nodes"] == 0:
+        raise AssertionError("no drop counted with 16 nodes")
+    if "not recorded" not in subprocess.run([CPROF, "report", r.main_profile()],
+                                            capture_output=True, text=True).stderr:
+        raise AssertionError("report does not warn about dropped calls")
+
+
+def bad_environment_values():
+    r = Run([prog("calls")], env={"CPROF_MAX_NODES": "lots", "CPROF_PAUSED": "maybe"})
+    eq(r.status, 0, "program still runs")
+    eq(r.stderr.count("ignoring bad CPROF_MAX_NODES"), 1, "one message for CPROF_MAX_NODES")
+    eq(r.stderr.count("ignoring bad CPROF_PAUSED"), 1, "one message for CPROF_PAUSED")
+    eq(by_name(r.report())["leaf"]["calls"], 1000, "defaults used")
+
+
 for name, fn in list(globals().items()):
     if callable(fn) and fn.__module__ == "__main__" and not name[0].isupper() and name not in ("by_name", "eq", "prog", "within"):
         c.case(name, fn)
