@@ -1,8 +1,7 @@
 /*
  * The floor runtime of `make bench`: the least a calling-context profiler
- * must do per call (two rdtsc, a fixed-array shadow-stack push/pop, one
- * open-addressing hash probe keyed by (function, parent)). No calibration,
- * no output file, no longjmp or signal handling: a yardstick, not a tool.
+ * does per call (two rdtsc, fixed-array shadow-stack push/pop, one open-
+ * addressing probe on (function, parent)). No calibration, file, longjmp.
  */
 #include <stdint.h>
 #include <stdio.h>

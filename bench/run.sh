@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# `make bench`: the call profiler's overhead beside the no-op hooks, a floor
-# runtime, uftrace, gprof and callgrind, in paired alternating rounds, then
-# the target checks and the profile size at N and 10xN calls.
-# BENCH_N (steps, 41 calls each) and BENCH_ROUNDS size it; a FAIL is reported,
-# only a tool that fails to run makes it exit non-zero.
+# `make bench`: cprof's per-call overhead beside no-op hooks, a floor runtime,
+# uftrace, gprof and callgrind (paired rounds), the target checks and the
+# profile size at N and 10xN. BENCH_N (steps, 41 calls each), BENCH_ROUNDS.
+# A FAIL is only reported; a tool that fails to run makes it exit non-zero.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -18,6 +17,9 @@ RUN=$B/run		# scratch: one folder per variant, emptied after each run
 
 die() { echo "bench: $*" >&2; exit 1; }
 
+case $N in '' | *[!0-9]*) die "BENCH_N must be a number of steps, not '$N'" ;; esac
+[ "$N" -ge 100 ] || die "BENCH_N must be at least 100 (the slow tools run N/10)"
+case $ROUNDS in '' | *[!0-9]* | 0) die "BENCH_ROUNDS must be a positive number" ;; esac
 [ -f "$LIB" ] || die "'$LIB' is missing (run make first)"
 scripts/install-deps.sh bench || die "cannot install the competitors (scripts/install-deps.sh bench)"
 for tool in uftrace valgrind gprof; do
@@ -25,16 +27,16 @@ for tool in uftrace valgrind gprof; do
 done
 
 # ---- build: one source, three builds, plus the floor runtime and the timer ----
-warn="-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes"
+warn=(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes)
 # No sibling-call rewriting, so the plain build makes every call the
 # instrumented builds make (noipa in the source does the rest).
-prog_flags="-std=gnu11 $warn -g -O2 -fno-optimize-sibling-calls"
+prog_flags=(-std=gnu11 "${warn[@]}" -g -O2 -fno-optimize-sibling-calls)
 echo "bench: building into $B" >&2
-$CC $prog_flags -o "$B/callheavy-plain" bench/callheavy.c
-$CC $prog_flags -finstrument-functions -o "$B/callheavy-fi" bench/callheavy.c
-$CC $prog_flags -pg -o "$B/callheavy-pg" bench/callheavy.c
-$CC -std=gnu11 $warn -g -O2 -fPIC -shared -fvisibility=hidden -o "$B/floor.so" bench/floor.c
-$CC -std=gnu11 $warn -O2 -o "$B/timeit" bench/timeit.c
+$CC "${prog_flags[@]}" -o "$B/callheavy-plain" bench/callheavy.c
+$CC "${prog_flags[@]}" -finstrument-functions -o "$B/callheavy-fi" bench/callheavy.c
+$CC "${prog_flags[@]}" -pg -o "$B/callheavy-pg" bench/callheavy.c
+$CC -std=gnu11 "${warn[@]}" -g -O2 -fPIC -shared -fvisibility=hidden -o "$B/floor.so" bench/floor.c
+$CC -std=gnu11 "${warn[@]}" -O2 -o "$B/timeit" bench/timeit.c
 
 # ---- the variants: name, steps divisor (slow tools get fewer steps) ----
 # uftrace and callgrind run a scaled-down N; their per-call figures are
@@ -111,7 +113,7 @@ run_variant() {
 	callgrind) [ -s "$dir/callgrind.out" ] || die "callgrind wrote no profile" ;;
 	esac
 	local want
-	want=$(cat "$B/expect.$steps")
+	want=$(cat "$RUN/expect.$steps")
 	[ "$(cat "$RUN/$s.out")" = "$want" ] ||
 		die "'$v' printed '$(cat "$RUN/$s.out")', expected '$want'"
 	rm -rf "$dir"	# uftrace.data can be hundreds of MB
@@ -119,10 +121,11 @@ run_variant() {
 
 # ---- expected output per size, and a check of the program's call count ----
 rm -rf "$RUN" "$B/times" && mkdir -p "$RUN" "$B/times"
+trap 'rm -rf "$RUN"' EXIT	# $B/times stays: the raw "wall cpu" lines
 for steps in 1 $N $((N / 4)) $((N / 10)); do
-	"$B/callheavy-plain" "$steps" >"$B/expect.$steps"
+	"$B/callheavy-plain" "$steps" >"$RUN/expect.$steps"
 done
-ncalls_of() { sed -n 's/.*ncalls=\([0-9]*\).*/\1/p' "$B/expect.$1"; }
+ncalls_of() { sed -n 's/.*ncalls=\([0-9]*\).*/\1/p' "$RUN/expect.$1"; }
 steps_of() { echo $((N / $(divisor "$1"))); }
 floor_count=$(BENCH_FLOOR_REPORT=1 LD_PRELOAD="$B/floor.so" "$B/callheavy-fi" $((N / 10)) 2>&1 >/dev/null |
 	sed -n 's/^floor: calls=\([0-9]*\).*/\1/p')
@@ -143,8 +146,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	echo "bench: round $r/$ROUNDS done in $(($(date +%s) - start)) s" >&2
 done
 
-median() { sort -g "$B/times/$(slug "$1").${2:-full}" | awk '{ v[NR] = $1 } END {
-	print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# median VARIANT [full|one] [COLUMN]: column 1 wall seconds, 2 CPU seconds.
+median() { awk -v c="${3:-1}" '{ print $c }' "$B/times/$(slug "$1").${2:-full}" | sort -g |
+	awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # added_ns VARIANT: (t_variant - t_plain) / ncalls at the same steps, in ns.
 added_ns() {
 	awk -v t="$(median "$1")" -v p="$(median "$(reference "$1")")" \
@@ -166,7 +170,8 @@ echo "cprof call-profiler benchmark: $(nproc) cores, $(sed -n 's/^model name[^:]
 echo "  $($CC --version | head -1); $(uftrace --version | head -1); $(valgrind --version)"
 echo "  workload bench/callheavy.c, N=$N steps; medians of $ROUNDS paired rounds"
 echo
-printf '%-34s %8s %9s %8s %9s %9s %9s\n' variant steps calls median_s slowdown added_ns no_start
+printf '%-34s %8s %9s %8s %7s %9s %9s %9s\n' variant steps calls median_s cpu_s slowdown \
+	added_ns no_start
 for v in "${VARIANTS[@]}"; do
 	ref=$(reference "$v")
 	steps=$(steps_of "$v")
@@ -175,10 +180,12 @@ for v in "${VARIANTS[@]}"; do
 	else
 		added=$(added_ns "$v") clean=$(slope_ns "$v")
 	fi
-	printf '%-34s %8s %9s %8.4f %8.2fx %9s %9s\n' "$(label "$v")" "$steps" "$(ncalls_of "$steps")" \
-		"$(median "$v")" "$(awk -v t="$(median "$v")" -v p="$(median "$ref")" 'BEGIN { print t / p }')" \
+	printf '%-34s %8s %9s %8.4f %7.3f %8.2fx %9s %9s\n' "$(label "$v")" "$steps" \
+		"$(ncalls_of "$steps")" "$(median "$v")" "$(median "$v" full 2)" "$(awk -v t="$(median "$v")" -v p="$(median "$ref")" 'BEGIN { print t / p }')" \
 		"$added" "$clean"
 done
+echo "  median_s: wall clock; cpu_s: median user+system seconds of the whole process tree"
+echo "  (uftrace's recorder runs beside the program on the other core); slowdown: wall clock"
 echo "  added_ns: (median - median of plain at the same steps) / calls, per call (enter+exit)"
 echo "  no_start: the same after subtracting each side's median 1-step run (start-up, exit);"
 echo "  the checks below use no_start. uftrace and callgrind run N/4 or N/10 steps: the same"
@@ -224,4 +231,3 @@ for mult in 1 10; do
 	printf '  %3sxN: %11s calls -> %s bytes (%s)\n' "$mult" \
 		"$(sed -n 's/.*ncalls=\([0-9]*\).*/\1/p' "$dir/stdout")" "$(stat -c %s "$prof")" "$(basename "$prof")"
 done
-rm -rf "$RUN"
