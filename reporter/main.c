@@ -5,8 +5,33 @@
 #include "cmds.h"
 #include "util.h"
 
+#include "../common/format.h"
+
 #include <stdio.h>
 #include <string.h>
+
+/*
+ * `cprof diff OLD NEW`: two snapshots go to the memory diff; the kind is
+ * read from the files' headers, not guessed from their names.
+ */
+static int cmd_diff(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		struct fmt_file f;
+		char err[512];
+		if (argv[i][0] == '-')
+			continue;
+		if (fmt_file_open(&f, argv[i], err, sizeof(err)) < 0)
+			return error("%s", err), EXIT_ERROR;
+		int kind = f.header.kind;
+		fmt_file_close(&f);
+		if (kind == FMT_KIND_PROFILE)
+			return error("'%s' is a call profile: this version of diff compares memory snapshots (use 'cprof report' on each profile)",
+				     argv[i]),
+			       EXIT_ERROR;
+	}
+	return cmd_diff_snapshots(argc, argv);
+}
 
 static const struct {
 	const char *name;
@@ -15,6 +40,8 @@ static const struct {
 } commands[] = {
 	{ "run", cmd_run, "run a program under the profilers" },
 	{ "report", cmd_report, "print a call profile (pstats layout)" },
+	{ "stats", cmd_stats, "print a memory snapshot (tracemalloc statistics)" },
+	{ "diff", cmd_diff, "compare two memory snapshots" },
 };
 
 static void usage(FILE *out)

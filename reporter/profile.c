@@ -84,8 +84,10 @@ struct profile *profile_parse(const struct fmt_file *f, char *err, size_t errlen
 	p->meta.label[FMT_LABEL_MAX - 1] = 0;
 	p->is_counts_only = (f->header.features & FMT_FEAT_COUNTS_ONLY) != 0;
 	double npt = p->meta.ns_per_tick;
-	if (!(npt > 0 && npt < 1e6) || !isfinite(p->meta.overhead_inner_ticks) ||
-	    !isfinite(p->meta.overhead_outer_ticks) || p->meta.overhead_inner_ticks < 0 ||
+	/* Finite in seconds too: an overhead of +inf s would zero every
+	 * compensated time without a word. */
+	if (!(npt > 0 && npt < 1e6) || !isfinite(p->meta.overhead_inner_ticks * npt) ||
+	    !isfinite(p->meta.overhead_outer_ticks * npt) || p->meta.overhead_inner_ticks < 0 ||
 	    p->meta.overhead_outer_ticks < 0) {
 		snprintf(err, errlen, "'%s' is corrupt: its clock calibration is out of range", f->path);
 		goto fail;
@@ -98,6 +100,17 @@ struct profile *profile_parse(const struct fmt_file *f, char *err, size_t errlen
 		if (f->sections[i].type == FMT_SEC_THREAD &&
 		    parse_thread(p, &f->sections[i], f->path, err, errlen) < 0)
 			goto fail;
+	/* Every count the report sums (per function, per edge, in total) is
+	 * a part of this one: if it cannot wrap, none of them can. */
+	uint64_t total_calls = 0;
+	for (size_t i = 0; i < p->nnodes; i++) {
+		if (p->nodes[i].calls > UINT64_MAX - total_calls) {
+			snprintf(err, errlen, "'%s' is corrupt: its call counts add up to more than 2^64",
+				 f->path);
+			goto fail;
+		}
+		total_calls += p->nodes[i].calls;
+	}
 	return p;
 fail:
 	profile_free(p);

@@ -1,0 +1,49 @@
+/*
+ * libFuzzer target for the .prof reader: container checks, profile
+ * parsing and the statistics built from whatever it accepts. Must never
+ * crash, leak, or fail without saying why.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/format.h"
+#include "../reporter/callstats.h"
+#include "../reporter/profile.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* An exact-size heap copy: ASan sees any read past the end. */
+	unsigned char *copy = malloc(size ? size : 1);
+	struct fmt_file f;
+	char err[512] = "";
+
+	if (!copy)
+		return 0;
+	memcpy(copy, data, size);
+	if (fmt_file_parse(&f, copy, size, "fuzz.prof", err, sizeof(err)) < 0) {
+		if (!err[0])
+			__builtin_trap();	/* refused without a message */
+		return 0;
+	}
+	struct profile *p = profile_parse(&f, err, sizeof(err));
+	if (!p) {
+		if (!err[0])
+			__builtin_trap();
+	} else {
+		for (int compensate = 0; compensate <= 1; compensate++) {
+			struct callstats cs;
+			callstats_build(&cs, p, compensate);
+			/* Sums the report prints must stay finite and non-negative. */
+			if (!(cs.total_time >= 0 && cs.total_time <= 1e300) ||
+			    cs.total_pcalls > cs.total_calls)
+				__builtin_trap();
+			callstats_release(&cs);
+		}
+		profile_free(p);
+	}
+	fmt_file_close(&f);
+	return 0;
+}

@@ -1,0 +1,181 @@
+/*
+ * Internals shared by the malloc shim's files: the originals from dlsym,
+ * the per-thread guard, the live-pointer table, the interned traces and
+ * the process-wide counters. Included from preload/ only.
+ */
+#ifndef CPROF_PRELOAD_INTERNAL_H
+#define CPROF_PRELOAD_INTERNAL_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/format.h"
+
+#define HIDDEN __attribute__((visibility("hidden")))
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* The allocator's originals, from dlsym(RTLD_NEXT): written once by
+ * runtime_resolve() before rt.is_tracing is set, read-only afterwards. */
+struct real_fns {
+	void *(*malloc)(size_t);
+	void *(*calloc)(size_t, size_t);
+	void *(*realloc)(void *, size_t);
+	void (*free)(void *);
+	int (*posix_memalign)(void **, size_t, size_t);
+	void *(*aligned_alloc)(size_t, size_t);
+	void *(*memalign)(size_t, size_t);
+	void *(*valloc)(size_t);
+	void *(*pvalloc)(size_t);
+	size_t (*malloc_usable_size)(void *);
+};
+
+/*
+ * Per-thread state. busy is set while this thread is inside the shim
+ * (a hook, a snapshot, the helper thread): allocations made meanwhile,
+ * by libunwind, by dlsym or by a signal handler, go straight to the real
+ * allocator untraced, which is what keeps the shim from recursing.
+ */
+struct tls_state {
+	int busy;
+};
+extern __thread struct tls_state tls
+	__attribute__((visibility("hidden"), tls_model("initial-exec")));
+
+enum { STATE_FRESH, STATE_RESOLVING, STATE_RESOLVED };
+
+#define DEFAULT_FRAMES 16	/* see runtime.c for the measurement */
+#define DEFAULT_MAX_TRACES (1u << 20)
+#define MAX_TRACES_LIMIT ((1u << 24) - 1)	/* trace ids are 24 bits in the live table */
+#define LIVE_SIZE_LIMIT ((1ull << 40) - 1)	/* sizes are 40 bits in the live table */
+
+/*
+ * Process-wide state (one per process; a forked child keeps its copy).
+ * Configuration fields are written by runtime_resolve() before
+ * is_tracing is set and read-only afterwards; counters are atomics.
+ */
+struct mem_runtime {
+	_Atomic int state;		/* STATE_*: who resolves the originals */
+	_Atomic int is_tracing;		/* hooks record; set once tables exist */
+	struct real_fns real;
+	uint32_t max_frames;		/* CPROF_FRAMES */
+	uint32_t max_traces;		/* CPROF_MAX_TRACES */
+	uint32_t interval_ms;		/* CPROF_INTERVAL, 0 = off */
+	int snap_signal;		/* CPROF_SNAPSHOT_SIGNAL, 0 = off */
+	uintptr_t self_lo, self_hi;	/* our own code: frames skipped */
+	uint64_t start_unix_ns;
+	uint64_t start_mono_ns;
+	uint64_t start_tsc;
+	char output_dir[PATH_MAX];
+
+	/* Hot counters, each on its own line so threads do not bounce
+	 * them more than they must. */
+	_Alignas(64) _Atomic uint64_t current_bytes;
+	_Alignas(64) _Atomic uint64_t peak_bytes;
+	_Atomic uint64_t peak_tsc;	/* when peak_bytes was reached */
+	_Alignas(64) _Atomic uint64_t dropped_allocs;
+	_Atomic uint64_t dropped_traces;
+	_Atomic uint64_t untraced_frees;
+};
+
+extern struct mem_runtime rt HIDDEN;
+
+/* hooks.c: the guard. False when reentered or not tracing. */
+static inline int hook_enter(void)
+{
+	if (unlikely(tls.busy) ||
+	    unlikely(!atomic_load_explicit(&rt.is_tracing, memory_order_relaxed)))
+		return 0;
+	tls.busy = 1;
+	return 1;
+}
+
+static inline void hook_leave(void)
+{
+	tls.busy = 0;
+}
+
+/* live.c: the live-pointer table, 64 independently locked shards. */
+struct live_block {
+	uint64_t size;
+	uint32_t trace;
+};
+int live_init(void) HIDDEN;
+/* 0 inserted, 1 replaced a stale entry (its old block in *old), -1 table full. */
+int live_insert(void *p, uint64_t size, uint32_t trace, struct live_block *old) HIDDEN;
+/* 1 and the block in *out when p was live (the entry is removed), else 0. */
+int live_remove(void *p, struct live_block *out) HIDDEN;
+/* Entries and bytes of table memory now (for the shim's own cost). */
+void live_usage(uint64_t *entries, uint64_t *table_bytes) HIDDEN;
+/* Fork: lock every shard (prepare), unlock them (parent and child). */
+void live_lock_all(void) HIDDEN;
+void live_unlock_all(void) HIDDEN;
+
+/* traces.c: interned stack traces and their counters. */
+struct trace_rec {
+	uint64_t hash;
+	uint32_t nframes;
+	uint32_t frames_at;		/* index into the frame arena */
+	_Atomic uint64_t live_bytes;
+	_Atomic uint64_t live_blocks;
+	_Atomic uint64_t total_bytes;
+	_Atomic uint64_t total_blocks;
+};
+int traces_init(void) HIDDEN;
+/* Loads libunwind (from the constructor: dlopen is not for a hook). */
+void traces_start_unwinder(void) HIDDEN;
+/* Unwinds the caller's stack and returns its trace id (0: the empty
+ * trace, used when the table is full). */
+uint32_t traces_capture(void) HIDDEN;
+/* Records [0, *count): complete, frames published. */
+const struct trace_rec *traces_all(uint32_t *count) HIDDEN;
+const uint64_t *traces_frames(const struct trace_rec *t) HIDDEN;
+void traces_account_alloc(uint32_t id, uint64_t size) HIDDEN;
+void traces_account_free(uint32_t id, uint64_t size) HIDDEN;
+void traces_lock(void) HIDDEN;
+void traces_unlock(void) HIDDEN;
+
+/* Adds delta (two's complement) to current_bytes; keeps the peak. */
+static inline void counters_add_current(uint64_t delta)
+{
+	uint64_t now = atomic_fetch_add_explicit(&rt.current_bytes, delta,
+						 memory_order_relaxed) + delta;
+	uint64_t peak = atomic_load_explicit(&rt.peak_bytes, memory_order_relaxed);
+
+	if (unlikely(now > peak && (int64_t)now >= 0)) {
+		while (now > peak && !atomic_compare_exchange_weak_explicit(
+					     &rt.peak_bytes, &peak, now, memory_order_relaxed,
+					     memory_order_relaxed))
+			;
+		if (now > peak)
+			atomic_store_explicit(&rt.peak_tsc, __builtin_ia32_rdtsc(),
+					      memory_order_relaxed);
+	}
+}
+
+/* snapshot.c */
+/* Writes DIR/PROG.PID.SEQ.snap; 0, or -1 (said once on stderr). Takes
+ * the snapshot lock; the calling thread must not be inside a hook. */
+int snapshot_take(const char *label) HIDDEN;
+/* Starts the helper thread that serves signal and interval snapshots. */
+void snapshot_start_helper(void) HIDDEN;
+/* Signal handler work: async-signal-safe. */
+void snapshot_request_from_signal(void) HIDDEN;
+void snapshot_fork_prepare(void) HIDDEN;
+void snapshot_fork_parent(void) HIDDEN;
+void snapshot_fork_child(void) HIDDEN;
+
+/* runtime.c */
+/* Resolves the originals and builds the tables, once. Returns with
+ * rt.real filled, or (while resolving, from a nested call) without. */
+void runtime_resolve(void) HIDDEN;
+/* One line on stderr, "cprof: " and the parts that are not NULL, then a
+ * newline; without stdio or malloc. */
+void runtime_say(const char *a, const char *b, const char *c, const char *d,
+		 const char *e) HIDDEN;
+uint64_t runtime_unix_ns(void) HIDDEN;
+uint64_t runtime_mono_ns(void) HIDDEN;
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * libcprof-malloc.so: the memory profiler's runtime. Preloaded into any
+ * dynamically linked program, it interposes the whole allocation family,
+ * records each live block with the stack that allocated it, and writes
+ * snapshots DIR/PROG.PID.SEQ.snap (the last one labelled "exit").
+ *
+ * Environment (read once at start-up; a bad value is said once on
+ * stderr and the default used):
+ *   CPROF_OUTPUT=DIR            where snapshots go (default ./cprof-out)
+ *   CPROF_FRAMES=N              stack depth of allocation sites (1..256,
+ *                               default 32: see runtime.c)
+ *   CPROF_INTERVAL=SEC          a snapshot every SEC seconds (0 = off)
+ *   CPROF_SNAPSHOT_SIGNAL=SIG   signal that takes a snapshot (default
+ *                               SIGUSR2; "none" = off). Installed only if
+ *                               the program has no handler for it yet.
+ *   CPROF_MAX_TRACES=N          distinct stacks kept (default 1M); more
+ *                               are counted as dropped, their bytes kept
+ *
+ * Exported: the allocation family below and the cprof_rt_* API that
+ * include/cprof.h calls through weak references. Everything else is
+ * hidden, including the statically linked libunwind, so the host's own
+ * backtrace() and _Unwind_Backtrace stay glibc's and libgcc's.
+ */
+#ifndef CPROF_PRELOAD_H
+#define CPROF_PRELOAD_H
+
+#include <stddef.h>
+
+/* The interposers: exactly glibc's results, errno and alignment. */
+void *malloc(size_t size);
+void *calloc(size_t n, size_t size);
+void *realloc(void *p, size_t size);
+void *reallocarray(void *p, size_t n, size_t size);
+void free(void *p);
+int posix_memalign(void **out, size_t align, size_t size);
+void *aligned_alloc(size_t align, size_t size);
+void *memalign(size_t align, size_t size);
+void *valloc(size_t size);
+void *pvalloc(size_t size);
+size_t malloc_usable_size(void *p);
+
+/* Writes a snapshot labelled label now: 0, or -1 (not tracing, or the
+ * file could not be written; said once on stderr). Thread-safe; not
+ * async-signal-safe (use CPROF_SNAPSHOT_SIGNAL from a handler). */
+int cprof_rt_snapshot(const char *label);
+/* Traced bytes now and at the peak. Async-signal-safe. */
+void cprof_rt_traced_memory(size_t *current, size_t *peak);
+/* peak := current. */
+void cprof_rt_reset_peak(void);
+
+#endif

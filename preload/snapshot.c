@@ -1,0 +1,276 @@
+/*
+ * Snapshots: DIR/PROG.PID.SEQ.snap written whole (temporary, rename) by
+ * whoever asks (the API, the exit destructor, the helper thread that
+ * serves CPROF_SNAPSHOT_SIGNAL and CPROF_INTERVAL). The signal handler
+ * only counts the request and wakes the helper: no unsafe work in it.
+ */
+#define _GNU_SOURCE
+#include "internal.h"
+
+#include "../common/modmap.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static struct {
+	pthread_mutex_t lock;		/* one snapshot at a time; held across fork */
+	_Atomic uint64_t seq;		/* last SEQ used, per process */
+	_Atomic uint32_t wake;		/* futex word: bumped to wake the helper */
+	_Atomic uint64_t signal_requests;	/* bumped by the signal handler */
+	uint64_t signal_served;		/* helper only */
+	int is_disabled;		/* a write failed: said once, no more (lock) */
+	int has_helper;
+} snap = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Static: a hook may not malloc, and 64 KiB is too much for a stack. */
+static struct fmt_writer writer;
+
+static void decimal(char *out, uint64_t v)
+{
+	char rev[24];
+	int n = 0;
+
+	do {
+		rev[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*out++ = rev[--n];
+	*out = 0;
+}
+
+static void program_path(char *out, size_t cap)
+{
+	ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+
+	out[n > 0 ? n : 0] = 0;
+}
+
+static uint64_t ticks_to_ns_since_start(uint64_t tsc)
+{
+	uint64_t now_tsc = __builtin_ia32_rdtsc(), now_ns = runtime_mono_ns();
+
+	if (!tsc || now_tsc <= rt.start_tsc || tsc < rt.start_tsc)
+		return 0;
+	double ns_per_tick = (double)(now_ns - rt.start_mono_ns) / (double)(now_tsc - rt.start_tsc);
+	return (uint64_t)((double)(tsc - rt.start_tsc) * ns_per_tick);
+}
+
+static void put_traces(struct fmt_writer *w, const struct trace_rec *recs, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const struct trace_rec *t = &recs[i];
+		struct fmt_trace ft;
+
+		memset(&ft, 0, sizeof(ft));
+		ft.live_bytes = atomic_load_explicit(&t->live_bytes, memory_order_relaxed);
+		ft.live_blocks = atomic_load_explicit(&t->live_blocks, memory_order_relaxed);
+		ft.total_bytes = atomic_load_explicit(&t->total_bytes, memory_order_relaxed);
+		ft.total_blocks = atomic_load_explicit(&t->total_blocks, memory_order_relaxed);
+		ft.nframes = i == 0 ? 0 : t->nframes;
+		fmt_writer_put(w, &ft, sizeof(ft));
+		fmt_writer_put(w, traces_frames(t), (size_t)ft.nframes * sizeof(uint64_t));
+	}
+}
+
+static int write_locked(const char *label)
+{
+	struct fmt_meta meta;
+	struct fmt_snap_info info;
+	char name[FMT_PROGRAM_MAX + 64], num[24];
+	uint32_t ntraces;
+	const struct trace_rec *recs = traces_all(&ntraces);
+
+	if (snap.is_disabled)
+		return -1;
+	memset(&meta, 0, sizeof(meta));
+	memset(&info, 0, sizeof(info));
+	meta.pid = (uint64_t)getpid();
+	meta.ppid = (uint64_t)getppid();
+	meta.start_unix_ns = rt.start_unix_ns;
+	meta.end_unix_ns = runtime_unix_ns();
+	meta.elapsed_ticks = runtime_mono_ns() - rt.start_mono_ns;
+	meta.ns_per_tick = 1.0;
+	meta.nthreads = 0;
+	program_path(meta.program, sizeof(meta.program));
+	size_t len = strnlen(label ? label : "", FMT_LABEL_MAX - 1);
+	memcpy(meta.label, label ? label : "", len);
+	meta.seq = atomic_fetch_add(&snap.seq, 1) + 1;
+
+	for (uint32_t i = 0; i < ntraces; i++) {
+		info.current_blocks += atomic_load_explicit(&recs[i].live_blocks, memory_order_relaxed);
+		info.total_bytes += atomic_load_explicit(&recs[i].total_bytes, memory_order_relaxed);
+		info.total_blocks += atomic_load_explicit(&recs[i].total_blocks, memory_order_relaxed);
+	}
+	info.current_bytes = atomic_load(&rt.current_bytes);
+	info.peak_bytes = atomic_load(&rt.peak_bytes);
+	info.peak_ns = ticks_to_ns_since_start(atomic_load(&rt.peak_tsc));
+	info.total_frees = info.total_blocks - info.current_blocks;
+	info.dropped_allocs = atomic_load(&rt.dropped_allocs);
+	info.dropped_traces = atomic_load(&rt.dropped_traces);
+	info.untraced_frees = atomic_load(&rt.untraced_frees);
+	info.max_frames = rt.max_frames;
+	info.ntraces = ntraces;
+
+	const char *base = strrchr(meta.program, '/') ? strrchr(meta.program, '/') + 1 : meta.program;
+	if (!*base)
+		base = "unknown";
+	strcpy(name, base);
+	strcat(name, ".");
+	decimal(num, meta.pid);
+	strcat(name, num);
+	strcat(name, ".");
+	decimal(num, meta.seq);
+	strcat(name, num);
+	strcat(name, ".snap");
+
+	if (fmt_writer_open(&writer, rt.output_dir, name, FMT_KIND_SNAPSHOT, 0) < 0) {
+		runtime_say("cannot create '", writer.final_path, "': ", strerrordesc_np(errno),
+			    " (snapshots disabled)");
+		snap.is_disabled = 1;
+		return -1;
+	}
+	fmt_writer_begin(&writer, FMT_SEC_META, 1);
+	fmt_writer_put(&writer, &meta, sizeof(meta));
+	fmt_writer_end(&writer);
+	modmap_write(&writer);
+	fmt_writer_begin(&writer, FMT_SEC_SNAP_INFO, 1);
+	fmt_writer_put(&writer, &info, sizeof(info));
+	fmt_writer_end(&writer);
+	fmt_writer_begin(&writer, FMT_SEC_TRACES, ntraces);
+	put_traces(&writer, recs, ntraces);
+	fmt_writer_end(&writer);
+	if (fmt_writer_commit(&writer) < 0) {
+		runtime_say("cannot write '", writer.final_path, "': ", strerrordesc_np(errno),
+			    " (snapshots disabled)");
+		snap.is_disabled = 1;
+		return -1;
+	}
+	return 0;
+}
+
+int snapshot_take(const char *label)
+{
+	int was_busy = tls.busy, r;
+
+	if (!atomic_load(&rt.is_tracing))
+		return -1;
+	/* Our own allocations meanwhile (dl_iterate_phdr's, libc's) are
+	 * not the program's. */
+	tls.busy = 1;
+	pthread_mutex_lock(&snap.lock);
+	r = write_locked(label);
+	pthread_mutex_unlock(&snap.lock);
+	tls.busy = was_busy;
+	return r;
+}
+
+/* ---- the helper thread ---- */
+
+static void futex_wait(_Atomic uint32_t *word, uint32_t seen, const struct timespec *timeout)
+{
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, timeout, NULL, 0);
+}
+
+void snapshot_request_from_signal(void)
+{
+	int err = errno;
+
+	atomic_fetch_add(&snap.signal_requests, 1);
+	atomic_fetch_add(&snap.wake, 1);
+	syscall(SYS_futex, &snap.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	errno = err;
+}
+
+static void *helper_main(void *arg)
+{
+	uint64_t next_ns = rt.interval_ms ? runtime_mono_ns() + rt.interval_ms * 1000000ull : 0;
+	(void)arg;
+
+	tls.busy = 1;	/* never traced: whatever this thread allocates is ours */
+	prctl(PR_SET_NAME, "cprof-snap", 0, 0, 0);
+	for (;;) {
+		uint32_t seen = atomic_load(&snap.wake);
+		uint64_t req = atomic_load(&snap.signal_requests);
+
+		if (req != snap.signal_served) {
+			snap.signal_served = req;
+			snapshot_take("signal");
+			continue;
+		}
+		if (next_ns) {
+			uint64_t now = runtime_mono_ns();
+			if (now >= next_ns) {
+				snapshot_take("interval");
+				next_ns += rt.interval_ms * 1000000ull;
+				if (next_ns <= now)	/* fell behind: skip, do not burst */
+					next_ns = now + rt.interval_ms * 1000000ull;
+				continue;
+			}
+			struct timespec ts = {
+				.tv_sec = (time_t)((next_ns - now) / 1000000000u),
+				.tv_nsec = (long)((next_ns - now) % 1000000000u),
+			};
+			futex_wait(&snap.wake, seen, &ts);
+		} else {
+			futex_wait(&snap.wake, seen, NULL);
+		}
+	}
+	return NULL;
+}
+
+void snapshot_start_helper(void)
+{
+	pthread_t th;
+	pthread_attr_t attr;
+	sigset_t all, old;
+
+	if (!rt.interval_ms && !rt.snap_signal)
+		return;
+	/* Born with every signal blocked: the program's signals stay the
+	 * program's threads' business. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	int was_busy = tls.busy;
+	tls.busy = 1;	/* the thread's TLS and stack are not the program's */
+	if (pthread_create(&th, &attr, helper_main, NULL) == 0)
+		snap.has_helper = 1;
+	else
+		runtime_say("cannot start the snapshot thread (signal and interval snapshots disabled)",
+			    NULL, NULL, NULL, NULL);
+	tls.busy = was_busy;
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* ---- fork: the child writes its own files under its own PID ---- */
+
+void snapshot_fork_prepare(void)
+{
+	pthread_mutex_lock(&snap.lock);
+}
+
+void snapshot_fork_parent(void)
+{
+	pthread_mutex_unlock(&snap.lock);
+}
+
+void snapshot_fork_child(void)
+{
+	pthread_mutex_init(&snap.lock, NULL);
+	atomic_store(&snap.seq, 0);
+	atomic_store(&snap.signal_requests, 0);
+	snap.signal_served = 0;
+	snap.has_helper = 0;	/* threads do not survive fork */
+	snapshot_start_helper();
+}

@@ -1,0 +1,299 @@
+/*
+ * `cprof stats SNAPSHOT`: tracemalloc's Snapshot.statistics() over a
+ * memory snapshot, as text or JSON, plus the leaks view (what is still
+ * live at exit, by site). Also the option parsing and printing that
+ * `cprof diff` shares for snapshots (cmd_diff_snap.c).
+ */
+#include "cmds.h"
+#include "snapshot.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *key_names[] = { "lineno", "filename", "function", "traceback" };
+
+void cmd_stats_options_release(struct stats_options *o)
+{
+	free(o->filter.include);
+	free(o->filter.exclude);
+	memset(o, 0, sizeof(*o));
+}
+
+int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int nfiles,
+			    int allow_leaks)
+{
+	memset(o, 0, sizeof(*o));
+	o->key = SNAP_BY_LINENO;
+	o->limit = -1;
+	o->filter.include = xcalloc((size_t)argc + 1, sizeof(char *));
+	o->filter.exclude = xcalloc((size_t)argc + 1, sizeof(char *));
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+		const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+		char name[32];
+
+		if (eq && (size_t)(eq - a) < sizeof(name)) {
+			memcpy(name, a, (size_t)(eq - a));
+			name[eq - a] = 0;
+			a = name;
+			val = eq + 1;
+		}
+		int takes = !eq;	/* a separate value consumes the next argument */
+		if (!strcmp(a, "--by")) {
+			if (!val || (o->key = snapshot_parse_key(val)) < 0)
+				return error("%s: --by takes lineno, filename, function or traceback%s%s%s",
+					     argv[0], val ? " (not '" : "", val ? val : "", val ? "')" : "");
+		} else if (!strcmp(a, "--limit")) {
+			if (!val || (o->limit = util_parse_count(val)) < 0)
+				return error("%s: --limit takes a number of entries (0 = all)", argv[0]);
+		} else if (!strcmp(a, "--include") || !strcmp(a, "--exclude")) {
+			if (!val)
+				return error("%s: %s takes a glob (e.g. '*features.c')", argv[0], a);
+			if (a[2] == 'i')
+				o->filter.include[o->filter.ninclude++] = val;
+			else
+				o->filter.exclude[o->filter.nexclude++] = val;
+		} else if (!strcmp(a, "--all-frames") && !eq) {
+			o->filter.all_frames = 1;
+			takes = 0;
+		} else if (!strcmp(a, "--json") && !eq) {
+			o->is_json = 1;
+			takes = 0;
+		} else if (!strcmp(a, "--leaks") && !eq && allow_leaks) {
+			o->is_leaks = 1;
+			takes = 0;
+		} else if (a[0] == '-' && a[1]) {
+			return error("%s: unknown option '%s' (see 'cprof %s --help')", argv[0], argv[i],
+				     argv[0]);
+		} else {
+			if (o->nfiles == nfiles)
+				return error("%s: too many files ('%s'): give %s", argv[0], a,
+					     nfiles == 1 ? "one snapshot" : "two snapshots, OLD and NEW");
+			o->files[o->nfiles++] = argv[i];
+			takes = 0;
+		}
+		if (takes)
+			i++;
+	}
+	if (o->nfiles != nfiles)
+		return error("%s: give %s", argv[0],
+			     nfiles == 1 ? "a snapshot file (.snap)" : "two snapshot files, OLD and NEW");
+	if (o->limit < 0)
+		o->limit = o->is_json ? 0 : 10;	/* text: the top 10; JSON: everything */
+	return 0;
+}
+
+static void size_text(char *out, size_t cap, int64_t bytes, int with_sign)
+{
+	util_format_bytes(out, cap, (double)bytes, with_sign);
+}
+
+/* "features.c:88", "features.c", "features.c:80(make_table)" */
+static void print_where(const struct snap_stat *st, enum snap_key key)
+{
+	switch (key) {
+	case SNAP_BY_FILENAME:
+		printf("%s", st->file);
+		break;
+	case SNAP_BY_FUNCTION:
+		printf("%s:%d(%s)", st->file, st->line, st->function);
+		break;
+	default:
+		printf("%s:%d", st->file, st->line);
+	}
+}
+
+/* Python's traceback order: the innermost frame last. */
+static void print_frames(const struct snap_stat *st)
+{
+	for (int i = st->nframes - 1; i >= 0; i--) {
+		const struct sym_frame *f = &st->frames[i];
+		printf("  File \"%s\", line %d, in %s%s\n", f->file, f->line, f->function,
+		       f->is_inlined ? " (inlined)" : "");
+	}
+}
+
+void cmd_stats_print_text(const struct snap_stats *st, const struct stats_options *o, int is_diff)
+{
+	char a[32], b[32], c[32];
+	size_t n = o->limit && (size_t)o->limit < st->nstats ? (size_t)o->limit : st->nstats;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct snap_stat *s = &st->stats[i];
+		print_where(s, o->key);
+		size_text(a, sizeof(a), s->size, 0);
+		if (is_diff) {
+			size_text(b, sizeof(b), s->size_diff, 1);
+			printf(": size=%s (%s), count=%lld (%+lld)", a, b, (long long)s->count,
+			       (long long)s->count_diff);
+		} else {
+			printf(": size=%s, count=%lld", a, (long long)s->count);
+		}
+		if (s->count) {
+			size_text(c, sizeof(c), s->size / s->count, 0);
+			printf(", average=%s", c);
+		}
+		putchar('\n');
+		if (o->key == SNAP_BY_TRACEBACK)
+			print_frames(s);
+	}
+	if (n < st->nstats)
+		printf("... %zu more (--limit 0 shows all)\n", st->nstats - n);
+	size_text(a, sizeof(a), st->size, 0);
+	if (is_diff) {
+		size_text(b, sizeof(b), st->size_diff, 1);
+		printf("Total: size=%s (%s), count=%lld (%+lld)\n", a, b, (long long)st->count,
+		       (long long)st->count_diff);
+	} else {
+		printf("Total: size=%s, count=%lld\n", a, (long long)st->count);
+	}
+}
+
+void cmd_stats_print_json_entries(const struct snap_stats *st, const struct stats_options *o,
+				  int is_diff)
+{
+	size_t n = o->limit && (size_t)o->limit < st->nstats ? (size_t)o->limit : st->nstats;
+
+	printf("\"by\":\"%s\",\"total_size\":%lld,\"total_count\":%lld,", key_names[o->key],
+	       (long long)st->size, (long long)st->count);
+	if (is_diff)
+		printf("\"total_size_diff\":%lld,\"total_count_diff\":%lld,",
+		       (long long)st->size_diff, (long long)st->count_diff);
+	printf("\"entries\":[");
+	for (size_t i = 0; i < n; i++) {
+		const struct snap_stat *s = &st->stats[i];
+		printf("%s\n{\"file\":", i ? "," : "");
+		util_json_string(stdout, s->file);
+		printf(",\"line\":%d,\"function\":", s->line);
+		util_json_string(stdout, o->key == SNAP_BY_FILENAME ? "" : s->function);
+		printf(",\"size\":%lld,\"count\":%lld,\"average\":%lld", (long long)s->size,
+		       (long long)s->count, (long long)(s->count ? s->size / s->count : 0));
+		if (is_diff)
+			printf(",\"size_diff\":%lld,\"count_diff\":%lld", (long long)s->size_diff,
+			       (long long)s->count_diff);
+		else
+			printf(",\"allocated_size\":%llu,\"allocated_count\":%llu",
+			       (unsigned long long)s->total_size, (unsigned long long)s->total_count);
+		if (o->key == SNAP_BY_TRACEBACK) {
+			printf(",\"traceback\":[");
+			for (int f = 0; f < s->nframes; f++) {
+				printf("%s{\"file\":", f ? "," : "");
+				util_json_string(stdout, s->frames[f].file);
+				printf(",\"line\":%d,\"function\":", s->frames[f].line);
+				util_json_string(stdout, s->frames[f].function);
+				printf(",\"inlined\":%s}", s->frames[f].is_inlined ? "true" : "false");
+			}
+			printf("]");
+		}
+		printf("}");
+	}
+	printf("]");
+}
+
+void cmd_stats_print_json_snapshot(const char *name, const struct snapshot *s)
+{
+	const struct fmt_snap_info *in = &s->info;
+
+	printf("\"%s\":{\"file\":", name);
+	util_json_string(stdout, s->path);
+	printf(",\"program\":");
+	util_json_string(stdout, s->meta.program);
+	printf(",\"pid\":%llu,\"label\":", (unsigned long long)s->meta.pid);
+	util_json_string(stdout, s->meta.label);
+	printf(",\"seq\":%llu,\"traced_size\":%llu,\"traced_count\":%llu,\"peak_size\":%llu,"
+	       "\"peak_time\":%.6f,\"allocated_size\":%llu,\"allocated_count\":%llu,"
+	       "\"freed_count\":%llu,\"dropped_allocs\":%llu,\"dropped_traces\":%llu,"
+	       "\"untraced_frees\":%llu,\"frames\":%u,\"traces\":%u}",
+	       (unsigned long long)s->meta.seq, (unsigned long long)in->current_bytes,
+	       (unsigned long long)in->current_blocks, (unsigned long long)in->peak_bytes,
+	       (double)in->peak_ns / 1e9, (unsigned long long)in->total_bytes,
+	       (unsigned long long)in->total_blocks, (unsigned long long)in->total_frees,
+	       (unsigned long long)in->dropped_allocs, (unsigned long long)in->dropped_traces,
+	       (unsigned long long)in->untraced_frees, in->max_frames, in->ntraces);
+}
+
+static const char *base_name(const char *p)
+{
+	const char *slash = strrchr(p, '/');
+
+	return slash ? slash + 1 : p;
+}
+
+void cmd_stats_print_header(const struct snapshot *s)
+{
+	char cur[32], peak[32];
+
+	util_format_bytes(cur, sizeof(cur), (double)s->info.current_bytes, 0);
+	util_format_bytes(peak, sizeof(peak), (double)s->info.peak_bytes, 0);
+	printf("Snapshot %llu '%s' of %s (pid %llu): %s in %llu blocks traced, peak %s at %.3f s\n",
+	       (unsigned long long)s->meta.seq, s->meta.label, base_name(s->meta.program),
+	       (unsigned long long)s->meta.pid, cur, (unsigned long long)s->info.current_blocks,
+	       peak, (double)s->info.peak_ns / 1e9);
+	if (s->info.dropped_allocs || s->info.dropped_traces)
+		printf("Dropped: %llu allocations not traced (table full), %llu filed without a stack (trace table full; raise CPROF_MAX_TRACES)\n",
+		       (unsigned long long)s->info.dropped_allocs,
+		       (unsigned long long)s->info.dropped_traces);
+}
+
+static void usage(void)
+{
+	printf("usage: cprof stats SNAPSHOT [--by lineno|filename|function|traceback] [--limit N]\n"
+	       "                  [--include GLOB] [--exclude GLOB] [--all-frames] [--leaks] [--json]\n\n"
+	       "Live memory of a snapshot by allocation site, largest first (tracemalloc's\n"
+	       "Snapshot.statistics). --by traceback prints each site's stack with the\n"
+	       "innermost frame last, as Python tracebacks do. --include/--exclude match the\n"
+	       "innermost frame's source file or module (any frame with --all-frames).\n"
+	       "--leaks: what is still live in the 'exit' snapshot, by site. Text shows the\n"
+	       "top 10 (--limit 0: all); JSON shows all unless --limit is given.\n");
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	struct stats_options o;
+	struct snap_stats st;
+
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage();
+			return EXIT_OK;
+		}
+	if (cmd_stats_parse_options(argc, argv, &o, 1, 1) < 0) {
+		cmd_stats_options_release(&o);
+		return EXIT_USAGE;
+	}
+	struct snapshot *s = snapshot_open(o.files[0]);
+	if (!s) {
+		cmd_stats_options_release(&o);
+		return EXIT_ERROR;
+	}
+	if (o.is_leaks && strcmp(s->meta.label, "exit") != 0)
+		warning("'%s' is labelled '%s', not 'exit': showing what was live when it was taken",
+			o.files[0], s->meta.label);
+	struct symbolizer *sym = symbolizer_new(&s->modules);
+	snapshot_statistics(s, sym, (enum snap_key)o.key, &o.filter, &st);
+	if (o.is_json) {
+		printf("{");
+		cmd_stats_print_json_snapshot("snapshot", s);
+		printf(",\"leaks\":%s,", o.is_leaks ? "true" : "false");
+		cmd_stats_print_json_entries(&st, &o, 0);
+		printf("}\n");
+	} else {
+		cmd_stats_print_header(s);
+		if (o.is_leaks) {
+			char sz[32];
+			util_format_bytes(sz, sizeof(sz), (double)st.size, 0);
+			printf("Leaked at exit: %s in %lld blocks from %zu %s\n", sz,
+			       (long long)st.count, st.nstats,
+			       o.key == SNAP_BY_TRACEBACK ? "stacks" : "sites");
+		}
+		cmd_stats_print_text(&st, &o, 0);
+	}
+	snapshot_stats_release(&st);
+	symbolizer_free(sym);
+	snapshot_free(s);
+	cmd_stats_options_release(&o);
+	return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
+}

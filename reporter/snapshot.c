@@ -1,0 +1,432 @@
+/*
+ * Loading .snap files and tracemalloc-style statistics over them. The
+ * container is checked by common/format.c, the snapshot's own sections
+ * here (sizes, counts, frame counts, counters that cannot be). Never
+ * writes to stdout.
+ */
+#define _GNU_SOURCE
+#include "snapshot.h"
+#include "util.h"
+
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- loading ---- */
+
+static int parse_traces(struct snapshot *s, const struct fmt_file_section *sec, const char *path,
+			char *err, size_t errlen)
+{
+	size_t off = 0, nframes_all = 0;
+
+	/* Each record is at least a header: bounds the allocation below. */
+	if (sec->count > sec->size / sizeof(struct fmt_trace)) {
+		snprintf(err, errlen, "'%s' is corrupt: %u traces cannot fit in %llu bytes", path,
+			 sec->count, (unsigned long long)sec->size);
+		return -1;
+	}
+	s->traces = xcalloc(sec->count ? sec->count : 1, sizeof(*s->traces));
+	s->frames = xreallocarray(NULL, sec->size / sizeof(uint64_t) + 1, sizeof(uint64_t));
+	for (uint32_t i = 0; i < sec->count; i++) {
+		struct fmt_trace t;
+
+		if (sec->size - off < sizeof(t))
+			goto corrupt;
+		memcpy(&t, sec->payload + off, sizeof(t));
+		off += sizeof(t);
+		if (t.nframes > FMT_FRAMES_MAX || (uint64_t)t.nframes * 8 > sec->size - off ||
+		    t.live_blocks > t.total_blocks || t.live_bytes > t.total_bytes ||
+		    (t.live_blocks == 0 && t.live_bytes != 0))
+			goto corrupt;
+		struct snap_trace *d = &s->traces[i];
+		d->live_bytes = t.live_bytes;
+		d->live_blocks = t.live_blocks;
+		d->total_bytes = t.total_bytes;
+		d->total_blocks = t.total_blocks;
+		d->nframes = t.nframes;
+		memcpy(s->frames + nframes_all, sec->payload + off, (size_t)t.nframes * 8);
+		d->frames = NULL;	/* set below, once frames stops moving */
+		nframes_all += t.nframes;
+		off += (size_t)t.nframes * 8;
+		s->ntraces++;
+	}
+	if (off != sec->size) {
+		snprintf(err, errlen, "'%s' is corrupt: %zu stray bytes after its traces", path,
+			 (size_t)sec->size - off);
+		return -1;
+	}
+	nframes_all = 0;
+	for (size_t i = 0; i < s->ntraces; i++) {
+		s->traces[i].frames = s->frames + nframes_all;
+		nframes_all += s->traces[i].nframes;
+	}
+	return 0;
+corrupt:
+	snprintf(err, errlen, "'%s' is corrupt: bad trace record %zu", path, s->ntraces);
+	return -1;
+}
+
+struct snapshot *snapshot_parse(const struct fmt_file *f, char *err, size_t errlen)
+{
+	const struct fmt_file_section *meta, *mods, *info, *traces;
+	struct snapshot *s;
+
+	if (f->header.kind != FMT_KIND_SNAPSHOT) {
+		snprintf(err, errlen, "'%s' is a %s, not a memory snapshot (use 'cprof report %s', or give a .snap file)",
+			 f->path, fmt_kind_name(f->header.kind), f->path);
+		return NULL;
+	}
+	meta = fmt_file_find(f, FMT_SEC_META);
+	mods = fmt_file_find(f, FMT_SEC_MODULES);
+	info = fmt_file_find(f, FMT_SEC_SNAP_INFO);
+	traces = fmt_file_find(f, FMT_SEC_TRACES);
+	if (!meta || meta->size != sizeof(struct fmt_meta) || !mods || !info ||
+	    info->size != sizeof(struct fmt_snap_info) || !traces) {
+		snprintf(err, errlen, "'%s' is corrupt: its %s section is missing or malformed", f->path,
+			 !meta || meta->size != sizeof(struct fmt_meta) ? "meta"
+			 : !mods ? "module map"
+			 : !traces ? "traces" : "snapshot info");
+		return NULL;
+	}
+	s = xcalloc(1, sizeof(*s));
+	s->path = xstrdup(f->path);
+	memcpy(&s->meta, meta->payload, sizeof(s->meta));
+	s->meta.program[FMT_PROGRAM_MAX - 1] = 0;
+	s->meta.label[FMT_LABEL_MAX - 1] = 0;
+	memcpy(&s->info, info->payload, sizeof(s->info));
+	if (s->info.ntraces != traces->count || s->info.max_frames > FMT_FRAMES_MAX) {
+		snprintf(err, errlen, "'%s' is corrupt: its snapshot info does not match its traces",
+			 f->path);
+		goto fail;
+	}
+	if (modmap_parse(&s->modules, mods, f->path, err, errlen) < 0)
+		goto fail;
+	if (parse_traces(s, traces, f->path, err, errlen) < 0)
+		goto fail;
+	return s;
+fail:
+	snapshot_free(s);
+	return NULL;
+}
+
+struct snapshot *snapshot_open(const char *path)
+{
+	struct fmt_file f;
+	char err[512];
+
+	if (fmt_file_open(&f, path, err, sizeof(err)) < 0) {
+		error("%s", err);
+		return NULL;
+	}
+	struct snapshot *s = snapshot_parse(&f, err, sizeof(err));
+	fmt_file_close(&f);
+	if (!s)
+		error("%s", err);
+	return s;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+	if (!s)
+		return;
+	modmap_release(&s->modules);
+	free(s->traces);
+	free(s->frames);
+	free(s->path);
+	free(s);
+}
+
+int snapshot_parse_key(const char *s)
+{
+	static const char *names[] = { "lineno", "filename", "function", "traceback" };
+
+	for (int i = 0; i < 4; i++)
+		if (s && strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* ---- statistics ---- */
+
+#define MAX_INLINE 16
+
+/* A group index keyed by its text: open addressing over a growing array. */
+struct group_map {
+	struct snap_stat *stats;
+	size_t n, cap;
+	size_t *slots;		/* index + 1; 0 = empty */
+	size_t mask;
+};
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static void map_grow(struct group_map *m)
+{
+	size_t nslots = m->mask ? (m->mask + 1) * 2 : 64;
+
+	free(m->slots);
+	m->slots = xcalloc(nslots, sizeof(*m->slots));
+	m->mask = nslots - 1;
+	for (size_t i = 0; i < m->n; i++) {
+		size_t j = hash_str(m->stats[i].key) & m->mask;
+		while (m->slots[j])
+			j = (j + 1) & m->mask;
+		m->slots[j] = i + 1;
+	}
+}
+
+/* The group for key (created empty if new); takes ownership of key. */
+static struct snap_stat *map_get(struct group_map *m, char *key, int *is_new)
+{
+	if ((m->n + 1) * 2 > m->mask + 1)
+		map_grow(m);
+	size_t j = hash_str(key) & m->mask;
+	while (m->slots[j]) {
+		struct snap_stat *st = &m->stats[m->slots[j] - 1];
+		if (strcmp(st->key, key) == 0) {
+			free(key);
+			*is_new = 0;
+			return st;
+		}
+		j = (j + 1) & m->mask;
+	}
+	if (m->n == m->cap) {
+		m->cap = m->cap ? m->cap * 2 : 64;
+		m->stats = xreallocarray(m->stats, m->cap, sizeof(*m->stats));
+	}
+	struct snap_stat *st = &m->stats[m->n++];
+	memset(st, 0, sizeof(*st));
+	st->key = key;
+	m->slots[j] = m->n;
+	*is_new = 1;
+	return st;
+}
+
+static const char *base_of(const char *p)
+{
+	const char *slash = p ? strrchr(p, '/') : NULL;
+
+	return slash ? slash + 1 : p ? p : "";
+}
+
+static int frame_matches(const struct sym_frame *f, const char *glob)
+{
+	const char *file = f->file ? f->file : "", *module = f->module ? f->module : "";
+
+	return fnmatch(glob, file, 0) == 0 || fnmatch(glob, base_of(file), 0) == 0 ||
+	       fnmatch(glob, module, 0) == 0 || fnmatch(glob, base_of(module), 0) == 0;
+}
+
+static int any_match(const struct sym_frame *frames, int n, const char **globs, size_t nglobs)
+{
+	for (int i = 0; i < n; i++)
+		for (size_t g = 0; g < nglobs; g++)
+			if (frame_matches(&frames[i], globs[g]))
+				return 1;
+	return 0;
+}
+
+/* The trace's frames, inline-expanded, innermost first. An unknown stack
+ * is one frame "<unknown>". Returns the count (<= max). */
+static int expand(struct symbolizer *sym, const struct snap_trace *t, struct sym_frame *out,
+		  int max)
+{
+	int n = 0;
+
+	for (uint32_t i = 0; i < t->nframes && n < max; i++)
+		n += symbolize_code(sym, t->frames[i], out + n, max - n);
+	if (n == 0) {
+		out[0] = (struct sym_frame){ .function = "<unknown>", .file = "<unknown>",
+					     .module = "?" };
+		n = 1;
+	}
+	return n;
+}
+
+static int is_kept(const struct sym_frame *frames, int n, const struct snap_filter *f)
+{
+	int scope = f && f->all_frames ? n : 1;
+
+	if (!f)
+		return 1;
+	if (f->ninclude && !any_match(frames, scope, f->include, f->ninclude))
+		return 0;
+	if (f->nexclude && any_match(frames, scope, f->exclude, f->nexclude))
+		return 0;
+	return 1;
+}
+
+static char *make_key(enum snap_key key, const struct sym_frame *frames, int n)
+{
+	const struct sym_frame *f = &frames[0];
+
+	switch (key) {
+	case SNAP_BY_LINENO:
+		return xstrfmt("%s:%d", f->file, f->line);
+	case SNAP_BY_FILENAME:
+		return xstrdup(f->file);
+	case SNAP_BY_FUNCTION:
+		return xstrfmt("%s:%d(%s)", f->file, f->decl_line, f->function);
+	case SNAP_BY_TRACEBACK:
+		break;
+	}
+	size_t len = 1;
+	char **parts = xcalloc((size_t)n, sizeof(*parts));
+	for (int i = 0; i < n; i++) {
+		parts[i] = xstrfmt("%s:%d(%s)", frames[i].file, frames[i].line, frames[i].function);
+		len += strlen(parts[i]) + 1;
+	}
+	char *out = xmalloc(len), *p = out;
+	for (int i = 0; i < n; i++) {
+		size_t l = strlen(parts[i]);
+		memcpy(p, parts[i], l);
+		p += l;
+		*p++ = i + 1 < n ? ';' : 0;
+		free(parts[i]);
+	}
+	if (n == 0)
+		*p = 0;
+	free(parts);
+	return out;
+}
+
+/* Adds s's traces into m, with sign +1 (new or plain) or -1 (old). */
+static void accumulate(struct group_map *m, const struct snapshot *s, struct symbolizer *sym,
+		       enum snap_key key, const struct snap_filter *filter, int sign,
+		       struct snap_stats *totals)
+{
+	int max = FMT_FRAMES_MAX * MAX_INLINE;
+	struct sym_frame *frames = xcalloc((size_t)max, sizeof(*frames));
+
+	for (size_t i = 0; i < s->ntraces; i++) {
+		const struct snap_trace *t = &s->traces[i];
+		int is_new;
+
+		if (t->live_blocks == 0)
+			continue;	/* statistics are about live blocks */
+		int n = expand(sym, t, frames, max);
+		if (!is_kept(frames, n, filter))
+			continue;
+		struct snap_stat *st = map_get(m, make_key(key, frames, n), &is_new);
+		if (is_new) {
+			st->file = frames[0].file;
+			st->function = frames[0].function;
+			st->line = key == SNAP_BY_FILENAME ? 0
+				   : key == SNAP_BY_FUNCTION ? frames[0].decl_line
+							     : frames[0].line;
+			if (key == SNAP_BY_TRACEBACK) {
+				st->frames = xcalloc((size_t)n, sizeof(*st->frames));
+				memcpy(st->frames, frames, (size_t)n * sizeof(*frames));
+				st->nframes = n;
+			}
+		}
+		int64_t bytes = (int64_t)t->live_bytes, blocks = (int64_t)t->live_blocks;
+		if (sign > 0) {
+			st->size += bytes;
+			st->count += blocks;
+			st->total_size += t->total_bytes;
+			st->total_count += t->total_blocks;
+			totals->size += bytes;
+			totals->count += blocks;
+		}
+		st->size_diff += sign * bytes;
+		st->count_diff += sign * blocks;
+		totals->size_diff += sign * bytes;
+		totals->count_diff += sign * blocks;
+	}
+	free(frames);
+}
+
+static int64_t abs64(int64_t v)
+{
+	return v < 0 ? -v : v;
+}
+
+static int by_size(const void *a, const void *b)
+{
+	const struct snap_stat *x = a, *y = b;
+
+	if (x->size != y->size)
+		return x->size > y->size ? -1 : 1;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+static int by_diff(const void *a, const void *b)
+{
+	const struct snap_stat *x = a, *y = b;
+
+	if (abs64(x->size_diff) != abs64(y->size_diff))
+		return abs64(x->size_diff) > abs64(y->size_diff) ? -1 : 1;
+	if (x->size != y->size)
+		return x->size > y->size ? -1 : 1;
+	if (abs64(x->count_diff) != abs64(y->count_diff))
+		return abs64(x->count_diff) > abs64(y->count_diff) ? -1 : 1;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+static void finish(struct group_map *m, struct snap_stats *out, int is_diff)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < m->n; i++) {
+		struct snap_stat *st = &m->stats[i];
+		/* Plain statistics list what is live; a diff also what went away. */
+		if (st->count || (is_diff && st->count_diff)) {
+			m->stats[kept++] = *st;
+		} else {
+			free(st->key);
+			free(st->frames);
+		}
+	}
+	qsort(m->stats, kept, sizeof(*m->stats), is_diff ? by_diff : by_size);
+	out->stats = m->stats;
+	out->nstats = kept;
+	free(m->slots);
+}
+
+void snapshot_statistics(const struct snapshot *s, struct symbolizer *sym, enum snap_key key,
+			 const struct snap_filter *filter, struct snap_stats *out)
+{
+	struct group_map m = { 0 };
+
+	memset(out, 0, sizeof(*out));
+	accumulate(&m, s, sym, key, filter, +1, out);
+	finish(&m, out, 0);
+	for (size_t i = 0; i < out->nstats; i++)
+		out->stats[i].size_diff = out->stats[i].count_diff = 0;
+	out->size_diff = out->count_diff = 0;
+}
+
+void snapshot_compare(const struct snapshot *old_snap, struct symbolizer *old_sym,
+		      const struct snapshot *new_snap, struct symbolizer *new_sym,
+		      enum snap_key key, const struct snap_filter *filter, struct snap_stats *out)
+{
+	struct group_map m = { 0 };
+
+	memset(out, 0, sizeof(*out));
+	accumulate(&m, new_snap, new_sym, key, filter, +1, out);
+	accumulate(&m, old_snap, old_sym, key, filter, -1, out);
+	finish(&m, out, 1);
+}
+
+void snapshot_stats_release(struct snap_stats *st)
+{
+	for (size_t i = 0; i < st->nstats; i++) {
+		free(st->stats[i].key);
+		free(st->stats[i].frames);
+	}
+	free(st->stats);
+	memset(st, 0, sizeof(*st));
+}

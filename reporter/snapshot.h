@@ -1,0 +1,106 @@
+/*
+ * A memory snapshot (.snap) loaded into memory, and tracemalloc's
+ * statistics over it: grouping by line, file, function or whole
+ * traceback, filtering, and comparing two snapshots. Reading checks
+ * every count and length; never writes to stdout.
+ */
+#ifndef CPROF_REPORTER_SNAPSHOT_H
+#define CPROF_REPORTER_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/format.h"
+#include "../common/modmap.h"
+#include "symbolize.h"
+
+/* ---- loading ---- */
+
+struct snap_trace {
+	uint64_t live_bytes, live_blocks;	/* at the snapshot */
+	uint64_t total_bytes, total_blocks;	/* allocated since start */
+	uint32_t nframes;
+	const uint64_t *frames;		/* return addresses, innermost first; in frames */
+};
+
+struct snapshot {
+	char *path;
+	struct fmt_meta meta;		/* program and label NUL-terminated */
+	struct fmt_snap_info info;
+	struct modmap modules;
+	struct snap_trace *traces;
+	size_t ntraces;
+	uint64_t *frames;		/* storage of every trace's frames */
+};
+
+/*
+ * Loads path. Returns a snapshot the caller frees with snapshot_free(),
+ * or NULL after printing one error line (missing, truncated, corrupt,
+ * foreign, a call profile instead of a snapshot).
+ */
+struct snapshot *snapshot_open(const char *path);
+/* The same checks on a container already read (tests, fuzzing): NULL
+ * with one line in err. */
+struct snapshot *snapshot_parse(const struct fmt_file *f, char *err, size_t errlen);
+void snapshot_free(struct snapshot *s);
+
+/* ---- statistics ---- */
+
+enum snap_key { SNAP_BY_LINENO, SNAP_BY_FILENAME, SNAP_BY_FUNCTION, SNAP_BY_TRACEBACK };
+
+/* Parses "lineno", "filename", "function", "traceback"; -1 if none. */
+int snapshot_parse_key(const char *s);
+
+/*
+ * tracemalloc's filters, on the innermost frame of each trace (or any
+ * frame with all_frames): a glob matched against the source file (as
+ * shown and its base name) and the module (path and base name). A trace
+ * is kept when it matches one include (if any) and no exclude.
+ * Strings are borrowed.
+ */
+struct snap_filter {
+	const char **include;
+	size_t ninclude;
+	const char **exclude;
+	size_t nexclude;
+	int all_frames;
+};
+
+/* One group: a line, a file, a function or a whole traceback. */
+struct snap_stat {
+	char *key;		/* what identifies the group, for printing */
+	const char *file;	/* innermost frame; owned by the symbolizer */
+	const char *function;
+	int line;		/* 0 for --by filename */
+	struct sym_frame *frames;	/* traceback: inline-expanded, innermost first */
+	int nframes;
+	int64_t size, count;		/* live bytes and blocks (NEW for a diff) */
+	int64_t size_diff, count_diff;	/* NEW - OLD; 0 for plain statistics */
+	uint64_t total_size, total_count;	/* allocated since start */
+};
+
+struct snap_stats {
+	struct snap_stat *stats;
+	size_t nstats;
+	int64_t size, count;		/* sums over the kept traces */
+	int64_t size_diff, count_diff;
+};
+
+/*
+ * Groups s's live blocks by key: stats sorted by size, then count, then
+ * key, as Snapshot.statistics() does. Groups with no live block are
+ * left out. sym must symbolize s (made from s->modules). Caller releases
+ * out with snapshot_stats_release().
+ */
+void snapshot_statistics(const struct snapshot *s, struct symbolizer *sym, enum snap_key key,
+			 const struct snap_filter *filter, struct snap_stats *out);
+/*
+ * new compared to old (compare_to): every group live in either, sorted by
+ * absolute size difference, then size, absolute count difference, count.
+ */
+void snapshot_compare(const struct snapshot *old_snap, struct symbolizer *old_sym,
+		      const struct snapshot *new_snap, struct symbolizer *new_sym,
+		      enum snap_key key, const struct snap_filter *filter, struct snap_stats *out);
+void snapshot_stats_release(struct snap_stats *st);
+
+#endif
