@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "cmds.h"
+#include "snapshot.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -168,14 +169,18 @@ static int is_unchanged(const struct dir_listing *before, const char *name, stru
 /* Names the files the run wrote (new or replaced since `before`);
  * returns the main profile's path (the child's own PID) for the
  * summary, or NULL. Caller frees. */
-static char *list_written(const char *dir, const struct dir_listing *before, pid_t child)
+static char *list_written(const char *dir, const struct dir_listing *before, pid_t child,
+			  char **last_snapshot)
 {
 	struct dir_listing after;
-	char **names = NULL, *main_profile = NULL, suffix[32];
+	char **names = NULL, *main_profile = NULL, suffix[32], snap_part[32];
 	size_t n = 0;
+	long best_seq = 0;
 
 	list_dir(dir, &after);
 	snprintf(suffix, sizeof(suffix), ".%d.prof", (int)child);
+	snprintf(snap_part, sizeof(snap_part), ".%d.", (int)child);
+	*last_snapshot = NULL;
 	for (size_t i = 0; i < after.n; i++)
 		if (!is_unchanged(before, after.names[i], after.ctimes[i])) {
 			names = xreallocarray(names, n + 1, sizeof(*names));
@@ -188,6 +193,16 @@ static char *list_written(const char *dir, const struct dir_listing *before, pid
 		fprintf(stderr, "cprof: wrote %s\n", util_display_path(names[i]));
 		if (!main_profile && len > sl && strcmp(names[i] + len - sl, suffix) == 0)
 			main_profile = xstrdup(names[i]);
+		/* PROG.PID.SEQ.snap: the child's own, highest SEQ (the exit one) */
+		const char *base = strrchr(names[i], '/') + 1, *at = strstr(base, snap_part);
+		if (at && len > 5 && strcmp(names[i] + len - 5, ".snap") == 0) {
+			long seq = strtol(at + strlen(snap_part), NULL, 10);
+			if (seq > best_seq) {
+				best_seq = seq;
+				free(*last_snapshot);
+				*last_snapshot = xstrdup(names[i]);
+			}
+		}
 		free(names[i]);
 	}
 	if (!n)
@@ -195,6 +210,44 @@ static char *list_written(const char *dir, const struct dir_listing *before, pid
 			util_display_path(dir));
 	free(names);
 	return main_profile;
+}
+
+/* Peak, what is still live, the top 5 sites and any drops of the
+ * child's last snapshot, on stderr. */
+static void memory_summary(const char *path)
+{
+	struct snapshot *snap = snapshot_open(path);
+	struct snap_filter no_filter = { 0 };
+	struct snap_stats st;
+	char peak[32], live[32], size[32], avg[32];
+
+	if (!snap)
+		return;
+	const struct fmt_snap_info *in = &snap->info;
+	util_format_bytes(peak, sizeof(peak), (double)in->peak_bytes, 0);
+	util_format_bytes(live, sizeof(live), (double)in->current_bytes, 0);
+	fprintf(stderr, "\ncprof: peak traced memory %s at %.3f s; at '%s': %s in %llu blocks still live\n",
+		peak, (double)in->peak_ns / 1e9, snap->meta.label, live,
+		(unsigned long long)in->current_blocks);
+	if (in->dropped_allocs || in->dropped_traces)
+		fprintf(stderr, "cprof: dropped: %llu allocations not traced (table full), %llu without a stack\n",
+			(unsigned long long)in->dropped_allocs,
+			(unsigned long long)in->dropped_traces);
+	struct symbolizer *sym = symbolizer_new(&snap->modules);
+	snapshot_statistics(snap, sym, SNAP_BY_LINENO, &no_filter, &st);
+	if (st.nstats)
+		fprintf(stderr, "cprof: top %zu sites by live size:\n", st.nstats < 5 ? st.nstats : 5);
+	for (size_t i = 0; i < st.nstats && i < 5; i++) {
+		const struct snap_stat *e = &st.stats[i];
+		util_format_bytes(size, sizeof(size), (double)e->size, 0);
+		util_format_bytes(avg, sizeof(avg), e->count ? (double)e->size / (double)e->count : 0, 0);
+		fprintf(stderr, "  %s: size=%s, count=%lld, average=%s\n", e->key, size,
+			(long long)e->count, avg);
+	}
+	fprintf(stderr, "cprof: more with 'cprof stats %s'\n", util_display_path(path));
+	snapshot_stats_release(&st);
+	symbolizer_free(sym);
+	snapshot_free(snap);
 }
 
 static void set_env_prepend(const char *name, const char *value)
@@ -364,7 +417,11 @@ int cmd_run(int argc, char **argv)
 		code = WEXITSTATUS(status);
 	}
 	if (code != 127 || WIFSIGNALED(status)) {
-		char *main_profile = list_written(dir, &before, pid);
+		char *last_snapshot;
+		char *main_profile = list_written(dir, &before, pid, &last_snapshot);
+		if (last_snapshot)
+			memory_summary(last_snapshot);
+		free(last_snapshot);
 		if (main_profile) {
 			fprintf(stderr, "\n");
 			report_summary(main_profile, 10);

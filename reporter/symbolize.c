@@ -157,8 +157,11 @@ static const char *source_path(struct symbolizer *s, Dwarf_Die *die, const char 
 
 	if (!f)
 		return NULL;
+	/* Some line tables already hold the directory (glibc's: "./locale/x.c"
+	 * with comp_dir "./locale"): join only when it is not there. */
 	if (f[0] != '/' && dwarf_diecu(die, &cu, NULL, NULL) &&
-	    (comp_dir = dwarf_formstring(dwarf_attr(&cu, DW_AT_comp_dir, &a)))) {
+	    (comp_dir = dwarf_formstring(dwarf_attr(&cu, DW_AT_comp_dir, &a))) &&
+	    strncmp(f, comp_dir, strlen(comp_dir)) != 0) {
 		char *full = xstrfmt("%s/%s", comp_dir, f);
 		const char *shown = keep(s, xstrdup(util_display_path(full)));
 		free(full);
