@@ -19,7 +19,12 @@ static int cmd_diff(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		struct fmt_file f;
 		char err[512];
-		if (argv[i][0] == '-')
+		static const char *const with_value[] = { "--by", "--limit", "--include",
+							  "--exclude" };
+		int is_value = 0;
+		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
+			is_value |= strcmp(argv[i - 1], with_value[k]) == 0;
+		if (argv[i][0] == '-' || is_value)
 			continue;
 		if (fmt_file_open(&f, argv[i], err, sizeof(err)) < 0)
 			return error("%s", err), EXIT_ERROR;

@@ -28,3 +28,15 @@ step "Sixteen threads, merged into one profile" "cprof run -- $O/tests/progs/thr
 
 step "Machine-readable output" "cprof report PROFILE --json --limit 2"
 "$CPROF" report "$prof" --json --limit 2
+
+step "Memory, no rebuild needed: allocation sites, peak, what is live at exit" \
+     "cprof run -- $O/tests/progs/mem_sites"
+"$CPROF" run -o "$out" -- "$O/tests/progs/mem_sites" >/dev/null
+snaps=($(ls "$out"/mem_sites.*.snap | sort -t. -k3 -n))
+
+step "tracemalloc's statistics, by line" "cprof stats SNAPSHOT --by lineno --limit 5"
+"$CPROF" stats "${snaps[-1]}" --by lineno --limit 5
+
+step "What changed between two labelled snapshots (compare_to)" \
+     "cprof diff FIRST.snap LAST.snap --by lineno --limit 5"
+"$CPROF" diff "${snaps[0]}" "${snaps[-1]}" --by lineno --limit 5
