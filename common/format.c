@@ -25,18 +25,18 @@ static size_t str_copy(char *dst, size_t cap, const char *a, const char *b, cons
 	return n;
 }
 
-static void pid_text(char *out, long pid)
+void fmt_decimal(char *out, uint64_t v)
 {
 	char rev[24];
 	int n = 0;
 
 	do {
-		rev[n++] = (char)('0' + pid % 10);
-		pid /= 10;
-	} while (pid);
-	for (int i = 0; i < n; i++)
-		out[i] = rev[n - 1 - i];
-	out[n] = 0;
+		rev[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*out++ = rev[--n];
+	*out = 0;
 }
 
 static void flush(struct fmt_writer *w)
@@ -69,7 +69,7 @@ int fmt_writer_open(struct fmt_writer *w, const char *dir, const char *name,
 	w->nsections = 0;
 	w->in_section = 0;
 	str_copy(w->final_path, sizeof(w->final_path), dir, "/", name);
-	pid_text(pid, (long)getpid());
+	fmt_decimal(pid, (uint64_t)getpid());
 	char tmpname[PATH_MAX];
 	str_copy(tmpname, sizeof(tmpname), ".", name, ".tmp");
 	str_copy(w->tmp_path, sizeof(w->tmp_path), dir, "/", tmpname);

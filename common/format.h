@@ -189,6 +189,9 @@ void fmt_writer_end(struct fmt_writer *w);
 /* Adds the END section, fsyncs, renames. 0, or -1 with errno set and
  * the temporary file removed. */
 int fmt_writer_commit(struct fmt_writer *w);
+/* v in decimal into out (at least 21 bytes), without stdio: file names
+ * are made inside hooks and after fork. */
+void fmt_decimal(char *out, uint64_t v);
 /* Gives up: closes and removes the temporary file. */
 void fmt_writer_abort(struct fmt_writer *w);
 

@@ -114,20 +114,6 @@ static void program_name(char *out, size_t cap)
 	out[len] = 0;
 }
 
-static void decimal(char *out, uint64_t v)
-{
-	char rev[24];
-	int n = 0;
-
-	do {
-		rev[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		*out++ = rev[--n];
-	*out = 0;
-}
-
 /* Static: a hook may not malloc, and 64 KiB is too much for a stack. */
 static struct fmt_writer writer;
 
@@ -160,7 +146,7 @@ static void write_profile(void)
 	}
 
 	program_name(name, FMT_PROGRAM_MAX);
-	decimal(pid, meta.pid);
+	fmt_decimal(pid, meta.pid);
 	strcat(name, ".");
 	strcat(name, pid);
 	strcat(name, ".prof");

@@ -32,20 +32,6 @@ static struct {
 /* Static: a hook may not malloc, and 64 KiB is too much for a stack. */
 static struct fmt_writer writer;
 
-static void decimal(char *out, uint64_t v)
-{
-	char rev[24];
-	int n = 0;
-
-	do {
-		rev[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (n)
-		*out++ = rev[--n];
-	*out = 0;
-}
-
 static void program_path(char *out, size_t cap)
 {
 	ssize_t n = readlink("/proc/self/exe", out, cap - 1);
@@ -144,10 +130,10 @@ static int write_locked(const char *label)
 		base = "unknown";
 	strcpy(name, base);
 	strcat(name, ".");
-	decimal(num, meta.pid);
+	fmt_decimal(num, meta.pid);
 	strcat(name, num);
 	strcat(name, ".");
-	decimal(num, meta.seq);
+	fmt_decimal(num, meta.seq);
 	strcat(name, num);
 	strcat(name, ".snap");
 
