@@ -114,10 +114,16 @@ def paused_region():
 
 
 def overhead_compensation():
-    r = Run([prog("overhead")])
-    truth = int(re.search(rb"plain_ns (\d+)", r.stdout).group(1)) / 1e9
-    comp = by_name(r.report())["parent"]["cumtime"]
-    raw = by_name(r.report(None, "--no-compensate"))["parent"]["cumtime"]
+    # Preemption inflates a run's times: of 5 runs, judge the least disturbed
+    # (smallest raw time), as a benchmark takes its minimum.
+    runs = []
+    for _ in range(5):
+        r = Run([prog("overhead")])
+        truth = int(re.search(rb"plain_ns (\d+)", r.stdout).group(1)) / 1e9
+        comp = by_name(r.report())["parent"]["cumtime"]
+        raw = by_name(r.report(None, "--no-compensate"))["parent"]["cumtime"]
+        runs.append((raw, comp, truth))
+    raw, comp, truth = min(runs)
     print("     parent cumtime: truth %.6f s, compensated %.6f s, raw %.6f s" % (truth, comp, raw))
     if not abs(comp - truth) * 3 < abs(raw - truth):
         raise AssertionError("compensation does not bring parent's time closer to %g: %g vs raw %g"
