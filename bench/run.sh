@@ -231,3 +231,4 @@ for mult in 1 10; do
 	printf '  %3sxN: %11s calls -> %s bytes (%s)\n' "$mult" \
 		"$(sed -n 's/.*ncalls=\([0-9]*\).*/\1/p' "$dir/stdout")" "$(stat -c %s "$prof")" "$(basename "$prof")"
 done
+bash "$(dirname "$0")/mem.sh"

@@ -390,7 +390,8 @@ static void finish(struct group_map *m, struct snap_stats *out, int is_diff)
 			free(st->frames);
 		}
 	}
-	qsort(m->stats, kept, sizeof(*m->stats), is_diff ? by_diff : by_size);
+	if (kept)	/* stats is NULL when no trace made a group */
+		qsort(m->stats, kept, sizeof(*m->stats), is_diff ? by_diff : by_size);
 	out->stats = m->stats;
 	out->nstats = kept;
 	free(m->slots);

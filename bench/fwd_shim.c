@@ -1,0 +1,179 @@
+/*
+ * The forwarder-only shim of bench/mem.sh: every allocation function goes
+ * straight to the original from dlsym(RTLD_NEXT), nothing recorded; the
+ * cost of interposing alone. bench/unwind_shim.c includes this file with
+ * BENCH_ON_ALLOC defined to add its per-allocation work.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <malloc.h>
+#include <stdlib.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <string.h>
+
+#define EXPORT __attribute__((visibility("default")))
+
+#ifndef BENCH_ON_ALLOC
+#define BENCH_ON_ALLOC() ((void)0)
+#endif
+
+static void *(*real_malloc)(size_t);
+static void *(*real_calloc)(size_t, size_t);
+static void *(*real_realloc)(void *, size_t);
+static void (*real_free)(void *);
+static int (*real_posix_memalign)(void **, size_t, size_t);
+static void *(*real_aligned_alloc)(size_t, size_t);
+static void *(*real_memalign)(size_t, size_t);
+static void *(*real_valloc)(size_t);
+static void *(*real_pvalloc)(size_t);
+static size_t (*real_malloc_usable_size)(void *);
+
+/* dlsym() itself callocs (its error state) before the originals are
+ * known: those few requests come from here and are never freed. */
+static _Alignas(64) unsigned char boot[64 * 1024];
+static _Atomic size_t boot_used;
+static _Atomic int resolving;
+
+static void *boot_alloc(size_t size)
+{
+	size_t at = atomic_fetch_add(&boot_used, (size + 15) & ~(size_t)15);
+
+	return at + size <= sizeof(boot) ? boot + at : NULL;	/* static: zeroed */
+}
+
+static int is_boot(const void *p)
+{
+	return (const unsigned char *)p >= boot && (const unsigned char *)p < boot + sizeof(boot);
+}
+
+static void resolve(void)
+{
+	if (atomic_exchange(&resolving, 1))
+		return;		/* reentered from dlsym: boot_alloc serves it */
+	real_calloc = dlsym(RTLD_NEXT, "calloc");
+	real_malloc = dlsym(RTLD_NEXT, "malloc");
+	real_realloc = dlsym(RTLD_NEXT, "realloc");
+	real_free = dlsym(RTLD_NEXT, "free");
+	real_posix_memalign = dlsym(RTLD_NEXT, "posix_memalign");
+	real_aligned_alloc = dlsym(RTLD_NEXT, "aligned_alloc");
+	real_memalign = dlsym(RTLD_NEXT, "memalign");
+	real_valloc = dlsym(RTLD_NEXT, "valloc");
+	real_pvalloc = dlsym(RTLD_NEXT, "pvalloc");
+	real_malloc_usable_size = dlsym(RTLD_NEXT, "malloc_usable_size");
+}
+
+__attribute__((constructor)) static void shim_init(void)
+{
+	if (!real_free)
+		resolve();
+}
+
+EXPORT void *malloc(size_t size)
+{
+	if (__builtin_expect(!real_malloc, 0)) {
+		resolve();
+		if (!real_malloc)
+			return boot_alloc(size);
+	}
+	void *p = real_malloc(size);
+	if (p)
+		BENCH_ON_ALLOC();
+	return p;
+}
+
+EXPORT void *calloc(size_t n, size_t size)
+{
+	if (__builtin_expect(!real_calloc, 0)) {
+		resolve();
+		if (!real_calloc)
+			return n && size > sizeof(boot) / n ? NULL : boot_alloc(n * size);
+	}
+	void *p = real_calloc(n, size);
+	if (p)
+		BENCH_ON_ALLOC();
+	return p;
+}
+
+EXPORT void *realloc(void *old, size_t size)
+{
+	if (__builtin_expect(!real_realloc || is_boot(old), 0)) {
+		/* A boot block moves out to the real heap (its size is unknown:
+		 * copy what fits, it is at most what is left of boot). */
+		void *p = malloc(size);
+		if (p && old)
+			memcpy(p, old, size < (size_t)(boot + sizeof(boot) - (unsigned char *)old)
+					       ? size : (size_t)(boot + sizeof(boot) - (unsigned char *)old));
+		return p;
+	}
+	void *p = real_realloc(old, size);
+	if (p)
+		BENCH_ON_ALLOC();
+	return p;
+}
+
+EXPORT void free(void *p)
+{
+	if (!p || is_boot(p))
+		return;
+	real_free(p);
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	if (!real_posix_memalign)
+		resolve();
+	int r = real_posix_memalign(out, align, size);
+	if (r == 0)
+		BENCH_ON_ALLOC();
+	return r;
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	if (!real_aligned_alloc)
+		resolve();
+	void *p = real_aligned_alloc(align, size);
+	if (p)
+		BENCH_ON_ALLOC();
+	return p;
+}
+
+EXPORT void *memalign(size_t align, size_t size)
+{
+	if (!real_memalign)
+		resolve();
+	void *p = real_memalign(align, size);
+	if (p)
+		BENCH_ON_ALLOC();
+	return p;
+}
+
+EXPORT void *valloc(size_t size)
+{
+	if (!real_valloc)
+		resolve();
+	void *p = real_valloc(size);
+	if (p)
+		BENCH_ON_ALLOC();
+	return p;
+}
+
+EXPORT void *pvalloc(size_t size)
+{
+	if (!real_pvalloc)
+		resolve();
+	void *p = real_pvalloc(size);
+	if (p)
+		BENCH_ON_ALLOC();
+	return p;
+}
+
+EXPORT size_t malloc_usable_size(void *p)
+{
+	if (!p || is_boot(p))
+		return 0;
+	if (!real_malloc_usable_size)
+		resolve();
+	return real_malloc_usable_size(p);
+}

@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# The memory profiler's benchmark (run last by `make bench`): cprof's
+# malloc shim beside a forwarder-only shim, the unwinding floor, heaptrack,
+# massif and gperftools' heap profiler on bench/memheavy.c (paired
+# alternating rounds), the target checks, and the shim's memory per live
+# block. MEM_N (steps, 7 allocation-family calls each), BENCH_ROUNDS.
+# A FAIL is only reported; a tool that fails to run makes it exit non-zero.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+O=${O:-build}
+N=${MEM_N:-1000000}
+ROUNDS=${BENCH_ROUNDS:-5}
+HOLD=${MEM_HOLD:-1000000}	# long-lived blocks for the memory figure
+CC=${CC:-gcc}
+LIB=$(cd "$O/lib" && pwd)/libcprof-malloc.so
+TCMALLOC=/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4
+mkdir -p "$O/bench"
+B=$(cd "$O/bench" && pwd)
+RUN=$B/memrun		# scratch: one folder per variant, emptied after each run
+
+die() { echo "mem-bench: $*" >&2; exit 1; }
+
+case $N in '' | *[!0-9]*) die "MEM_N must be a number of steps, not '$N'" ;; esac
+[ "$N" -ge 1000 ] || die "MEM_N must be at least 1000 (gperftools runs N/100)"
+case $ROUNDS in '' | *[!0-9]* | 0) die "BENCH_ROUNDS must be a positive number" ;; esac
+[ -f "$LIB" ] || die "'$LIB' is missing (run make first)"
+scripts/install-deps.sh bench || die "cannot install the competitors (scripts/install-deps.sh bench)"
+for tool in heaptrack valgrind; do
+	command -v "$tool" >/dev/null || die "'$tool' is not installed"
+done
+[ -f "$TCMALLOC" ] || die "'$TCMALLOC' is missing (google-perftools)"
+
+# ---- build: the workload, the two reference shims, the timer ----
+warn=(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes)
+echo "mem-bench: building into $B" >&2
+$CC -std=gnu11 "${warn[@]}" -g -O2 -fno-optimize-sibling-calls -o "$B/memheavy" bench/memheavy.c
+$CC -std=gnu11 "${warn[@]}" -g -O2 -fPIC -shared -fvisibility=hidden -o "$B/fwd_shim.so" \
+	bench/fwd_shim.c -ldl
+$CC -std=gnu11 "${warn[@]}" -g -O2 -fPIC -shared -fvisibility=hidden -o "$B/unwind_shim.so" \
+	bench/unwind_shim.c -ldl
+$CC -std=gnu11 "${warn[@]}" -O2 -o "$B/timeit" bench/timeit.c
+
+# ---- the variants: massif and gperftools run a scaled-down N, taken
+# against plain runs of the same size ----
+VARIANTS=(plain forwarder unwind-floor cprof heaptrack plain/10 massif plain/100 gperftools)
+divisor() {
+	case $1 in
+	plain/10 | massif) echo 10 ;;
+	plain/100 | gperftools) echo 100 ;;
+	*) echo 1 ;;
+	esac
+}
+label() {
+	case $1 in
+	plain) echo "plain (glibc malloc)" ;;
+	forwarder) echo "forwarder shim (bench/fwd_shim.c)" ;;
+	unwind-floor) echo "unwind floor (+unw_backtrace 16)" ;;
+	cprof) echo "cprof (libcprof-malloc.so)" ;;
+	heaptrack) echo "heaptrack -o FILE" ;;
+	plain/*) echo "plain, N/$(divisor "$1")" ;;
+	massif) echo "valgrind --tool=massif" ;;
+	gperftools) echo "gperftools HEAPPROFILE (tcmalloc)" ;;
+	esac
+}
+reference() {
+	local d
+	d=$(divisor "$1")
+	if [ "$d" = 1 ]; then echo plain; else echo "plain/$d"; fi
+}
+slug() { echo "${1//\//-}"; }
+
+# run_variant NAME STEPS TAG: runs it once in its scratch folder, appends
+# "wall cpu" to $B/memtimes/SLUG.TAG; its stdout must hold the line the
+# plain program prints for STEPS (heaptrack adds its own lines).
+run_variant() {
+	local v=$1 steps=$2 s dir
+	s=$(slug "$v")
+	dir=$RUN/$s
+	rm -rf "$dir" && mkdir -p "$dir"
+	local t=(env -C "$dir" "$B/timeit" "$B/memtimes/$s.$3")
+	local status=0
+	case $v in
+	plain | plain/*) "${t[@]}" "$B/memheavy" "$steps" ;;
+	forwarder) "${t[@]}" env LD_PRELOAD="$B/fwd_shim.so" "$B/memheavy" "$steps" ;;
+	unwind-floor) "${t[@]}" env LD_PRELOAD="$B/unwind_shim.so" "$B/memheavy" "$steps" ;;
+	cprof) "${t[@]}" env CPROF_OUTPUT="$dir/out" LD_PRELOAD="$LIB" "$B/memheavy" "$steps" ;;
+	heaptrack) "${t[@]}" heaptrack -o "$dir/heaptrack" "$B/memheavy" "$steps" ;;
+	massif) "${t[@]}" valgrind --tool=massif --massif-out-file="$dir/massif.out" \
+		"$B/memheavy" "$steps" ;;
+	gperftools) "${t[@]}" env LD_PRELOAD="$TCMALLOC" HEAPPROFILE="$dir/hp" "$B/memheavy" "$steps" ;;
+	*) die "unknown variant '$v'" ;;
+	esac >"$RUN/$s.out" 2>"$RUN/$s.err" || status=$?
+	if [ "$status" != 0 ]; then
+		cat "$RUN/$s.err" >&2
+		die "variant '$v' failed (exit status $status)"
+	fi
+	# Each tool must have done its job, not just exited 0.
+	case $v in
+	cprof) compgen -G "$dir/out/*.snap" >/dev/null || die "cprof wrote no .snap" ;;
+	heaptrack) compgen -G "$dir/heaptrack*" >/dev/null || die "heaptrack wrote no data" ;;
+	massif) [ -s "$dir/massif.out" ] || die "massif wrote no profile" ;;
+	gperftools) compgen -G "$dir/hp.*.heap" >/dev/null || die "gperftools wrote no .heap" ;;
+	esac
+	grep -qxF "$(cat "$RUN/expect.$steps")" "$RUN/$s.out" ||
+		die "'$v' printed '$(cat "$RUN/$s.out")', expected '$(cat "$RUN/expect.$steps")'"
+	rm -rf "$dir"
+}
+
+rm -rf "$RUN" "$B/memtimes" && mkdir -p "$RUN" "$B/memtimes"
+trap 'rm -rf "$RUN"' EXIT	# $B/memtimes stays: the raw "wall cpu" lines
+for steps in 1 $N $((N / 10)) $((N / 100)); do
+	"$B/memheavy" "$steps" >"$RUN/expect.$steps"
+done
+ncalls_of() { sed -n 's/.*ncalls=\([0-9]*\).*/\1/p' "$RUN/expect.$1"; }
+steps_of() { echo $((N / $(divisor "$1"))); }
+
+# ---- paired alternating rounds, each variant also with 1 step (start-up) ----
+echo "mem-bench: N=$N steps ($(ncalls_of "$N") calls), $ROUNDS rounds of ${#VARIANTS[@]} variants" >&2
+for ((r = 1; r <= ROUNDS; r++)); do
+	start=$(date +%s)
+	for v in "${VARIANTS[@]}"; do
+		run_variant "$v" "$(steps_of "$v")" full
+		run_variant "$v" 1 one
+	done
+	echo "mem-bench: round $r/$ROUNDS done in $(($(date +%s) - start)) s" >&2
+done
+
+median() { awk -v c="${3:-1}" '{ print $c }' "$B/memtimes/$(slug "$1").${2:-full}" | sort -g |
+	awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+added_ns() {
+	awk -v t="$(median "$1")" -v p="$(median "$(reference "$1")")" \
+		-v n="$(ncalls_of "$(steps_of "$1")")" 'BEGIN { printf "%.2f", (t - p) * 1e9 / n }'
+}
+slope_ns() {
+	local ref
+	ref=$(reference "$1")
+	awk -v t="$(median "$1")" -v t1="$(median "$1" one)" -v p="$(median "$ref")" \
+		-v p1="$(median "$ref" one)" -v n="$(ncalls_of "$(steps_of "$1")")" -v n1="$(ncalls_of 1)" \
+		'BEGIN { printf "%.2f", ((t - t1) - (p - p1)) * 1e9 / (n - n1) }'
+}
+
+# ---- the table ----
+echo
+echo "cprof memory-profiler benchmark: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)"
+echo "  $($CC --version | head -1); heaptrack $(heaptrack --version 2>/dev/null | sed -n 's/.*heaptrack \([0-9.]*\).*/\1/p' | head -1); $(valgrind --version); gperftools $(dpkg-query -W -f='${Version}' libtcmalloc-minimal4 2>/dev/null || echo '?')"
+echo "  workload bench/memheavy.c, N=$N steps; medians of $ROUNDS paired rounds"
+echo
+printf '%-34s %8s %9s %8s %7s %9s %9s %9s\n' variant steps calls median_s cpu_s slowdown \
+	added_ns no_start
+for v in "${VARIANTS[@]}"; do
+	ref=$(reference "$v")
+	steps=$(steps_of "$v")
+	if [ "$v" = "$ref" ]; then
+		added=- clean=-
+	else
+		added=$(added_ns "$v") clean=$(slope_ns "$v")
+	fi
+	printf '%-34s %8s %9s %8.4f %7.3f %8.2fx %9s %9s\n' "$(label "$v")" "$steps" \
+		"$(ncalls_of "$steps")" "$(median "$v")" "$(median "$v" full 2)" \
+		"$(awk -v t="$(median "$v")" -v p="$(median "$ref")" 'BEGIN { print t / p }')" \
+		"$added" "$clean"
+done
+echo "  calls: malloc+calloc+realloc+free calls the program makes (4/7 of them allocate);"
+echo "  median_s: wall clock; cpu_s: median user+system seconds of the process tree;"
+echo "  slowdown: wall clock against plain at the same steps"
+echo "  added_ns: (median - median of plain at the same steps) / calls, per allocation-family call"
+echo "  no_start: the same after subtracting each side's median 1-step run (start-up, exit,"
+echo "  cprof's exit snapshot of a 1-step run); the checks use no_start. massif and gperftools"
+echo "  run N/10 and N/100 steps: the same call paths, fewer times, against plain of that size."
+
+# ---- target checks ----
+cprof=$(slope_ns cprof)
+floor=$(slope_ns unwind-floor)
+heaptrack=$(slope_ns heaptrack)
+check() {	# check TEXT ACTUAL OP LIMIT
+	local verdict
+	verdict=$(awk -v a="$2" -v b="$4" -v op="$3" 'BEGIN {
+		ok = (op == "<=") ? (a <= b) : (a < b); print ok ? "PASS" : "FAIL" }')
+	printf '%s  %s: %.2f ns %s %.2f ns\n' "$verdict" "$1" "$2" "$3" "$4"
+}
+echo
+echo "target checks (no_start ns per allocation-family call):"
+check "cprof <= 1/3 x heaptrack ($heaptrack ns)" "$cprof" "<=" \
+	"$(awk -v h="$heaptrack" 'BEGIN { print h / 3 }')"
+check "cprof <= 1.5 x unwinding floor ($floor ns)" "$cprof" "<=" \
+	"$(awk -v f="$floor" 'BEGIN { print 1.5 * f }')"
+
+# ---- the shim's memory per live block ----
+# VmRSS read by the program itself while HOLD 32-byte blocks from 4 sites
+# are live, under cprof and under the forwarder, each less the same with
+# 0 blocks (libraries, fixed tables); medians of 3 runs each.
+rss_of() {	# rss_of PRELOAD BLOCKS
+	local i
+	for i in 1 2 3; do
+		mkdir -p "$RUN/rss"
+		CPROF_OUTPUT="$RUN/rss" LD_PRELOAD="$1" "$B/memheavy" hold "$2" |
+			sed -n 's/.*rss_kb=\([0-9]*\).*/\1/p'
+		rm -rf "$RUN/rss"
+	done | sort -n | sed -n 2p
+}
+cprof_hold=$(rss_of "$LIB" "$HOLD")
+cprof_zero=$(rss_of "$LIB" 0)
+fwd_hold=$(rss_of "$B/fwd_shim.so" "$HOLD")
+fwd_zero=$(rss_of "$B/fwd_shim.so" 0)
+[ -n "$cprof_hold" ] && [ -n "$fwd_hold" ] && [ -n "$cprof_zero" ] && [ -n "$fwd_zero" ] ||
+	die "the hold runs printed no rss_kb"
+echo
+echo "shim memory per live block (VmRSS, $HOLD live 32-byte blocks from 4 call sites):"
+echo "  cprof: $cprof_hold kB (0 blocks: $cprof_zero kB); forwarder: $fwd_hold kB (0 blocks: $fwd_zero kB)"
+awk -v ch="$cprof_hold" -v c0="$cprof_zero" -v fh="$fwd_hold" -v f0="$fwd_zero" -v n="$HOLD" \
+	'BEGIN { printf "  ((cprof - cprof@0) - (forwarder - forwarder@0)) / blocks = %.1f bytes per live block\n",
+		 ((ch - c0) - (fh - f0)) * 1024 / n }'
+echo "  (the target is <= 32 bytes plus interned traces; 4 traces here, so traces are ~0)"

@@ -1,0 +1,198 @@
+/*
+ * The allocation-heavy workload of bench/mem.sh: per step, a chain of
+ * 14 noipa functions makes calloc at depth 10, malloc at 12, realloc and
+ * a long-lived block at 14 (from one of two leaves), and frees on the way
+ * back. Prints a checksum and the exact number of allocation-family calls.
+ *   memheavy STEPS          the workload (<= LIVE_SLOTS blocks stay live)
+ *   memheavy hold BLOCKS    mallocs BLOCKS 32-byte blocks from 4 sites,
+ *                           prints the process's VmRSS in kB while they
+ *                           are live, frees them (the shim's memory)
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BENCH_FN __attribute__((noipa))
+/* Long-lived blocks: each step replaces one, so after LIVE_SLOTS steps
+ * this many blocks stay live for LIVE_SLOTS steps each. */
+#define LIVE_SLOTS 50000
+
+struct state {
+	unsigned long long calls;	/* malloc, calloc, realloc, free calls made */
+	unsigned long long sum;
+	unsigned rng;
+	unsigned long step;
+	unsigned char *a, *b;
+	unsigned char *live[LIVE_SLOTS];
+};
+
+static unsigned next_size(struct state *st, unsigned max)
+{
+	st->rng = st->rng * 1103515245u + 12345u;
+	return 8 + (st->rng >> 8) % max;
+}
+
+static void touch(struct state *st, unsigned char *p, unsigned size)
+{
+	p[0] = (unsigned char)st->step;
+	p[size - 1] = (unsigned char)(st->step >> 3);
+	st->sum = st->sum * 31 + p[0] + p[size - 1];
+}
+
+/* Depth 14: two leaves, so there are two call paths to each site below. */
+BENCH_FN static void leaf_even(struct state *st)
+{
+	unsigned sz = next_size(st, 480);
+	st->a = realloc(st->a, sz);
+	st->calls++;
+	touch(st, st->a, sz);
+	unsigned long slot = st->step % LIVE_SLOTS;
+	if (st->live[slot]) {
+		free(st->live[slot]);
+		st->calls++;
+	}
+	sz = next_size(st, 120);
+	st->live[slot] = malloc(sz);
+	st->calls++;
+	touch(st, st->live[slot], sz);
+}
+
+BENCH_FN static void leaf_odd(struct state *st)
+{
+	unsigned sz = next_size(st, 2000);
+	st->a = realloc(st->a, sz);
+	st->calls++;
+	touch(st, st->a, sz);
+	unsigned long slot = st->step % LIVE_SLOTS;
+	if (st->live[slot]) {
+		free(st->live[slot]);
+		st->calls++;
+	}
+	sz = next_size(st, 40);
+	st->live[slot] = malloc(sz);
+	st->calls++;
+	touch(st, st->live[slot], sz);
+}
+
+BENCH_FN static void d13(struct state *st)
+{
+	if (st->step & 1)
+		leaf_odd(st);
+	else
+		leaf_even(st);
+}
+
+/* Depth 12: malloc, freed after the leaf returns. */
+BENCH_FN static void d12(struct state *st)
+{
+	unsigned sz = next_size(st, 200);
+	st->a = malloc(sz);
+	st->calls++;
+	touch(st, st->a, sz);
+	d13(st);
+	free(st->a);
+	st->calls++;
+	st->a = NULL;
+}
+
+BENCH_FN static void d11(struct state *st)
+{
+	d12(st);
+}
+
+/* Depth 10: calloc, freed on the way back. */
+BENCH_FN static void d10(struct state *st)
+{
+	unsigned n = next_size(st, 24);
+	st->b = calloc(n, 8);
+	st->calls++;
+	touch(st, st->b, n * 8);
+	d11(st);
+	free(st->b);
+	st->calls++;
+}
+
+/* BENCH_FN functions are never inlined; the chain d1..d9 is plain depth. */
+BENCH_FN static void d9(struct state *st) { d10(st); }
+BENCH_FN static void d8(struct state *st) { d9(st); }
+BENCH_FN static void d7(struct state *st) { d8(st); }
+BENCH_FN static void d6(struct state *st) { d7(st); }
+BENCH_FN static void d5(struct state *st) { d6(st); }
+BENCH_FN static void d4(struct state *st) { d5(st); }
+BENCH_FN static void d3(struct state *st) { d4(st); }
+BENCH_FN static void d2(struct state *st) { d3(st); }
+BENCH_FN static void d1(struct state *st) { d2(st); }
+
+/* ---- hold: memory per live block ---- */
+
+static long rss_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+BENCH_FN static void *site0(void) { return malloc(32); }
+BENCH_FN static void *site1(void) { return malloc(32); }
+BENCH_FN static void *site2(void) { return malloc(32); }
+BENCH_FN static void *site3(void) { return malloc(32); }
+
+static int hold(long n)
+{
+	void **blocks = malloc((size_t)n * sizeof(*blocks) + 1);
+	unsigned long long sum = 0;
+
+	if (!blocks)
+		return 1;
+	for (long i = 0; i < n; i++) {
+		switch (i & 3) {
+		case 0: blocks[i] = site0(); break;
+		case 1: blocks[i] = site1(); break;
+		case 2: blocks[i] = site2(); break;
+		default: blocks[i] = site3(); break;
+		}
+		if (!blocks[i])
+			return 1;
+		memset(blocks[i], (int)i, 32);
+	}
+	long kb = rss_kb();
+	for (long i = 0; i < n; i++) {
+		sum += ((unsigned char *)blocks[i])[7];
+		free(blocks[i]);
+	}
+	free(blocks);
+	printf("hold=%ld rss_kb=%ld checksum=%llu\n", n, kb, sum);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "hold") == 0)
+		return hold(atol(argv[2]));
+	unsigned long steps = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
+	struct state *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return 1;
+	st->rng = 12345;
+	for (st->step = 0; st->step < steps; st->step++)
+		d1(st);
+	for (unsigned long i = 0; i < LIVE_SLOTS; i++) {
+		if (st->live[i]) {
+			free(st->live[i]);
+			st->calls++;
+		}
+	}
+	st->calls += 2;		/* the state's own calloc and free */
+	printf("steps=%lu ncalls=%llu checksum=%llu\n", steps, st->calls, st->sum);
+	free(st);
+	return 0;
+}

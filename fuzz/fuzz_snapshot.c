@@ -1,0 +1,149 @@
+/*
+ * libFuzzer target for the .snap reader: container checks, snapshot
+ * parsing, and the grouping, filtering and comparison built on whatever
+ * it accepts. Must never crash, leak, or fail without saying why.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/format.h"
+#include "../reporter/snapshot.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* ---- a stand-in symbolizer ----
+ * The real one opens the modules the file names (any path an input
+ * chooses) with libdw; this one derives 1-3 inline frames from the
+ * address alone, so grouping sees equal and distinct keys, empty and
+ * missing strings, without touching the file system. */
+struct symbolizer {
+	int unused;
+};
+
+static const char *const functions[] = { "main", "leaf", "0x1234", "", "a;b(c)" };
+static const char *const files[] = { "/src/a.c", "b.c", "/usr/lib/libc.so.6", "", "dir/" };
+static const char *const modules[] = { "/bin/prog", "?", "/lib/x86_64-linux-gnu/libc.so.6" };
+
+struct symbolizer *symbolizer_new(const struct modmap *map)
+{
+	(void)map;
+	return calloc(1, sizeof(struct symbolizer));
+}
+
+void symbolizer_free(struct symbolizer *s)
+{
+	free(s);
+}
+
+int symbolize_code(struct symbolizer *s, uint64_t addr, struct sym_frame *out, int max)
+{
+	int n = 1 + (int)(addr % 3);
+
+	(void)s;
+	if (n > max)
+		n = max;
+	for (int i = 0; i < n; i++) {
+		uint64_t a = addr >> (8 * i);
+		out[i] = (struct sym_frame){
+			.function = a & 0x100 ? NULL : functions[a % 5],
+			.file = a & 0x200 ? NULL : files[(a >> 3) % 5],
+			.line = (int)((a >> 6) % 100),
+			.decl_line = (int)((a >> 9) % 100),
+			.module = modules[(a >> 12) % 3],
+			.is_inlined = i + 1 < n,
+		};
+		/* The real symbolizer never returns NULL strings. */
+		if (!out[i].function)
+			out[i].function = "??";
+		if (!out[i].file)
+			out[i].file = "?";
+	}
+	return n;
+}
+
+/* ---- checks on the statistics ---- */
+
+static void check_stats(const struct snap_stats *st, int is_diff)
+{
+	int64_t size = 0, count = 0, size_diff = 0, count_diff = 0;
+
+	for (size_t i = 0; i < st->nstats; i++) {
+		const struct snap_stat *g = &st->stats[i];
+		if (!g->key || g->count < 0 || g->size < 0 || (!is_diff && g->count == 0))
+			__builtin_trap();
+		size += g->size;
+		count += g->count;
+		size_diff += g->size_diff;
+		count_diff += g->count_diff;
+	}
+	if (size != st->size || count != st->count || size_diff != st->size_diff ||
+	    count_diff != st->count_diff)
+		__builtin_trap();
+}
+
+static void exercise(const struct snapshot *s)
+{
+	static const char *include[] = { "*.c", "libc*", "[" };
+	static const char *exclude[] = { "b.c", "/bin/*" };
+	struct snap_filter filters[] = {
+		{ include, 1, NULL, 0, 0 },
+		{ include, 3, exclude, 2, 1 },
+		{ NULL, 0, exclude, 1, 0 },
+	};
+	struct symbolizer *sym = symbolizer_new(&s->modules);
+	struct snap_stats st;
+	int64_t live = 0;
+
+	if (!sym)
+		return;
+	for (size_t i = 0; i < s->ntraces; i++)
+		live += (int64_t)s->traces[i].live_bytes;
+	for (int key = SNAP_BY_LINENO; key <= SNAP_BY_TRACEBACK; key++) {
+		snapshot_statistics(s, sym, key, NULL, &st);
+		check_stats(&st, 0);
+		if (st.size != live)	/* no filter: every live byte is in a group */
+			__builtin_trap();
+		snapshot_stats_release(&st);
+
+		snapshot_compare(s, sym, s, sym, key, NULL, &st);
+		check_stats(&st, 1);
+		if (st.size_diff || st.count_diff)	/* a snapshot against itself */
+			__builtin_trap();
+		snapshot_stats_release(&st);
+
+		for (size_t f = 0; f < sizeof(filters) / sizeof(filters[0]); f++) {
+			snapshot_statistics(s, sym, key, &filters[f], &st);
+			check_stats(&st, 0);
+			snapshot_stats_release(&st);
+		}
+	}
+	symbolizer_free(sym);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* An exact-size heap copy: ASan sees any read past the end. */
+	unsigned char *copy = malloc(size ? size : 1);
+	struct fmt_file f;
+	char err[512] = "";
+
+	if (!copy)
+		return 0;
+	memcpy(copy, data, size);
+	if (fmt_file_parse(&f, copy, size, "fuzz.snap", err, sizeof(err)) < 0) {
+		if (!err[0])
+			__builtin_trap();	/* refused without a message */
+		return 0;
+	}
+	struct snapshot *s = snapshot_parse(&f, err, sizeof(err));
+	if (!s) {
+		if (!err[0])
+			__builtin_trap();
+	} else {
+		exercise(s);
+		snapshot_free(s);
+	}
+	fmt_file_close(&f);
+	return 0;
+}
