@@ -18,6 +18,9 @@ TCMALLOC=/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4
 mkdir -p "$O/bench"
 B=$(cd "$O/bench" && pwd)
 RUN=$B/memrun		# scratch: one folder per variant, emptied after each run
+TIMES=$B/memtimes	# raw "wall cpu" lines per variant, kept
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 die() { echo "mem-bench: $*" >&2; exit 1; }
 
@@ -63,12 +66,6 @@ label() {
 	gperftools) echo "gperftools HEAPPROFILE (tcmalloc)" ;;
 	esac
 }
-reference() {
-	local d
-	d=$(divisor "$1")
-	if [ "$d" = 1 ]; then echo plain; else echo "plain/$d"; fi
-}
-slug() { echo "${1//\//-}"; }
 
 # run_variant NAME STEPS TAG: runs it once in its scratch folder, appends
 # "wall cpu" to $B/memtimes/SLUG.TAG; its stdout must hold the line the
@@ -78,7 +75,7 @@ run_variant() {
 	s=$(slug "$v")
 	dir=$RUN/$s
 	rm -rf "$dir" && mkdir -p "$dir"
-	local t=(env -C "$dir" "$B/timeit" "$B/memtimes/$s.$3")
+	local t=(env -C "$dir" "$B/timeit" "$TIMES/$s.$3")
 	local status=0
 	case $v in
 	plain | plain/*) "${t[@]}" "$B/memheavy" "$steps" ;;
@@ -107,38 +104,14 @@ run_variant() {
 	rm -rf "$dir"
 }
 
-rm -rf "$RUN" "$B/memtimes" && mkdir -p "$RUN" "$B/memtimes"
+rm -rf "$RUN" "$TIMES" && mkdir -p "$RUN" "$TIMES"
 trap 'rm -rf "$RUN"' EXIT	# $B/memtimes stays: the raw "wall cpu" lines
 for steps in 1 $N $((N / 10)) $((N / 100)); do
 	"$B/memheavy" "$steps" >"$RUN/expect.$steps"
 done
-ncalls_of() { sed -n 's/.*ncalls=\([0-9]*\).*/\1/p' "$RUN/expect.$1"; }
-steps_of() { echo $((N / $(divisor "$1"))); }
 
 # ---- paired alternating rounds, each variant also with 1 step (start-up) ----
-echo "mem-bench: N=$N steps ($(ncalls_of "$N") calls), $ROUNDS rounds of ${#VARIANTS[@]} variants" >&2
-for ((r = 1; r <= ROUNDS; r++)); do
-	start=$(date +%s)
-	for v in "${VARIANTS[@]}"; do
-		run_variant "$v" "$(steps_of "$v")" full
-		run_variant "$v" 1 one
-	done
-	echo "mem-bench: round $r/$ROUNDS done in $(($(date +%s) - start)) s" >&2
-done
-
-median() { awk -v c="${3:-1}" '{ print $c }' "$B/memtimes/$(slug "$1").${2:-full}" | sort -g |
-	awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-added_ns() {
-	awk -v t="$(median "$1")" -v p="$(median "$(reference "$1")")" \
-		-v n="$(ncalls_of "$(steps_of "$1")")" 'BEGIN { printf "%.2f", (t - p) * 1e9 / n }'
-}
-slope_ns() {
-	local ref
-	ref=$(reference "$1")
-	awk -v t="$(median "$1")" -v t1="$(median "$1" one)" -v p="$(median "$ref")" \
-		-v p1="$(median "$ref" one)" -v n="$(ncalls_of "$(steps_of "$1")")" -v n1="$(ncalls_of 1)" \
-		'BEGIN { printf "%.2f", ((t - t1) - (p - p1)) * 1e9 / (n - n1) }'
-}
+bench_rounds mem-bench
 
 # ---- the table ----
 echo
@@ -146,21 +119,7 @@ echo "cprof memory-profiler benchmark: $(nproc) cores, $(sed -n 's/^model name[^
 echo "  $($CC --version | head -1); heaptrack $(heaptrack --version 2>/dev/null | sed -n 's/.*heaptrack \([0-9.]*\).*/\1/p' | head -1); $(valgrind --version); gperftools $(dpkg-query -W -f='${Version}' libtcmalloc-minimal4 2>/dev/null || echo '?')"
 echo "  workload bench/memheavy.c, N=$N steps; medians of $ROUNDS paired rounds"
 echo
-printf '%-34s %8s %9s %8s %7s %9s %9s %9s\n' variant steps calls median_s cpu_s slowdown \
-	added_ns no_start
-for v in "${VARIANTS[@]}"; do
-	ref=$(reference "$v")
-	steps=$(steps_of "$v")
-	if [ "$v" = "$ref" ]; then
-		added=- clean=-
-	else
-		added=$(added_ns "$v") clean=$(slope_ns "$v")
-	fi
-	printf '%-34s %8s %9s %8.4f %7.3f %8.2fx %9s %9s\n' "$(label "$v")" "$steps" \
-		"$(ncalls_of "$steps")" "$(median "$v")" "$(median "$v" full 2)" \
-		"$(awk -v t="$(median "$v")" -v p="$(median "$ref")" 'BEGIN { print t / p }')" \
-		"$added" "$clean"
-done
+print_table
 echo "  calls: malloc+calloc+realloc+free calls the program makes (4/7 of them allocate);"
 echo "  median_s: wall clock; cpu_s: median user+system seconds of the process tree;"
 echo "  slowdown: wall clock against plain at the same steps"
@@ -173,12 +132,6 @@ echo "  run N/10 and N/100 steps: the same call paths, fewer times, against plai
 cprof=$(slope_ns cprof)
 floor=$(slope_ns unwind-floor)
 heaptrack=$(slope_ns heaptrack)
-check() {	# check TEXT ACTUAL OP LIMIT
-	local verdict
-	verdict=$(awk -v a="$2" -v b="$4" -v op="$3" 'BEGIN {
-		ok = (op == "<=") ? (a <= b) : (a < b); print ok ? "PASS" : "FAIL" }')
-	printf '%s  %s: %.2f ns %s %.2f ns\n' "$verdict" "$1" "$2" "$3" "$4"
-}
 echo
 echo "target checks (no_start ns per allocation-family call):"
 check "cprof <= 1/3 x heaptrack ($heaptrack ns)" "$cprof" "<=" \

@@ -14,6 +14,9 @@ LIB=$(cd "$O/lib" && pwd)/libcprof-instrument.so
 mkdir -p "$O/bench"
 B=$(cd "$O/bench" && pwd)
 RUN=$B/run		# scratch: one folder per variant, emptied after each run
+TIMES=$B/times	# raw "wall cpu" lines per variant, kept
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -67,13 +70,6 @@ label() {
 	uftrace-fi) echo "uftrace record (-finstr.)" ;;
 	esac
 }
-# The plain run of the same size, the reference for slowdown and ns/call.
-reference() {
-	local d
-	d=$(divisor "$1")
-	if [ "$d" = 1 ]; then echo plain; else echo "plain/$d"; fi
-}
-slug() { echo "${1//\//-}"; }
 
 # run_variant NAME STEPS TAG: runs it once in its scratch folder, appends
 # the wall time to $B/times/SLUG.TAG; the program's stdout goes to
@@ -83,7 +79,7 @@ run_variant() {
 	s=$(slug "$v")
 	dir=$RUN/$s
 	rm -rf "$dir" && mkdir -p "$dir"
-	local t=(env -C "$dir" "$B/timeit" "$B/times/$s.$3")
+	local t=(env -C "$dir" "$B/timeit" "$TIMES/$s.$3")
 	local status=0
 	case $v in
 	plain | plain/*) "${t[@]}" "$B/callheavy-plain" "$steps" ;;
@@ -120,13 +116,11 @@ run_variant() {
 }
 
 # ---- expected output per size, and a check of the program's call count ----
-rm -rf "$RUN" "$B/times" && mkdir -p "$RUN" "$B/times"
+rm -rf "$RUN" "$TIMES" && mkdir -p "$RUN" "$TIMES"
 trap 'rm -rf "$RUN"' EXIT	# $B/times stays: the raw "wall cpu" lines
 for steps in 1 $N $((N / 4)) $((N / 10)); do
 	"$B/callheavy-plain" "$steps" >"$RUN/expect.$steps"
 done
-ncalls_of() { sed -n 's/.*ncalls=\([0-9]*\).*/\1/p' "$RUN/expect.$1"; }
-steps_of() { echo $((N / $(divisor "$1"))); }
 floor_count=$(BENCH_FLOOR_REPORT=1 LD_PRELOAD="$B/floor.so" "$B/callheavy-fi" $((N / 10)) 2>&1 >/dev/null |
 	sed -n 's/^floor: calls=\([0-9]*\).*/\1/p')
 [ "$floor_count" = "$(ncalls_of $((N / 10)))" ] ||
@@ -136,33 +130,7 @@ floor_count=$(BENCH_FLOOR_REPORT=1 LD_PRELOAD="$B/floor.so" "$B/callheavy-fi" $(
 # Each variant also runs with 1 step right after, so its fixed start-up and
 # exit cost (uftrace ~30 ms, valgrind ~300 ms) can be taken out of the
 # per-call figure the checks use.
-echo "bench: N=$N steps ($(ncalls_of "$N") calls), $ROUNDS rounds of ${#VARIANTS[@]} variants" >&2
-for ((r = 1; r <= ROUNDS; r++)); do
-	start=$(date +%s)
-	for v in "${VARIANTS[@]}"; do
-		run_variant "$v" "$(steps_of "$v")" full
-		run_variant "$v" 1 one
-	done
-	echo "bench: round $r/$ROUNDS done in $(($(date +%s) - start)) s" >&2
-done
-
-# median VARIANT [full|one] [COLUMN]: column 1 wall seconds, 2 CPU seconds.
-median() { awk -v c="${3:-1}" '{ print $c }' "$B/times/$(slug "$1").${2:-full}" | sort -g |
-	awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-# added_ns VARIANT: (t_variant - t_plain) / ncalls at the same steps, in ns.
-added_ns() {
-	awk -v t="$(median "$1")" -v p="$(median "$(reference "$1")")" \
-		-v n="$(ncalls_of "$(steps_of "$1")")" 'BEGIN { printf "%.2f", (t - p) * 1e9 / n }'
-}
-# slope_ns VARIANT: the same with each side's 1-step run subtracted first,
-# so per call means per call, not start-up spread over the calls.
-slope_ns() {
-	local ref
-	ref=$(reference "$1")
-	awk -v t="$(median "$1")" -v t1="$(median "$1" one)" -v p="$(median "$ref")" \
-		-v p1="$(median "$ref" one)" -v n="$(ncalls_of "$(steps_of "$1")")" -v n1="$(ncalls_of 1)" \
-		'BEGIN { printf "%.2f", ((t - t1) - (p - p1)) * 1e9 / (n - n1) }'
-}
+bench_rounds bench
 
 # ---- the table ----
 echo
@@ -170,20 +138,7 @@ echo "cprof call-profiler benchmark: $(nproc) cores, $(sed -n 's/^model name[^:]
 echo "  $($CC --version | head -1); $(uftrace --version | head -1); $(valgrind --version)"
 echo "  workload bench/callheavy.c, N=$N steps; medians of $ROUNDS paired rounds"
 echo
-printf '%-34s %8s %9s %8s %7s %9s %9s %9s\n' variant steps calls median_s cpu_s slowdown \
-	added_ns no_start
-for v in "${VARIANTS[@]}"; do
-	ref=$(reference "$v")
-	steps=$(steps_of "$v")
-	if [ "$v" = "$ref" ]; then
-		added=- clean=-
-	else
-		added=$(added_ns "$v") clean=$(slope_ns "$v")
-	fi
-	printf '%-34s %8s %9s %8.4f %7.3f %8.2fx %9s %9s\n' "$(label "$v")" "$steps" \
-		"$(ncalls_of "$steps")" "$(median "$v")" "$(median "$v" full 2)" "$(awk -v t="$(median "$v")" -v p="$(median "$ref")" 'BEGIN { print t / p }')" \
-		"$added" "$clean"
-done
+print_table
 echo "  median_s: wall clock; cpu_s: median user+system seconds of the whole process tree"
 echo "  (uftrace's recorder runs beside the program on the other core); slowdown: wall clock"
 echo "  added_ns: (median - median of plain at the same steps) / calls, per call (enter+exit)"
@@ -201,12 +156,6 @@ gprof=$(slope_ns gprof)
 # Against uftrace, the cheaper of its two instrumentation modes.
 uft=$(lower "$(slope_ns uftrace-pg)" "$(slope_ns uftrace-fi)")
 uft_t=$(lower "$(slope_ns uftrace-t1ms-pg)" "$(slope_ns uftrace-t1ms-fi)")
-check() {	# check TEXT ACTUAL OP LIMIT
-	local verdict
-	verdict=$(awk -v a="$2" -v b="$4" -v op="$3" 'BEGIN {
-		ok = (op == "<=") ? (a <= b) : (a < b); print ok ? "PASS" : "FAIL" }')
-	printf '%s  %s: %.2f ns %s %.2f ns\n' "$verdict" "$1" "$2" "$3" "$4"
-}
 echo
 echo "target checks (no_start ns per call):"
 check "cprof <= 1.25 x floor" "$cprof" "<=" "$(awk -v f="$floor" 'BEGIN { print 1.25 * f }')"

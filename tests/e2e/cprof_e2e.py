@@ -35,8 +35,9 @@ class Run:
 
     def report(self, path=None, *extra):
         path = path or self.main_profile()
+        # From the repository root, so source paths below it print relative.
         p = subprocess.run([CPROF, "report", path, "--json", *extra],
-                           capture_output=True, timeout=120)
+                           capture_output=True, timeout=120, cwd=ROOT)
         if p.returncode != 0:
             raise AssertionError("cprof report failed: " + p.stderr.decode())
         return json.loads(p.stdout)

@@ -1,0 +1,77 @@
+# Shared by bench/run.sh and bench/mem.sh (sourced, not run): the paired
+# alternating rounds, medians, per-call figures, the table and the
+# PASS/FAIL lines. The sourcing script defines N, ROUNDS, RUN (scratch,
+# holding expect.STEPS: the plain program's output per size), TIMES (raw
+# "wall cpu" lines), VARIANTS, and the functions die, divisor, label and
+# run_variant NAME STEPS TAG (appends to $TIMES/SLUG.TAG).
+
+# The plain run of the same size: the reference for slowdown and ns/call.
+reference() {
+	local d
+	d=$(divisor "$1")
+	if [ "$d" = 1 ]; then echo plain; else echo "plain/$d"; fi
+}
+slug() { echo "${1//\//-}"; }
+ncalls_of() { sed -n 's/.*ncalls=\([0-9]*\).*/\1/p' "$RUN/expect.$1"; }
+steps_of() { echo $((N / $(divisor "$1"))); }
+
+# bench_rounds NAME: every variant once per round, in order; each also
+# with 1 step right after, so its fixed start-up and exit cost can be
+# taken out of the per-call figure the checks use.
+bench_rounds() {
+	local r v start
+	echo "$1: N=$N steps ($(ncalls_of "$N") calls), $ROUNDS rounds of ${#VARIANTS[@]} variants" >&2
+	for ((r = 1; r <= ROUNDS; r++)); do
+		start=$(date +%s)
+		for v in "${VARIANTS[@]}"; do
+			run_variant "$v" "$(steps_of "$v")" full
+			run_variant "$v" 1 one
+		done
+		echo "$1: round $r/$ROUNDS done in $(($(date +%s) - start)) s" >&2
+	done
+}
+
+# median VARIANT [full|one] [COLUMN]: column 1 wall seconds, 2 CPU seconds.
+median() { awk -v c="${3:-1}" '{ print $c }' "$TIMES/$(slug "$1").${2:-full}" | sort -g |
+	awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# added_ns VARIANT: (t_variant - t_plain) / ncalls at the same steps, in ns.
+added_ns() {
+	awk -v t="$(median "$1")" -v p="$(median "$(reference "$1")")" \
+		-v n="$(ncalls_of "$(steps_of "$1")")" 'BEGIN { printf "%.2f", (t - p) * 1e9 / n }'
+}
+# slope_ns VARIANT: the same with each side's 1-step run subtracted first,
+# so per call means per call, not start-up spread over the calls.
+slope_ns() {
+	local ref
+	ref=$(reference "$1")
+	awk -v t="$(median "$1")" -v t1="$(median "$1" one)" -v p="$(median "$ref")" \
+		-v p1="$(median "$ref" one)" -v n="$(ncalls_of "$(steps_of "$1")")" -v n1="$(ncalls_of 1)" \
+		'BEGIN { printf "%.2f", ((t - t1) - (p - p1)) * 1e9 / (n - n1) }'
+}
+
+# print_table: one row per variant, medians and per-call figures.
+print_table() {
+	local v ref steps added clean
+	printf '%-34s %8s %9s %8s %7s %9s %9s %9s\n' variant steps calls median_s cpu_s slowdown \
+		added_ns no_start
+	for v in "${VARIANTS[@]}"; do
+		ref=$(reference "$v")
+		steps=$(steps_of "$v")
+		if [ "$v" = "$ref" ]; then
+			added=- clean=-
+		else
+			added=$(added_ns "$v") clean=$(slope_ns "$v")
+		fi
+		printf '%-34s %8s %9s %8.4f %7.3f %8.2fx %9s %9s\n' "$(label "$v")" "$steps" \
+			"$(ncalls_of "$steps")" "$(median "$v")" "$(median "$v" full 2)" \
+			"$(awk -v t="$(median "$v")" -v p="$(median "$ref")" 'BEGIN { print t / p }')" \
+			"$added" "$clean"
+	done
+}
+
+check() {	# check TEXT ACTUAL OP LIMIT
+	local verdict
+	verdict=$(awk -v a="$2" -v b="$4" -v op="$3" 'BEGIN {
+		ok = (op == "<=") ? (a <= b) : (a < b); print ok ? "PASS" : "FAIL" }')
+	printf '%s  %s: %.2f ns %s %.2f ns\n' "$verdict" "$1" "$2" "$3" "$4"
+}
