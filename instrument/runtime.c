@@ -9,6 +9,7 @@
 #include "instrument.h"
 
 #include "../common/modmap.h"
+#include "../common/rtenv.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -21,57 +22,9 @@ struct runtime rt;
 #define DEFAULT_MAX_NODES (1u << 20)
 #define DEFAULT_MAX_DEPTH (1u << 18)
 
-/* One message line on stderr, without stdio. */
-static void say(const char *a, const char *b, const char *c)
-{
-	struct iovec v[4] = {
-		{ (void *)"cprof: ", 7 },
-		{ (void *)a, strlen(a) },
-		{ (void *)(b ? b : ""), b ? strlen(b) : 0 },
-		{ (void *)(c ? c : "\n"), strlen(c ? c : "\n") },
-	};
-	ssize_t n = writev(2, v, 4);
-	(void)n;
-}
-
-static uint32_t env_count(const char *name, uint32_t def, uint32_t lo, uint32_t hi)
-{
-	const char *s = getenv(name);
-	char *end;
-
-	if (!s || !*s)
-		return def;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || *end || v < lo || v > hi) {
-		say("ignoring bad ", name, " (using the default)\n");
-		return def;
-	}
-	return (uint32_t)v;
-}
-
-static int env_flag(const char *name)
-{
-	const char *s = getenv(name);
-
-	if (!s || !*s || strcmp(s, "0") == 0)
-		return 0;
-	if (strcmp(s, "1") != 0)
-		say("ignoring bad ", name, " (use 0 or 1)\n");
-	return strcmp(s, "1") == 0;
-}
-
-static uint64_t unix_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 void rt_restamp_start(void)
 {
-	rt.start_unix_ns = unix_ns();
+	rt.start_unix_ns = rtenv_unix_ns();
 	clock_calib_start(&rt.clock);
 }
 
@@ -85,18 +38,18 @@ void rt_init(void)
 	if (!out || !*out)
 		out = "cprof-out";
 	if (strlen(out) >= sizeof(rt.output_dir) - 64) {
-		say("ignoring CPROF_OUTPUT: path too long", NULL, NULL);
+		rtenv_say("ignoring CPROF_OUTPUT: path too long (using cprof-out)", NULL, NULL, NULL, NULL);
 		out = "cprof-out";
 	}
 	strcpy(rt.output_dir, out);
-	rt.counts_only = env_flag("CPROF_COUNTS_ONLY");
-	rt.max_nodes = env_count("CPROF_MAX_NODES", DEFAULT_MAX_NODES, 16, 1u << 28);
-	rt.max_depth = env_count("CPROF_MAX_DEPTH", DEFAULT_MAX_DEPTH, 16, 1u << 24);
+	rt.counts_only = rtenv_flag("CPROF_COUNTS_ONLY");
+	rt.max_nodes = rtenv_count("CPROF_MAX_NODES", DEFAULT_MAX_NODES, 16, 1u << 28);
+	rt.max_depth = rtenv_count("CPROF_MAX_DEPTH", DEFAULT_MAX_DEPTH, 16, 1u << 24);
 	rt_restamp_start();
 	threads_init();
 	atomic_store(&rt.is_enabled, 1);
 	hook_measure_overhead(&rt.overhead_inner_ticks, &rt.overhead_outer_ticks);
-	atomic_store(&rt.is_enabled, !env_flag("CPROF_PAUSED"));
+	atomic_store(&rt.is_enabled, !rtenv_flag("CPROF_PAUSED"));
 }
 
 static void program_name(char *out, size_t cap)
@@ -128,7 +81,7 @@ static void write_profile(void)
 	meta.pid = (uint64_t)getpid();
 	meta.ppid = (uint64_t)getppid();
 	meta.start_unix_ns = rt.start_unix_ns;
-	meta.end_unix_ns = unix_ns();
+	meta.end_unix_ns = rtenv_unix_ns();
 	meta.ns_per_tick = rt.counts_only ? 1.0 : clock_calib_ns_per_tick(&rt.clock, &elapsed_ticks);
 	meta.elapsed_ticks = rt.counts_only ? (meta.end_unix_ns - meta.start_unix_ns) : elapsed_ticks;
 	meta.overhead_inner_ticks = rt.overhead_inner_ticks;
@@ -152,7 +105,8 @@ static void write_profile(void)
 	strcat(name, ".prof");
 	if (fmt_writer_open(&writer, rt.output_dir, name, FMT_KIND_PROFILE,
 			    rt.counts_only ? FMT_FEAT_COUNTS_ONLY : 0) < 0) {
-		say("cannot create '", writer.final_path, "' (no call profile written)\n");
+		rtenv_say("cannot create '", writer.final_path, "': ", strerrordesc_np(errno),
+			  " (no call profile written)");
 		return;
 	}
 	fmt_writer_begin(&writer, FMT_SEC_META, 1);
@@ -173,7 +127,8 @@ static void write_profile(void)
 		fmt_writer_end(&writer);
 	}
 	if (fmt_writer_commit(&writer) < 0)
-		say("cannot write '", writer.final_path, "' (no call profile written)\n");
+		rtenv_say("cannot write '", writer.final_path, "': ", strerrordesc_np(errno),
+			  " (no call profile written)");
 }
 
 __attribute__((constructor)) static void instrument_start(void)

@@ -11,7 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../common/clock.h"
 #include "../common/format.h"
+#include "../common/rtenv.h"
 
 #define HIDDEN __attribute__((visibility("hidden")))
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -173,9 +175,5 @@ void snapshot_fork_child(void) HIDDEN;
 void runtime_resolve(void) HIDDEN;
 /* One line on stderr, "cprof: " and the parts that are not NULL, then a
  * newline; without stdio or malloc. */
-void runtime_say(const char *a, const char *b, const char *c, const char *d,
-		 const char *e) HIDDEN;
-uint64_t runtime_unix_ns(void) HIDDEN;
-uint64_t runtime_mono_ns(void) HIDDEN;
 
 #endif

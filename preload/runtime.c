@@ -22,54 +22,7 @@ struct mem_runtime rt;
 
 static int is_configured;	/* environment read and tables built (state lock) */
 
-void runtime_say(const char *a, const char *b, const char *c, const char *d, const char *e)
-{
-	const char *parts[5] = { a, b, c, d, e };
-	struct iovec v[7];
-	int n = 0;
-
-	v[n++] = (struct iovec){ (void *)"cprof: ", 7 };
-	for (int i = 0; i < 5; i++)
-		if (parts[i])
-			v[n++] = (struct iovec){ (void *)parts[i], strlen(parts[i]) };
-	v[n++] = (struct iovec){ (void *)"\n", 1 };
-	ssize_t r = writev(2, v, n);
-	(void)r;
-}
-
-uint64_t runtime_unix_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t runtime_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* ---- environment: a bad value is said once and the default used ---- */
-
-static uint32_t env_count(const char *name, uint32_t def, uint32_t lo, uint32_t hi)
-{
-	const char *s = getenv(name);
-	char *end;
-
-	if (!s || !*s)
-		return def;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || *end || *s == '-' || v < lo || v > hi) {
-		runtime_say("ignoring bad ", name, "='", s, "' (using the default)");
-		return def;
-	}
-	return (uint32_t)v;
-}
 
 /* Seconds with up to three decimals, as milliseconds; 0 = off. */
 static uint32_t env_interval_ms(void)
@@ -88,7 +41,7 @@ static uint32_t env_interval_ms(void)
 			if (decimals >= 0)
 				decimals++;
 		} else {
-			runtime_say("ignoring bad CPROF_INTERVAL='", s,
+			rtenv_say("ignoring bad CPROF_INTERVAL='", s,
 				    "' (use seconds, e.g. 1 or 0.5; interval snapshots off)", NULL, NULL);
 			return 0;
 		}
@@ -127,7 +80,7 @@ static int env_signal(void)
 	long v = strtol(s, &end, 10);
 	if (!*end && v > 0 && v < NSIG && v != SIGKILL && v != SIGSTOP)
 		return (int)v;
-	runtime_say("ignoring bad CPROF_SNAPSHOT_SIGNAL='", s, "' (using SIGUSR2)", NULL, NULL);
+	rtenv_say("ignoring bad CPROF_SNAPSHOT_SIGNAL='", s, "' (using SIGUSR2)", NULL, NULL);
 	return SIGUSR2;
 }
 
@@ -170,7 +123,7 @@ static void configure(void)
 	if (!out || !*out)
 		out = "cprof-out";
 	if (strlen(out) >= sizeof(rt.output_dir) - 64) {
-		runtime_say("ignoring CPROF_OUTPUT: path too long (using cprof-out)", NULL, NULL,
+		rtenv_say("ignoring CPROF_OUTPUT: path too long (using cprof-out)", NULL, NULL,
 			    NULL, NULL);
 		out = "cprof-out";
 	}
@@ -184,16 +137,16 @@ static void configure(void)
 	 * still show a site's callers in --by traceback while capping the
 	 * cost on deep stacks (32 adds a third for little more context).
 	 */
-	rt.max_frames = env_count("CPROF_FRAMES", DEFAULT_FRAMES, 1, FMT_FRAMES_MAX);
-	rt.max_traces = env_count("CPROF_MAX_TRACES", DEFAULT_MAX_TRACES, 16, MAX_TRACES_LIMIT);
+	rt.max_frames = rtenv_count("CPROF_FRAMES", DEFAULT_FRAMES, 1, FMT_FRAMES_MAX);
+	rt.max_traces = rtenv_count("CPROF_MAX_TRACES", DEFAULT_MAX_TRACES, 16, MAX_TRACES_LIMIT);
 	rt.interval_ms = env_interval_ms();
 	rt.snap_signal = env_signal();
-	rt.start_unix_ns = runtime_unix_ns();
-	rt.start_mono_ns = runtime_mono_ns();
+	rt.start_unix_ns = rtenv_unix_ns();
+	rt.start_mono_ns = clock_mono_ns();
 	rt.start_tsc = __builtin_ia32_rdtsc();
 	dl_iterate_phdr(find_self, NULL);
 	if (live_init() < 0 || traces_init() < 0) {
-		runtime_say("cannot map the allocation tables (memory profiling disabled)", NULL,
+		rtenv_say("cannot map the allocation tables (memory profiling disabled)", NULL,
 			    NULL, NULL, NULL);
 		return;
 	}

@@ -41,7 +41,7 @@ static void program_path(char *out, size_t cap)
 
 static uint64_t ticks_to_ns_since_start(uint64_t tsc)
 {
-	uint64_t now_tsc = __builtin_ia32_rdtsc(), now_ns = runtime_mono_ns();
+	uint64_t now_tsc = __builtin_ia32_rdtsc(), now_ns = clock_mono_ns();
 
 	if (!tsc || now_tsc <= rt.start_tsc || tsc < rt.start_tsc)
 		return 0;
@@ -99,8 +99,8 @@ static int write_locked(const char *label)
 	meta.pid = (uint64_t)getpid();
 	meta.ppid = (uint64_t)getppid();
 	meta.start_unix_ns = rt.start_unix_ns;
-	meta.end_unix_ns = runtime_unix_ns();
-	meta.elapsed_ticks = runtime_mono_ns() - rt.start_mono_ns;
+	meta.end_unix_ns = rtenv_unix_ns();
+	meta.elapsed_ticks = clock_mono_ns() - rt.start_mono_ns;
 	meta.ns_per_tick = 1.0;
 	meta.nthreads = 0;
 	program_path(meta.program, sizeof(meta.program));
@@ -138,7 +138,7 @@ static int write_locked(const char *label)
 	strcat(name, ".snap");
 
 	if (fmt_writer_open(&writer, rt.output_dir, name, FMT_KIND_SNAPSHOT, 0) < 0) {
-		runtime_say("cannot create '", writer.final_path, "': ", strerrordesc_np(errno),
+		rtenv_say("cannot create '", writer.final_path, "': ", strerrordesc_np(errno),
 			    " (snapshots disabled)");
 		snap.is_disabled = 1;
 		return -1;
@@ -154,7 +154,7 @@ static int write_locked(const char *label)
 	put_traces(&writer, recs, ntraces);
 	fmt_writer_end(&writer);
 	if (fmt_writer_commit(&writer) < 0) {
-		runtime_say("cannot write '", writer.final_path, "': ", strerrordesc_np(errno),
+		rtenv_say("cannot write '", writer.final_path, "': ", strerrordesc_np(errno),
 			    " (snapshots disabled)");
 		snap.is_disabled = 1;
 		return -1;
@@ -197,7 +197,7 @@ void snapshot_request_from_signal(void)
 
 static void *helper_main(void *arg)
 {
-	uint64_t next_ns = rt.interval_ms ? runtime_mono_ns() + rt.interval_ms * 1000000ull : 0;
+	uint64_t next_ns = rt.interval_ms ? clock_mono_ns() + rt.interval_ms * 1000000ull : 0;
 	(void)arg;
 
 	tls.busy = 1;	/* never traced: whatever this thread allocates is ours */
@@ -212,7 +212,7 @@ static void *helper_main(void *arg)
 			continue;
 		}
 		if (next_ns) {
-			uint64_t now = runtime_mono_ns();
+			uint64_t now = clock_mono_ns();
 			if (now >= next_ns) {
 				snapshot_take("interval");
 				next_ns += rt.interval_ms * 1000000ull;
@@ -252,7 +252,7 @@ void snapshot_start_helper(void)
 	if (pthread_create(&th, &attr, helper_main, NULL) == 0)
 		snap.has_helper = 1;
 	else
-		runtime_say("cannot start the snapshot thread (signal and interval snapshots disabled)",
+		rtenv_say("cannot start the snapshot thread (signal and interval snapshots disabled)",
 			    NULL, NULL, NULL, NULL);
 	tls.busy = was_busy;
 	pthread_attr_destroy(&attr);

@@ -83,7 +83,7 @@ void traces_start_unwinder(void)
 	unw_addr_space_t *as = h ? (unw_addr_space_t *)dlsym(h, "_ULx86_64_local_addr_space") : NULL;
 
 	if (!bt) {
-		runtime_say("cannot load libunwind.so.8 (install libunwind8); using glibc's slower backtrace()",
+		rtenv_say("cannot load libunwind.so.8 (install libunwind8); using glibc's slower backtrace()",
 			    NULL, NULL, NULL, NULL);
 		bt = backtrace;
 	} else if (policy && as) {

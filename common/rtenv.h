@@ -1,0 +1,21 @@
+/*
+ * What both runtimes need at start-up and when they must speak: messages
+ * on stderr without stdio (the host may hold its locks), environment
+ * values checked once (a bad one is said and the default used), and the
+ * wall clock. Never called from a hook's hot path.
+ */
+#ifndef CPROF_COMMON_RTENV_H
+#define CPROF_COMMON_RTENV_H
+
+#include <stdint.h>
+
+/* "cprof: " + the non-NULL parts + "\n" on stderr, in one writev. */
+void rtenv_say(const char *a, const char *b, const char *c, const char *d, const char *e);
+/* NAME as a decimal in [lo, hi]; def when unset, or when bad (said once). */
+uint32_t rtenv_count(const char *name, uint32_t def, uint32_t lo, uint32_t hi);
+/* NAME as 0 or 1; unset is 0, anything else is said and read as 0. */
+int rtenv_flag(const char *name);
+/* CLOCK_REALTIME in ns since the epoch (file metadata). */
+uint64_t rtenv_unix_ns(void);
+
+#endif
