@@ -91,10 +91,11 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 	uint32_t *edge_of = xcalloc(n, sizeof(*edge_of));
 	uint64_t *child_calls = xcalloc(n, sizeof(*child_calls));
 	uint64_t *desc_calls = xcalloc(n, sizeof(*desc_calls));
-	double *self = xcalloc(n, sizeof(*self)), *incl = xcalloc(n, sizeof(*incl));
+	double *self = xcalloc(n, sizeof(*self)), *incl;
 
 	memset(cs, 0, sizeof(*cs));
 	cs->node_func = xcalloc(n, sizeof(*cs->node_func));
+	cs->node_incl = incl = xcalloc(n, sizeof(*cs->node_incl));
 	map_init(&fmap, 64);
 	map_init(&emap, 64);
 
@@ -211,7 +212,6 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 	free(stack);
 	free(visited);
 	free(self);
-	free(incl);
 	free(child_calls);
 	free(desc_calls);
 	free(edge_of);
@@ -224,5 +224,6 @@ void callstats_release(struct callstats *cs)
 	free(cs->funcs);
 	free(cs->edges);
 	free(cs->node_func);
+	free(cs->node_incl);
 	memset(cs, 0, sizeof(*cs));
 }

@@ -29,7 +29,9 @@ struct callstats {
 	size_t nedges;
 	uint64_t total_calls, total_pcalls;
 	double total_time;		/* sum of tottime */
-	uint32_t *node_func;		/* per profile node: index into funcs (root: SIZE_MAX-ish) */
+	uint32_t *node_func;		/* per profile node: index into funcs (root: UINT32_MAX) */
+	double *node_incl;		/* per profile node: inclusive seconds, compensated
+					 * like everything else here */
 };
 
 /*

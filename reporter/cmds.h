@@ -7,6 +7,10 @@
 
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+/* `cprof diff OLD.prof NEW.prof` (main dispatches two profiles here). */
+int cmd_diff_profiles(int argc, char **argv);
+/* `cprof whatif PROFILE FUNCTION=FACTOR...` (Amdahl's law). */
+int cmd_whatif(int argc, char **argv);
 
 /* Prints the pstats table of a profile file, top `limit` rows by
  * cumulative time, as `cprof run` does after the program ends. */

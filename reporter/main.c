@@ -11,16 +11,19 @@
 #include <string.h>
 
 /*
- * `cprof diff OLD NEW`: two snapshots go to the memory diff; the kind is
- * read from the files' headers, not guessed from their names.
+ * `cprof diff OLD NEW`: two profiles or two snapshots, told apart by the
+ * files' headers, not their names; a mix is refused.
  */
 static int cmd_diff(int argc, char **argv)
 {
+	static const char *const with_value[] = { "--by", "--limit", "--include", "--exclude",
+						  "--match" };
+	int kinds[2] = { 0, 0 }, nfiles = 0;
+	const char *names[2] = { NULL, NULL };
+
 	for (int i = 1; i < argc; i++) {
 		struct fmt_file f;
 		char err[512];
-		static const char *const with_value[] = { "--by", "--limit", "--include",
-							  "--exclude" };
 		int is_value = 0;
 		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
 			is_value |= strcmp(argv[i - 1], with_value[k]) == 0;
@@ -28,13 +31,23 @@ static int cmd_diff(int argc, char **argv)
 			continue;
 		if (fmt_file_open(&f, argv[i], err, sizeof(err)) < 0)
 			return error("%s", err), EXIT_ERROR;
-		int kind = f.header.kind;
+		if (nfiles < 2) {
+			kinds[nfiles] = f.header.kind;
+			names[nfiles] = argv[i];
+		}
+		nfiles++;
 		fmt_file_close(&f);
-		if (kind == FMT_KIND_PROFILE)
-			return error("'%s' is a call profile: this version of diff compares memory snapshots (use 'cprof report' on each profile)",
-				     argv[i]),
-			       EXIT_ERROR;
 	}
+	if (nfiles != 2)
+		return error("diff takes two files, OLD and NEW: two profiles or two snapshots"),
+		       EXIT_USAGE;
+	if (kinds[0] != kinds[1])
+		return error("'%s' is a %s and '%s' a %s: diff compares two of a kind", names[0],
+			     fmt_kind_name((uint32_t)kinds[0]), names[1],
+			     fmt_kind_name((uint32_t)kinds[1])),
+		       EXIT_ERROR;
+	if (kinds[0] == FMT_KIND_PROFILE)
+		return cmd_diff_profiles(argc, argv);
 	return cmd_diff_snapshots(argc, argv);
 }
 
@@ -46,7 +59,8 @@ static const struct {
 	{ "run", cmd_run, "run a program under the profilers" },
 	{ "report", cmd_report, "print a call profile (pstats layout)" },
 	{ "stats", cmd_stats, "print a memory snapshot (tracemalloc statistics)" },
-	{ "diff", cmd_diff, "compare two memory snapshots" },
+	{ "diff", cmd_diff, "compare two profiles or two memory snapshots" },
+	{ "whatif", cmd_whatif, "predict a speedup with Amdahl's law" },
 };
 
 static void usage(FILE *out)

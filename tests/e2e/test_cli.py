@@ -59,6 +59,11 @@ cases = [
     ("unknown_command", ["frobnicate"], 2, "unknown command"),
     ("run_without_program", ["run"], 2, "needs a program"),
     ("run_missing_program", ["run", "--", "/nonexistent/prog"], 1, "cannot find"),
+    ("whatif_bad_factor", ["whatif", good, "leaf=0"], 2, "positive number"),
+    ("whatif_not_a_pair", ["whatif", good, "leaf"], 2, "not FUNCTION=FACTOR"),
+    ("whatif_unknown_function", ["whatif", good, "nosuch=2"], 1, "no function 'nosuch'"),
+    ("whatif_without_target", ["whatif", good], 2, "at least one"),
+    ("diff_one_file", ["diff", good], 2, "two files"),
 ]
 for name, args, status, needle in cases:
     c.case(name, one_line_error(args, status, needle))
@@ -121,7 +126,39 @@ def installed_cprof_finds_runtimes():
         raise AssertionError(p.stderr)
 
 
-for fn in [stripped_binary_reports_addresses, vanished_module_still_reports,
+def whatif_on_a_real_profile():
+    rc, out, err = cprof("whatif", good, "spin_50ms=2")
+    eq(rc, 0, "exit status")
+    import re
+    m = re.search(r"(\d+\.\d)% +2\.00x", out)
+    if not m or not 95 < float(m.group(1)) <= 100:
+        raise AssertionError("spin_50ms should be ~99%% of the run:\n" + out)
+    sp = float(re.search(r"overall speedup (\d+\.\d+)x", out).group(1))
+    if not 1.85 < sp < 2.0:
+        raise AssertionError("predicted speedup %g for a ~99%% function made 2x faster" % sp)
+
+
+def diff_of_two_runs():
+    other = Run([prog("calls")]).main_profile()
+    p = subprocess.run([CPROF, "diff", good, other, "--json"], capture_output=True, text=True)
+    eq(p.returncode, 0, "exit status: " + p.stderr)
+    import json
+    d = json.loads(p.stdout)
+    rows = {r["label"].split("(")[-1].rstrip(")"): r for r in d["functions"]}
+    eq((rows["leaf"]["calls_old"], rows["leaf"]["calls_new"], rows["leaf"]["calls_diff"]),
+       (1000, 1000, 0), "leaf calls in both runs")
+    eq(rows["fact"]["calls_old"], 10, "fact")
+    if not 0.9 < d["speedup"] < 1.1:
+        raise AssertionError("two runs of one program: speedup %g" % d["speedup"])
+    snap = [f for f in os.listdir(os.path.dirname(good)) if f.endswith(".snap")]
+    if snap:
+        rc, out, err = cprof("diff", good, os.path.join(os.path.dirname(good), snap[0]))
+        eq(rc, 1, "profile against snapshot")
+        if "two of a kind" not in err:
+            raise AssertionError(err)
+
+
+for fn in [whatif_on_a_real_profile, diff_of_two_runs, stripped_binary_reports_addresses, vanished_module_still_reports,
            changed_binary_warns, installed_cprof_finds_runtimes]:
     c.case(fn.__name__, fn)
 shutil.rmtree(tmp, ignore_errors=True)

@@ -11,6 +11,7 @@
 
 #include "../../reporter/callstats.h"
 #include "../../reporter/util.h"
+#include "profile_builder.h"
 
 #define EPS 1e-12
 #define ROOT 0		/* caller_fn of an edge from a thread's root */
@@ -20,40 +21,6 @@ enum {
 	F_MAIN = 0x1000, F_LOOP, F_LEAF, F_FACT, F_G, F_EVEN, F_ODD,
 	F_A, F_B, F_C, F_D, F_THREAD_MAIN, F_WORK, F_TINY,
 };
-
-static struct profile *new_profile(void)
-{
-	return xcalloc(1, sizeof(struct profile));
-}
-
-/* Starts a thread: its root node (fn 0) is the next node. */
-static uint32_t add_thread(struct profile *p, uint64_t tid)
-{
-	uint32_t root = (uint32_t)p->nnodes;
-
-	p->threads = xreallocarray(p->threads, p->nthreads + 1, sizeof(*p->threads));
-	p->threads[p->nthreads] = (struct profile_thread){ .tid = tid, .root = root };
-	p->nthreads++;
-	p->nodes = xreallocarray(p->nodes, p->nnodes + 1, sizeof(*p->nodes));
-	p->nodes[p->nnodes++] = (struct profile_node){ .fn = 0, .parent = root };
-	p->threads[p->nthreads - 1].nnodes = 1;
-	return root;
-}
-
-/* Adds a node to the last thread; parent must be a node of that thread. */
-static uint32_t add(struct profile *p, uint32_t parent, uint64_t fn, uint64_t calls, double incl_s,
-		    double self_s)
-{
-	uint32_t i = (uint32_t)p->nnodes;
-
-	cr_assert_lt(parent, i);
-	p->nodes = xreallocarray(p->nodes, p->nnodes + 1, sizeof(*p->nodes));
-	p->nodes[p->nnodes++] = (struct profile_node){
-		.fn = fn, .parent = parent, .calls = calls, .incl_s = incl_s, .self_s = self_s,
-	};
-	p->threads[p->nthreads - 1].nnodes++;
-	return i;
-}
 
 struct want_func {
 	uint64_t fn, calls, pcalls;

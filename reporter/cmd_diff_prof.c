@@ -1,0 +1,178 @@
+/*
+ * `cprof diff OLD.prof NEW.prof`: per-function times before and after,
+ * largest change first, and the overall speedup. Options and printing;
+ * the matching is profdiff.c's.
+ */
+#define _GNU_SOURCE
+#include "cmds.h"
+#include "profdiff.h"
+#include "symbolize.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char diff_prof_usage[] =
+	"usage: cprof diff OLD.prof NEW.prof [--limit N] [--match REGEX] [--json]";
+
+struct loaded {
+	struct profile *p;
+	struct callstats cs;
+	struct symbolizer *sym;
+	char **labels;
+};
+
+static int load(const char *path, struct loaded *l)
+{
+	l->p = profile_open(path);
+	if (!l->p)
+		return -1;
+	callstats_build(&l->cs, l->p, 1);
+	l->sym = symbolizer_new(&l->p->modules);
+	l->labels = xcalloc(l->cs.nfuncs + 1, sizeof(*l->labels));
+	for (size_t i = 0; i < l->cs.nfuncs; i++) {
+		const struct sym_frame *f = symbolize_function(l->sym, l->cs.funcs[i].fn);
+		l->labels[i] = xstrfmt("%s:%d(%s)", f->file, f->decl_line, f->function);
+	}
+	return 0;
+}
+
+static void unload(struct loaded *l)
+{
+	if (!l->p)
+		return;
+	for (size_t i = 0; i < l->cs.nfuncs; i++)
+		free(l->labels[i]);
+	free(l->labels);
+	symbolizer_free(l->sym);
+	callstats_release(&l->cs);
+	profile_free(l->p);
+}
+
+static void print_json(const struct profdiff *d, const char *old_path, const char *new_path,
+		       const struct profdiff_row **rows, size_t n)
+{
+	printf("{\"old\": ");
+	util_json_string(stdout, old_path);
+	printf(", \"new\": ");
+	util_json_string(stdout, new_path);
+	printf(", \"total_time_old\": %.9f, \"total_time_new\": %.9f, \"speedup\": %.6f,\n",
+	       d->total[0], d->total[1], d->total[1] > 0 ? d->total[0] / d->total[1] : 0);
+	printf(" \"functions\": [");
+	for (size_t i = 0; i < n; i++) {
+		const struct profdiff_row *r = rows[i];
+		printf("%s\n    {\"label\": ", i ? "," : "");
+		util_json_string(stdout, r->label);
+		printf(", \"calls_old\": %" PRIu64 ", \"calls_new\": %" PRIu64
+		       ", \"calls_diff\": %" PRId64 ", \"tottime_old\": %.9f, \"tottime_new\": %.9f"
+		       ", \"tottime_diff\": %.9f, \"cumtime_old\": %.9f, \"cumtime_new\": %.9f"
+		       ", \"cumtime_diff\": %.9f}",
+		       r->calls[0], r->calls[1], (int64_t)(r->calls[1] - r->calls[0]), r->tottime[0],
+		       r->tottime[1], r->tottime[1] - r->tottime[0], r->cumtime[0], r->cumtime[1],
+		       r->cumtime[1] - r->cumtime[0]);
+	}
+	printf("\n ]}\n");
+}
+
+static void print_text(const struct profdiff *d, const char *old_path, const char *new_path,
+		       const struct profdiff_row **rows, size_t n, size_t total_rows)
+{
+	double speedup = d->total[1] > 0 ? d->total[0] / d->total[1] : 0;
+
+	printf("Comparing '%s' (%.3f s) with '%s' (%.3f s): %.2fx %s\n\n",
+	       util_display_path(old_path), d->total[0], util_display_path(new_path), d->total[1],
+	       speedup >= 1 ? speedup : (speedup > 0 ? 1 / speedup : 0),
+	       speedup >= 1 ? "faster" : "slower");
+	if (n < total_rows)
+		printf("   List reduced from %zu to %zu\n\n", total_rows, n);
+	printf("%21s  %28s  %28s\n", "ncalls", "tottime", "cumtime");
+	printf("%10s %10s  %8s %8s %10s  %8s %8s %10s  %s\n", "old", "new", "old", "new", "change",
+	       "old", "new", "change", "filename:lineno(function)");
+	for (size_t i = 0; i < n; i++) {
+		const struct profdiff_row *r = rows[i];
+		printf("%10" PRIu64 " %10" PRIu64 "  %8.3f %8.3f %+10.3f  %8.3f %8.3f %+10.3f  %s\n",
+		       r->calls[0], r->calls[1], r->tottime[0], r->tottime[1],
+		       r->tottime[1] - r->tottime[0], r->cumtime[0], r->cumtime[1],
+		       r->cumtime[1] - r->cumtime[0], r->label);
+	}
+}
+
+int cmd_diff_profiles(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "limit", required_argument, NULL, 'l' },
+		{ "match", required_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	long limit = -1;
+	const char *match = NULL;
+	int json = 0, c;
+	regex_t re;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			limit = util_parse_count(optarg);
+			if (limit < 0)
+				return error("--limit needs a number, not '%s'", optarg), EXIT_USAGE;
+			break;
+		case 'm':
+			match = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'h':
+			puts(diff_prof_usage);
+			return EXIT_OK;
+		default:
+			return error("unknown option '%s' for diff\n%s", argv[optind - 1],
+				     diff_prof_usage),
+			       EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 2)
+		return error("diff takes two files\n%s", diff_prof_usage), EXIT_USAGE;
+	if (match && regcomp(&re, match, REG_EXTENDED | REG_NOSUB) != 0)
+		return error("bad --match regular expression '%s' (POSIX extended syntax)", match),
+		       EXIT_USAGE;
+
+	struct loaded l[2] = { { 0 }, { 0 } };
+	int status = EXIT_OK;
+	if (load(argv[optind], &l[0]) < 0 || load(argv[optind + 1], &l[1]) < 0) {
+		status = EXIT_ERROR;
+	} else {
+		if (strcmp(l[0].p->meta.program, l[1].p->meta.program) != 0)
+			warning("comparing profiles of two programs ('%s' and '%s')",
+				l[0].p->meta.program, l[1].p->meta.program);
+		const struct callstats *cs[2] = { &l[0].cs, &l[1].cs };
+		char **const labels[2] = { l[0].labels, l[1].labels };
+		struct profdiff d;
+		profdiff_build(&d, cs, labels);
+		const struct profdiff_row **rows = xcalloc(d.nrows + 1, sizeof(*rows));
+		size_t n = 0;
+		for (size_t i = 0; i < d.nrows; i++)
+			if (!match || regexec(&re, d.rows[i].label, 0, NULL, 0) == 0)
+				rows[n++] = &d.rows[i];
+		size_t shown = limit >= 0 && (size_t)limit < n ? (size_t)limit : n;
+		if (json)
+			print_json(&d, argv[optind], argv[optind + 1], rows, shown);
+		else
+			print_text(&d, argv[optind], argv[optind + 1], rows, shown, n);
+		free(rows);
+		profdiff_release(&d);
+	}
+	unload(&l[0]);
+	unload(&l[1]);
+	if (match)
+		regfree(&re);
+	return status;
+}

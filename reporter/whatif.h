@@ -1,0 +1,32 @@
+/*
+ * Amdahl's law on a real profile: how much of the run the named
+ * functions take (inclusive, a function inside another named one counted
+ * once, under the outer one), and the run time predicted when each is
+ * made FACTOR times faster. Never writes to stdout.
+ */
+#ifndef CPROF_REPORTER_WHATIF_H
+#define CPROF_REPORTER_WHATIF_H
+
+#include "callstats.h"
+
+struct whatif_target {
+	const char *name;	/* as the user wrote it (borrowed) */
+	size_t *funcs;		/* indices into callstats.funcs it matched (owned) */
+	size_t nfuncs;
+	double factor;		/* > 0; the speedup asked for */
+	double covered_s;	/* filled by whatif_measure */
+};
+
+/*
+ * Fills each target's covered_s: the inclusive time of its functions'
+ * activations that are not inside an activation of any target's
+ * function. Returns the profile's total time (sum of tottime).
+ */
+double whatif_measure(const struct profile *p, const struct callstats *cs,
+		      struct whatif_target *t, size_t n);
+
+/* Predicted total: total - sum(covered) + sum(covered / factor). With
+ * is_upper_bound, the targets take no time at all. */
+double whatif_predict(double total, const struct whatif_target *t, size_t n, int is_upper_bound);
+
+#endif
