@@ -2,9 +2,11 @@
 Helpers for the end-to-end tests: run a test program under `cprof run`,
 load `cprof report --json`, and collect named checks. Not a test itself.
 """
+import atexit
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,6 +26,7 @@ class Run:
 
     def __init__(self, argv, env=None, stdin=b"", run_args=()):
         self.dir = tempfile.mkdtemp(prefix="cprof-e2e-")
+        atexit.register(shutil.rmtree, self.dir, True)
         full_env = dict(os.environ)
         full_env.update(env or {})
         cmd = [CPROF, "run", "-o", self.dir, *run_args, "--", *argv]
