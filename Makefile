@@ -98,6 +98,7 @@ $(CPROF): $(call obj,$(REPORTER_SRC) $(COMMON_SRC))
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(call dep_flags,libdw libelf) -lm
 
 -include preload/preload.mk
+-include pipeline-demo/pipeline.mk
 
 # ---- tests ----
 $(O)/tests/unit/%: tests/unit/%.c $(call obj,$(REPORTER_LIB_SRC) $(COMMON_SRC)) | $(DEPS_OK)
