@@ -22,6 +22,15 @@ TIMES=$B/memtimes	# raw "wall cpu" lines per variant, kept
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
 
+# The frame-pointer variants are taken against the plain frame-pointer
+# build (lib.sh's reference() knows only plain and plain/D).
+reference() {
+	local d
+	case $1 in *+fp*) echo plain+fp; return ;; esac
+	d=$(divisor "$1")
+	if [ "$d" = 1 ]; then echo plain; else echo "plain/$d"; fi
+}
+
 die() { echo "mem-bench: $*" >&2; exit 1; }
 
 case $N in '' | *[!0-9]*) die "MEM_N must be a number of steps, not '$N'" ;; esac
@@ -38,6 +47,9 @@ done
 warn=(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes)
 echo "mem-bench: building into $B" >&2
 $CC -std=gnu11 "${warn[@]}" -g -O2 -fno-optimize-sibling-calls -o "$B/memheavy" bench/memheavy.c
+# The same workload with frame pointers, for CPROF_UNWIND=fp.
+$CC -std=gnu11 "${warn[@]}" -g -O2 -fno-optimize-sibling-calls -fno-omit-frame-pointer \
+	-o "$B/memheavy-fp" bench/memheavy.c
 $CC -std=gnu11 "${warn[@]}" -g -O2 -fPIC -shared -fvisibility=hidden -o "$B/fwd_shim.so" \
 	bench/fwd_shim.c -ldl
 $CC -std=gnu11 "${warn[@]}" -g -O2 -fPIC -shared -fvisibility=hidden -o "$B/unwind_shim.so" \
@@ -46,7 +58,8 @@ $CC -std=gnu11 "${warn[@]}" -O2 -o "$B/timeit" bench/timeit.c
 
 # ---- the variants: massif and gperftools run a scaled-down N, taken
 # against plain runs of the same size ----
-VARIANTS=(plain forwarder unwind-floor cprof heaptrack plain/10 massif plain/100 gperftools)
+VARIANTS=(plain forwarder unwind-floor cprof heaptrack plain+fp cprof+fp cprof+fp-unwind
+	plain/10 massif plain/100 gperftools)
 divisor() {
 	case $1 in
 	plain/10 | massif) echo 10 ;;
@@ -62,6 +75,9 @@ label() {
 	cprof) echo "cprof (libcprof-malloc.so)" ;;
 	heaptrack) echo "heaptrack -o FILE" ;;
 	plain/*) echo "plain, N/$(divisor "$1")" ;;
+	plain+fp) echo "plain, -fno-omit-frame-pointer" ;;
+	cprof+fp) echo "cprof on it (libunwind)" ;;
+	cprof+fp-unwind) echo "cprof on it, CPROF_UNWIND=fp" ;;
 	massif) echo "valgrind --tool=massif" ;;
 	gperftools) echo "gperftools HEAPPROFILE (tcmalloc)" ;;
 	esac
@@ -82,6 +98,10 @@ run_variant() {
 	forwarder) "${t[@]}" env LD_PRELOAD="$B/fwd_shim.so" "$B/memheavy" "$steps" ;;
 	unwind-floor) "${t[@]}" env LD_PRELOAD="$B/unwind_shim.so" "$B/memheavy" "$steps" ;;
 	cprof) "${t[@]}" env CPROF_OUTPUT="$dir/out" LD_PRELOAD="$LIB" "$B/memheavy" "$steps" ;;
+	plain+fp) "${t[@]}" "$B/memheavy-fp" "$steps" ;;
+	cprof+fp) "${t[@]}" env CPROF_OUTPUT="$dir/out" LD_PRELOAD="$LIB" "$B/memheavy-fp" "$steps" ;;
+	cprof+fp-unwind) "${t[@]}" env CPROF_OUTPUT="$dir/out" CPROF_UNWIND=fp LD_PRELOAD="$LIB" \
+		"$B/memheavy-fp" "$steps" ;;
 	heaptrack) "${t[@]}" heaptrack -o "$dir/heaptrack" "$B/memheavy" "$steps" ;;
 	massif) "${t[@]}" valgrind --tool=massif --massif-out-file="$dir/massif.out" \
 		"$B/memheavy" "$steps" ;;
@@ -94,7 +114,7 @@ run_variant() {
 	fi
 	# Each tool must have done its job, not just exited 0.
 	case $v in
-	cprof) compgen -G "$dir/out/*.snap" >/dev/null || die "cprof wrote no .snap" ;;
+	cprof*) compgen -G "$dir/out/*.snap" >/dev/null || die "$v wrote no .snap" ;;
 	heaptrack) compgen -G "$dir/heaptrack*" >/dev/null || die "heaptrack wrote no data" ;;
 	massif) [ -s "$dir/massif.out" ] || die "massif wrote no profile" ;;
 	gperftools) compgen -G "$dir/hp.*.heap" >/dev/null || die "gperftools wrote no .heap" ;;
@@ -138,6 +158,12 @@ check "cprof <= 1/3 x heaptrack ($heaptrack ns)" "$cprof" "<=" \
 	"$(awk -v h="$heaptrack" 'BEGIN { print h / 3 }')"
 check "cprof <= 1.5 x unwinding floor ($floor ns)" "$cprof" "<=" \
 	"$(awk -v f="$floor" 'BEGIN { print 1.5 * f }')"
+fp_lib=$(slope_ns cprof+fp)
+fp_fp=$(slope_ns cprof+fp-unwind)
+check "CPROF_UNWIND=fp <= 1/4 x libunwind, both on the frame-pointer build ($fp_lib ns)" \
+	"$fp_fp" "<=" "$(awk -v l="$fp_lib" 'BEGIN { print l / 4 }')"
+echo "  (the unwinding alone: libunwind $floor ns a call in the floor shim; the frame-pointer"
+echo "  walk saves $(awk -v l="$fp_lib" -v f="$fp_fp" 'BEGIN { printf "%.1f", l - f }') ns a call in cprof)"
 
 # ---- the shim's memory per live block ----
 # VmRSS read by the program itself while HOLD 32-byte blocks from 4 sites

@@ -51,9 +51,73 @@ static inline size_t arena_size(const void *p)
 	return ((const size_t *)p)[-1];
 }
 
-/* ---- recording ---- */
+/* ---- recording ----
+ * Inlined into every hook, so that the hook is the only frame of the
+ * shim above the program's when the stack is taken: libunwind is asked
+ * for exactly CPROF_FRAMES + 1 frames, and the frame-pointer walk starts
+ * from the hook's own frame (this file is built with frame pointers). */
+#define HOOK_INLINE static inline __attribute__((always_inline))
 
-static void record_alloc(void *p, size_t size)
+/* Frames of the shim that may sit on top of a stack (the hook, or a hook
+ * called by another, as realloc_from_arena calls malloc): skipped by
+ * address, this bounds them. */
+#define SKIP_MAX 4
+
+/* Frames beyond the hook's, then the skip and the cap. */
+static inline uint32_t intern_skipping_self(uint64_t *buf, int n, int max)
+{
+	int skip = 0;
+
+	while (skip < n && skip < SKIP_MAX && buf[skip] >= rt.self_lo && buf[skip] < rt.self_hi)
+		skip++;
+	n -= skip;
+	if (n > max)
+		n = max;
+	return n > 0 ? traces_intern(buf + skip, (uint32_t)n) : 0;
+}
+
+/* CPROF_FRAMES >= SHALLOW_FRAMES: a buffer too big for every hook's
+ * frame (the hooks' stack stays small and hot), one more shim frame. */
+static __attribute__((noinline)) uint32_t capture_deep(const void *hook_fp)
+{
+	uint64_t buf[FMT_FRAMES_MAX + 2];
+	int n, max = (int)rt.max_frames;
+
+	if (rt.unwind == UNWIND_FP) {
+		n = traces_fp_walk(buf, max, hook_fp);
+	} else {
+		int (*bt)(void **, int) =
+			atomic_load_explicit(&traces_backtrace_fn, memory_order_relaxed);
+		if (unlikely(!bt))
+			return 0;
+		n = bt((void **)buf, max + 2);
+	}
+	return intern_skipping_self(buf, n, max);
+}
+
+#define SHALLOW_FRAMES 48
+
+HOOK_INLINE uint32_t capture(const void *hook_fp)
+{
+	uint64_t buf[SHALLOW_FRAMES + 1];
+	int n, max = (int)rt.max_frames;
+
+	if (unlikely(max >= SHALLOW_FRAMES))
+		return capture_deep(hook_fp);
+	if (rt.unwind == UNWIND_FP) {
+		n = traces_fp_walk(buf, max, hook_fp);
+	} else {
+		int (*bt)(void **, int) =
+			atomic_load_explicit(&traces_backtrace_fn, memory_order_relaxed);
+		if (unlikely(!bt))
+			return 0;
+		/* void * and uint64_t have the same size here (x86-64 only). */
+		n = bt((void **)buf, max + 1);
+	}
+	return intern_skipping_self(buf, n, max);
+}
+
+HOOK_INLINE void record_alloc(void *p, size_t size, const void *hook_fp)
 {
 	struct live_block old;
 
@@ -61,7 +125,8 @@ static void record_alloc(void *p, size_t size)
 		atomic_fetch_add_explicit(&rt.dropped_allocs, 1, memory_order_relaxed);
 		return;
 	}
-	uint32_t id = traces_capture();
+	live_prefetch(p);
+	uint32_t id = capture(hook_fp);
 	int r = live_insert(p, size, id, &old);
 	if (unlikely(r < 0)) {
 		atomic_fetch_add_explicit(&rt.dropped_allocs, 1, memory_order_relaxed);
@@ -88,6 +153,10 @@ static void record_free(void *p)
 	}
 }
 
+/* The hook's own frame, for the frame-pointer walk: taken in the
+ * exported function itself, never in an inlined helper. */
+#define HOOK_FP __builtin_frame_address(0)
+
 #define ENSURE_REAL(fn)                         \
 	do {                                    \
 		if (unlikely(!rt.real.fn))      \
@@ -96,7 +165,7 @@ static void record_free(void *p)
 
 /* ---- the interposers ---- */
 
-EXPORT void *malloc(size_t size)
+HOOK_INLINE void *do_malloc(size_t size, const void *hook_fp)
 {
 	ENSURE_REAL(malloc);
 	if (unlikely(!rt.real.malloc))
@@ -105,11 +174,16 @@ EXPORT void *malloc(size_t size)
 	int err = errno;	/* the caller sees the allocator's errno */
 
 	if (p && hook_enter()) {	/* false when reentered or stopped */
-		record_alloc(p, size);
+		record_alloc(p, size, hook_fp);
 		hook_leave();
 	}
 	errno = err;
 	return p;
+}
+
+EXPORT void *malloc(size_t size)
+{
+	return do_malloc(size, HOOK_FP);
 }
 
 EXPORT void *calloc(size_t n, size_t size)
@@ -127,7 +201,7 @@ EXPORT void *calloc(size_t n, size_t size)
 	int err = errno;
 
 	if (p && hook_enter()) {
-		record_alloc(p, n * size);	/* no overflow: calloc succeeded */
+		record_alloc(p, n * size, HOOK_FP);	/* no overflow: calloc succeeded */
 		hook_leave();
 	}
 	errno = err;
@@ -162,13 +236,13 @@ static void *realloc_from_arena(void *p, size_t size)
 	return q;
 }
 
-EXPORT void *realloc(void *p, size_t size)
+HOOK_INLINE void *do_realloc(void *p, size_t size, const void *hook_fp)
 {
 	struct live_block old;
 	int had = 0;
 
 	if (!p)
-		return malloc(size);
+		return do_malloc(size, hook_fp);
 	if (unlikely(arena_owns(p)))
 		return realloc_from_arena(p, size);
 	ENSURE_REAL(realloc);
@@ -194,7 +268,7 @@ EXPORT void *realloc(void *p, size_t size)
 			/* Old block out first: the peak never counts both. */
 			if (had)
 				counters_add_current(-old.size);
-			record_alloc(q, size);
+			record_alloc(q, size, hook_fp);
 		} else if (size == 0) {
 			if (had) {	/* glibc freed p and returned NULL */
 				traces_account_free(old.trace, old.size);
@@ -215,6 +289,11 @@ EXPORT void *realloc(void *p, size_t size)
 	return q;
 }
 
+EXPORT void *realloc(void *p, size_t size)
+{
+	return do_realloc(p, size, HOOK_FP);
+}
+
 EXPORT void *reallocarray(void *p, size_t n, size_t size)
 {
 	size_t bytes;
@@ -223,7 +302,7 @@ EXPORT void *reallocarray(void *p, size_t n, size_t size)
 		errno = ENOMEM;	/* as glibc's reallocarray */
 		return NULL;
 	}
-	return realloc(p, bytes);
+	return do_realloc(p, bytes, HOOK_FP);
 }
 
 EXPORT int posix_memalign(void **out, size_t align, size_t size)
@@ -242,7 +321,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
 	int err = errno;
 
 	if (r == 0 && hook_enter()) {
-		record_alloc(*out, size);
+		record_alloc(*out, size, HOOK_FP);
 		hook_leave();
 	}
 	errno = err;
@@ -258,7 +337,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
 		void *p = rt.real.name args;                            \
 		int err = errno;                                        \
 		if (p && hook_enter()) {                                \
-			record_alloc(p, size_expr);                     \
+			record_alloc(p, size_expr, HOOK_FP);            \
 			hook_leave();                                   \
 		}                                                       \
 		errno = err;                                            \

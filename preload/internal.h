@@ -40,13 +40,21 @@ struct real_fns {
  * by libunwind, by dlsym or by a signal handler, go straight to the real
  * allocator untraced, which is what keeps the shim from recursing.
  */
+struct trace_ctr;
+struct ctr_set;
 struct tls_state {
 	int busy;
+	int ctr_state;			/* CTR_*: this thread's counter set */
+	struct trace_ctr *_Atomic *ctr_dir;	/* ctr_set's chunks, NULL until acquired */
+	struct ctr_set *ctr_set;
+	uintptr_t stack_lo, stack_hi;	/* CPROF_UNWIND=fp: this thread's stack, 0 = not yet */
 };
 extern __thread struct tls_state tls
 	__attribute__((visibility("hidden"), tls_model("initial-exec")));
 
 enum { STATE_FRESH, STATE_RESOLVING, STATE_RESOLVED };
+enum { CTR_NONE, CTR_OWNED, CTR_EXITED };	/* tls.ctr_state */
+enum { UNWIND_LIBUNWIND, UNWIND_FP };		/* CPROF_UNWIND */
 
 #define DEFAULT_FRAMES 16	/* see runtime.c for the measurement */
 #define DEFAULT_MAX_TRACES (1u << 20)
@@ -63,6 +71,7 @@ struct mem_runtime {
 	_Atomic int is_tracing;		/* hooks record; set once tables exist */
 	struct real_fns real;
 	uint32_t max_frames;		/* CPROF_FRAMES */
+	int unwind;			/* CPROF_UNWIND: UNWIND_* */
 	uint32_t max_traces;		/* CPROF_MAX_TRACES */
 	uint32_t interval_ms;		/* CPROF_INTERVAL, 0 = off */
 	int snap_signal;		/* CPROF_SNAPSHOT_SIGNAL, 0 = off */
@@ -107,6 +116,9 @@ struct live_block {
 int live_init(void) HIDDEN;
 /* 0 inserted, 1 replaced a stale entry (its old block in *old), -1 table full. */
 int live_insert(void *p, uint64_t size, uint32_t trace, struct live_block *old) HIDDEN;
+/* A hint that p is inserted soon (the unwinding in between hides the
+ * table's cache miss). No lock; any thread, any time. */
+void live_prefetch(const void *p) HIDDEN;
 /* 1 and the block in *out when p was live (the entry is removed), else 0. */
 int live_remove(void *p, struct live_block *out) HIDDEN;
 /* Entries and bytes of table memory now (for the shim's own cost). */
@@ -120,22 +132,34 @@ struct trace_rec {
 	uint64_t hash;
 	uint32_t nframes;
 	uint32_t frames_at;		/* index into the frame arena */
-	_Atomic uint64_t live_bytes;
-	_Atomic uint64_t live_blocks;
-	_Atomic uint64_t total_bytes;
-	_Atomic uint64_t total_blocks;
 };
 int traces_init(void) HIDDEN;
-/* Loads libunwind (from the constructor: dlopen is not for a hook). */
+/* Loads libunwind unless CPROF_UNWIND=fp, and the key that hands a
+ * finished thread's counters on (from the constructor: dlopen is not for
+ * a hook). */
 void traces_start_unwinder(void) HIDDEN;
-/* Unwinds the caller's stack and returns its trace id (0: the empty
- * trace, used when the table is full). */
-uint32_t traces_capture(void) HIDDEN;
+/* libunwind's unw_backtrace (glibc's backtrace if it is missing), NULL
+ * until traces_start_unwinder() ran: the hooks call it themselves so
+ * that exactly one shim frame (the hook) sits on top of the stack. */
+extern int (*_Atomic traces_backtrace_fn)(void **, int) HIDDEN;
+/* CPROF_UNWIND=fp: return addresses by the frame-pointer chain, starting
+ * with the frame at hook_fp (the hook's own, built with frame pointers):
+ * its return address, then its callers'. Stops at max frames, or when
+ * the next frame pointer is not above the current one, not 16-aligned or
+ * outside this thread's stack. Returns the count. */
+int traces_fp_walk(uint64_t *out, int max, const void *hook_fp) HIDDEN;
+/* The id of the trace f[0..n) (innermost first), interned on first
+ * sight; 0 (the empty trace) when n is 0 or the table is full. */
+uint32_t traces_intern(const uint64_t *f, uint32_t n) HIDDEN;
 /* Records [0, *count): complete, frames published. */
 const struct trace_rec *traces_all(uint32_t *count) HIDDEN;
 const uint64_t *traces_frames(const struct trace_rec *t) HIDDEN;
+/* Per-trace counters live in per-thread sets (plain stores, no lock
+ * prefix); a thread that frees another's block counts the free in its
+ * own set. traces_read() sums every set, clamped to a consistent record. */
 void traces_account_alloc(uint32_t id, uint64_t size) HIDDEN;
 void traces_account_free(uint32_t id, uint64_t size) HIDDEN;
+void traces_read(uint32_t id, struct fmt_trace *out) HIDDEN;
 void traces_lock(void) HIDDEN;
 void traces_unlock(void) HIDDEN;
 

@@ -17,20 +17,34 @@
 #define MAX_SLOTS (1u << 28)	/* per shard: 4 GiB of table, 16 G blocks in all */
 
 /*
- * 16 bytes a slot: the address (0 = empty) and size | trace << 40.
- * Grown at 3/4 full, so the table costs 21-43 bytes per live block
- * (it halves its load when it doubles).
+ * 16 bytes a slot: the address (0 = empty) | its distance from its home
+ * slot << 48, and size | trace << 40. The distance spares deletion a
+ * rehash of every entry it shifts (DIST_UNKNOWN: rehash; user addresses
+ * are below 2^47 on x86-64, a block above 2^48 is not traced).
+ * Grown by half at 4/5 full, so the load stays in [8/15, 4/5] and the
+ * table costs 20-30 bytes per live block (doubling at 3/4, as before,
+ * cost 21-43: over the 32-byte target half of the time). Slot counts
+ * are not powers of two: a hash is mapped to [0, n) by a multiply.
  */
 struct slot {
 	uint64_t key;
 	uint64_t val;
 };
 
+#define ADDR_BITS 48
+#define ADDR_MASK ((1ull << ADDR_BITS) - 1)
+#define DIST_UNKNOWN 0xffffu
+
+static inline uint64_t with_dist(uint64_t addr, uint32_t dist)
+{
+	return addr | (uint64_t)(dist < DIST_UNKNOWN ? dist : DIST_UNKNOWN) << ADDR_BITS;
+}
+
 struct shard {
 	_Atomic int lock;	/* protects everything below */
-	uint32_t mask;		/* slots - 1 */
+	uint32_t n;		/* slots */
 	uint32_t used;
-	uint32_t reserved;
+	uint32_t grow_at;	/* used > grow_at: grow first */
 	struct slot *slots;
 	char pad[64 - 24];
 };
@@ -75,44 +89,75 @@ static struct slot *map_slots(uint32_t n)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* The home slot of hash h in a table of n: its low 32 bits scaled to n
+ * (the shard came from its top bits). */
+static inline uint32_t home(uint64_t h, uint32_t n)
+{
+	return (uint32_t)(((uint64_t)(uint32_t)h * n) >> 32);
+}
+
+static inline uint32_t next_slot(uint32_t i, uint32_t n)
+{
+	return i + 1 == n ? 0 : i + 1;
+}
+
+static void set_size(struct shard *s, struct slot *slots, uint32_t n)
+{
+	s->slots = slots;
+	s->n = n;
+	s->grow_at = (uint32_t)((uint64_t)n * 4 / 5);
+}
+
 int live_init(void)
 {
 	for (int i = 0; i < NSHARDS; i++) {
-		shards[i].slots = map_slots(INITIAL_SLOTS);
-		if (!shards[i].slots)
+		struct slot *slots = map_slots(INITIAL_SLOTS);
+		if (!slots)
 			return -1;
-		shards[i].mask = INITIAL_SLOTS - 1;
+		set_size(&shards[i], slots, INITIAL_SLOTS);
 	}
 	return 0;
 }
 
-static void put(struct slot *slots, uint32_t mask, uint64_t key, uint64_t val)
+static void put(struct slot *slots, uint32_t n, uint64_t addr, uint64_t val)
 {
-	uint32_t i = (uint32_t)mix(key) & mask;
+	uint32_t i = home(mix(addr), n), dist = 0;
 
-	while (slots[i].key)
-		i = (i + 1) & mask;
-	slots[i].key = key;
+	while (slots[i].key) {
+		i = next_slot(i, n);
+		dist++;
+	}
+	slots[i].key = with_dist(addr, dist);
 	slots[i].val = val;
 }
 
-/* Doubles the shard; on failure (mmap refused) leaves it as it was. */
+/* Grows the shard by half; on failure (mmap refused) leaves it as it was. */
 static int grow(struct shard *s)
 {
-	uint32_t n = s->mask + 1;
+	uint32_t n = s->n, bigger_n = n + n / 2;
 
 	if (n >= MAX_SLOTS)
 		return -1;
-	struct slot *bigger = map_slots(n * 2);
+	struct slot *bigger = map_slots(bigger_n);
 	if (!bigger)
 		return -1;
 	for (uint32_t i = 0; i < n; i++)
 		if (s->slots[i].key)
-			put(bigger, n * 2 - 1, s->slots[i].key, s->slots[i].val);
+			put(bigger, bigger_n, s->slots[i].key & ADDR_MASK, s->slots[i].val);
 	munmap(s->slots, (size_t)n * sizeof(struct slot));
-	s->slots = bigger;
-	s->mask = n * 2 - 1;
+	set_size(s, bigger, bigger_n);
 	return 0;
+}
+
+void live_prefetch(const void *p)
+{
+	uint64_t h = mix((uint64_t)(uintptr_t)p);
+	const struct shard *s = &shards[h >> (64 - SHARD_BITS)];
+
+	/* Unlocked: a stale size or table only makes the hint useless (the
+	 * old table is unmapped only under the lock, and prefetches never
+	 * fault). */
+	__builtin_prefetch(&s->slots[home(h, s->n)], 1);
 }
 
 int live_insert(void *p, uint64_t size, uint32_t trace, struct live_block *old)
@@ -121,14 +166,18 @@ int live_insert(void *p, uint64_t size, uint32_t trace, struct live_block *old)
 	struct shard *s = &shards[h >> (64 - SHARD_BITS)];
 	int r = 0;
 
+	if (unlikely(key > ADDR_MASK))
+		return -1;	/* cannot be keyed: counted as dropped by the caller */
 	shard_lock(s);
-	if (s->used + 1 > (s->mask + 1) / 4 * 3 && grow(s) < 0 && s->used + 1 > s->mask) {
+	if (s->used + 1 > s->grow_at && grow(s) < 0 && s->used + 1 >= s->n) {
 		shard_unlock(s);
 		return -1;	/* full and cannot grow: counted by the caller */
 	}
-	uint32_t i = (uint32_t)h & s->mask;
-	while (s->slots[i].key && s->slots[i].key != key)
-		i = (i + 1) & s->mask;
+	uint32_t n = s->n, i = home(h, n), dist = 0;
+	while (s->slots[i].key && (s->slots[i].key & ADDR_MASK) != key) {
+		i = next_slot(i, n);
+		dist++;
+	}
 	if (s->slots[i].key) {
 		old->size = s->slots[i].val & LIVE_SIZE_LIMIT;
 		old->trace = (uint32_t)(s->slots[i].val >> 40);
@@ -136,7 +185,7 @@ int live_insert(void *p, uint64_t size, uint32_t trace, struct live_block *old)
 	} else {
 		s->used++;
 	}
-	s->slots[i].key = key;
+	s->slots[i].key = with_dist(key, dist);
 	s->slots[i].val = size | (uint64_t)trace << 40;
 	shard_unlock(s);
 	return r;
@@ -148,9 +197,9 @@ int live_remove(void *p, struct live_block *out)
 	struct shard *s = &shards[h >> (64 - SHARD_BITS)];
 
 	shard_lock(s);
-	uint32_t mask = s->mask, i = (uint32_t)h & mask;
-	while (s->slots[i].key && s->slots[i].key != key)
-		i = (i + 1) & mask;
+	uint32_t n = s->n, i = home(h, n);
+	while (s->slots[i].key && (s->slots[i].key & ADDR_MASK) != key)
+		i = next_slot(i, n);
 	if (!s->slots[i].key) {
 		shard_unlock(s);
 		return 0;
@@ -159,11 +208,19 @@ int live_remove(void *p, struct live_block *out)
 	out->trace = (uint32_t)(s->slots[i].val >> 40);
 	/* Backward-shift deletion: no tombstones, probes stay short. */
 	uint32_t hole = i;
-	for (uint32_t j = (i + 1) & mask; s->slots[j].key; j = (j + 1) & mask) {
-		uint32_t home = (uint32_t)mix(s->slots[j].key) & mask;
-		/* j's entry may move to hole unless home lies in (hole, j]. */
-		if (((j - home) & mask) >= ((j - hole) & mask)) {
-			s->slots[hole] = s->slots[j];
+	for (uint32_t j = next_slot(i, n); s->slots[j].key; j = next_slot(j, n)) {
+		uint64_t k = s->slots[j].key;
+		uint32_t from_home = (uint32_t)(k >> ADDR_BITS);
+		if (unlikely(from_home == DIST_UNKNOWN)) {
+			uint32_t at = home(mix(k & ADDR_MASK), n);
+			from_home = j >= at ? j - at : j + n - at;
+		}
+		/* j's entry may move to hole unless its home lies in (hole, j]
+		 * (distances taken going forward, around the end). */
+		uint32_t from_hole = j >= hole ? j - hole : j + n - hole;
+		if (from_home >= from_hole) {
+			s->slots[hole].key = with_dist(k & ADDR_MASK, from_home - from_hole);
+			s->slots[hole].val = s->slots[j].val;
 			hole = j;
 		}
 	}
@@ -180,7 +237,7 @@ void live_usage(uint64_t *entries, uint64_t *table_bytes)
 	*table_bytes = 0;
 	for (int i = 0; i < NSHARDS; i++) {
 		*entries += shards[i].used;
-		*table_bytes += (uint64_t)(shards[i].mask + 1) * sizeof(struct slot);
+		*table_bytes += (uint64_t)shards[i].n * sizeof(struct slot);
 	}
 }
 

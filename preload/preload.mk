@@ -13,3 +13,7 @@ $(LIB_MALLOC): $(call rt_obj,$(PRELOAD_SRC) $(COMMON_SRC)) preload/exports.map
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -shared -fvisibility=hidden -o $@ $(filter %.o,$^) \
 		-Wl,--version-script=preload/exports.map -Wl,--exclude-libs,ALL -Wl,-z,nodelete -Wl,--no-undefined -lpthread -ldl
+
+# The hooks keep a frame pointer: CPROF_UNWIND=fp starts its walk from the
+# hook's own frame (see capture() in preload/hooks.c).
+$(O)/obj-rt/preload/hooks.o: ALL_CFLAGS += -fno-omit-frame-pointer

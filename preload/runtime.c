@@ -84,6 +84,20 @@ static int env_signal(void)
 	return SIGUSR2;
 }
 
+/* CPROF_UNWIND: libunwind (the default) or fp (the frame-pointer chain). */
+static int env_unwind(void)
+{
+	const char *s = getenv("CPROF_UNWIND");
+
+	if (!s || !*s || !strcmp(s, "libunwind"))
+		return UNWIND_LIBUNWIND;
+	if (!strcmp(s, "fp"))
+		return UNWIND_FP;
+	rtenv_say("ignoring bad CPROF_UNWIND='", s, "' (use libunwind or fp; using libunwind)", NULL,
+		    NULL);
+	return UNWIND_LIBUNWIND;
+}
+
 /* ---- start-up ---- */
 
 static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
@@ -138,6 +152,7 @@ static void configure(void)
 	 * cost on deep stacks (32 adds a third for little more context).
 	 */
 	rt.max_frames = rtenv_count("CPROF_FRAMES", DEFAULT_FRAMES, 1, FMT_FRAMES_MAX);
+	rt.unwind = env_unwind();
 	rt.max_traces = rtenv_count("CPROF_MAX_TRACES", DEFAULT_MAX_TRACES, 16, MAX_TRACES_LIMIT);
 	rt.interval_ms = env_interval_ms();
 	rt.snap_signal = env_signal();

@@ -49,35 +49,13 @@ static uint64_t ticks_to_ns_since_start(uint64_t tsc)
 	return (uint64_t)((double)(tsc - rt.start_tsc) * ns_per_tick);
 }
 
-/*
- * One trace's counters. Other threads update them while we read (and a
- * forked child may hold a copy taken mid-update by a thread it does not
- * have), so the four loads can disagree by an allocation in flight:
- * clamp them to a consistent record (live within total, no live bytes
- * without a live block) rather than write one the reader must refuse.
- */
-static void read_trace(const struct trace_rec *t, struct fmt_trace *ft)
-{
-	memset(ft, 0, sizeof(*ft));
-	ft->total_bytes = atomic_load_explicit(&t->total_bytes, memory_order_relaxed);
-	ft->total_blocks = atomic_load_explicit(&t->total_blocks, memory_order_relaxed);
-	ft->live_bytes = atomic_load_explicit(&t->live_bytes, memory_order_relaxed);
-	ft->live_blocks = atomic_load_explicit(&t->live_blocks, memory_order_relaxed);
-	if (ft->live_blocks > ft->total_blocks)
-		ft->live_blocks = ft->total_blocks;
-	if (ft->live_bytes > ft->total_bytes)
-		ft->live_bytes = ft->total_bytes;
-	if (!ft->live_blocks)
-		ft->live_bytes = 0;
-}
-
 static void put_traces(struct fmt_writer *w, const struct trace_rec *recs, uint32_t n)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		const struct trace_rec *t = &recs[i];
 		struct fmt_trace ft;
 
-		read_trace(t, &ft);
+		traces_read(i, &ft);
 		ft.nframes = i == 0 ? 0 : t->nframes;
 		fmt_writer_put(w, &ft, sizeof(ft));
 		fmt_writer_put(w, traces_frames(t), (size_t)ft.nframes * sizeof(uint64_t));
@@ -110,7 +88,7 @@ static int write_locked(const char *label)
 
 	for (uint32_t i = 0; i < ntraces; i++) {
 		struct fmt_trace ft;
-		read_trace(&recs[i], &ft);
+		traces_read(i, &ft);
 		info.current_blocks += ft.live_blocks;
 		info.total_bytes += ft.total_bytes;
 		info.total_blocks += ft.total_blocks;

@@ -1,9 +1,11 @@
 /*
  * Allocation sites: the caller's stack from libunwind's unw_backtrace()
  * (the cached fast path; never the unw_step cursor API, which makes a
- * system call per frame), interned once per distinct trace in a table
- * that is read without a lock and appended under one. Per-trace
- * counters are atomics. All storage is mmap'd, never malloc'd.
+ * system call per frame) or, with CPROF_UNWIND=fp, from the frame-pointer
+ * chain; interned once per distinct trace in a table that is read
+ * without a lock and appended under one. Per-trace counters live in
+ * per-thread sets summed by snapshots. All storage is mmap'd, never
+ * malloc'd.
  *
  * libunwind is dlopen'ed RTLD_LOCAL, never linked: a libunwind in the
  * global scope would take over the host's own backtrace() and
@@ -17,15 +19,41 @@
 #include <dlfcn.h>
 #include <execinfo.h>
 #include <libunwind.h>
+#include <pthread.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
-/* Frames of the shim itself (hook, capture, unw_backtrace) that sit on
- * top of every stack; they are skipped by address, this bounds them. */
-#define SKIP_MAX 4
 /* Frame arena: on average this many frames a trace before it is full. */
 #define ARENA_FRAMES_PER_TRACE 32
+/* Counter sets are directories of chunks of 2^CTR_CHUNK_BITS traces
+ * (16 KiB), mapped on a thread's first use of a trace in the chunk. */
+#define CTR_CHUNK_BITS 9
+#define CTR_CHUNK (1u << CTR_CHUNK_BITS)
+
+/* One trace's counters in one set. Live = alloc - free, summed over sets. */
+struct trace_ctr {
+	_Atomic uint64_t alloc_bytes;
+	_Atomic uint64_t alloc_blocks;
+	_Atomic uint64_t free_bytes;
+	_Atomic uint64_t free_blocks;
+};
+
+/*
+ * A thread's counters: only its owner writes them, with plain (relaxed
+ * load, relaxed store) updates; snapshots read them concurrently. When
+ * the thread ends, its set is handed to the next new thread as it is
+ * (counts and all: sums stay right). The orphan set takes what threads
+ * count after their key destructor ran, with atomic adds.
+ */
+struct ctr_set {
+	struct ctr_set *next;		/* list from tt.sets, written before publication */
+	_Atomic int is_owned;		/* claimed by a live thread (CAS under tt.lock) */
+	struct trace_ctr *_Atomic *dir;	/* ndirs chunk pointers, mmap'd; CAS-installed */
+};
 
 /* Written by traces_init() before tracing starts; recs, frames and slots
  * are appended under lock, and read lock-free after their publication
@@ -40,6 +68,11 @@ static struct {
 	_Atomic int lock;		/* protects the append fields below */
 	_Atomic uint32_t count;		/* published records */
 	uint64_t frames_used;
+	uint32_t ndirs;			/* chunks a counter set can hold */
+	struct ctr_set *_Atomic sets;	/* every set but orphans; pushed under lock */
+	struct ctr_set orphans;
+	pthread_key_t key;		/* its destructor hands the set on */
+	int has_key;
 } tt;
 
 static void *map_noreserve(size_t bytes)
@@ -64,6 +97,11 @@ int traces_init(void)
 	if (!tt.recs || !tt.frames || !tt.slots)
 		return -1;
 	tt.slot_mask = (uint32_t)(nslots - 1);
+	tt.ndirs = (tt.max_traces + CTR_CHUNK - 1) >> CTR_CHUNK_BITS;
+	tt.orphans.dir = map_noreserve((size_t)tt.ndirs * sizeof(*tt.orphans.dir));
+	if (!tt.orphans.dir)
+		return -1;
+	atomic_store(&tt.orphans.is_owned, 1);
 	/* Trace 0: the empty trace, for blocks whose stack is unknown. */
 	atomic_store(&tt.count, 1);
 	return 0;
@@ -71,10 +109,16 @@ int traces_init(void)
 
 /* Until the unwinder is loaded (allocations made before our constructor
  * ran), blocks are filed under the empty trace. */
-static int (*_Atomic backtrace_fn)(void **, int);
+int (*_Atomic traces_backtrace_fn)(void **, int);
+
+static void ctr_thread_exit(void *arg);
 
 void traces_start_unwinder(void)
 {
+	if (pthread_key_create(&tt.key, ctr_thread_exit) == 0)
+		tt.has_key = 1;
+	if (rt.unwind == UNWIND_FP)
+		return;	/* libunwind is never loaded: the frame-pointer walk needs none */
 	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	int (*bt)(void **, int) = h ? (int (*)(void **, int))dlsym(h, "unw_backtrace") : NULL;
 	int (*policy)(unw_addr_space_t, unw_caching_policy_t) =
@@ -90,25 +134,111 @@ void traces_start_unwinder(void)
 		/* Per-thread caches: no lock shared by threads while unwinding. */
 		policy(*as, UNW_CACHE_PER_THREAD);
 	}
-	atomic_store(&backtrace_fn, bt);
+	atomic_store(&traces_backtrace_fn, bt);
 }
 
+/* ---- the frame-pointer walk ---- */
+
+extern void *__libc_stack_end;	/* ld.so: the initial thread's stack top */
+
+/* This thread's stack, once: [lo, hi) or, when unknown, an empty range
+ * (then only the hook's own return address is taken). */
+static void stack_bounds(void)
+{
+	pthread_attr_t attr;
+	void *addr;
+	size_t size;
+
+	tls.stack_lo = tls.stack_hi = 1;
+	if (getpid() == (pid_t)syscall(SYS_gettid)) {
+		/* The initial thread: pthread_getattr_np() would read
+		 * /proc/self/maps; its top is known and its size is the limit. */
+		struct rlimit rl;
+		uintptr_t hi = (uintptr_t)__libc_stack_end;
+		uint64_t span = 8ull << 20;
+		if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+			span = rl.rlim_cur;
+		else if (getrlimit(RLIMIT_STACK, &rl) == 0)
+			span = 1ull << 32;
+		if (hi > span) {
+			tls.stack_lo = hi - span;
+			tls.stack_hi = hi;
+		}
+		return;
+	}
+	if (pthread_getattr_np(pthread_self(), &attr) != 0)
+		return;
+	if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+		tls.stack_lo = (uintptr_t)addr;
+		tls.stack_hi = (uintptr_t)addr + size;
+	}
+	pthread_attr_destroy(&attr);
+}
+
+int traces_fp_walk(uint64_t *out, int max, const void *hook_fp)
+{
+	uintptr_t fp = (uintptr_t)hook_fp, lo, hi;
+	int n = 0;
+
+	if (unlikely(!tls.stack_hi))
+		stack_bounds();
+	lo = tls.stack_lo;
+	hi = tls.stack_hi;
+	/* The hook's frame is ours; outside the thread's stack (a signal
+	 * stack, a coroutine) the walk stops after its return address. */
+	out[n++] = ((const uint64_t *)fp)[1];
+	if (fp < lo || fp + 16 > hi)
+		return n;
+	while (n < max) {
+		uintptr_t next = ((const uintptr_t *)fp)[0];
+		/* Callers' frames lie above, aligned, inside the stack: a frame
+		 * without a frame pointer (or the outermost, whose is 0) ends it. */
+		if (next <= fp || (next & 15) || next + 16 > hi)
+			break;
+		fp = next;
+		uint64_t ret = ((const uint64_t *)fp)[1];
+		if (!ret)
+			break;
+		out[n++] = ret;
+	}
+	return n;
+}
+
+/* ---- interning ---- */
+
+static inline uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return x;
+}
+
+/*
+ * Each frame is mixed on its own (its position in the key) and the
+ * results added: the multiplies do not wait on each other, so a 16-frame
+ * hash costs ~20 cycles instead of a 16-link multiply chain (~80).
+ */
 static inline uint64_t hash_frames(const uint64_t *f, uint32_t n)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+	uint64_t h = 0x9e3779b97f4a7c15ull * (n + 1), k = 0x9e3779b97f4a7c15ull;
 
-	for (uint32_t i = 0; i < n; i++) {
-		h ^= f[i];
-		h *= 0xff51afd7ed558ccdull;
-		h ^= h >> 32;
+	for (uint32_t i = 0; i < n; i++, k += 0x632be59bd9b4e019ull) {
+		unsigned __int128 m = (unsigned __int128)(f[i] ^ k) * 0xd6e8feb86659fd93ull;
+		h += (uint64_t)m ^ (uint64_t)(m >> 64);
 	}
-	return h | 1;	/* never 0 */
+	return mix64(h) | 1;	/* never 0 */
 }
 
 static inline int same(const struct trace_rec *t, uint64_t h, const uint64_t *f, uint32_t n)
 {
-	return t->hash == h && t->nframes == n &&
-	       memcmp(tt.frames + t->frames_at, f, n * sizeof(*f)) == 0;
+	if (t->hash != h || t->nframes != n)
+		return 0;
+	const uint64_t *g = tt.frames + t->frames_at;
+	uint64_t diff = 0;
+	for (uint32_t i = 0; i < n; i++)	/* short and branch-free: no memcmp call */
+		diff |= g[i] ^ f[i];
+	return diff == 0;
 }
 
 void traces_lock(void)
@@ -128,8 +258,10 @@ void traces_unlock(void)
 	atomic_store(&tt.lock, 0);
 }
 
-static uint32_t intern(const uint64_t *f, uint32_t n)
+uint32_t traces_intern(const uint64_t *f, uint32_t n)
 {
+	if (unlikely(!n))
+		return 0;
 	uint64_t h = hash_frames(f, n);
 	uint32_t i = (uint32_t)h & tt.slot_mask;
 
@@ -172,28 +304,6 @@ static uint32_t intern(const uint64_t *f, uint32_t n)
 	return id;
 }
 
-uint32_t traces_capture(void)
-{
-	void *buf[FMT_FRAMES_MAX + SKIP_MAX];
-	int (*bt)(void **, int) = atomic_load_explicit(&backtrace_fn, memory_order_relaxed);
-	int skip = 0;
-
-	if (unlikely(!bt))
-		return 0;
-	int n = bt(buf, (int)rt.max_frames + SKIP_MAX);
-
-	while (skip < n && skip < SKIP_MAX && (uintptr_t)buf[skip] >= rt.self_lo &&
-	       (uintptr_t)buf[skip] < rt.self_hi)
-		skip++;
-	n -= skip;
-	if (n > (int)rt.max_frames)
-		n = (int)rt.max_frames;
-	if (n <= 0)
-		return 0;
-	/* void * and uint64_t have the same size here (x86-64 only). */
-	return intern((const uint64_t *)(buf + skip), (uint32_t)n);
-}
-
 const struct trace_rec *traces_all(uint32_t *count)
 {
 	*count = atomic_load_explicit(&tt.count, memory_order_acquire);
@@ -205,20 +315,172 @@ const uint64_t *traces_frames(const struct trace_rec *t)
 	return tt.frames + t->frames_at;
 }
 
+/* ---- per-thread counters ---- */
+
+static inline void bump(_Atomic uint64_t *c, uint64_t delta)
+{
+	/* Only the owner writes: no lock prefix, but whole 8-byte stores
+	 * that a snapshot may read at any time. */
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + delta,
+			      memory_order_relaxed);
+}
+
+/* The chunk of s holding id, mapped on first use; NULL if mmap fails. */
+static struct trace_ctr *chunk_of(struct ctr_set *s, uint32_t id)
+{
+	struct trace_ctr *_Atomic *slot = &s->dir[id >> CTR_CHUNK_BITS];
+	struct trace_ctr *c = atomic_load_explicit(slot, memory_order_acquire), *none = NULL;
+
+	if (c)
+		return c;
+	c = map_noreserve(CTR_CHUNK * sizeof(*c));
+	if (!c)
+		return NULL;
+	/* Only the orphan set is shared by threads: one of them wins. */
+	if (!atomic_compare_exchange_strong(slot, &none, c)) {
+		munmap(c, CTR_CHUNK * sizeof(*c));
+		c = none;
+	}
+	return c;
+}
+
+/* Hands a finished thread's set on (its key destructor). Whatever the
+ * thread still allocates or frees goes to the orphan set. */
+static void ctr_thread_exit(void *arg)
+{
+	struct ctr_set *s = arg;
+
+	tls.ctr_dir = NULL;
+	tls.ctr_set = NULL;
+	tls.ctr_state = CTR_EXITED;
+	atomic_store_explicit(&s->is_owned, 0, memory_order_release);
+}
+
+/* Gives this thread a set: a finished thread's, or a new one. */
+static void ctr_acquire(void)
+{
+	struct ctr_set *s;
+	size_t dir_bytes = (size_t)tt.ndirs * sizeof(*s->dir);
+
+	traces_lock();
+	for (s = atomic_load_explicit(&tt.sets, memory_order_relaxed); s; s = s->next) {
+		int expected = 0;
+		if (atomic_compare_exchange_strong_explicit(&s->is_owned, &expected, 1,
+							    memory_order_acquire,
+							    memory_order_relaxed))
+			break;
+	}
+	if (!s) {
+		void *m = map_noreserve(sizeof(*s) + dir_bytes);
+		if (m) {
+			s = m;
+			s->dir = (struct trace_ctr *_Atomic *)((char *)m + sizeof(*s));
+			atomic_store_explicit(&s->is_owned, 1, memory_order_relaxed);
+			s->next = atomic_load_explicit(&tt.sets, memory_order_relaxed);
+			atomic_store_explicit(&tt.sets, s, memory_order_release);
+		}
+	}
+	traces_unlock();
+	if (!s)
+		return;	/* no memory: this thread counts in the orphan set */
+	tls.ctr_set = s;
+	tls.ctr_dir = s->dir;
+	tls.ctr_state = CTR_OWNED;
+	if (tt.has_key)
+		pthread_setspecific(tt.key, s);
+}
+
+static void account_slow(uint32_t id, uint64_t bytes, int is_free)
+{
+	struct trace_ctr *c = NULL;
+
+	if (!tls.ctr_set && tls.ctr_state == CTR_NONE)
+		ctr_acquire();
+	if (tls.ctr_set && (c = chunk_of(tls.ctr_set, id))) {
+		c += id & (CTR_CHUNK - 1);
+		bump(is_free ? &c->free_bytes : &c->alloc_bytes, bytes);
+		bump(is_free ? &c->free_blocks : &c->alloc_blocks, 1);
+		return;
+	}
+	c = chunk_of(&tt.orphans, id);
+	if (!c)
+		return;	/* no memory for even 16 KiB: the count is lost */
+	c += id & (CTR_CHUNK - 1);
+	atomic_fetch_add_explicit(is_free ? &c->free_bytes : &c->alloc_bytes, bytes,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(is_free ? &c->free_blocks : &c->alloc_blocks, 1,
+				  memory_order_relaxed);
+}
+
 void traces_account_alloc(uint32_t id, uint64_t size)
 {
-	struct trace_rec *t = &tt.recs[id];
+	struct trace_ctr *_Atomic *dir = tls.ctr_dir;
+	struct trace_ctr *c;
 
-	atomic_fetch_add_explicit(&t->live_bytes, size, memory_order_relaxed);
-	atomic_fetch_add_explicit(&t->live_blocks, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&t->total_bytes, size, memory_order_relaxed);
-	atomic_fetch_add_explicit(&t->total_blocks, 1, memory_order_relaxed);
+	if (unlikely(!dir) ||
+	    unlikely(!(c = atomic_load_explicit(&dir[id >> CTR_CHUNK_BITS], memory_order_relaxed)))) {
+		account_slow(id, size, 0);
+		return;
+	}
+	c += id & (CTR_CHUNK - 1);
+	bump(&c->alloc_bytes, size);
+	bump(&c->alloc_blocks, 1);
 }
 
 void traces_account_free(uint32_t id, uint64_t size)
 {
-	struct trace_rec *t = &tt.recs[id];
+	struct trace_ctr *_Atomic *dir = tls.ctr_dir;
+	struct trace_ctr *c;
 
-	atomic_fetch_sub_explicit(&t->live_bytes, size, memory_order_relaxed);
-	atomic_fetch_sub_explicit(&t->live_blocks, 1, memory_order_relaxed);
+	if (unlikely(!dir) ||
+	    unlikely(!(c = atomic_load_explicit(&dir[id >> CTR_CHUNK_BITS], memory_order_relaxed)))) {
+		account_slow(id, size, 1);
+		return;
+	}
+	c += id & (CTR_CHUNK - 1);
+	bump(&c->free_bytes, size);
+	bump(&c->free_blocks, 1);
+}
+
+static void add_set(const struct ctr_set *s, uint32_t id, uint64_t sum[4])
+{
+	const struct trace_ctr *c =
+		atomic_load_explicit(&s->dir[id >> CTR_CHUNK_BITS], memory_order_acquire);
+
+	if (!c)
+		return;
+	c += id & (CTR_CHUNK - 1);
+	sum[0] += atomic_load_explicit(&c->alloc_bytes, memory_order_relaxed);
+	sum[1] += atomic_load_explicit(&c->alloc_blocks, memory_order_relaxed);
+	sum[2] += atomic_load_explicit(&c->free_bytes, memory_order_relaxed);
+	sum[3] += atomic_load_explicit(&c->free_blocks, memory_order_relaxed);
+}
+
+/*
+ * Threads update their sets while we read (and a forked child may hold a
+ * copy taken mid-update by a thread it does not have), and a block freed
+ * by another thread than its allocator's is counted in two sets: the sums
+ * can disagree by allocations in flight. Clamp them to a consistent
+ * record (live within total, no live bytes without a live block) rather
+ * than write one the reader must refuse.
+ */
+void traces_read(uint32_t id, struct fmt_trace *ft)
+{
+	uint64_t sum[4] = { 0, 0, 0, 0 };
+
+	add_set(&tt.orphans, id, sum);
+	for (const struct ctr_set *s = atomic_load_explicit(&tt.sets, memory_order_acquire); s;
+	     s = s->next)
+		add_set(s, id, sum);
+	memset(ft, 0, sizeof(*ft));
+	ft->total_bytes = sum[0];
+	ft->total_blocks = sum[1];
+	ft->live_bytes = (int64_t)(sum[0] - sum[2]) > 0 ? sum[0] - sum[2] : 0;
+	ft->live_blocks = (int64_t)(sum[1] - sum[3]) > 0 ? sum[1] - sum[3] : 0;
+	if (ft->live_blocks > ft->total_blocks)
+		ft->live_blocks = ft->total_blocks;
+	if (ft->live_bytes > ft->total_bytes)
+		ft->live_bytes = ft->total_bytes;
+	if (!ft->live_blocks)
+		ft->live_bytes = 0;
 }

@@ -2,7 +2,8 @@
 # End-to-end tests of the memory profiler: libcprof-malloc.so preloaded
 # into tests/progs/mem_*.c (exact bytes and counts at the right
 # file:line, diff between labelled snapshots, peak, 16 threads, fork,
-# realloc chains, alignment and errno, signal and interval snapshots),
+# realloc chains, alignment and errno, signal and interval snapshots,
+# CPROF_UNWIND=fp against libunwind on frame-pointer builds),
 # agreement with valgrind on totals, and everyday programs unchanged.
 # Env: O=build dir (default build). Exit 0 when every check passes.
 set -u
@@ -134,6 +135,49 @@ check "--exclude drops matching sites" pyjson 'assert d["entries"] == [] and d["
 	< <("$CPROF" stats "$out/mem_sites.$pid.3.snap" --exclude '*mem_sites.c' --json)
 check "--include keeps matching sites" pyjson 'assert len(d["entries"]) == 4' \
 	< <("$CPROF" stats "$out/mem_sites.$pid.3.snap" --include 'mem_sites.c' --json)
+
+# ---- CPROF_UNWIND=fp: the frame-pointer walk finds the same sites ----
+# The Makefile builds tests/progs with fixed flags: a frame-pointer copy here.
+fp_build() { cc -std=gnu11 -g -O2 -fno-inline -fno-omit-frame-pointer -finstrument-functions \
+	-I"$ROOT/include" -o "$TMP/$1-fp" "$SRC/$1.c" -lpthread; }
+if fp_build mem_sites && fp_build mem_threads; then
+	preload "$TMP/fp-lib" "$TMP/mem_sites-fp" >/dev/null
+	CPROF_UNWIND=fp preload "$TMP/fp-fp" "$TMP/mem_sites-fp" >/dev/null
+	for m in lib fp; do
+		for by in lineno traceback; do
+			"$CPROF" stats "$TMP"/fp-$m/mem_sites-fp.*.3.snap --by $by --limit 0 --json \
+				>"$TMP/fp-$m.$by.json"
+		done
+	done
+	check "CPROF_UNWIND=fp: the same file:line sites, sizes and counts as libunwind" python3 -c '
+import json, sys
+def sites(f):
+    d = json.load(open(f))
+    return sorted((e["file"], e["line"], e["function"], e["size"], e["count"]) for e in d["entries"])
+a, b = sites(sys.argv[1]), sites(sys.argv[2])
+assert len(a) == 4 and a == b, (a, b)
+def callers(f):   # each trace, innermost first, down to main
+    out = []
+    for e in json.load(open(f))["entries"]:
+        fns = [x["function"] for x in e["traceback"]]
+        out.append(fns[:fns.index("main") + 1] if "main" in fns else fns)
+    return sorted(out)
+assert callers(sys.argv[3]) == callers(sys.argv[4]), (callers(sys.argv[3]), callers(sys.argv[4]))
+' "$TMP/fp-lib.lineno.json" "$TMP/fp-fp.lineno.json" "$TMP/fp-lib.traceback.json" \
+		"$TMP/fp-fp.traceback.json"
+	CPROF_UNWIND=fp preload "$TMP/fp-threads" "$TMP/mem_threads-fp" >/dev/null
+	check "CPROF_UNWIND=fp with 16 threads: exact live and total counts per site" pyjson '
+keep = entry("mem_threads.c", a[0]); churn = entry("mem_threads.c", a[1])
+assert keep and (keep["size"], keep["count"]) == (16 * 100 * 128, 1600), keep
+assert churn and churn["allocated_count"] == 16 * 20000, churn
+' "$(line_of mem_threads.c SITE_KEEP)" "$(line_of mem_threads.c SITE_CHURN)" \
+		< <("$CPROF" stats "$TMP"/fp-threads/mem_threads-fp.*.1.snap --json)
+	CPROF_UNWIND=sideways preload "$TMP/fp-bad" /bin/true 2>"$TMP/fp-bad.err"
+	check "a bad CPROF_UNWIND is said once and libunwind used" \
+		test $? = 0 -a "$(grep -c "ignoring bad CPROF_UNWIND='sideways'" "$TMP/fp-bad.err")" = 1
+else
+	not_ok "cannot build the frame-pointer copies of mem_sites and mem_threads"
+fi
 
 # ---- agreement with an independent tool ----
 if command -v valgrind >/dev/null 2>&1; then
