@@ -91,11 +91,12 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 	uint32_t *edge_of = xcalloc(n, sizeof(*edge_of));
 	uint64_t *child_calls = xcalloc(n, sizeof(*child_calls));
 	uint64_t *desc_calls = xcalloc(n, sizeof(*desc_calls));
-	double *self = xcalloc(n, sizeof(*self)), *incl;
+	double *self, *incl;
 
 	memset(cs, 0, sizeof(*cs));
 	cs->node_func = xcalloc(n, sizeof(*cs->node_func));
 	cs->node_incl = incl = xcalloc(n, sizeof(*cs->node_incl));
+	cs->node_self = self = xcalloc(n, sizeof(*cs->node_self));
 	map_init(&fmap, 64);
 	map_init(&emap, 64);
 
@@ -211,7 +212,6 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 	free(eopen);
 	free(stack);
 	free(visited);
-	free(self);
 	free(child_calls);
 	free(desc_calls);
 	free(edge_of);
@@ -225,5 +225,6 @@ void callstats_release(struct callstats *cs)
 	free(cs->edges);
 	free(cs->node_func);
 	free(cs->node_incl);
+	free(cs->node_self);
 	memset(cs, 0, sizeof(*cs));
 }

@@ -32,6 +32,7 @@ struct callstats {
 	uint32_t *node_func;		/* per profile node: index into funcs (root: UINT32_MAX) */
 	double *node_incl;		/* per profile node: inclusive seconds, compensated
 					 * like everything else here */
+	double *node_self;		/* per profile node: own seconds, compensated */
 };
 
 /*

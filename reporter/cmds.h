@@ -11,6 +11,9 @@ int cmd_report(int argc, char **argv);
 int cmd_diff_profiles(int argc, char **argv);
 /* `cprof whatif PROFILE FUNCTION=FACTOR...` (Amdahl's law). */
 int cmd_whatif(int argc, char **argv);
+/* `cprof export FILE --format ...` and `cprof flamegraph FILE`. */
+int cmd_export(int argc, char **argv);
+int cmd_flamegraph(int argc, char **argv);
 
 /* Prints the pstats table of a profile file, top `limit` rows by
  * cumulative time, as `cprof run` does after the program ends. */

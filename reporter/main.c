@@ -61,6 +61,8 @@ static const struct {
 	{ "stats", cmd_stats, "print a memory snapshot (tracemalloc statistics)" },
 	{ "diff", cmd_diff, "compare two profiles or two memory snapshots" },
 	{ "whatif", cmd_whatif, "predict a speedup with Amdahl's law" },
+	{ "export", cmd_export, "write callgrind or folded stacks" },
+	{ "flamegraph", cmd_flamegraph, "draw a profile or a snapshot as an SVG flame graph" },
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,214 @@
+/*
+ * `cprof export FILE --format F [-o OUT]` and `cprof flamegraph FILE
+ * [-o OUT.svg]`: a profile or a snapshot in the formats other tools read.
+ * Options, file kinds and output files; the writers are export_*.c and
+ * flamegraph.c.
+ */
+#define _GNU_SOURCE
+#include "cmds.h"
+#include "export.h"
+#include "util.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum format { FORMAT_FOLDED, FORMAT_CALLGRIND, FORMAT_SVG };
+
+/* A profile or a snapshot, whichever the file is. */
+struct input {
+	struct profile *p;
+	struct callstats cs;
+	struct snapshot *s;
+	struct symbolizer *sym;
+	const struct sym_frame **syms;	/* profile: per function */
+	const char **names;
+};
+
+static int kind_of(const char *path)
+{
+	struct fmt_file f;
+	char err[512];
+
+	if (fmt_file_open(&f, path, err, sizeof(err)) < 0)
+		return error("%s", err);
+	int kind = f.header.kind;
+	fmt_file_close(&f);
+	return kind;
+}
+
+static int load(const char *path, struct input *in)
+{
+	int kind = kind_of(path);
+
+	memset(in, 0, sizeof(*in));
+	if (kind < 0)
+		return -1;
+	if (kind == FMT_KIND_SNAPSHOT) {
+		in->s = snapshot_open(path);
+		if (!in->s)
+			return -1;
+		in->sym = symbolizer_new(&in->s->modules);
+		return 0;
+	}
+	in->p = profile_open(path);
+	if (!in->p)
+		return -1;
+	callstats_build(&in->cs, in->p, 1);
+	in->sym = symbolizer_new(&in->p->modules);
+	in->syms = xcalloc(in->cs.nfuncs + 1, sizeof(*in->syms));
+	in->names = xcalloc(in->cs.nfuncs + 1, sizeof(*in->names));
+	for (size_t i = 0; i < in->cs.nfuncs; i++) {
+		in->syms[i] = symbolize_function(in->sym, in->cs.funcs[i].fn);
+		in->names[i] = in->syms[i]->function;
+	}
+	return 0;
+}
+
+static void unload(struct input *in)
+{
+	free(in->syms);
+	free(in->names);
+	symbolizer_free(in->sym);
+	if (in->p) {
+		callstats_release(&in->cs);
+		profile_free(in->p);
+	}
+	snapshot_free(in->s);
+}
+
+static void visit_all(struct input *in, stacks_visit visit, void *ctx)
+{
+	if (in->p)
+		stacks_of_profile(in->p, &in->cs, in->names, visit, ctx);
+	else
+		stacks_of_snapshot(in->s, in->sym, visit, ctx);
+}
+
+/* Writes through a temporary beside OUT, renamed at the end: a failed
+ * export leaves no half-written file. */
+static int write_output(struct input *in, enum format fmt, const char *path, const char *out_path)
+{
+	char *tmp = out_path ? xstrfmt("%s.tmp%d", out_path, (int)getpid()) : NULL;
+	FILE *out = tmp ? fopen(tmp, "wx") : stdout;
+	int rc = 0;
+
+	if (!out) {
+		rc = error("cannot create '%s': %s (choose another -o)", out_path, strerror(errno));
+		free(tmp);
+		return rc;
+	}
+	switch (fmt) {
+	case FORMAT_FOLDED:
+		visit_all(in, export_folded_line, out);
+		break;
+	case FORMAT_CALLGRIND:
+		if (!in->p)
+			rc = error("'%s' is a memory snapshot: the callgrind export takes a call profile (use --format folded)",
+				   path);
+		else
+			rc = export_callgrind_profile(out, in->p, &in->cs, in->syms);
+		break;
+	case FORMAT_SVG: {
+		struct flamegraph *fg = flamegraph_new();
+		visit_all(in, flamegraph_add, fg);
+		char *title = in->p ? xstrfmt("cprof: time in %s (pid %llu)", in->p->meta.program,
+					      (unsigned long long)in->p->meta.pid)
+				    : xstrfmt("cprof: live memory at '%s' in %s (pid %llu)",
+					      in->s->meta.label, in->s->meta.program,
+					      (unsigned long long)in->s->meta.pid);
+		rc = flamegraph_write_svg(out, fg, title, in->p && !in->p->is_counts_only ? "ns"
+							  : in->p ? "calls" : "bytes");
+		free(title);
+		flamegraph_free(fg);
+		break;
+	}
+	}
+	if (fflush(out) != 0 && rc == 0)
+		rc = error("cannot write '%s': %s", out_path ? out_path : "standard output",
+			   strerror(errno));
+	if (tmp) {
+		fclose(out);
+		if (rc == 0 && rename(tmp, out_path) != 0)
+			rc = error("cannot create '%s': %s", out_path, strerror(errno));
+		if (rc != 0)
+			unlink(tmp);
+		else
+			fprintf(stderr, "cprof: wrote %s\n", out_path);
+		free(tmp);
+	}
+	return rc;
+}
+
+static int run(int argc, char **argv, int is_flamegraph)
+{
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *usage = is_flamegraph
+				    ? "usage: cprof flamegraph FILE [-o OUT.svg]"
+				    : "usage: cprof export FILE --format callgrind|folded [-o OUT]";
+	const char *out_path = NULL, *format = NULL;
+	enum format fmt = FORMAT_SVG;
+	int c;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (is_flamegraph)
+				goto bad;
+			format = optarg;
+			break;
+		case 'o':
+			out_path = optarg;
+			break;
+		case 'h':
+			puts(usage);
+			return EXIT_OK;
+		default:
+		bad:
+			error("unknown option '%s'\n%s", argv[optind - 1], usage);
+			return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1)
+		return error("%s takes one file\n%s", argv[0], usage), EXIT_USAGE;
+	if (!is_flamegraph) {
+		if (!format)
+			return error("export needs --format\n%s", usage), EXIT_USAGE;
+		if (strcmp(format, "folded") == 0)
+			fmt = FORMAT_FOLDED;
+		else if (strcmp(format, "callgrind") == 0)
+			fmt = FORMAT_CALLGRIND;
+		else
+			return error("unknown --format '%s' (this version writes callgrind and folded)",
+				     format),
+			       EXIT_USAGE;
+	}
+	struct input in;
+	if (load(argv[optind], &in) < 0) {
+		unload(&in);
+		return EXIT_ERROR;
+	}
+	int rc = write_output(&in, fmt, argv[optind], out_path);
+	unload(&in);
+	return rc == 0 ? EXIT_OK : EXIT_ERROR;
+}
+
+int cmd_export(int argc, char **argv)
+{
+	return run(argc, argv, 0);
+}
+
+int cmd_flamegraph(int argc, char **argv)
+{
+	return run(argc, argv, 1);
+}

@@ -1,0 +1,36 @@
+/*
+ * Writers of the formats other tools read. Each writes to the FILE it is
+ * given and returns 0, or -1 after one error line. Never prints to
+ * stdout on its own.
+ */
+#ifndef CPROF_REPORTER_EXPORT_H
+#define CPROF_REPORTER_EXPORT_H
+
+#include <stdio.h>
+
+#include "callstats.h"
+#include "stacks.h"
+
+/* A stacks_visit writing "outer;...;inner VALUE\n" to the FILE in ctx
+ * (flamegraph.pl, inferno, speedscope's folded import). */
+void export_folded_line(void *ctx, const char *const *frames, int nframes, uint64_t value);
+
+/*
+ * The Callgrind format (callgrind_annotate, KCachegrind): one event,
+ * "ns" (exclusive time per function, inclusive per call edge with its
+ * call count), positions by the functions' definition lines.
+ * syms[i] names cs->funcs[i].
+ */
+int export_callgrind_profile(FILE *out, const struct profile *p, const struct callstats *cs,
+			     const struct sym_frame *const *syms);
+
+/* A flame graph as a standalone SVG, built from stacks_visit calls. */
+struct flamegraph;
+struct flamegraph *flamegraph_new(void);
+void flamegraph_free(struct flamegraph *fg);
+void flamegraph_add(void *fg, const char *const *frames, int nframes, uint64_t value);
+/* unit names the values ("ns", "bytes") in tooltips. */
+int flamegraph_write_svg(FILE *out, const struct flamegraph *fg, const char *title,
+			 const char *unit);
+
+#endif

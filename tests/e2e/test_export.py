@@ -1,0 +1,112 @@
+"""
+Exports checked by the programs that read them: callgrind_annotate parses
+our Callgrind file and its program total equals the profile's; folded
+stacks add up to the profile's time and to a snapshot's live bytes; the
+flame graph is well-formed SVG whose widest frame is the hotspot.
+"""
+import json
+import os
+import re
+import subprocess
+import tempfile
+import xml.etree.ElementTree as ET
+
+from cprof_e2e import CPROF, Checks, Run, eq, prog
+
+c = Checks()
+tmp = tempfile.mkdtemp(prefix="cprof-export-")
+calls = Run([prog("calls")])
+prof = calls.main_profile()
+snap = sorted(f for f in os.listdir(calls.dir) if f.endswith(".snap"))
+
+
+def cprof(*args):
+    p = subprocess.run([CPROF, *args], capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        raise AssertionError("cprof %s failed: %s" % (" ".join(args), p.stderr))
+    return p.stdout
+
+
+def report_ns():
+    rep = json.loads(cprof("report", prof, "--json"))
+    return sum(round(f["tottime"] * 1e9) for f in rep["functions"]), rep
+
+
+def callgrind_annotate_agrees():
+    out = os.path.join(tmp, "calls.callgrind")
+    cprof("export", prof, "--format", "callgrind", "-o", out)
+    ann = subprocess.run(["callgrind_annotate", out], capture_output=True, text=True, check=True).stdout
+    total = int(re.search(r"^([\d,]+)\s.*PROGRAM TOTALS", ann, re.M).group(1).replace(",", ""))
+    ours, _ = report_ns()
+    eq(total, ours, "callgrind_annotate's total vs cprof's (ns)")
+    if "calls.c:spin_50ms" not in ann:
+        raise AssertionError("hotspot missing from callgrind_annotate:\n" + ann)
+    text = open(out).read()
+    eq(len(re.findall(r"^calls=1000 ", text, re.M)), 1, "the loop_caller -> leaf edge with 1000 calls")
+
+
+def folded_adds_up():
+    lines = cprof("export", prof, "--format", "folded").splitlines()
+    total = sum(int(l.rsplit(" ", 1)[1]) for l in lines)
+    ours, _ = report_ns()
+    if abs(total - ours) > len(lines):  # one rounding per line at most
+        raise AssertionError("folded total %d vs profile %d" % (total, ours))
+    if not any(l.startswith("main;spin_50ms ") for l in lines):
+        raise AssertionError("no main;spin_50ms stack")
+    if not any(l.startswith("main;fact;fact;fact;fact;fact;fact;fact;fact;fact;fact ") for l in lines):
+        raise AssertionError("recursion not kept as a path")
+
+
+def folded_snapshot_is_live_bytes():
+    r = Run([prog("mem_sites")])
+    snaps = sorted((f for f in os.listdir(r.dir) if f.endswith(".snap")),
+                   key=lambda f: int(f.split(".")[-2]))
+    last = os.path.join(r.dir, snaps[-1])
+    lines = cprof("export", last, "--format", "folded").splitlines()
+    stats = json.loads(cprof("stats", last, "--json"))
+    eq(sum(int(l.rsplit(" ", 1)[1]) for l in lines), stats["total_size"], "live bytes")
+    if not any(";keep_blocks" in l for l in lines):
+        raise AssertionError("keep_blocks site missing")
+
+
+def flamegraph_svg():
+    out = os.path.join(tmp, "calls.svg")
+    cprof("flamegraph", prof, "-o", out)
+    root = ET.parse(out).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    frames = []
+    for g in root.iter(ns + "g"):
+        title = g.find(ns + "title").text
+        width = float(g.find(ns + "rect").get("width"))
+        frames.append((width, title))
+    frames.sort(reverse=True)
+    root_width = [w for w, t in frames if t.startswith("all ")][0]
+    eq(root_width, frames[0][0], "the root is the widest")
+    widest = [t for w, t in frames if not t.startswith(("all ", "main "))][0]
+    if not widest.startswith("spin_50ms "):
+        raise AssertionError("widest frame under main is %r" % widest)
+
+
+def flamegraph_of_deep_recursion():
+    out = os.path.join(tmp, "deep.svg")
+    cprof("flamegraph", Run([prog("deep")]).main_profile(), "-o", out)
+    root = ET.parse(out).getroot()
+    titles = [t.text for t in root.iter("{http://www.w3.org/2000/svg}title")]
+    if not any(t.startswith("[deeper frames]") for t in titles):
+        raise AssertionError("100,000 levels should be cut at a '[deeper frames]' box")
+
+
+def refusals():
+    p = subprocess.run([CPROF, "export", prof, "--format", "png"], capture_output=True, text=True)
+    eq(p.returncode, 2, "unknown format")
+    mem = os.path.join(calls.dir, snap[0]) if snap else None
+    if mem:
+        p = subprocess.run([CPROF, "export", mem, "--format", "callgrind"], capture_output=True,
+                           text=True)
+        eq(p.returncode, 1, "callgrind of a snapshot")
+
+
+for fn in [callgrind_annotate_agrees, folded_adds_up, folded_snapshot_is_live_bytes,
+           flamegraph_svg, flamegraph_of_deep_recursion, refusals]:
+    c.case(fn.__name__, fn)
+c.done()
