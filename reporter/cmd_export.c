@@ -88,9 +88,25 @@ static void visit_all(struct input *in, stacks_visit visit, void *ctx)
 		stacks_of_snapshot(in->s, in->sym, visit, ctx);
 }
 
+/* "file:line" of a profile's function, for flame-graph tooltips. */
+static const char *profile_detail(void *ctx, const char *name)
+{
+	struct input *in = ctx;
+	static char buf[4200];
+
+	for (size_t i = 0; in->p && i < in->cs.nfuncs; i++)
+		if (in->names[i] == name || strcmp(in->names[i], name) == 0) {
+			snprintf(buf, sizeof(buf), "%s:%d", in->syms[i]->file, in->syms[i]->decl_line);
+			return buf;
+		}
+	return NULL;
+}
+
 /* Writes through a temporary beside OUT, renamed at the end: a failed
- * export leaves no half-written file. */
-static int write_output(struct input *in, enum format fmt, const char *path, const char *out_path)
+ * export leaves no half-written file. base, when given, is the older
+ * file of a differential flame graph. */
+static int write_output(struct input *in, struct input *base, enum format fmt, const char *path,
+			const char *out_path)
 {
 	char *tmp = out_path ? xstrfmt("%s.tmp%d", out_path, (int)getpid()) : NULL;
 	FILE *out = tmp ? fopen(tmp, "wx") : stdout;
@@ -115,11 +131,21 @@ static int write_output(struct input *in, enum format fmt, const char *path, con
 	case FORMAT_SVG: {
 		struct flamegraph *fg = flamegraph_new();
 		visit_all(in, flamegraph_add, fg);
+		if (base)
+			visit_all(base, flamegraph_add_base, fg);
+		if (in->p)
+			flamegraph_set_detail(fg, profile_detail, in);
 		char *title = in->p ? xstrfmt("cprof: time in %s (pid %llu)", in->p->meta.program,
 					      (unsigned long long)in->p->meta.pid)
 				    : xstrfmt("cprof: live memory at '%s' in %s (pid %llu)",
 					      in->s->meta.label, in->s->meta.program,
 					      (unsigned long long)in->s->meta.pid);
+		if (base) {
+			char *longer = xstrfmt("%s, red: grew, blue: shrank since '%s'", title,
+					       base->p ? "the older profile" : base->s->meta.label);
+			free(title);
+			title = longer;
+		}
 		rc = flamegraph_write_svg(out, fg, title, in->p && !in->p->is_counts_only ? "ns"
 							  : in->p ? "calls" : "bytes");
 		free(title);
@@ -152,7 +178,9 @@ static int run(int argc, char **argv, int is_flamegraph)
 		{ 0 },
 	};
 	const char *usage = is_flamegraph
-				    ? "usage: cprof flamegraph FILE [-o OUT.svg]"
+				    ? "usage: cprof flamegraph FILE [-o OUT.svg]\n"
+				      "       cprof flamegraph OLD NEW [-o OUT.svg]   (differential: NEW's widths,\n"
+				      "       red where it grew since OLD, blue where it shrank)"
 				    : "usage: cprof export FILE --format callgrind|folded [-o OUT]";
 	const char *out_path = NULL, *format = NULL;
 	enum format fmt = FORMAT_SVG;
@@ -179,8 +207,11 @@ static int run(int argc, char **argv, int is_flamegraph)
 			return EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 1)
-		return error("%s takes one file\n%s", argv[0], usage), EXIT_USAGE;
+	int nfiles = argc - optind;
+	if (nfiles != 1 && !(is_flamegraph && nfiles == 2))
+		return error("%s takes %s\n%s", argv[0], is_flamegraph ? "one file or two" : "one file",
+			     usage),
+		       EXIT_USAGE;
 	if (!is_flamegraph) {
 		if (!format)
 			return error("export needs --format\n%s", usage), EXIT_USAGE;
@@ -193,13 +224,20 @@ static int run(int argc, char **argv, int is_flamegraph)
 				     format),
 			       EXIT_USAGE;
 	}
-	struct input in;
-	if (load(argv[optind], &in) < 0) {
-		unload(&in);
-		return EXIT_ERROR;
+	/* With two files the newer (last) one is drawn, the older is the base. */
+	struct input in, base;
+	memset(&base, 0, sizeof(base));
+	int rc = load(argv[argc - 1], &in);
+	if (rc == 0 && nfiles == 2) {
+		rc = load(argv[optind], &base);
+		if (rc == 0 && !in.p != !base.p)
+			rc = error("'%s' and '%s' are not of one kind: a differential flame graph compares two profiles or two snapshots",
+				   argv[optind], argv[argc - 1]);
 	}
-	int rc = write_output(&in, fmt, argv[optind], out_path);
+	if (rc == 0)
+		rc = write_output(&in, nfiles == 2 ? &base : NULL, fmt, argv[argc - 1], out_path);
 	unload(&in);
+	unload(&base);
 	return rc == 0 ? EXIT_OK : EXIT_ERROR;
 }
 

@@ -29,6 +29,12 @@ struct flamegraph;
 struct flamegraph *flamegraph_new(void);
 void flamegraph_free(struct flamegraph *fg);
 void flamegraph_add(void *fg, const char *const *frames, int nframes, uint64_t value);
+/* The same stacks from the older file of a comparison: widths stay the
+ * newer file's, colours show growth (red) and shrink (blue). */
+void flamegraph_add_base(void *fg, const char *const *frames, int nframes, uint64_t value);
+/* detail(ctx, name) adds "at file:line" to a frame's tooltip (or NULL). */
+void flamegraph_set_detail(struct flamegraph *fg, const char *(*detail)(void *, const char *),
+			   void *ctx);
 /* unit names the values ("ns", "bytes") in tooltips. */
 int flamegraph_write_svg(FILE *out, const struct flamegraph *fg, const char *title,
 			 const char *unit);

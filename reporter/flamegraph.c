@@ -1,7 +1,9 @@
 /*
  * Flame graphs as standalone SVG: stacks merged into a tree (siblings
- * by name), laid out with each frame's width proportional to its total
- * value, the root at the bottom. Tooltips carry the exact values.
+ * by name), each frame as wide as its value, the root at the bottom.
+ * Hover titles carry name, file:line, value and share; a few lines of
+ * inline script zoom on click and highlight a search. With a base (the
+ * older of two snapshots) frames are coloured by growth or shrink.
  */
 #include "export.h"
 #include "util.h"
@@ -12,6 +14,7 @@
 #define FG_WIDTH 1200.0
 #define FG_ROW 17
 #define FG_PAD 10
+#define FG_TOP 34	/* title and controls */
 /* Deeper frames are drawn as one "[deeper frames]" box: a 100,000-deep
  * recursion would be 1.7 million pixels tall, and the drawing recurses
  * once per level. */
@@ -20,13 +23,17 @@
 struct fg_node {
 	char *name;
 	uint64_t value;		/* this frame and everything above it */
+	uint64_t base;		/* the same in the older file (differential) */
 	struct fg_node **kids;
 	size_t nkids, cap;
 };
 
 struct flamegraph {
 	struct fg_node root;
-	int depth;		/* deepest stack seen */
+	int depth;		/* deepest stack drawn */
+	int is_differential;
+	const char *(*detail)(void *ctx, const char *name);
+	void *detail_ctx;
 };
 
 struct flamegraph *flamegraph_new(void)
@@ -55,6 +62,13 @@ void flamegraph_free(struct flamegraph *fg)
 	free(fg);
 }
 
+void flamegraph_set_detail(struct flamegraph *fg, const char *(*detail)(void *, const char *),
+			   void *ctx)
+{
+	fg->detail = detail;
+	fg->detail_ctx = ctx;
+}
+
 static struct fg_node *kid(struct fg_node *n, const char *name)
 {
 	for (size_t i = 0; i < n->nkids; i++)
@@ -70,25 +84,37 @@ static struct fg_node *kid(struct fg_node *n, const char *name)
 	return k;
 }
 
-void flamegraph_add(void *ctx, const char *const *frames, int nframes, uint64_t value)
+static void add_to(struct flamegraph *fg, const char *const *frames, int nframes, uint64_t v,
+		   int is_base)
 {
-	struct flamegraph *fg = ctx;
 	struct fg_node *n = &fg->root;
-
 	int shown = nframes > FG_MAX_DEPTH ? FG_MAX_DEPTH : nframes;
 
-	n->value += value;
+	*(is_base ? &n->base : &n->value) += v;
 	for (int i = 0; i < shown; i++) {
 		n = kid(n, frames[i]);
-		n->value += value;
+		*(is_base ? &n->base : &n->value) += v;
 	}
 	if (shown < nframes) {
 		n = kid(n, "[deeper frames]");
-		n->value += value;
+		*(is_base ? &n->base : &n->value) += v;
 		shown++;
 	}
 	if (shown > fg->depth)
 		fg->depth = shown;
+}
+
+void flamegraph_add(void *ctx, const char *const *frames, int nframes, uint64_t value)
+{
+	add_to(ctx, frames, nframes, value, 0);
+}
+
+void flamegraph_add_base(void *ctx, const char *const *frames, int nframes, uint64_t value)
+{
+	struct flamegraph *fg = ctx;
+
+	fg->is_differential = 1;
+	add_to(fg, frames, nframes, value, 1);
 }
 
 /* s, escaped, cut to max characters (the last two then being ".."). */
@@ -120,34 +146,61 @@ static unsigned name_hash(const char *s)
 
 struct layout {
 	FILE *out;
+	const struct flamegraph *fg;
 	double total;
 	int height;
 	const char *unit;
 };
+
+static void fill(const struct layout *l, const struct fg_node *n, char *rgb, size_t cap)
+{
+	if (l->fg->is_differential) {
+		/* red grows, blue shrinks, saturation by the relative change */
+		double v = (double)n->value, b = (double)n->base;
+		double rel = (v - b) / (v > b ? v : (b > 0 ? b : 1));
+		int k = (int)(205 * (rel < 0 ? -rel : rel));
+		if (rel >= 0)
+			snprintf(rgb, cap, "rgb(255,%d,%d)", 255 - k, 255 - k);
+		else
+			snprintf(rgb, cap, "rgb(%d,%d,255)", 255 - k, 255 - k);
+		return;
+	}
+	unsigned h = name_hash(n->name);
+	snprintf(rgb, cap, "rgb(%u,%u,%u)", 205 + h % 50, 80 + (h >> 8) % 120, 40 + (h >> 16) % 50);
+}
 
 /* Recursion depth is bounded by FG_MAX_DEPTH + 1. */
 static void draw(const struct layout *l, const struct fg_node *n, double x, int level)
 {
 	double w = (double)n->value / l->total * FG_WIDTH;
 	int y = l->height - FG_PAD - (level + 1) * FG_ROW;
-	unsigned h = name_hash(n->name);
+	const char *detail = l->fg->detail ? l->fg->detail(l->fg->detail_ctx, n->name) : NULL;
+	char rgb[40];
 
 	if (w < 0.1)
 		return;
-	fprintf(l->out, "<g><title>");
+	fill(l, n, rgb, sizeof(rgb));
+	fprintf(l->out, "<g class=\"f\" data-x=\"%.3f\" data-w=\"%.3f\" data-l=\"%d\" data-n=\"", x,
+		w, level);
 	xml_text(l->out, n->name, 4096);
-	fprintf(l->out, " (%llu %s, %.2f%%)</title>", (unsigned long long)n->value, l->unit,
-		100.0 * (double)n->value / l->total);
-	fprintf(l->out,
-		"<rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"rgb(%u,%u,%u)\" rx=\"2\"/>",
-		FG_PAD + x, y, w, FG_ROW - 1, 205 + h % 50, 80 + (h >> 8) % 120, 40 + (h >> 16) % 50);
-	size_t fits = w > 6 ? (size_t)((w - 6) / 7.3) : 0;	/* 12px monospace */
-	if (fits >= 3 || (fits && strlen(n->name) <= fits)) {
-		fprintf(l->out, "<text x=\"%.2f\" y=\"%d\">", FG_PAD + x + 3, y + FG_ROW - 5);
-		xml_text(l->out, n->name, fits);
-		fputs("</text>", l->out);
+	fputs("\"><title>", l->out);
+	xml_text(l->out, n->name, 4096);
+	if (detail) {
+		fputs(" at ", l->out);
+		xml_text(l->out, detail, 4096);
 	}
-	fputs("</g>\n", l->out);
+	fprintf(l->out, " (%llu %s, %.2f%%", (unsigned long long)n->value, l->unit,
+		100.0 * (double)n->value / l->total);
+	if (l->fg->is_differential)
+		fprintf(l->out, "; before %llu, %+lld", (unsigned long long)n->base,
+			(long long)(n->value - n->base));
+	fprintf(l->out, ")</title><rect x=\"%.2f\" y=\"%d\" width=\"%.2f\" height=\"%d\" fill=\"%s\" rx=\"2\"/>",
+		FG_PAD + x, y, w, FG_ROW - 1, rgb);
+	fprintf(l->out, "<text x=\"%.2f\" y=\"%d\">", FG_PAD + x + 3, y + FG_ROW - 5);
+	size_t fits = w > 6 ? (size_t)((w - 6) / 7.3) : 0;	/* 12px monospace */
+	if (fits >= 3 || (fits && strlen(n->name) <= fits))
+		xml_text(l->out, n->name, fits);
+	fputs("</text></g>\n", l->out);
 	double cx = x;
 	for (size_t i = 0; i < n->nkids; i++) {
 		draw(l, n->kids[i], cx, level + 1);
@@ -168,25 +221,60 @@ static void sort_tree(struct fg_node *n)
 		sort_tree(n->kids[i]);
 }
 
+/* Zoom: a click makes that frame the full width (its ancestors too, the
+ * rest hidden); "Reset zoom" undoes it. "Search" highlights frames whose
+ * name matches a regular expression and shows their share. */
+static const char fg_script[] =
+	"<script type=\"text/ecmascript\"><![CDATA[\n"
+	"var W=%.1f,P=%d,frames=document.querySelectorAll('g.f');\n"
+	"function fit(g,x,w){var r=g.querySelector('rect'),t=g.querySelector('text'),"
+	"n=g.dataset.n;r.setAttribute('x',P+x);"
+	"r.setAttribute('width',w);t.setAttribute('x',P+x+3);var k=Math.floor((w-6)/7.3);"
+	"t.textContent=k<3?'':(n.length<=k?n:n.slice(0,k-2)+'..');}\n"
+	"function zoom(e){var g=e.currentTarget,fx=+g.dataset.x,fw=+g.dataset.w,fl=+g.dataset.l;"
+	"frames.forEach(function(o){var x=+o.dataset.x,w=+o.dataset.w,l=+o.dataset.l;"
+	"var inside=l>=fl&&x>=fx-1e-6&&x+w<=fx+fw+1e-6,below=l<fl&&x<=fx+1e-6&&x+w>=fx+fw-1e-6;"
+	"o.style.display=inside||below?'':'none';if(inside)fit(o,(x-fx)/fw*W,w/fw*W);"
+	"else if(below)fit(o,0,W);});document.getElementById('reset').style.opacity=1;}\n"
+	"function reset(){frames.forEach(function(o){o.style.display='';fit(o,+o.dataset.x,+o.dataset.w);});"
+	"document.getElementById('reset').style.opacity=0.3;}\n"
+	"function search(){var s=prompt('Highlight frames matching (regular expression):');"
+	"if(s===null)return;var re=new RegExp(s),hit=0,root=frames[0];"
+	"frames.forEach(function(o){var n=o.dataset.n,"
+	"r=o.querySelector('rect');if(!r.dataset.c)r.dataset.c=r.getAttribute('fill');"
+	"var m=s!==''&&re.test(n);r.setAttribute('fill',m?'rgb(200,80,230)':r.dataset.c);"
+	"if(m)hit=Math.max(hit,+o.dataset.w);});document.getElementById('found').textContent="
+	"s===''?'':'matched: widest '+(100*hit/W).toFixed(1)+'%%';}\n"
+	"frames.forEach(function(o){o.addEventListener('click',zoom);});\n"
+	"]]></script>\n";
+
 int flamegraph_write_svg(FILE *out, const struct flamegraph *fg, const char *title,
 			 const char *unit)
 {
 	if (!fg->root.value)
 		return error("nothing to draw: the file records no time or live memory");
 	struct layout l = {
-		.out = out, .total = (double)fg->root.value, .unit = unit,
-		.height = (fg->depth + 1) * FG_ROW + 2 * FG_PAD + 24,
+		.out = out, .fg = fg, .total = (double)fg->root.value, .unit = unit,
+		.height = (fg->depth + 1) * FG_ROW + 2 * FG_PAD + FG_TOP,
 	};
+	int width = (int)FG_WIDTH + 2 * FG_PAD;
 	sort_tree((struct fg_node *)&fg->root);
 	fprintf(out, "<?xml version=\"1.0\" standalone=\"no\"?>\n"
 		     "<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-		     "viewBox=\"0 0 %d %d\" font-family=\"monospace\" font-size=\"12\">\n",
-		(int)FG_WIDTH + 2 * FG_PAD, l.height, (int)FG_WIDTH + 2 * FG_PAD, l.height);
+		     "viewBox=\"0 0 %d %d\" font-family=\"monospace\" font-size=\"12\">\n"
+		     "<style>g.f{cursor:pointer} g.f:hover rect{stroke:#000;stroke-width:0.5}"
+		     " .ctl{cursor:pointer;fill:#335}</style>\n",
+		width, l.height, width, l.height);
 	fprintf(out, "<rect width=\"100%%\" height=\"100%%\" fill=\"#f8f8f0\"/>\n"
 		     "<text x=\"%d\" y=\"20\" font-size=\"15\">", FG_PAD);
 	xml_text(out, title, 200);
-	fputs("</text>\n", out);
+	fprintf(out, "</text>\n<text id=\"reset\" class=\"ctl\" x=\"%d\" y=\"20\" opacity=\"0.3\" "
+		     "onclick=\"reset()\">Reset zoom</text>\n"
+		     "<text class=\"ctl\" x=\"%d\" y=\"20\" onclick=\"search()\">Search</text>\n"
+		     "<text id=\"found\" x=\"%d\" y=\"%d\"></text>\n",
+		width - 200, width - 70, FG_PAD, FG_TOP - 2);
 	draw(&l, &fg->root, 0, 0);
+	fprintf(out, fg_script, FG_WIDTH, FG_PAD);
 	fputs("</svg>\n", out);
 	return ferror(out) ? error("cannot write the flame graph") : 0;
 }

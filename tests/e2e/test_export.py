@@ -96,6 +96,24 @@ def flamegraph_of_deep_recursion():
         raise AssertionError("100,000 levels should be cut at a '[deeper frames]' box")
 
 
+def differential_flamegraph_of_two_snapshots():
+    r = Run([prog("mem_sites")])
+    snaps = sorted((os.path.join(r.dir, f) for f in os.listdir(r.dir) if f.endswith(".snap")),
+                   key=lambda f: int(f.split(".")[-2]))
+    out = os.path.join(tmp, "diff.svg")
+    cprof("flamegraph", snaps[0], snaps[-1], "-o", out)
+    root = ET.parse(out).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    fills = {g.find(ns + "rect").get("fill") for g in root.iter(ns + "g")}
+    titles = [t.text for t in root.iter(ns + "title")]
+    if not all("before" in t for t in titles):
+        raise AssertionError("differential tooltips lack the older value")
+    if not any(f.startswith("rgb(255,") for f in fills) or not any(f.endswith(",255)") for f in fills):
+        raise AssertionError("expected both growth (red) and shrink (blue): %r" % fills)
+    p = subprocess.run([CPROF, "flamegraph", snaps[0], prof], capture_output=True, text=True)
+    eq(p.returncode, 1, "a snapshot against a profile")
+
+
 def refusals():
     p = subprocess.run([CPROF, "export", prof, "--format", "png"], capture_output=True, text=True)
     eq(p.returncode, 2, "unknown format")
@@ -107,6 +125,7 @@ def refusals():
 
 
 for fn in [callgrind_annotate_agrees, folded_adds_up, folded_snapshot_is_live_bytes,
-           flamegraph_svg, flamegraph_of_deep_recursion, refusals]:
+           flamegraph_svg, flamegraph_of_deep_recursion,
+           differential_flamegraph_of_two_snapshots, refusals]:
     c.case(fn.__name__, fn)
 c.done()
