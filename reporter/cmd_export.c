@@ -105,7 +105,7 @@ static const char *profile_detail(void *ctx, const char *name)
 /* Writes through a temporary beside OUT, renamed at the end: a failed
  * export leaves no half-written file. base, when given, is the older
  * file of a differential flame graph. */
-static int write_output(struct input *in, struct input *base, enum format fmt, const char *path,
+static int write_output(struct input *in, struct input *base, enum format fmt,
 			const char *out_path)
 {
 	char *tmp = out_path ? xstrfmt("%s.tmp%d", out_path, (int)getpid()) : NULL;
@@ -122,11 +122,8 @@ static int write_output(struct input *in, struct input *base, enum format fmt, c
 		visit_all(in, export_folded_line, out);
 		break;
 	case FORMAT_CALLGRIND:
-		if (!in->p)
-			rc = error("'%s' is a memory snapshot: the callgrind export takes a call profile (use --format folded)",
-				   path);
-		else
-			rc = export_callgrind_profile(out, in->p, &in->cs, in->syms);
+		rc = in->p ? export_callgrind_profile(out, in->p, &in->cs, in->syms)
+			   : export_callgrind_snapshot(out, in->s, in->sym);
 		break;
 	case FORMAT_SVG: {
 		struct flamegraph *fg = flamegraph_new();
@@ -235,7 +232,7 @@ static int run(int argc, char **argv, int is_flamegraph)
 				   argv[optind], argv[argc - 1]);
 	}
 	if (rc == 0)
-		rc = write_output(&in, nfiles == 2 ? &base : NULL, fmt, argv[argc - 1], out_path);
+		rc = write_output(&in, nfiles == 2 ? &base : NULL, fmt, out_path);
 	unload(&in);
 	unload(&base);
 	return rc == 0 ? EXIT_OK : EXIT_ERROR;

@@ -24,6 +24,11 @@ void export_folded_line(void *ctx, const char *const *frames, int nframes, uint6
 int export_callgrind_profile(FILE *out, const struct profile *p, const struct callstats *cs,
 			     const struct sym_frame *const *syms);
 
+/* A snapshot's live memory in the Callgrind format: events Bytes and
+ * Blocks, self cost on each allocating line, inclusive cost on each call
+ * site (calls= counts the live blocks below it). */
+int export_callgrind_snapshot(FILE *out, const struct snapshot *s, struct symbolizer *sym);
+
 /* A flame graph as a standalone SVG, built from stacks_visit calls. */
 struct flamegraph;
 struct flamegraph *flamegraph_new(void);

@@ -3,12 +3,16 @@
  * exclusive on a function's own line, inclusive on each call edge as
  * cProfile counts it (outermost activation of the edge). The summary is
  * the sum of the rounded exclusive costs, so readers' totals match it.
+ * Snapshots: live bytes and blocks, exclusive on the allocating line,
+ * inclusive on each call site of the inline-expanded traces.
  */
 #include "export.h"
 #include "util.h"
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 static uint64_t ns(double seconds)
 {
@@ -43,5 +47,168 @@ int export_callgrind_profile(FILE *out, const struct profile *p, const struct ca
 		}
 		fputc('\n', out);
 	}
+	return ferror(out) ? error("cannot write the callgrind file") : 0;
+}
+
+/* ---- memory snapshots: events Bytes and Blocks of live memory ---- */
+
+struct cg_cost {
+	int line;
+	uint64_t bytes, blocks;
+};
+
+struct cg_call {
+	size_t callee;		/* index into cg.funcs */
+	int line;		/* the call's line in the caller */
+	uint64_t calls, bytes, blocks;
+};
+
+struct cg_func {
+	const char *file, *function, *module;	/* owned by the symbolizer */
+	int decl_line;
+	struct cg_cost *costs;
+	size_t ncosts;
+	struct cg_call *calls;
+	size_t ncalls;
+};
+
+struct cg {
+	struct cg_func *funcs;
+	size_t nfuncs;
+	size_t *slots;		/* index + 1 into funcs; 0 = empty */
+	size_t cap;
+};
+
+static uint64_t str_hash(const char *a, const char *b)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (; *a; a++)
+		h = (h ^ (unsigned char)*a) * 1099511628211ull;
+	h = (h ^ 1) * 1099511628211ull;
+	for (; *b; b++)
+		h = (h ^ (unsigned char)*b) * 1099511628211ull;
+	return h;
+}
+
+/* The function of frame f, added on first sight (file and name identify it). */
+static size_t cg_func_of(struct cg *g, const struct sym_frame *f)
+{
+	if ((g->nfuncs + 1) * 2 > g->cap) {
+		size_t cap = g->cap ? g->cap * 2 : 256;
+		size_t *slots = xcalloc(cap, sizeof(*slots));
+		for (size_t i = 0; i < g->nfuncs; i++) {
+			size_t j = str_hash(g->funcs[i].file, g->funcs[i].function) & (cap - 1);
+			while (slots[j])
+				j = (j + 1) & (cap - 1);
+			slots[j] = i + 1;
+		}
+		free(g->slots);
+		g->slots = slots;
+		g->cap = cap;
+	}
+	size_t j = str_hash(f->file, f->function) & (g->cap - 1);
+	for (; g->slots[j]; j = (j + 1) & (g->cap - 1)) {
+		const struct cg_func *c = &g->funcs[g->slots[j] - 1];
+		if (strcmp(c->file, f->file) == 0 && strcmp(c->function, f->function) == 0)
+			return g->slots[j] - 1;
+	}
+	g->funcs = xreallocarray(g->funcs, g->nfuncs + 1, sizeof(*g->funcs));
+	g->funcs[g->nfuncs] = (struct cg_func){
+		.file = f->file, .function = f->function, .module = f->module,
+		.decl_line = f->decl_line,
+	};
+	g->slots[j] = ++g->nfuncs;
+	return g->nfuncs - 1;
+}
+
+static void cg_add_cost(struct cg_func *fn, int line, uint64_t bytes, uint64_t blocks)
+{
+	for (size_t i = 0; i < fn->ncosts; i++)
+		if (fn->costs[i].line == line) {
+			fn->costs[i].bytes += bytes;
+			fn->costs[i].blocks += blocks;
+			return;
+		}
+	fn->costs = xreallocarray(fn->costs, fn->ncosts + 1, sizeof(*fn->costs));
+	fn->costs[fn->ncosts++] = (struct cg_cost){ line, bytes, blocks };
+}
+
+static void cg_add_call(struct cg_func *fn, size_t callee, int line, uint64_t bytes,
+			uint64_t blocks)
+{
+	for (size_t i = 0; i < fn->ncalls; i++)
+		if (fn->calls[i].callee == callee && fn->calls[i].line == line) {
+			fn->calls[i].calls += blocks;
+			fn->calls[i].bytes += bytes;
+			fn->calls[i].blocks += blocks;
+			return;
+		}
+	fn->calls = xreallocarray(fn->calls, fn->ncalls + 1, sizeof(*fn->calls));
+	fn->calls[fn->ncalls++] = (struct cg_call){ callee, line, blocks, bytes, blocks };
+}
+
+int export_callgrind_snapshot(FILE *out, const struct snapshot *s, struct symbolizer *sym)
+{
+	enum { INLINE_MAX = 16 };
+	struct cg g = { 0 };
+	uint64_t bytes = 0, blocks = 0;
+
+	for (size_t i = 0; i < s->ntraces; i++) {
+		const struct snap_trace *t = &s->traces[i];
+		size_t prev = SIZE_MAX;	/* the callee of the frame being added */
+		if (!t->live_blocks)
+			continue;
+		bytes += t->live_bytes;
+		blocks += t->live_blocks;
+		if (!t->nframes) {
+			static const struct sym_frame unknown = {
+				.function = "[unknown stack]", .file = "?", .module = "?",
+			};
+			cg_add_cost(&g.funcs[cg_func_of(&g, &unknown)], 0, t->live_bytes, t->live_blocks);
+			continue;
+		}
+		/* innermost first: self cost on the first frame, then each
+		 * outer frame calls the one before it */
+		for (uint32_t k = 0; k < t->nframes; k++) {
+			struct sym_frame fr[INLINE_MAX];
+			int nf = symbolize_code(sym, t->frames[k], fr, INLINE_MAX);
+			for (int j = 0; j < nf; j++) {
+				size_t f = cg_func_of(&g, &fr[j]);
+				if (prev == SIZE_MAX)
+					cg_add_cost(&g.funcs[f], fr[j].line, t->live_bytes, t->live_blocks);
+				else
+					cg_add_call(&g.funcs[f], prev, fr[j].line, t->live_bytes,
+						    t->live_blocks);
+				prev = f;
+			}
+		}
+	}
+	fprintf(out, "# callgrind format\nversion: 1\ncreator: cprof %s\n", CPROF_VERSION);
+	fprintf(out, "pid: %" PRIu64 "\ncmd: %s\ndesc: live memory at snapshot %" PRIu64 " '%s'\n",
+		s->meta.pid, s->meta.program, s->meta.seq, s->meta.label);
+	fprintf(out, "positions: line\nevents: Bytes Blocks\nsummary: %" PRIu64 " %" PRIu64 "\n\n",
+		bytes, blocks);
+	for (size_t i = 0; i < g.nfuncs; i++) {
+		const struct cg_func *f = &g.funcs[i];
+		fprintf(out, "ob=%s\nfl=%s\nfn=%s\n", f->module, f->file, f->function);
+		for (size_t c = 0; c < f->ncosts; c++)
+			fprintf(out, "%d %" PRIu64 " %" PRIu64 "\n", f->costs[c].line, f->costs[c].bytes,
+				f->costs[c].blocks);
+		for (size_t c = 0; c < f->ncalls; c++) {
+			const struct cg_call *call = &f->calls[c];
+			const struct cg_func *callee = &g.funcs[call->callee];
+			fprintf(out, "cob=%s\ncfl=%s\ncfn=%s\ncalls=%" PRIu64 " %d\n%d %" PRIu64 " %" PRIu64 "\n",
+				callee->module, callee->file, callee->function, call->calls,
+				callee->decl_line, call->line, call->bytes, call->blocks);
+		}
+		fputc('\n', out);
+	}
+	for (size_t i = 0; i < g.nfuncs; i++) {
+		free(g.funcs[i].costs);
+		free(g.funcs[i].calls);
+	}
+	free(g.funcs);
+	free(g.slots);
 	return ferror(out) ? error("cannot write the callgrind file") : 0;
 }
