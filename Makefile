@@ -133,6 +133,8 @@ install: all
 	install -m 644 include/cprof.h $(DESTDIR)$(PREFIX)/include/cprof.h
 	sed 's|@PREFIX@|$(PREFIX)|g' docs/cprof.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/cprof.pc
 	install -m 644 docs/cprof.1 $(DESTDIR)$(PREFIX)/share/man/man1/cprof.1
+	install -d $(DESTDIR)$(PREFIX)/share/man/man3
+	install -m 644 docs/cprof.3 $(DESTDIR)$(PREFIX)/share/man/man3/cprof.3
 
 format:
 	clang-format -i $(wildcard */*.c */*.h)

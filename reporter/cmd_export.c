@@ -62,9 +62,11 @@ static int load(const char *path, struct input *in)
 	in->syms = xcalloc(in->cs.nfuncs + 1, sizeof(*in->syms));
 	in->names = xcalloc(in->cs.nfuncs + 1, sizeof(*in->names));
 	for (size_t i = 0; i < in->cs.nfuncs; i++) {
+		util_progress("symbolizing functions", i, in->cs.nfuncs);
 		in->syms[i] = symbolize_function(in->sym, in->cs.funcs[i].fn);
 		in->names[i] = in->syms[i]->function;
 	}
+	util_progress("symbolizing functions", in->cs.nfuncs, in->cs.nfuncs);
 	return 0;
 }
 

@@ -270,6 +270,7 @@ static int report_file(const char *path, const struct report_opts *o)
 	struct row *rows = xcalloc(cs.nfuncs + 1, sizeof(*rows));
 	size_t nrows = 0, ncalled = 0;
 	for (size_t i = 0; i < cs.nfuncs; i++) {
+		util_progress("symbolizing functions", i, cs.nfuncs);
 		syms[i] = symbolize_function(sym, cs.funcs[i].fn);
 		labels[i] = xstrfmt("%s:%d(%s)", syms[i]->file, syms[i]->decl_line,
 				    syms[i]->function);
@@ -281,6 +282,7 @@ static int report_file(const char *path, const struct report_opts *o)
 			continue;
 		rows[nrows++] = (struct row){ .func = i, .sym = syms[i], .label = labels[i] };
 	}
+	util_progress("symbolizing functions", cs.nfuncs, cs.nfuncs);
 	sort_cs = &cs;
 	sort_opts = o;
 	qsort(rows, nrows, sizeof(*rows), cmp_rows);

@@ -21,6 +21,12 @@ static int cmd_diff(int argc, char **argv)
 	int kinds[2] = { 0, 0 }, nfiles = 0;
 	const char *names[2] = { NULL, NULL };
 
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		puts("usage: cprof diff OLD.prof NEW.prof [--limit N] [--match REGEX] [--json]\n"
+		     "       cprof diff OLD.snap NEW.snap [--by lineno|filename|function|traceback]\n"
+		     "                  [--limit N] [--include GLOB] [--exclude GLOB] [--json]");
+		return EXIT_OK;
+	}
 	for (int i = 1; i < argc; i++) {
 		struct fmt_file f;
 		char err[512];

@@ -152,3 +152,19 @@ void util_json_string(FILE *out, const char *s)
 	}
 	fputc('"', out);
 }
+
+void util_progress(const char *what, size_t done, size_t total)
+{
+	static int is_tty = -1;
+
+	if (total < 2000 || (done % 256 && done != total))
+		return;
+	if (is_tty < 0)
+		is_tty = isatty(2);
+	if (!is_tty)
+		return;
+	if (done == total)
+		fprintf(stderr, "\r\033[K");
+	else
+		fprintf(stderr, "\rcprof: %s %zu/%zu", what, done, total);
+}

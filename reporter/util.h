@@ -32,6 +32,11 @@ void util_format_bytes(char *out, size_t cap, double bytes, int with_sign);
 /* Parses a non-negative decimal option value; -1 if not a number. */
 long util_parse_count(const char *s);
 
+/* "cprof: WHAT DONE/TOTAL" redrawn in place on stderr, only when stderr
+ * is a terminal and TOTAL is large enough to take a noticeable time;
+ * done == total clears the line. */
+void util_progress(const char *what, size_t done, size_t total);
+
 /* Writes s as a JSON string literal (quoted, escaped) to out. */
 #include <stdio.h>
 void util_json_string(FILE *out, const char *s);

@@ -114,13 +114,20 @@ def installed_cprof_finds_runtimes():
     subprocess.run(["make", "-s", "-C", ROOT, "O=" + os.path.relpath(BUILD, ROOT), "install",
                     "PREFIX=/opt/cprof", "DESTDIR=" + dest], check=True, capture_output=True)
     installed = os.path.join(dest, "opt/cprof/bin/cprof")
-    for f in ["lib/libcprof-instrument.so", "include/cprof.h", "lib/pkgconfig/cprof.pc",
-              "share/man/man1/cprof.1"]:
+    for f in ["lib/libcprof-instrument.so", "lib/libcprof-malloc.so", "include/cprof.h",
+              "lib/pkgconfig/cprof.pc", "share/man/man1/cprof.1", "share/man/man3/cprof.3"]:
         if not os.path.exists(os.path.join(dest, "opt/cprof", f)):
             raise AssertionError("not installed: " + f)
+    pc = subprocess.run(["pkg-config", "--cflags", "--libs", "cprof"], capture_output=True, text=True,
+                        env=dict(os.environ, PKG_CONFIG_PATH=os.path.join(dest, "opt/cprof/lib/pkgconfig")))
+    eq(pc.stdout.strip(), "-I/opt/cprof/include", "pkg-config --cflags --libs cprof")
+    for cmd in ["run", "report", "stats", "diff", "whatif", "export", "flamegraph"]:
+        h = subprocess.run([installed, cmd, "--help"], capture_output=True, text=True)
+        eq((h.returncode, h.stdout.startswith("usage: cprof " + cmd)), (0, True), cmd + " --help")
     out = os.path.join(tmp, "inst-out")
+    # from outside the source tree
     p = subprocess.run([installed, "run", "-o", out, "--", prog("calls")], capture_output=True,
-                       text=True, timeout=60)
+                       text=True, timeout=60, cwd=tmp)
     eq(p.returncode, 0, "installed cprof run")
     if "wrote" not in p.stderr:
         raise AssertionError(p.stderr)
