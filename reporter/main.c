@@ -2,6 +2,7 @@
  * cprof: the one command users type. Dispatches to cmd_*.c, which choose
  * the exit status (0 ok, 1 error, 2 usage).
  */
+#include "cmd_html.h"
 #include "cmds.h"
 #include "util.h"
 
@@ -69,6 +70,7 @@ static const struct {
 	{ "whatif", cmd_whatif, "predict a speedup with Amdahl's law" },
 	{ "export", cmd_export, "write callgrind or folded stacks" },
 	{ "flamegraph", cmd_flamegraph, "draw a profile or a snapshot as an SVG flame graph" },
+	{ "html", cmd_html, "write a self-contained HTML report" },
 };
 
 static void usage(FILE *out)

@@ -10,7 +10,8 @@ set -eu
 want=${1:-build}
 
 build_pkgs="pkg-config libunwind-dev libdw-dev libelf-dev libcriterion-dev zlib1g-dev
-            valgrind uftrace binutils clang libclang-rt-14-dev python3"
+            valgrind uftrace binutils clang libclang-rt-14-dev python3
+            chromium"
 bench_pkgs="uftrace valgrind heaptrack google-perftools libgoogle-perftools-dev binutils"
 
 case $want in

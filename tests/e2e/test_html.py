@@ -1,0 +1,201 @@
+"""
+`cprof html` in a real browser: the page of calls's profile and mem_sites's
+snapshots loads in Debian's headless chromium (driven by playwright-core)
+without console errors or network requests, its tables sort on a header
+click, a flame-graph click zooms (the graph's own script, in an
+iframe) and its Reset zoom undoes it; a screenshot lands in
+$O/test-artifacts/html-report.png. Two files of a kind get their diff.
+Installs chromium (apt) and playwright-core (npm, into $O/npm) if missing.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+
+from cprof_e2e import BUILD, CPROF, Checks, Run, eq, prog
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CHROMIUM = "/usr/bin/chromium"
+NPM_PREFIX = os.path.join(BUILD, "npm")
+PLAYWRIGHT = "playwright-core@1.65.1"
+ARTIFACTS = os.path.join(BUILD, "test-artifacts")
+PNG = os.path.join(ARTIFACTS, "html-report.png")
+
+c = Checks()
+tmp = tempfile.mkdtemp(prefix="cprof-html-")
+calls = Run([prog("calls")])
+prof = calls.main_profile()
+mem = Run([prog("mem_sites")])
+snaps = sorted((os.path.join(mem.dir, f) for f in os.listdir(mem.dir) if f.endswith(".snap")),
+               key=lambda f: int(f.split(".")[-2]))
+page = os.path.join(tmp, "report.html")
+facts = {}
+
+
+def cprof(*args, status=0):
+    p = subprocess.run([CPROF, *args], capture_output=True, text=True, timeout=120)
+    if p.returncode != status:
+        raise AssertionError("cprof %s: exit %d, expected %d: %s"
+                             % (" ".join(args), p.returncode, status, p.stderr))
+    return p
+
+
+def install_browser():
+    """Debian's chromium and playwright-core, each only when missing."""
+    if not os.path.exists(CHROMIUM):
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        cmd = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+        if subprocess.run(cmd, env=env, capture_output=True).returncode != 0:
+            subprocess.run(["apt-get", "update"], env=env, capture_output=True)
+            subprocess.run(cmd, env=env, capture_output=True, check=True)
+    if not os.path.exists(os.path.join(NPM_PREFIX, "node_modules", "playwright-core")):
+        os.makedirs(NPM_PREFIX, exist_ok=True)
+        subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund",
+                        "--prefix", NPM_PREFIX, PLAYWRIGHT],
+                       capture_output=True, check=True, timeout=300)
+
+
+def page_is_self_contained():
+    eq(len(snaps), 3, "mem_sites snapshots")
+    cprof("html", prof, *snaps, "-o", page)
+    html = open(page).read()
+    # Nothing to fetch: no src attribute, every link a fragment, and the CSP
+    # forbids the rest.
+    if re.search(r"\ssrc\s*=", html):
+        raise AssertionError("the page loads something by src=")
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    if any(not h.startswith("#") for h in hrefs):
+        raise AssertionError("links leave the page: %r" % hrefs)
+    if "default-src 'none'" not in html:
+        raise AssertionError("no Content-Security-Policy")
+    eq(html.count("<iframe"), 4, "one flame graph per file")
+    eq('id="diff"' in html, False, "a diff for four files")
+
+
+def browser_runs_the_page():
+    install_browser()
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    profile_dir = tempfile.mkdtemp(prefix="cprof-chromium-")
+    try:
+        p = subprocess.run(["node", os.path.join(HERE, "html_check.js"), NPM_PREFIX, page, PNG,
+                            profile_dir], capture_output=True, text=True, timeout=240)
+    finally:
+        shutil.rmtree(profile_dir, True)
+    if p.returncode != 0:
+        raise AssertionError("html_check.js failed: " + p.stderr[-3000:])
+    facts.update(json.loads(p.stdout))
+    eq(facts["console_errors"], [], "console errors")
+    eq(facts["page_errors"], [], "page errors")
+    eq(facts["requests"], [], "network requests")
+    eq(facts["sections"], ["file0", "file1", "file2", "file3"], "sections")
+    print("screenshot: " + PNG)
+
+
+def label(row):
+    return row[-1]
+
+
+def tables_sort_on_click():
+    s = facts["sorts"]
+    # Profile: cumtime order first, then by tottime, calls and name.
+    if not label(s["profile_initial"]).endswith("(main)"):
+        raise AssertionError("first row by cumtime: %r" % s["profile_initial"])
+    if not label(s["profile_tottime"]).endswith("(spin_50ms)"):
+        raise AssertionError("first row by tottime: %r" % s["profile_tottime"])
+    eq(s["profile_ncalls"][0], "1000", "largest ncalls")
+    if not label(s["profile_ncalls"]).endswith("(leaf)"):
+        raise AssertionError("first row by ncalls: %r" % s["profile_ncalls"])
+    if not label(s["profile_name_asc"]).endswith(":14(leaf)"):
+        raise AssertionError("first row by name: %r" % s["profile_name_asc"])
+    if not label(s["profile_name_desc"]).endswith(":56(main)"):
+        raise AssertionError("first row by name, reversed: %r" % s["profile_name_desc"])
+    # The exit snapshot: size order first (keep_blocks, 500 x 1000 B).
+    eq(s["snap_initial"][1], "keep_blocks", "first site by size")
+    eq(s["snap_initial"][3], "500", "its count")
+    eq(s["snap_average"][1], "grow", "first site by average (4096 B)")
+    eq(s["snap_count_desc"][1], "keep_blocks", "first site by count")
+    eq(s["snap_count_asc"][1], "grow", "first site by count, reversed (1 block)")
+
+
+def flame_graph_zooms():
+    z = facts["zoom"]
+    eq(z["graphs"], 4, "flame graphs on the page")
+
+    def first(frames, name):
+        return [f for f in frames if f["name"] == name][0]
+
+    if not first(z["before"], "fact")["width"] < 100:
+        raise AssertionError("fact is %g wide before the zoom" % first(z["before"], "fact")["width"])
+    eq(round(first(z["after"], "fact")["width"]), 1200, "the outer fact's width after the zoom")
+    eq(round(first(z["after"], "main")["width"]), 1200, "an ancestor spans the width")
+    eq(first(z["after"], "spin_50ms")["shown"], False, "a frame outside the zoom is hidden")
+    # The SVG says widths to 0.01, the script sets them more exactly.
+    eq([f["name"] for f in z["after_reset"]], [f["name"] for f in z["before"]], "frames")
+    if any(abs(a["width"] - b["width"]) > 0.011 for a, b in zip(z["after_reset"], z["before"])):
+        raise AssertionError("widths after Reset: %r" % z["after_reset"])
+    eq(all(f["shown"] for f in z["after_reset"]), True, "every frame shown after Reset")
+    # After zooming into loop_caller, a mouse click on main zooms back out.
+    eq(first(z["after_main"], "spin_50ms")["shown"], True, "spin_50ms after zooming on main")
+    if abs(first(z["after_main"], "spin_50ms")["width"] - first(z["before"], "spin_50ms")["width"]) > 0.011:
+        raise AssertionError("spin_50ms's width under main: %r" % z["after_main"])
+
+
+def diff_of_two_snapshots():
+    out = os.path.join(tmp, "snapdiff.html")
+    cprof("html", snaps[0], snaps[1], "-o", out)
+    html = open(out).read()
+    m = re.search(r'<section class="diff" id="diff">(.*?)</section>', html, re.S)
+    if not m:
+        raise AssertionError("no diff section for two snapshots")
+    # keep_blocks: 1000 blocks 'before', 500 'after'.
+    row = re.search(r"<tr><td[^>]*>[^<]*:28</td><td[^>]*>keep_blocks</td>(.*?)</tr>", m.group(1))
+    if not row:
+        raise AssertionError("no keep_blocks row in the diff")
+    cells = re.findall(r'data-v="([^"]*)"', row.group(1))
+    eq([float(v) for v in cells[:4]], [500000.0, -500000.0, 500.0, -500.0],
+       "keep_blocks size, size change, count, count change")
+
+
+def diff_of_two_profiles():
+    out = os.path.join(tmp, "profdiff.html")
+    other = Run([prog("calls")]).main_profile()
+    cprof("html", prof, other, "-o", out)
+    html = open(out).read()
+    m = re.search(r'<section class="diff" id="diff">(.*?)</section>', html, re.S)
+    if not m or "(spin_50ms)" not in m.group(1):
+        raise AssertionError("no profile diff with spin_50ms")
+
+
+def escapes_names():
+    odd = os.path.join(tmp, 'we<i>rd&"\'dir')
+    os.makedirs(odd)
+    exe = os.path.join(odd, "calls")
+    shutil.copy(prog("calls"), exe)
+    out = os.path.join(tmp, "odd.html")
+    cprof("html", Run([exe]).main_profile(), "-o", out)
+    html = open(out).read()
+    if "<i>" in html or "we<" in html:
+        raise AssertionError("a program path went into the page unescaped")
+    if "we&lt;i&gt;rd&amp;&quot;&#39;dir/calls" not in html:
+        raise AssertionError("the escaped program path is missing")
+
+
+def refusals():
+    eq(cprof("html", status=2).stderr.count("\n") >= 1, True, "usage message")
+    bad = os.path.join(tmp, "bad.prof")
+    with open(bad, "wb") as f:
+        f.write(b"not a profile")
+    out = os.path.join(tmp, "bad.html")
+    p = cprof("html", prof, bad, "-o", out, status=1)
+    eq(len(p.stderr.splitlines()), 1, "one error line: %r" % p.stderr)
+    eq(os.listdir(tmp).count("bad.html"), 0, "no page after an error")
+    eq([f for f in os.listdir(tmp) if ".tmp" in f], [], "no temporary left")
+    cprof("html", prof, "--bogus", status=2)
+
+
+for fn in [page_is_self_contained, browser_runs_the_page, tables_sort_on_click,
+           flame_graph_zooms, diff_of_two_snapshots, diff_of_two_profiles, escapes_names, refusals]:
+    c.case(fn.__name__, fn)
+c.done()
