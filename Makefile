@@ -67,7 +67,7 @@ all: $(CPROF) $(LIB_INSTRUMENT) $(LIB_MALLOC)
 
 deps: $(DEPS_OK)
 $(DEPS_OK): scripts/install-deps.sh
-	$(Q)$(PKG_CONFIG) --exists libunwind libdw criterion 2>/dev/null || scripts/install-deps.sh build
+	$(Q)$(PKG_CONFIG) --exists libunwind libdw criterion libprotobuf-c 2>/dev/null || scripts/install-deps.sh build
 	$(Q)scripts/install-deps.sh build
 	$(Q)mkdir -p $(@D) && touch $@
 
@@ -95,17 +95,18 @@ $(LIB_INSTRUMENT): $(call rt_obj,$(INSTRUMENT_SRC) $(COMMON_SRC))
 $(CPROF): $(call obj,$(REPORTER_SRC) $(COMMON_SRC))
 	$(call say,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(call dep_flags,libdw libelf) -lm
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(call dep_flags,libdw libelf) $(LDLIBS_CPROF) -lm
 
 -include preload/preload.mk
 -include pipeline-demo/pipeline.mk
+-include reporter/pprof.mk
 
 # ---- tests ----
 $(O)/tests/unit/%: tests/unit/%.c $(call obj,$(REPORTER_LIB_SRC) $(COMMON_SRC)) | $(DEPS_OK)
 	$(call say,CC,$<)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Ireporter -Icommon -o $@ $^ \
-		$(call dep_flags,criterion libdw libelf) -lm
+		$(call dep_flags,criterion libdw libelf) $(LDLIBS_CPROF) -lm
 
 # Test programs: built the way a user builds (-finstrument-functions -g).
 $(O)/tests/progs/%: tests/progs/%.c include/cprof.h | $(DEPS_OK)

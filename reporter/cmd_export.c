@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "cmds.h"
 #include "export.h"
+#include "export_more.h"
 #include "util.h"
 
 #include <errno.h>
@@ -16,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum format { FORMAT_FOLDED, FORMAT_CALLGRIND, FORMAT_SVG };
+enum format { FORMAT_FOLDED, FORMAT_CALLGRIND, FORMAT_SVG, FORMAT_PPROF, FORMAT_SPEEDSCOPE };
 
 /* A profile or a snapshot, whichever the file is. */
 struct input {
@@ -127,6 +128,14 @@ static int write_output(struct input *in, struct input *base, enum format fmt,
 		rc = in->p ? export_callgrind_profile(out, in->p, &in->cs, in->syms)
 			   : export_callgrind_snapshot(out, in->s, in->sym);
 		break;
+	case FORMAT_PPROF:
+		rc = in->p ? export_pprof_profile(out, in->p, &in->cs, in->sym)
+			   : export_pprof_snapshot(out, in->s, in->sym);
+		break;
+	case FORMAT_SPEEDSCOPE:
+		rc = in->p ? export_speedscope_profile(out, in->p, &in->cs, in->sym)
+			   : export_speedscope_snapshot(out, in->s, in->sym);
+		break;
 	case FORMAT_SVG: {
 		struct flamegraph *fg = flamegraph_new();
 		visit_all(in, flamegraph_add, fg);
@@ -180,7 +189,7 @@ static int run(int argc, char **argv, int is_flamegraph)
 				    ? "usage: cprof flamegraph FILE [-o OUT.svg]\n"
 				      "       cprof flamegraph OLD NEW [-o OUT.svg]   (differential: NEW's widths,\n"
 				      "       red where it grew since OLD, blue where it shrank)"
-				    : "usage: cprof export FILE --format callgrind|folded [-o OUT]";
+				    : "usage: cprof export FILE --format callgrind|folded|pprof|speedscope [-o OUT]";
 	const char *out_path = NULL, *format = NULL;
 	enum format fmt = FORMAT_SVG;
 	int c;
@@ -218,8 +227,12 @@ static int run(int argc, char **argv, int is_flamegraph)
 			fmt = FORMAT_FOLDED;
 		else if (strcmp(format, "callgrind") == 0)
 			fmt = FORMAT_CALLGRIND;
+		else if (strcmp(format, "pprof") == 0)
+			fmt = FORMAT_PPROF;
+		else if (strcmp(format, "speedscope") == 0)
+			fmt = FORMAT_SPEEDSCOPE;
 		else
-			return error("unknown --format '%s' (this version writes callgrind and folded)",
+			return error("unknown --format '%s' (use callgrind, folded, pprof or speedscope)",
 				     format),
 			       EXIT_USAGE;
 	}

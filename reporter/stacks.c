@@ -1,7 +1,7 @@
 /*
  * Stack enumeration. Profiles: a depth-first walk keeps the current path
- * as an array of names, so a 100,000-deep recursion costs one pass, not
- * one walk to the root per node. Snapshots: each trace's frames,
+ * as an array of function indices, so a 100,000-deep recursion costs one
+ * pass, not one walk to the root per node. Snapshots: each trace's frames,
  * symbolized with their inline chains, reversed to outermost first.
  */
 #include "stacks.h"
@@ -10,19 +10,53 @@
 #include <math.h>
 #include <stdlib.h>
 
-void stacks_of_profile(const struct profile *p, const struct callstats *cs,
-		       const char *const *names, stacks_visit visit, void *ctx)
+uint64_t *stacks_node_ns(const struct profile *p, const struct callstats *cs)
 {
-	size_t n = p->nnodes;
-	uint32_t *first = xmalloc((n ? n : 1) * sizeof(*first));
-	uint32_t *next = xmalloc((n ? n : 1) * sizeof(*next));
-	uint32_t *stack = xmalloc((n ? n : 1) * sizeof(*stack));
-	unsigned char *visited = xcalloc(n ? n : 1, 1);
-	const char **path = xmalloc((n ? n : 1) * sizeof(*path));
+	size_t n = p->nnodes, nf = cs->nfuncs ? cs->nfuncs : 1;
+	uint64_t *ns = xcalloc(n ? n : 1, sizeof(*ns));
+	double *cum = xcalloc(nf, sizeof(*cum));
+	uint64_t *given = xcalloc(nf, sizeof(*given));
+	uint32_t *last = xmalloc(nf * sizeof(*last));
 
+	for (size_t f = 0; f < nf; f++)
+		last[f] = UINT32_MAX;
 	for (size_t i = 0; i < n; i++)
+		if (cs->node_func[i] != UINT32_MAX)
+			last[cs->node_func[i]] = (uint32_t)i;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t f = cs->node_func[i];
+		if (f == UINT32_MAX)
+			continue;
+		/* Running sums rounded: the rounding never accumulates; the
+		 * last node takes the function's total (summation order differs
+		 * from callstats' walk by a few ulps at most). */
+		cum[f] += cs->node_self[i];
+		int64_t upto = (int64_t)llround(
+			(last[f] == i ? cs->funcs[f].tottime : cum[f]) * 1e9);
+		if (upto < (int64_t)given[f])
+			upto = (int64_t)given[f];
+		ns[i] = (uint64_t)upto - given[f];
+		given[f] = (uint64_t)upto;
+	}
+	free(cum);
+	free(given);
+	free(last);
+	return ns;
+}
+
+void stacks_walk_profile(const struct profile *p, const struct callstats *cs,
+			 stacks_node_visit visit, void *ctx)
+{
+	size_t n = p->nnodes ? p->nnodes : 1;
+	uint32_t *first = xmalloc(n * sizeof(*first));
+	uint32_t *next = xmalloc(n * sizeof(*next));
+	uint32_t *stack = xmalloc(n * sizeof(*stack));
+	uint32_t *path = xmalloc(n * sizeof(*path));
+	unsigned char *visited = xcalloc(n, 1);
+
+	for (size_t i = 0; i < p->nnodes; i++)
 		first[i] = next[i] = UINT32_MAX;
-	for (size_t i = n; i-- > 0;)
+	for (size_t i = p->nnodes; i-- > 0;)
 		if (p->nodes[i].fn) {
 			next[i] = first[p->nodes[i].parent];
 			first[p->nodes[i].parent] = (uint32_t)i;
@@ -42,12 +76,8 @@ void stacks_of_profile(const struct profile *p, const struct callstats *cs,
 			}
 			visited[i] = 1;
 			if (f != UINT32_MAX) {
-				path[depth++] = names[f];
-				uint64_t value = p->is_counts_only
-							 ? p->nodes[i].calls
-							 : (uint64_t)llround(cs->node_self[i] * 1e9);
-				if (value)
-					visit(ctx, path, depth, value);
+				path[depth++] = f;
+				visit(ctx, i, path, depth);
 			}
 			for (uint32_t c = first[i]; c != UINT32_MAX; c = next[c])
 				stack[sp++] = c;
@@ -56,8 +86,41 @@ void stacks_of_profile(const struct profile *p, const struct callstats *cs,
 	free(first);
 	free(next);
 	free(stack);
-	free(visited);
 	free(path);
+	free(visited);
+}
+
+struct names_ctx {
+	const struct profile *p;
+	const char *const *names;
+	const uint64_t *ns;
+	stacks_visit visit;
+	void *ctx;
+	const char **path;
+};
+
+static void visit_named(void *ctx, uint32_t node, const uint32_t *funcs, int depth)
+{
+	struct names_ctx *c = ctx;
+	uint64_t value = c->p->is_counts_only ? c->p->nodes[node].calls : c->ns[node];
+
+	c->path[depth - 1] = c->names[funcs[depth - 1]];
+	if (value)
+		c->visit(c->ctx, c->path, depth, value);
+}
+
+void stacks_of_profile(const struct profile *p, const struct callstats *cs,
+		       const char *const *names, stacks_visit visit, void *ctx)
+{
+	/* path[d] stays valid below the current depth: the walk is depth first */
+	struct names_ctx c = {
+		.p = p, .names = names, .ns = stacks_node_ns(p, cs), .visit = visit, .ctx = ctx,
+		.path = xmalloc((p->nnodes ? p->nnodes : 1) * sizeof(*c.path)),
+	};
+
+	stacks_walk_profile(p, cs, visit_named, &c);
+	free((void *)c.ns);
+	free(c.path);
 }
 
 void stacks_of_snapshot(const struct snapshot *s, struct symbolizer *sym, stacks_visit visit,

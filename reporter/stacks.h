@@ -16,8 +16,22 @@
 typedef void (*stacks_visit)(void *ctx, const char *const *frames, int nframes, uint64_t value);
 
 /*
+ * Own time per node in ns, rounded per function so that each function's
+ * nodes add up to llround(tottime * 1e9) exactly (the totals `cprof
+ * report` prints). Caller frees.
+ */
+uint64_t *stacks_node_ns(const struct profile *p, const struct callstats *cs);
+
+/* funcs[0] is the outermost function index (into cs->funcs) of node's
+ * context, funcs[depth - 1] the node's own. Valid during the call. */
+typedef void (*stacks_node_visit)(void *ctx, uint32_t node, const uint32_t *funcs, int depth);
+/* Calls visit for every non-root node, depth first, parents first. */
+void stacks_walk_profile(const struct profile *p, const struct callstats *cs,
+			 stacks_node_visit visit, void *ctx);
+
+/*
  * Calls visit once per calling-context node with own time: the value is
- * its own time in ns (compensated), or its calls for a counts-only
+ * its own time in ns (stacks_node_ns), or its calls for a counts-only
  * profile. names[i] names cs->funcs[i].
  */
 void stacks_of_profile(const struct profile *p, const struct callstats *cs,

@@ -11,7 +11,8 @@ want=${1:-build}
 
 build_pkgs="pkg-config libunwind-dev libdw-dev libelf-dev libcriterion-dev zlib1g-dev
             valgrind uftrace binutils clang libclang-rt-14-dev python3
-            chromium"
+            chromium protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
+            golang-github-google-pprof-dev"
 bench_pkgs="uftrace valgrind heaptrack google-perftools libgoogle-perftools-dev binutils"
 
 case $want in
