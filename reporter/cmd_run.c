@@ -187,7 +187,8 @@ static char *list_written(const char *dir, const struct dir_listing *before, pid
 			names[n++] = xstrfmt("%s/%s", dir, after.names[i]);
 		}
 	release_listing(&after);
-	qsort(names, n, sizeof(*names), by_name);
+	if (n)	/* names is NULL when nothing was written */
+		qsort(names, n, sizeof(*names), by_name);
 	for (size_t i = 0; i < n; i++) {
 		size_t len = strlen(names[i]), sl = strlen(suffix);
 		fprintf(stderr, "cprof: wrote %s\n", util_display_path(names[i]));

@@ -216,7 +216,8 @@ static int by_name(const void *a, const void *b)
 static void sort_tree(struct fg_node *n)
 {
 	/* Alphabetical, as flame graphs are: x carries no meaning but order. */
-	qsort(n->kids, n->nkids, sizeof(*n->kids), by_name);
+	if (n->nkids)	/* a leaf has no array at all */
+		qsort(n->kids, n->nkids, sizeof(*n->kids), by_name);
 	for (size_t i = 0; i < n->nkids; i++)
 		sort_tree(n->kids[i]);
 }
