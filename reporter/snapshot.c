@@ -19,6 +19,7 @@ static int parse_traces(struct snapshot *s, const struct fmt_file_section *sec, 
 			char *err, size_t errlen)
 {
 	size_t off = 0, nframes_all = 0;
+	uint64_t total_bytes_sum = 0, total_blocks_sum = 0;	/* bounds every sum below */
 
 	/* Each record is at least a header: bounds the allocation below. */
 	if (sec->count > sec->size / sizeof(struct fmt_trace)) {
@@ -35,10 +36,16 @@ static int parse_traces(struct snapshot *s, const struct fmt_file_section *sec, 
 			goto corrupt;
 		memcpy(&t, sec->payload + off, sizeof(t));
 		off += sizeof(t);
+		/* Statistics add live counts up as signed 64-bit numbers (a diff
+		 * is negative): a file whose sums cannot fit is corrupt. */
 		if (t.nframes > FMT_FRAMES_MAX || (uint64_t)t.nframes * 8 > sec->size - off ||
 		    t.live_blocks > t.total_blocks || t.live_bytes > t.total_bytes ||
-		    (t.live_blocks == 0 && t.live_bytes != 0))
+		    (t.live_blocks == 0 && t.live_bytes != 0) ||
+		    t.total_bytes > (uint64_t)INT64_MAX - total_bytes_sum ||
+		    t.total_blocks > (uint64_t)INT64_MAX - total_blocks_sum)
 			goto corrupt;
+		total_bytes_sum += t.total_bytes;
+		total_blocks_sum += t.total_blocks;
 		struct snap_trace *d = &s->traces[i];
 		d->live_bytes = t.live_bytes;
 		d->live_blocks = t.live_blocks;

@@ -48,7 +48,9 @@ struct trace_row {
 	uint64_t frames[4];
 };
 
-enum corruption { NONE, BAD_NFRAMES, COUNT_MISMATCH, LIVE_OVER_TOTAL, NO_INFO, STRAY_BYTES };
+enum corruption {
+	NONE, BAD_NFRAMES, COUNT_MISMATCH, LIVE_OVER_TOTAL, NO_INFO, STRAY_BYTES, SUMS_OVERFLOW
+};
 
 static const char *write_snapshot(const char *name, uint16_t kind, const struct trace_row *rows,
 				  uint32_t n, enum corruption how)
@@ -86,6 +88,9 @@ static const char *write_snapshot(const char *name, uint16_t kind, const struct 
 			t.nframes = FMT_FRAMES_MAX + 1;
 		if (how == LIVE_OVER_TOTAL && i == 0)
 			t.live_blocks = t.total_blocks + 1;
+		/* found by fuzz_snapshot: counts past INT64_MAX once summed */
+		if (how == SUMS_OVERFLOW && i == 1)
+			t.total_blocks = (uint64_t)INT64_MAX;
 		fmt_writer_put(&writer, &t, sizeof(t));
 		fmt_writer_put(&writer, rows[i].frames, rows[i].nframes * sizeof(uint64_t));
 	}
@@ -228,6 +233,7 @@ Test(snapshot, rejects_corrupt_records)
 		{ LIVE_OVER_TOTAL, "bad trace record 0" },
 		{ NO_INFO, "snapshot info section is missing" },
 		{ STRAY_BYTES, "stray bytes after its traces" },
+		{ SUMS_OVERFLOW, "bad trace record 1" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
