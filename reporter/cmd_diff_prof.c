@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "cmds.h"
+#include "loaded.h"
 #include "profdiff.h"
 #include "symbolize.h"
 #include "util.h"
@@ -19,38 +20,14 @@
 static const char diff_prof_usage[] =
 	"usage: cprof diff OLD.prof NEW.prof [--limit N] [--match REGEX] [--json]";
 
-struct loaded {
-	struct profile *p;
-	struct callstats cs;
-	struct symbolizer *sym;
-	char **labels;
-};
-
+/* Opens a call profile; a snapshot here is a usage error of its own. */
 static int load(const char *path, struct loaded *l)
 {
-	l->p = profile_open(path);
-	if (!l->p)
+	if (loaded_open(l, path) < 0)
 		return -1;
-	callstats_build(&l->cs, l->p, 1);
-	l->sym = symbolizer_new(&l->p->modules);
-	l->labels = xcalloc(l->cs.nfuncs + 1, sizeof(*l->labels));
-	for (size_t i = 0; i < l->cs.nfuncs; i++) {
-		const struct sym_frame *f = symbolize_function(l->sym, l->cs.funcs[i].fn);
-		l->labels[i] = xstrfmt("%s:%d(%s)", f->file, f->decl_line, f->function);
-	}
-	return 0;
-}
-
-static void unload(struct loaded *l)
-{
 	if (!l->p)
-		return;
-	for (size_t i = 0; i < l->cs.nfuncs; i++)
-		free(l->labels[i]);
-	free(l->labels);
-	symbolizer_free(l->sym);
-	callstats_release(&l->cs);
-	profile_free(l->p);
+		return error("'%s' is a memory snapshot, not a call profile", path);
+	return 0;
 }
 
 static void print_json(const struct profdiff *d, const char *old_path, const char *new_path,
@@ -170,8 +147,8 @@ int cmd_diff_profiles(int argc, char **argv)
 		free(rows);
 		profdiff_release(&d);
 	}
-	unload(&l[0]);
-	unload(&l[1]);
+	loaded_close(&l[0]);
+	loaded_close(&l[1]);
 	if (match)
 		regfree(&re);
 	return status;

@@ -8,6 +8,7 @@
 #include "cmds.h"
 #include "export.h"
 #include "export_more.h"
+#include "loaded.h"
 #include "util.h"
 
 #include <errno.h>
@@ -19,71 +20,7 @@
 
 enum format { FORMAT_FOLDED, FORMAT_CALLGRIND, FORMAT_SVG, FORMAT_PPROF, FORMAT_SPEEDSCOPE };
 
-/* A profile or a snapshot, whichever the file is. */
-struct input {
-	struct profile *p;
-	struct callstats cs;
-	struct snapshot *s;
-	struct symbolizer *sym;
-	const struct sym_frame **syms;	/* profile: per function */
-	const char **names;
-};
-
-static int kind_of(const char *path)
-{
-	struct fmt_file f;
-	char err[512];
-
-	if (fmt_file_open(&f, path, err, sizeof(err)) < 0)
-		return error("%s", err);
-	int kind = f.header.kind;
-	fmt_file_close(&f);
-	return kind;
-}
-
-static int load(const char *path, struct input *in)
-{
-	int kind = kind_of(path);
-
-	memset(in, 0, sizeof(*in));
-	if (kind < 0)
-		return -1;
-	if (kind == FMT_KIND_SNAPSHOT) {
-		in->s = snapshot_open(path);
-		if (!in->s)
-			return -1;
-		in->sym = symbolizer_new(&in->s->modules);
-		return 0;
-	}
-	in->p = profile_open(path);
-	if (!in->p)
-		return -1;
-	callstats_build(&in->cs, in->p, 1);
-	in->sym = symbolizer_new(&in->p->modules);
-	in->syms = xcalloc(in->cs.nfuncs + 1, sizeof(*in->syms));
-	in->names = xcalloc(in->cs.nfuncs + 1, sizeof(*in->names));
-	for (size_t i = 0; i < in->cs.nfuncs; i++) {
-		util_progress("symbolizing functions", i, in->cs.nfuncs);
-		in->syms[i] = symbolize_function(in->sym, in->cs.funcs[i].fn);
-		in->names[i] = in->syms[i]->function;
-	}
-	util_progress("symbolizing functions", in->cs.nfuncs, in->cs.nfuncs);
-	return 0;
-}
-
-static void unload(struct input *in)
-{
-	free(in->syms);
-	free(in->names);
-	symbolizer_free(in->sym);
-	if (in->p) {
-		callstats_release(&in->cs);
-		profile_free(in->p);
-	}
-	snapshot_free(in->s);
-}
-
-static void visit_all(struct input *in, stacks_visit visit, void *ctx)
+static void visit_all(struct loaded *in, stacks_visit visit, void *ctx)
 {
 	if (in->p)
 		stacks_of_profile(in->p, &in->cs, in->names, visit, ctx);
@@ -94,7 +31,7 @@ static void visit_all(struct input *in, stacks_visit visit, void *ctx)
 /* "file:line" of a profile's function, for flame-graph tooltips. */
 static const char *profile_detail(void *ctx, const char *name)
 {
-	struct input *in = ctx;
+	struct loaded *in = ctx;
 	static char buf[4200];
 
 	for (size_t i = 0; in->p && i < in->cs.nfuncs; i++)
@@ -108,7 +45,7 @@ static const char *profile_detail(void *ctx, const char *name)
 /* Writes through a temporary beside OUT, renamed at the end: a failed
  * export leaves no half-written file. base, when given, is the older
  * file of a differential flame graph. */
-static int write_output(struct input *in, struct input *base, enum format fmt,
+static int write_output(struct loaded *in, struct loaded *base, enum format fmt,
 			const char *out_path)
 {
 	char *tmp = out_path ? xstrfmt("%s.tmp%d", out_path, (int)getpid()) : NULL;
@@ -237,19 +174,19 @@ static int run(int argc, char **argv, int is_flamegraph)
 			       EXIT_USAGE;
 	}
 	/* With two files the newer (last) one is drawn, the older is the base. */
-	struct input in, base;
+	struct loaded in, base;
 	memset(&base, 0, sizeof(base));
-	int rc = load(argv[argc - 1], &in);
+	int rc = loaded_open(&in, argv[argc - 1]);
 	if (rc == 0 && nfiles == 2) {
-		rc = load(argv[optind], &base);
+		rc = loaded_open(&base, argv[optind]);
 		if (rc == 0 && !in.p != !base.p)
 			rc = error("'%s' and '%s' are not of one kind: a differential flame graph compares two profiles or two snapshots",
 				   argv[optind], argv[argc - 1]);
 	}
 	if (rc == 0)
 		rc = write_output(&in, nfiles == 2 ? &base : NULL, fmt, out_path);
-	unload(&in);
-	unload(&base);
+	loaded_close(&in);
+	loaded_close(&base);
 	return rc == 0 ? EXIT_OK : EXIT_ERROR;
 }
 

@@ -8,6 +8,7 @@
 #include "cmd_html.h"
 #include "cmds.h"
 #include "export.h"
+#include "loaded.h"
 #include "profdiff.h"
 #include "util.h"
 
@@ -22,63 +23,6 @@
 static const char html_usage[] = "usage: cprof html FILE... [-o report.html]";
 
 /* A profile or a snapshot, whichever the file is. */
-struct input {
-	const char *path; /* argv's */
-	struct profile *p;
-	struct callstats cs;
-	char **labels;	    /* profile: file:line(function) per function */
-	const char **names; /* profile: function per function */
-	struct snapshot *s;
-	struct symbolizer *sym;
-};
-
-static int load(const char *path, struct input *in)
-{
-	struct fmt_file f;
-	char err[512];
-
-	memset(in, 0, sizeof(*in));
-	in->path = path;
-	if (fmt_file_open(&f, path, err, sizeof(err)) < 0)
-		return error("%s", err);
-	int kind = (int)f.header.kind;
-	fmt_file_close(&f);
-	if (kind == FMT_KIND_SNAPSHOT) {
-		in->s = snapshot_open(path);
-		if (!in->s)
-			return -1;
-		in->sym = symbolizer_new(&in->s->modules);
-		return 0;
-	}
-	in->p = profile_open(path);
-	if (!in->p)
-		return -1;
-	callstats_build(&in->cs, in->p, 1);
-	in->sym = symbolizer_new(&in->p->modules);
-	in->labels = xcalloc(in->cs.nfuncs + 1, sizeof(*in->labels));
-	in->names = xcalloc(in->cs.nfuncs + 1, sizeof(*in->names));
-	for (size_t i = 0; i < in->cs.nfuncs; i++) {
-		const struct sym_frame *sf = symbolize_function(in->sym, in->cs.funcs[i].fn);
-		in->labels[i] = xstrfmt("%s:%d(%s)", sf->file, sf->decl_line, sf->function);
-		in->names[i] = sf->function;
-	}
-	return 0;
-}
-
-static void unload(struct input *in)
-{
-	if (in->p) {
-		for (size_t i = 0; i < in->cs.nfuncs; i++)
-			free(in->labels[i]);
-		callstats_release(&in->cs);
-		profile_free(in->p);
-	}
-	free(in->labels);
-	free(in->names);
-	symbolizer_free(in->sym);
-	snapshot_free(in->s);
-}
-
 /* ---- HTML pieces ---- */
 
 /* s escaped for both text and attribute values. */
@@ -181,7 +125,7 @@ static void fg_visit(void *ctx, const char *const *frames, int nframes, uint64_t
  * the script's globals and ids would collide between several graphs in
  * one page. Escaped once more for the attribute.
  */
-static void write_flame(FILE *out, struct input *in)
+static void write_flame(FILE *out, struct loaded *in)
 {
 	struct fg_ctx c = {flamegraph_new(), 0};
 	char *svg = NULL;
@@ -242,7 +186,7 @@ static void write_flame(FILE *out, struct input *in)
 
 /* ---- one file ---- */
 
-static void write_profile(FILE *out, struct input *in, int idx)
+static void write_profile(FILE *out, struct loaded *in, int idx)
 {
 	const struct profile *p = in->p;
 	const struct callstats *cs = &in->cs;
@@ -318,7 +262,7 @@ static void write_profile(FILE *out, struct input *in, int idx)
 	fputs("</section>\n", out);
 }
 
-static void write_snapshot(FILE *out, struct input *in, int idx)
+static void write_snapshot(FILE *out, struct loaded *in, int idx)
 {
 	const struct snapshot *s = in->s;
 	struct snap_stats st;
@@ -374,7 +318,7 @@ static void write_snapshot(FILE *out, struct input *in, int idx)
 
 /* ---- two files of a kind ---- */
 
-static void write_diff_profiles(FILE *out, struct input *a, struct input *b)
+static void write_diff_profiles(FILE *out, struct loaded *a, struct loaded *b)
 {
 	const struct callstats *cs[2] = {&a->cs, &b->cs};
 	char **const labels[2] = {a->labels, b->labels};
@@ -419,7 +363,7 @@ static void write_diff_profiles(FILE *out, struct input *a, struct input *b)
 	profdiff_release(&d);
 }
 
-static void write_diff_snapshots(FILE *out, struct input *a, struct input *b)
+static void write_diff_snapshots(FILE *out, struct loaded *a, struct loaded *b)
 {
 	struct snap_stats st;
 	char sz[32], dsz[32];
@@ -513,7 +457,7 @@ static const char page_js[] =
 	"});\n"
 	"})();\n";
 
-static void write_page(FILE *out, struct input *in, int n)
+static void write_page(FILE *out, struct loaded *in, int n)
 {
 	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 	      /* Nothing may leave the page: no fetch, image, font or frame. */
@@ -549,7 +493,7 @@ static void write_page(FILE *out, struct input *in, int n)
 
 /* Writes through a temporary beside OUT, renamed at the end: a failed
  * report leaves no half-written file. */
-static int write_output(struct input *in, int n, const char *out_path)
+static int write_output(struct loaded *in, int n, const char *out_path)
 {
 	char *tmp = out_path ? xstrfmt("%s.tmp%d", out_path, (int)getpid()) : NULL;
 	FILE *out = tmp ? fopen(tmp, "wx") : stdout;
@@ -614,10 +558,10 @@ int cmd_html(int argc, char **argv)
 	if (n < 1)
 		return error("html takes one or more profiles or snapshots\n%s", html_usage),
 		       EXIT_USAGE;
-	struct input *in = xcalloc((size_t)n, sizeof(*in));
+	struct loaded *in = xcalloc((size_t)n, sizeof(*in));
 	int status = EXIT_OK, loaded = 0;
 	for (; loaded < n; loaded++)
-		if (load(argv[optind + loaded], &in[loaded]) < 0) {
+		if (loaded_open(&in[loaded], argv[optind + loaded]) < 0) {
 			status = EXIT_ERROR;
 			loaded++; /* a half-loaded input is released too */
 			break;
@@ -625,7 +569,7 @@ int cmd_html(int argc, char **argv)
 	if (status == EXIT_OK && write_output(in, n, out_path) < 0)
 		status = EXIT_ERROR;
 	for (int i = 0; i < loaded; i++)
-		unload(&in[i]);
+		loaded_close(&in[i]);
 	free(in);
 	return status;
 }

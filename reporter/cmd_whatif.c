@@ -3,6 +3,7 @@
  * Options and printing; the arithmetic is whatif.c's.
  */
 #include "cmds.h"
+#include "loaded.h"
 #include "symbolize.h"
 #include "util.h"
 #include "whatif.h"
@@ -34,25 +35,21 @@ static int parse_target(const char *arg, struct whatif_target *t)
 
 static int run_whatif(const char *path, struct whatif_target *t, size_t n)
 {
-	struct profile *p = profile_open(path);
-	struct callstats cs;
+	struct loaded l;
 	int status = EXIT_OK;
 
-	if (!p)
+	if (loaded_open(&l, path) < 0 || !l.p || l.p->is_counts_only) {
+		if (l.s)
+			error("'%s' is a memory snapshot: whatif predicts from a call profile", path);
+		else if (l.p)
+			error("'%s' was taken with CPROF_COUNTS_ONLY=1: it has no times to predict from",
+			      path);
+		loaded_close(&l);
 		return EXIT_ERROR;
-	if (p->is_counts_only) {
-		profile_free(p);
-		return error("'%s' was taken with CPROF_COUNTS_ONLY=1: it has no times to predict from",
-			     path),
-		       EXIT_ERROR;
 	}
-	callstats_build(&cs, p, 1);
-	struct symbolizer *sym = symbolizer_new(&p->modules);
-	char **labels = xcalloc(cs.nfuncs + 1, sizeof(*labels));
-	for (size_t i = 0; i < cs.nfuncs; i++) {
-		const struct sym_frame *f = symbolize_function(sym, cs.funcs[i].fn);
-		labels[i] = xstrfmt("%s:%d(%s)", f->file, f->decl_line, f->function);
-	}
+	const struct profile *p = l.p;
+	const struct callstats cs = l.cs;
+	char **labels = l.labels;
 	for (size_t k = 0; k < n && status == EXIT_OK; k++) {
 		for (size_t i = 0; i < cs.nfuncs; i++) {
 			const char *open = strrchr(labels[i], '(');
@@ -95,12 +92,7 @@ static int run_whatif(const char *path, struct whatif_target *t, size_t n)
 		if (n > 1)
 			printf("  (a function called inside another named one is counted once, under the outer one)\n");
 	}
-	for (size_t i = 0; i < cs.nfuncs; i++)
-		free(labels[i]);
-	free(labels);
-	symbolizer_free(sym);
-	callstats_release(&cs);
-	profile_free(p);
+	loaded_close(&l);
 	return status;
 }
 

@@ -1,0 +1,72 @@
+/*
+ * Opening a profile or a snapshot for the commands that take either:
+ * the kind from the header, then the model, the statistics, and every
+ * function symbolized once (with a progress line on a terminal).
+ */
+#include "loaded.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int loaded_kind(const char *path)
+{
+	struct fmt_file f;
+	char err[512];
+
+	if (fmt_file_open(&f, path, err, sizeof(err)) < 0)
+		return error("%s", err);
+	int kind = f.header.kind;
+	fmt_file_close(&f);
+	return kind;
+}
+
+int loaded_open(struct loaded *l, const char *path)
+{
+	int kind = loaded_kind(path);
+
+	memset(l, 0, sizeof(*l));
+	l->path = path;
+	if (kind < 0)
+		return -1;
+	if (kind == FMT_KIND_SNAPSHOT) {
+		l->s = snapshot_open(path);
+		if (!l->s)
+			return -1;
+		l->sym = symbolizer_new(&l->s->modules);
+		return 0;
+	}
+	l->p = profile_open(path);
+	if (!l->p)
+		return -1;
+	callstats_build(&l->cs, l->p, 1);
+	l->sym = symbolizer_new(&l->p->modules);
+	l->syms = xcalloc(l->cs.nfuncs + 1, sizeof(*l->syms));
+	l->names = xcalloc(l->cs.nfuncs + 1, sizeof(*l->names));
+	l->labels = xcalloc(l->cs.nfuncs + 1, sizeof(*l->labels));
+	for (size_t i = 0; i < l->cs.nfuncs; i++) {
+		util_progress("symbolizing functions", i, l->cs.nfuncs);
+		l->syms[i] = symbolize_function(l->sym, l->cs.funcs[i].fn);
+		l->names[i] = l->syms[i]->function;
+		l->labels[i] = xstrfmt("%s:%d(%s)", l->syms[i]->file, l->syms[i]->decl_line,
+				       l->syms[i]->function);
+	}
+	util_progress("symbolizing functions", l->cs.nfuncs, l->cs.nfuncs);
+	return 0;
+}
+
+void loaded_close(struct loaded *l)
+{
+	if (l->p) {
+		for (size_t i = 0; i < l->cs.nfuncs; i++)
+			free(l->labels[i]);
+		callstats_release(&l->cs);
+		profile_free(l->p);
+	}
+	free(l->labels);
+	free(l->names);
+	free(l->syms);
+	symbolizer_free(l->sym);
+	snapshot_free(l->s);
+	memset(l, 0, sizeof(*l));
+}
