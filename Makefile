@@ -1,7 +1,8 @@
 # cprof — build, test, benchmark, install.
 #   make            build into build/ (O=DIR elsewhere)
-#   make check      unit + end-to-end tests (+ a bounded fuzz run)
-#   make check SAN=address,undefined   sanitizer build in build-san/
+#   make check      unit + end-to-end tests (+ a bounded fuzz run), then the
+#                   same on a sanitizer build in build-san/ (CHECK_SAN=0: not)
+#   make check SAN=address,undefined   only the sanitizer build
 #   make demo       the guided tour
 #   make bench      overhead against uftrace, gprof, callgrind, ...
 #   make install PREFIX=/usr/local DESTDIR=
@@ -114,8 +115,16 @@ $(O)/tests/progs/%: tests/progs/%.c include/cprof.h | $(DEPS_OK)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -g -O2 -fno-inline -finstrument-functions -Iinclude -o $@ $< -lpthread
 
+# A plain `make check` also runs the whole suite again on the sanitizer
+# build (ASan+UBSan reporter, demo and tests) in $(O)-san, so CI runs it
+# too; CHECK_SAN=0 skips that second pass.
+CHECK_SAN ?= 1
 check: all $(UNIT_BINS) $(PROG_BINS)
 	$(Q)O=$(O) SAN=$(SAN) tests/run-all.sh
+ifeq ($(SAN)$(CHECK_SAN),1)
+	$(Q)echo "== the same suite on the sanitizer build ($(O)-san, SAN=address,undefined) =="
+	$(Q)$(MAKE) --no-print-directory SAN=address,undefined O=$(O)-san check
+endif
 
 fuzz: all
 	$(Q)O=$(O) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} fuzz/run.sh
@@ -141,6 +150,6 @@ format:
 	clang-format -i $(wildcard */*.c */*.h)
 
 clean:
-	rm -rf build build-san $(O)
+	rm -rf build build-san $(O) $(O)-san
 
 -include $(shell find $(O)/obj $(O)/obj-rt -name '*.d' 2>/dev/null)

@@ -1,15 +1,21 @@
 /*
  * Module map collection (dl_iterate_phdr, in the profiled process, no
- * malloc) and parsing (reporter, checks every length it reads).
+ * malloc; modules a dlclose() unloaded are kept) and parsing (reporter,
+ * checks every length it reads).
  */
 #define _GNU_SOURCE
 #include "modmap.h"
+#include "rtenv.h"
 
 #include <elf.h>
+#include <errno.h>
 #include <link.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static void find_build_id(const struct dl_phdr_info *info, struct fmt_module *m)
@@ -40,68 +46,223 @@ static void find_build_id(const struct dl_phdr_info *info, struct fmt_module *m)
 	}
 }
 
-struct collect {
-	struct fmt_writer *w;
-	uint32_t count;
-	int count_only;
-};
-
-static int visit_module(struct dl_phdr_info *info, size_t size, void *arg)
+/* The module of info as a record, and its path; 0 if it has nothing on
+ * disk to symbolize (the vDSO) or no loadable segment. */
+static int module_of(const struct dl_phdr_info *info, struct fmt_module *m, const char **path,
+		     char exe[PATH_MAX])
 {
-	struct collect *c = arg;
-	char exe[PATH_MAX];
-	const char *path = info->dlpi_name;
-	struct fmt_module m;
-	(void)size;
-
-	if (!path || !*path) {
+	*path = info->dlpi_name;
+	if (!*path || !**path) {
 		/* The first entry with an empty name is the main program. */
-		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		ssize_t n = readlink("/proc/self/exe", exe, PATH_MAX - 1);
 		if (n <= 0)
 			return 0;
 		exe[n] = 0;
-		path = exe;
+		*path = exe;
 	}
-	if (path[0] != '/')
+	if ((*path)[0] != '/')
 		return 0;	/* the vDSO: nothing on disk to symbolize */
 
-	memset(&m, 0, sizeof(m));
-	m.start = UINT64_MAX;
+	memset(m, 0, sizeof(*m));
+	m->start = UINT64_MAX;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		if (ph->p_type != PT_LOAD)
 			continue;
 		uint64_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
-		if (lo < m.start)
-			m.start = lo;
-		if (hi > m.end)
-			m.end = hi;
+		if (lo < m->start)
+			m->start = lo;
+		if (hi > m->end)
+			m->end = hi;
 	}
-	if (m.start == UINT64_MAX)
+	if (m->start == UINT64_MAX)
 		return 0;
-	c->count++;
-	if (c->count_only)
+	m->bias = info->dlpi_addr;
+	m->path_len = (uint16_t)strnlen(*path, PATH_MAX - 1);
+	find_build_id(info, m);
+	return 1;
+}
+
+/*
+ * Modules dlclose() unloaded during the run. Their code is gone from
+ * dl_iterate_phdr by the time the files are written at exit, but their
+ * addresses are in them: the runtimes' dlclose interposers keep each
+ * module a dlclose removed, and modmap_write appends them after the
+ * loaded ones (which win where ranges overlap). Append-only and
+ * lock-free (a slot is reserved by an atomic add, published by its
+ * ready flag): a fork or a signal in the middle leaves at worst a slot
+ * never published, never a lock held. mmap'd: no malloc.
+ */
+#define GONE_MAX 256
+
+struct gone_module {
+	_Atomic int is_ready;
+	struct fmt_module m;
+	char path[PATH_MAX];
+};
+
+static struct gone_module *_Atomic gone;
+static _Atomic uint32_t gone_reserved;
+static _Atomic int gone_is_full_said;
+
+static struct gone_module *gone_table(void)
+{
+	struct gone_module *t = atomic_load(&gone), *none = NULL;
+
+	if (t)
+		return t;
+	/* NORESERVE: only the slots used cost memory. */
+	t = mmap(NULL, GONE_MAX * sizeof(*t), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (t == MAP_FAILED)
+		return NULL;
+	if (!atomic_compare_exchange_strong(&gone, &none, t)) {
+		munmap(t, GONE_MAX * sizeof(*t));
+		t = none;
+	}
+	return t;
+}
+
+static int same_module(const struct fmt_module *a, const char *a_path, const struct fmt_module *b,
+		       const char *b_path)
+{
+	return a->start == b->start && a->end == b->end && a->bias == b->bias &&
+	       a->path_len == b->path_len && memcmp(a_path, b_path, a->path_len) == 0;
+}
+
+/* The modules loaded before a dlclose, to compare with those after:
+ * the second pass marks each one still loaded (is_ready, reused). */
+struct before_list {
+	struct gone_module *mods;
+	uint32_t count, cap;
+	int is_still_loaded_pass;
+};
+
+static int visit_before(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct before_list *b = arg;
+	char exe[PATH_MAX];
+	const char *path;
+	struct fmt_module m;
+	(void)size;
+
+	if (!module_of(info, &m, &path, exe))
 		return 0;
-	m.bias = info->dlpi_addr;
-	m.path_len = (uint16_t)strnlen(path, PATH_MAX);
-	find_build_id(info, &m);
-	fmt_writer_put(c->w, &m, sizeof(m));
-	fmt_writer_put(c->w, path, m.path_len);
-	static const char zeros[8];
-	fmt_writer_put(c->w, zeros, (8 - m.path_len % 8) % 8);
+	if (b->is_still_loaded_pass) {
+		for (uint32_t i = 0; i < b->count; i++)
+			if (same_module(&b->mods[i].m, b->mods[i].path, &m, path))
+				b->mods[i].is_ready = 1;	/* not unloaded */
+		return 0;
+	}
+	if (b->count < b->cap) {
+		b->mods[b->count].m = m;
+		memcpy(b->mods[b->count].path, path, m.path_len);
+		b->count++;
+	}
 	return 0;
+}
+
+static void remember(const struct gone_module *g)
+{
+	struct gone_module *t = gone_table();
+
+	if (!t)
+		return;
+	uint32_t n = atomic_load(&gone_reserved);
+	for (uint32_t i = 0; i < n && i < GONE_MAX; i++)
+		if (atomic_load(&t[i].is_ready) && same_module(&t[i].m, t[i].path, &g->m, g->path))
+			return;	/* a library loaded and unloaded again at the same place */
+	uint32_t at = atomic_fetch_add(&gone_reserved, 1);
+	if (at >= GONE_MAX) {
+		if (!atomic_exchange(&gone_is_full_said, 1))
+			rtenv_say("more than 256 libraries were unloaded: the code of later ones "
+				  "will show as addresses", NULL, NULL, NULL, NULL);
+		return;
+	}
+	t[at].m = g->m;
+	memcpy(t[at].path, g->path, g->m.path_len);
+	atomic_store_explicit(&t[at].is_ready, 1, memory_order_release);
+}
+
+int modmap_dlclose(void *handle, int (*real_dlclose)(void *))
+{
+	struct before_list b = { .cap = 0 };
+	size_t bytes = 1024 * sizeof(*b.mods);
+
+	/* Scratch from mmap, not the stack (PATH_MAX a module) or malloc. */
+	b.mods = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (b.mods == MAP_FAILED)
+		return real_dlclose(handle);
+	b.cap = 1024;
+	dl_iterate_phdr(visit_before, &b);
+	int r = real_dlclose(handle);
+	b.is_still_loaded_pass = 1;
+	dl_iterate_phdr(visit_before, &b);
+	for (uint32_t i = 0; i < b.count; i++)
+		if (!b.mods[i].is_ready)
+			remember(&b.mods[i]);
+	munmap(b.mods, bytes);
+	return r;
+}
+
+struct collect {
+	struct fmt_writer *w;
+	uint32_t count;
+};
+
+static void put_module(struct collect *c, const struct fmt_module *m, const char *path)
+{
+	static const char zeros[8];
+
+	fmt_writer_put(c->w, m, sizeof(*m));
+	fmt_writer_put(c->w, path, m->path_len);
+	fmt_writer_put(c->w, zeros, (8 - m->path_len % 8) % 8);
+	c->count++;
+}
+
+static int visit_module(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	char exe[PATH_MAX];
+	const char *path;
+	struct fmt_module m;
+	(void)size;
+
+	if (module_of(info, &m, &path, exe))
+		put_module(arg, &m, path);
+	return 0;
+}
+
+/* Whether a module now loaded is g (then it is written once, as loaded). */
+static int visit_is_loaded(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	const struct gone_module *g = arg;
+	char exe[PATH_MAX];
+	const char *path;
+	struct fmt_module m;
+	(void)size;
+
+	return module_of(info, &m, &path, exe) && same_module(&m, path, &g->m, g->path);
 }
 
 void modmap_write(struct fmt_writer *w)
 {
-	struct collect c = { .w = w, .count = 0, .count_only = 1 };
+	struct collect c = { .w = w, .count = 0 };
+	struct gone_module *t = atomic_load(&gone);
+	uint32_t ngone = atomic_load(&gone_reserved);
 
+	/* One pass, the count patched in afterwards: a library loaded
+	 * between two passes would make the count lie. */
+	fmt_writer_begin(w, FMT_SEC_MODULES, 0);
 	dl_iterate_phdr(visit_module, &c);
-	fmt_writer_begin(w, FMT_SEC_MODULES, c.count);
-	c.count = 0;
-	c.count_only = 0;
-	dl_iterate_phdr(visit_module, &c);
+	for (uint32_t i = 0; t && i < ngone && i < GONE_MAX; i++)
+		if (atomic_load_explicit(&t[i].is_ready, memory_order_acquire) &&
+		    !dl_iterate_phdr(visit_is_loaded, &t[i]))
+			put_module(&c, &t[i].m, t[i].path);
+	uint64_t at = w->section_at + offsetof(struct fmt_section, count);
 	fmt_writer_end(w);
+	if (!w->failed && pwrite(w->fd, &c.count, sizeof(c.count), (off_t)at) != sizeof(c.count))
+		w->failed = errno ? errno : EIO;
 }
 
 int modmap_parse(struct modmap *map, const struct fmt_file_section *sec, const char *file,

@@ -9,11 +9,19 @@
 #include "format.h"
 
 /*
- * Writes the modules loaded now as a FMT_SEC_MODULES section. Uses
+ * Writes the modules loaded now, and those a dlclose() unloaded before
+ * (see modmap_dlclose), as a FMT_SEC_MODULES section. Uses
  * dl_iterate_phdr (takes the loader's lock: never from a signal handler)
  * and no malloc.
  */
 void modmap_write(struct fmt_writer *w);
+/*
+ * For a runtime's dlclose() interposer: calls real_dlclose(handle) and
+ * keeps the modules it unloaded (their code is gone, their addresses
+ * stay in the profile), so that modmap_write still names them. Returns
+ * what real_dlclose returned. Thread-safe, no malloc, no lock.
+ */
+int modmap_dlclose(void *handle, int (*real_dlclose)(void *));
 
 struct modmap_entry {
 	uint64_t start, end, bias;

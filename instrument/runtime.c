@@ -11,6 +11,7 @@
 #include "../common/modmap.h"
 #include "../common/rtenv.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,12 +71,48 @@ static void program_name(char *out, size_t cap)
 /* Static: a hook may not malloc, and 64 KiB is too much for a stack. */
 static struct fmt_writer writer;
 
+/*
+ * td's nodes, with the calls still open in td counted as if they
+ * returned at now. The writing thread closes its own calls before; this
+ * is for the others (exit() from a thread, or main returning while
+ * workers run), so that a thread blocked for the whole run still shows.
+ * td may still be running: it is read, never changed, and a frame that
+ * does not fit (torn, or filed at the root after the tree filled) is
+ * left out. A child node is made after its parent, so the open frames'
+ * nodes grow from the bottom of the stack up.
+ */
+static void put_nodes(const struct thread_data *td, uint32_t nnodes, uint64_t now)
+{
+	uint32_t depth = *(const volatile uint32_t *)&td->depth, done = 0;
+
+	if (depth > td->max_depth)
+		depth = td->max_depth;
+	for (uint32_t i = 0; i < depth; i++) {
+		struct frame f = td->stack[i];
+		if (f.node >= nnodes || f.node < done)
+			continue;
+		uint64_t elapsed = now > f.start_ticks ? now - f.start_ticks : 0, inner = 0;
+		const struct frame *callee = i + 1 < depth ? &td->stack[i + 1] : NULL;
+		if (callee && callee->node != UINT32_MAX && now > callee->start_ticks)
+			inner = now - callee->start_ticks;	/* the open callee's time */
+		struct fmt_node n = td->nodes[f.node];
+		n.calls++;
+		n.incl_ticks += elapsed;
+		if (elapsed > f.child_ticks + inner)
+			n.self_ticks += elapsed - f.child_ticks - inner;
+		fmt_writer_put(&writer, td->nodes + done, (size_t)(f.node - done) * sizeof(n));
+		fmt_writer_put(&writer, &n, sizeof(n));
+		done = f.node + 1;
+	}
+	fmt_writer_put(&writer, td->nodes + done, (size_t)(nnodes - done) * sizeof(*td->nodes));
+}
+
 static void write_profile(void)
 {
 	struct fmt_meta meta;
 	struct thread_data *td;
 	char name[FMT_PROGRAM_MAX + 40], pid[24];
-	uint64_t elapsed_ticks;
+	uint64_t elapsed_ticks, now = rt.counts_only ? 0 : clock_calib_ticks(&rt.clock);
 
 	memset(&meta, 0, sizeof(meta));
 	meta.pid = (uint64_t)getpid();
@@ -123,7 +160,7 @@ static void write_profile(void)
 		th.nnodes = nnodes;
 		fmt_writer_begin(&writer, FMT_SEC_THREAD, 1);
 		fmt_writer_put(&writer, &th, sizeof(th));
-		fmt_writer_put(&writer, td->nodes, (size_t)nnodes * sizeof(struct fmt_node));
+		put_nodes(td, nnodes, now);
 		fmt_writer_end(&writer);
 	}
 	if (fmt_writer_commit(&writer) < 0)
@@ -171,4 +208,22 @@ __attribute__((visibility("default"))) void cprof_rt_disable(void)
 		hook_close_all(td, rt.counts_only ? 0 : clock_calib_ticks(&rt.clock));
 		td->busy = 0;
 	}
+}
+
+/* ---- dlclose: a library unloaded before exit keeps its name ---- */
+
+/* The profile is written at exit, when a dlclose()d library is no longer
+ * in the module map: remember it on the way out (see modmap_dlclose). */
+__attribute__((visibility("default"))) int dlclose(void *handle)
+{
+	static int (*_Atomic real_dlclose)(void *);
+	int (*real)(void *) = atomic_load(&real_dlclose);
+
+	if (!real) {
+		real = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+		if (!real)
+			return -1;
+		atomic_store(&real_dlclose, real);
+	}
+	return modmap_dlclose(handle, real);
 }

@@ -10,13 +10,28 @@
 
 #include "pipeline.h"
 
-/* Copies at most 24 bytes of a field into a quoted excerpt for a message. */
+/* A quoted excerpt of a field for a message: at most 24 characters, "..."
+ * when cut. Bytes outside printable ASCII are shown as \xHH: the reason
+ * goes to a terminal and into a JSON string (--metrics-json), where raw
+ * control or non-UTF-8 bytes from a hostile file would do harm. */
 static void excerpt(char *dst, size_t size, const char *field, size_t len)
 {
-	if (len > 24)
-		snprintf(dst, size, "'%.24s...'", field);
-	else
-		snprintf(dst, size, "'%.*s'", (int)len, field);
+	char shown[24 + 1];
+	size_t n = 0, i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)field[i];
+		int is_plain = c >= 0x20 && c <= 0x7e;
+
+		if (n + (is_plain ? 1 : 4) > sizeof(shown) - 1)
+			break;
+		if (is_plain)
+			shown[n++] = (char)c;
+		else
+			n += (size_t)snprintf(shown + n, sizeof(shown) - n, "\\x%02x", c);
+	}
+	shown[n] = 0;
+	snprintf(dst, size, "'%s%s'", shown, i < len ? "..." : "");
 }
 
 int parse_csv_line(const char *text, unsigned nsensors, struct reading *out, char *why,

@@ -103,8 +103,10 @@ static inline uint32_t next_slot(uint32_t i, uint32_t n)
 
 static void set_size(struct shard *s, struct slot *slots, uint32_t n)
 {
-	s->slots = slots;
-	s->n = n;
+	/* Atomic (plain movs on x86-64): live_prefetch() reads these two
+	 * without the lock. */
+	__atomic_store_n(&s->slots, slots, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->n, n, __ATOMIC_RELAXED);
 	s->grow_at = (uint32_t)((uint64_t)n * 4 / 5);
 }
 
@@ -157,7 +159,10 @@ void live_prefetch(const void *p)
 	/* Unlocked: a stale size or table only makes the hint useless (the
 	 * old table is unmapped only under the lock, and prefetches never
 	 * fault). */
-	__builtin_prefetch(&s->slots[home(h, s->n)], 1);
+	struct slot *slots = __atomic_load_n(&s->slots, __ATOMIC_RELAXED);
+	uint32_t n = __atomic_load_n(&s->n, __ATOMIC_RELAXED);
+
+	__builtin_prefetch(&slots[home(h, n)], 1);
 }
 
 int live_insert(void *p, uint64_t size, uint32_t trace, struct live_block *old)

@@ -1,11 +1,14 @@
 /*
- * Start-up (originals from dlsym, environment, tables), the public API,
- * fork handlers and the snapshot at exit. Runs outside the hot path; may
+ * Start-up (originals from dlsym, environment, tables), the public API
+ * and fork handlers (the exit snapshot is snapshot.c's, which owns the
+ * lock that makes it the last one). Runs outside the hot path; may
  * use libc, but never the traced malloc and never stdio.
  */
 #define _GNU_SOURCE
 #include "internal.h"
 #include "preload.h"
+
+#include "../common/modmap.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -250,13 +253,6 @@ __attribute__((constructor)) static void preload_start(void)
 	tls.busy = was_busy;
 }
 
-/* Runs after the program's atexit handlers and destructors (we are
- * preloaded: initialized first, finalized last). */
-__attribute__((destructor)) static void preload_finish(void)
-{
-	snapshot_take("exit");
-}
-
 /* ---- public API (see include/cprof.h) ---- */
 
 __attribute__((visibility("default"))) int cprof_rt_snapshot(const char *label)
@@ -279,4 +275,25 @@ __attribute__((visibility("default"))) void cprof_rt_reset_peak(void)
 {
 	atomic_store(&rt.peak_bytes, atomic_load(&rt.current_bytes));
 	atomic_store(&rt.peak_tsc, __builtin_ia32_rdtsc());
+}
+
+/* ---- dlclose: a library unloaded before a snapshot keeps its name ----
+ * Allocation sites in a dlclose()d library stay in the live table; the
+ * snapshots written after need its module entry (see modmap_dlclose).
+ * Takes effect once preload/exports.map exports dlclose. */
+__attribute__((visibility("default"))) int dlclose(void *handle)
+{
+	static int (*_Atomic real_dlclose)(void *);
+	int (*real)(void *) = atomic_load(&real_dlclose);
+
+	if (!real) {
+		int was_busy = tls.busy;
+		tls.busy = 1;	/* dlsym's own allocations are not the program's */
+		real = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+		tls.busy = was_busy;
+		if (!real)
+			return -1;
+		atomic_store(&real_dlclose, real);
+	}
+	return modmap_dlclose(handle, real);
 }

@@ -26,6 +26,7 @@ static struct {
 	_Atomic uint64_t signal_requests;	/* bumped by the signal handler */
 	uint64_t signal_served;		/* helper only */
 	int is_disabled;		/* a write failed: said once, no more (lock) */
+	int is_final;			/* the exit snapshot is written: no more (lock) */
 	int has_helper;
 } snap = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -140,9 +141,9 @@ static int write_locked(const char *label)
 	return 0;
 }
 
-int snapshot_take(const char *label)
+static int take(const char *label, int is_last)
 {
-	int was_busy = tls.busy, r;
+	int was_busy = tls.busy, r = -1;
 
 	if (!atomic_load(&rt.is_tracing))
 		return -1;
@@ -150,10 +151,29 @@ int snapshot_take(const char *label)
 	 * not the program's. */
 	tls.busy = 1;
 	pthread_mutex_lock(&snap.lock);
-	r = write_locked(label);
+	if (!snap.is_final) {
+		r = write_locked(label);
+		snap.is_final = is_last;
+	}
 	pthread_mutex_unlock(&snap.lock);
 	tls.busy = was_busy;
 	return r;
+}
+
+int snapshot_take(const char *label)
+{
+	return take(label, 0);
+}
+
+/*
+ * Runs after the program's atexit handlers and destructors (we are
+ * preloaded: initialized first, finalized last). The exit snapshot is
+ * the last one: a helper snapshot begun after it had a higher SEQ than
+ * "exit" and, cut off by the process's end, left a temporary behind.
+ */
+__attribute__((destructor)) static void snapshot_at_exit(void)
+{
+	take("exit", 1);
 }
 
 /* ---- the helper thread ---- */
@@ -252,6 +272,7 @@ void snapshot_fork_parent(void)
 void snapshot_fork_child(void)
 {
 	pthread_mutex_init(&snap.lock, NULL);
+	snap.is_final = 0;
 	atomic_store(&snap.seq, 0);
 	atomic_store(&snap.signal_requests, 0);
 	snap.signal_served = 0;

@@ -20,6 +20,12 @@ static int parse_thread(struct profile *p, const struct fmt_file_section *sec, c
 		snprintf(err, errlen, "'%s' is corrupt: thread record too short", path);
 		return -1;
 	}
+	/* One thread record per section, as the runtime writes it. */
+	if (sec->count != 1) {
+		snprintf(err, errlen, "'%s' is corrupt: a thread section claims %u threads", path,
+			 sec->count);
+		return -1;
+	}
 	memcpy(&th, sec->payload, sizeof(th));
 	if (th.nnodes == 0 || th.nnodes > (sec->size - sizeof(th)) / sizeof(struct fmt_node) ||
 	    sizeof(th) + th.nnodes * sizeof(struct fmt_node) != sec->size ||
@@ -44,7 +50,8 @@ static int parse_thread(struct profile *p, const struct fmt_file_section *sec, c
 	for (uint32_t i = 0; i < th.nnodes; i++) {
 		struct fmt_node n;
 		memcpy(&n, raw + (size_t)i * sizeof(n), sizeof(n));
-		if (i == 0 ? n.fn != 0 : (n.fn == 0 || n.parent >= i)) {
+		/* The root has no parent: a non-zero one is corrupt, not ignored. */
+		if (i == 0 ? (n.fn != 0 || n.parent != 0) : (n.fn == 0 || n.parent >= i)) {
 			snprintf(err, errlen, "'%s' is corrupt: node %u of thread %llu has a bad %s", path,
 				 i, (unsigned long long)th.tid, i == 0 ? "root" : "parent or function");
 			return -1;
@@ -72,9 +79,11 @@ struct profile *profile_parse(const struct fmt_file *f, char *err, size_t errlen
 	}
 	meta = fmt_file_find(f, FMT_SEC_META);
 	mods = fmt_file_find(f, FMT_SEC_MODULES);
-	if (!meta || meta->size != sizeof(struct fmt_meta) || !mods) {
+	/* A count other than the one record it holds is corrupt too. */
+	int is_bad_meta = !meta || meta->size != sizeof(struct fmt_meta) || meta->count != 1;
+	if (is_bad_meta || !mods) {
 		snprintf(err, errlen, "'%s' is corrupt: its %s section is missing or malformed", f->path,
-			 !meta || meta->size != sizeof(struct fmt_meta) ? "meta" : "module map");
+			 is_bad_meta ? "meta" : "module map");
 		return NULL;
 	}
 	p = xcalloc(1, sizeof(*p));
@@ -100,6 +109,12 @@ struct profile *profile_parse(const struct fmt_file *f, char *err, size_t errlen
 		if (f->sections[i].type == FMT_SEC_THREAD &&
 		    parse_thread(p, &f->sections[i], f->path, err, errlen) < 0)
 			goto fail;
+	/* The runtime writes at least the main thread: a profile without one
+	 * is a foreign or mislabelled file, not an empty run. */
+	if (p->nthreads == 0) {
+		snprintf(err, errlen, "'%s' is corrupt: it holds no thread's calls", f->path);
+		goto fail;
+	}
 	/* Every count the report sums (per function, per edge, in total) is
 	 * a part of this one: if it cannot wrap, none of them can. */
 	uint64_t total_calls = 0;

@@ -88,10 +88,12 @@ struct snapshot *snapshot_parse(const struct fmt_file *f, char *err, size_t errl
 	mods = fmt_file_find(f, FMT_SEC_MODULES);
 	info = fmt_file_find(f, FMT_SEC_SNAP_INFO);
 	traces = fmt_file_find(f, FMT_SEC_TRACES);
-	if (!meta || meta->size != sizeof(struct fmt_meta) || !mods || !info ||
-	    info->size != sizeof(struct fmt_snap_info) || !traces) {
+	/* Meta and snapshot info hold one record each: another count is corrupt. */
+	int is_bad_meta = !meta || meta->size != sizeof(struct fmt_meta) || meta->count != 1;
+	if (is_bad_meta || !mods || !info || info->size != sizeof(struct fmt_snap_info) ||
+	    info->count != 1 || !traces) {
 		snprintf(err, errlen, "'%s' is corrupt: its %s section is missing or malformed", f->path,
-			 !meta || meta->size != sizeof(struct fmt_meta) ? "meta"
+			 is_bad_meta ? "meta"
 			 : !mods ? "module map"
 			 : !traces ? "traces" : "snapshot info");
 		return NULL;

@@ -13,6 +13,10 @@ build_pkgs="pkg-config libunwind-dev libdw-dev libelf-dev libcriterion-dev zlib1
             valgrind uftrace binutils clang libclang-rt-14-dev python3
             chromium protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
             golang-github-google-pprof-dev"
+# npm fetches test-time sources (playwright-core; SQLite from better-sqlite3).
+# A Node.js that bundles its own npm (NodeSource's) conflicts with Debian's
+# npm package: ask for it only when no npm is installed at all.
+command -v npm >/dev/null 2>&1 || build_pkgs="$build_pkgs npm"
 bench_pkgs="uftrace valgrind heaptrack google-perftools libgoogle-perftools-dev binutils"
 
 case $want in
