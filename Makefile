@@ -127,7 +127,7 @@ ifeq ($(SAN)$(CHECK_SAN),1)
 endif
 
 fuzz: all
-	$(Q)O=$(O) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} fuzz/run.sh
+	$(Q)O=$(O) FUZZ_SECONDS=$${FUZZ_SECONDS:-1800} fuzz/run.sh
 
 demo: all $(PROG_BINS)
 	$(Q)O=$(O) scripts/demo.sh

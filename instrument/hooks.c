@@ -7,12 +7,22 @@
 #include "internal.h"
 #include "instrument.h"
 
+#include <signal.h>
+
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
 /* A frame deeper than sp by less than this is dead (longjmp'd over).
  * Farther away it is another stack (sigaltstack), left alone. */
 #define STALE_WINDOW ((uintptr_t)64 << 20)
+
+/* The fields the exit writer may read while this thread runs (another
+ * thread calling exit()) are stored whole, with relaxed atomic stores:
+ * plain movs on x86-64, no cost, and no data race for the writer's
+ * relaxed loads (ThreadSanitizer checks it). Only the owner writes, so
+ * its own plain reads are safe. */
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define ADD(p, v) STORE((p), *(p) + (v))
 
 static inline uint64_t now_ticks(void)
 {
@@ -40,7 +50,7 @@ static inline uint32_t child_node(struct thread_data *td, uint32_t parent, uint6
 	}
 	uint32_t n = atomic_load_explicit(&td->nnodes, memory_order_relaxed);
 	if (unlikely(n >= td->max_nodes)) {
-		td->dropped_nodes++;
+		ADD(&td->dropped_nodes, 1);
 		return UINT32_MAX;
 	}
 	td->nodes[n] = (struct fmt_node){ .fn = fn, .parent = parent };
@@ -51,16 +61,18 @@ static inline uint32_t child_node(struct thread_data *td, uint32_t parent, uint6
 
 static inline void close_top(struct thread_data *td, uint64_t now)
 {
-	struct frame *f = &td->stack[--td->depth];
+	uint32_t depth = td->depth - 1;
+	struct frame *f = &td->stack[depth];
 	uint64_t elapsed = now > f->start_ticks ? now - f->start_ticks : 0;
 
+	STORE(&td->depth, depth);
 	if (f->node != UINT32_MAX) {
 		struct fmt_node *n = &td->nodes[f->node];
-		n->calls++;
-		n->incl_ticks += elapsed;
-		n->self_ticks += elapsed > f->child_ticks ? elapsed - f->child_ticks : 0;
-		if (td->depth)
-			td->stack[td->depth - 1].child_ticks += elapsed;
+		ADD(&n->calls, 1);
+		ADD(&n->incl_ticks, elapsed);
+		ADD(&n->self_ticks, elapsed > f->child_ticks ? elapsed - f->child_ticks : 0);
+		if (depth)
+			ADD(&td->stack[depth - 1].child_ticks, elapsed);
 	}
 	/* An unrecorded call's time stays in its caller's own time. */
 }
@@ -87,19 +99,23 @@ static inline __attribute__((always_inline)) void enter_on(struct thread_data *t
 		drop_stale(td, sp, now_ticks());
 	if (unlikely(td->depth >= td->max_depth)) {
 		td->overflow++;
-		td->dropped_frames++;
+		ADD(&td->dropped_frames, 1);
 		return;
 	}
 	uint32_t parent = td->depth ? td->stack[td->depth - 1].node : 0;
 	if (unlikely(parent == UINT32_MAX))
 		parent = 0;	/* under an unrecorded call: file it at the root */
-	struct frame *f = &td->stack[td->depth++];
-	f->fn = fn;
-	f->sp = sp;
-	f->child_ticks = 0;
-	f->node = child_node(td, parent, fn);
+	struct frame *f = &td->stack[td->depth];
+	STORE(&f->fn, fn);
+	STORE(&f->sp, sp);
+	STORE(&f->child_ticks, 0);
+	STORE(&f->node, child_node(td, parent, fn));
 	/* Read last so the tree lookup is not charged to the callee. */
-	f->start_ticks = now_ticks();
+	STORE(&f->start_ticks, now_ticks());
+	/* Pushed only once whole: a handler that siglongjmps out of this
+	 * hook leaves no half-made frame (with an older call's node). */
+	atomic_signal_fence(memory_order_seq_cst);
+	STORE(&td->depth, td->depth + 1);
 }
 
 static inline __attribute__((always_inline)) void exit_on(struct thread_data *td, uint64_t fn,
@@ -129,7 +145,28 @@ static inline __attribute__((always_inline)) void exit_on(struct thread_data *td
 		if (f->sp >= sp || sp - f->sp >= STALE_WINDOW)
 			break;	/* a live frame that is not fn's: give up */
 	}
-	td->mismatched_exits++;
+	ADD(&td->mismatched_exits, 1);
+}
+
+/*
+ * busy holds the frame address of the hook that set it. A signal
+ * handler that interrupted that hook runs below the kernel's signal
+ * frame (siginfo, ucontext and FPU state: over 1 KiB on x86-64, plus the
+ * red zone) or on the alternate signal stack: its calls are skipped. A
+ * hook less deep than that on the same stack means the hook that set
+ * busy is gone: a handler siglongjmp'd out of it; profiling goes on.
+ * (1, set outside hooks, is never left behind.)
+ */
+#define SIGFRAME_MIN 1024
+
+static __attribute__((noinline)) int is_left_behind(uintptr_t busy_sp, uintptr_t sp)
+{
+	stack_t ss;
+
+	if (sp + SIGFRAME_MIN <= busy_sp || sp + SIGFRAME_MIN - busy_sp >= STALE_WINDOW)
+		return 0;
+	/* A system call, but only on this rare path. */
+	return !(sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK));
 }
 
 /*
@@ -147,14 +184,15 @@ __attribute__((visibility("default"))) void __cyg_profile_func_enter(void *fn, v
 		if (!td)
 			return;
 	}
-	if (unlikely(td->busy)) {
-		td->skipped_reentrant++;
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	if (unlikely(td->busy) && !is_left_behind(td->busy, sp)) {
+		ADD(&td->skipped_reentrant, 1);
 		return;
 	}
-	td->busy = 1;
+	td->busy = sp;
 	atomic_signal_fence(memory_order_seq_cst);
 	if (likely(atomic_load_explicit(&rt.is_enabled, memory_order_relaxed)))
-		enter_on(td, (uint64_t)(uintptr_t)fn, (uintptr_t)__builtin_frame_address(0));
+		enter_on(td, (uint64_t)(uintptr_t)fn, sp);
 	else if (td->depth)
 		hook_close_all(td, now_ticks());
 	atomic_signal_fence(memory_order_seq_cst);
@@ -166,12 +204,13 @@ __attribute__((visibility("default"))) void __cyg_profile_func_exit(void *fn, vo
 	struct thread_data *td = threads_self;
 	(void)call_site;
 
-	if (unlikely(!td || td->busy))
+	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+	if (unlikely(!td) || (unlikely(td->busy) && !is_left_behind(td->busy, sp)))
 		return;
-	td->busy = 1;
+	td->busy = sp;
 	atomic_signal_fence(memory_order_seq_cst);
 	if (likely(atomic_load_explicit(&rt.is_enabled, memory_order_relaxed)))
-		exit_on(td, (uint64_t)(uintptr_t)fn, (uintptr_t)__builtin_frame_address(0));
+		exit_on(td, (uint64_t)(uintptr_t)fn, sp);
 	else if (td->depth)
 		hook_close_all(td, now_ticks());
 	atomic_signal_fence(memory_order_seq_cst);

@@ -44,7 +44,8 @@ struct thread_data {
 	uint32_t depth;
 	uint32_t max_depth;
 	uint32_t overflow;		/* calls deeper than max_depth, still open */
-	volatile int busy;		/* inside a hook: a signal handler's calls are skipped */
+	volatile uintptr_t busy;	/* inside a hook: its frame address (1 outside hooks);
+					 * a signal handler's calls are skipped */
 	uint64_t dropped_nodes;
 	uint64_t dropped_frames;
 	uint64_t mismatched_exits;
@@ -84,6 +85,8 @@ struct thread_data *threads_new_data(void) HIDDEN;
 void threads_free_data(struct thread_data *td) HIDDEN;
 struct thread_data *threads_attach(void) HIDDEN;
 void threads_init(void) HIDDEN;
+/* Calls of threads that got no tables at all: reported as dropped. */
+extern _Atomic uint64_t threads_lost_calls HIDDEN;
 extern __thread struct thread_data *threads_self
 	__attribute__((visibility("hidden"), tls_model("initial-exec")));
 

@@ -71,6 +71,30 @@ static void program_name(char *out, size_t cap)
 /* Static: a hook may not malloc, and 64 KiB is too much for a stack. */
 static struct fmt_writer writer;
 
+/* Relaxed loads of what a running thread may be storing (see STORE in
+ * hooks.c): each field whole, never torn, and no data race. */
+#define LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+
+/* fn and parent were published by nnodes' release store; the counters
+ * move while the owner runs. */
+static struct fmt_node load_node(const struct fmt_node *src)
+{
+	struct fmt_node n = { .fn = src->fn, .parent = src->parent };
+
+	n.calls = LOAD(&src->calls);
+	n.incl_ticks = LOAD(&src->incl_ticks);
+	n.self_ticks = LOAD(&src->self_ticks);
+	return n;
+}
+
+static void put_range(const struct thread_data *td, uint32_t from, uint32_t to)
+{
+	for (uint32_t i = from; i < to; i++) {
+		struct fmt_node n = load_node(&td->nodes[i]);
+		fmt_writer_put(&writer, &n, sizeof(n));
+	}
+}
+
 /*
  * td's nodes, with the calls still open in td counted as if they
  * returned at now. The writing thread closes its own calls before; this
@@ -83,28 +107,33 @@ static struct fmt_writer writer;
  */
 static void put_nodes(const struct thread_data *td, uint32_t nnodes, uint64_t now)
 {
-	uint32_t depth = *(const volatile uint32_t *)&td->depth, done = 0;
+	uint32_t depth = LOAD(&td->depth), done = 0;
 
 	if (depth > td->max_depth)
 		depth = td->max_depth;
 	for (uint32_t i = 0; i < depth; i++) {
-		struct frame f = td->stack[i];
-		if (f.node >= nnodes || f.node < done)
+		const struct frame *f = &td->stack[i];
+		uint32_t node = LOAD(&f->node);
+		if (node >= nnodes || node < done)
 			continue;
-		uint64_t elapsed = now > f.start_ticks ? now - f.start_ticks : 0, inner = 0;
-		const struct frame *callee = i + 1 < depth ? &td->stack[i + 1] : NULL;
-		if (callee && callee->node != UINT32_MAX && now > callee->start_ticks)
-			inner = now - callee->start_ticks;	/* the open callee's time */
-		struct fmt_node n = td->nodes[f.node];
+		uint64_t start = LOAD(&f->start_ticks), child = LOAD(&f->child_ticks);
+		uint64_t elapsed = now > start ? now - start : 0, inner = 0;
+		if (i + 1 < depth) {
+			const struct frame *callee = &td->stack[i + 1];
+			uint64_t callee_start = LOAD(&callee->start_ticks);
+			if (LOAD(&callee->node) != UINT32_MAX && now > callee_start)
+				inner = now - callee_start;	/* the open callee's time */
+		}
+		struct fmt_node n = load_node(&td->nodes[node]);
 		n.calls++;
 		n.incl_ticks += elapsed;
-		if (elapsed > f.child_ticks + inner)
-			n.self_ticks += elapsed - f.child_ticks - inner;
-		fmt_writer_put(&writer, td->nodes + done, (size_t)(f.node - done) * sizeof(n));
+		if (elapsed > child + inner)
+			n.self_ticks += elapsed - child - inner;
+		put_range(td, done, node);
 		fmt_writer_put(&writer, &n, sizeof(n));
-		done = f.node + 1;
+		done = node + 1;
 	}
-	fmt_writer_put(&writer, td->nodes + done, (size_t)(nnodes - done) * sizeof(*td->nodes));
+	put_range(td, done, nnodes);
 }
 
 static void write_profile(void)
@@ -127,12 +156,13 @@ static void write_profile(void)
 	ssize_t n = readlink("/proc/self/exe", meta.program, sizeof(meta.program) - 1);
 	if (n < 0)
 		meta.program[0] = 0;
+	meta.dropped_nodes = atomic_load(&threads_lost_calls);
 	for (td = atomic_load(&rt.threads); td; td = td->next) {
 		meta.nthreads++;
-		meta.dropped_nodes += td->dropped_nodes;
-		meta.dropped_frames += td->dropped_frames;
-		meta.mismatched_exits += td->mismatched_exits;
-		meta.skipped_reentrant += td->skipped_reentrant;
+		meta.dropped_nodes += LOAD(&td->dropped_nodes);
+		meta.dropped_frames += LOAD(&td->dropped_frames);
+		meta.mismatched_exits += LOAD(&td->mismatched_exits);
+		meta.skipped_reentrant += LOAD(&td->skipped_reentrant);
 	}
 
 	program_name(name, FMT_PROGRAM_MAX);

@@ -35,18 +35,21 @@ static size_t slots_for(uint32_t max_nodes)
 	return n;
 }
 
-struct thread_data *threads_new_data(void)
+_Atomic uint64_t threads_lost_calls;
+static __thread int has_failed __attribute__((tls_model("initial-exec")));
+
+static struct thread_data *new_data_sized(uint32_t max_nodes, uint32_t max_depth)
 {
 	struct thread_data *td = map_zeroed(sizeof(*td));
-	size_t nslots = slots_for(rt.max_nodes);
+	size_t nslots = slots_for(max_nodes);
 
 	if (!td)
 		return NULL;
-	td->max_nodes = rt.max_nodes;
-	td->max_depth = rt.max_depth;
-	td->nodes = map_zeroed((size_t)rt.max_nodes * sizeof(*td->nodes));
+	td->max_nodes = max_nodes;
+	td->max_depth = max_depth;
+	td->nodes = map_zeroed((size_t)max_nodes * sizeof(*td->nodes));
 	td->slots = map_zeroed(nslots * sizeof(*td->slots));
-	td->stack = map_zeroed((size_t)rt.max_depth * sizeof(*td->stack));
+	td->stack = map_zeroed((size_t)max_depth * sizeof(*td->stack));
 	if (!td->nodes || !td->slots || !td->stack) {
 		threads_free_data(td);
 		return NULL;
@@ -56,6 +59,22 @@ struct thread_data *threads_new_data(void)
 	td->tid = (pid_t)syscall(SYS_gettid);
 	prctl(PR_GET_NAME, td->name, 0, 0, 0);
 	return td;
+}
+
+struct thread_data *threads_new_data(void)
+{
+	/* Under an address-space limit (RLIMIT_AS) the full tables (~60 MB
+	 * of NORESERVE mappings) may not fit: a sixteenth, then a 256th,
+	 * still records the thread; a tree or stack that fills counts its
+	 * drops as usual. */
+	for (uint32_t shrink = 1; shrink <= 256; shrink *= 16) {
+		uint32_t nodes = rt.max_nodes / shrink, depth = rt.max_depth / shrink;
+		struct thread_data *td = new_data_sized(nodes < 16 ? 16 : nodes,
+							depth < 16 ? 16 : depth);
+		if (td)
+			return td;
+	}
+	return NULL;
 }
 
 void threads_free_data(struct thread_data *td)
@@ -92,9 +111,13 @@ struct thread_data *threads_attach(void)
 		rt_init();
 	if (atomic_load(&rt.is_finished))
 		return NULL;
-	td = threads_new_data();
-	if (!td)
+	/* No tables even at a 256th: this thread's calls are counted as
+	 * dropped (one per entry), without trying again each time. */
+	if (has_failed || !(td = threads_new_data())) {
+		has_failed = 1;
+		atomic_fetch_add_explicit(&threads_lost_calls, 1, memory_order_relaxed);
 		return NULL;
+	}
 	td->next = atomic_load(&rt.threads);
 	while (!atomic_compare_exchange_weak(&rt.threads, &td->next, td))
 		;

@@ -49,7 +49,24 @@ void pipeline_print_table(const struct pipeline *p, FILE *to)
 			bpr);
 }
 
-/* A JSON string, escaped; NULL as null. */
+/* Bytes of the well-formed UTF-8 sequence at s (RFC 3629), 0 if none. */
+static int utf8_len(const unsigned char *s)
+{
+	int n = s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] < 0xf5 ? 4 : 0;
+	/* The second byte's range rules out overlong forms and surrogates. */
+	unsigned lo = s[0] == 0xe0 ? 0xa0 : s[0] == 0xf0 ? 0x90 : 0x80;
+	unsigned hi = s[0] == 0xed ? 0x9f : s[0] == 0xf4 ? 0x8f : 0xbf;
+
+	if (n && (s[1] < lo || s[1] > hi))
+		return 0;
+	for (int i = 2; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* A JSON string, escaped; NULL as null. A byte that is not UTF-8 (a
+ * file name is any bytes) becomes U+FFFD, so the file stays JSON. */
 static void json_string(FILE *f, const char *s)
 {
 	if (!s) {
@@ -57,15 +74,19 @@ static void json_string(FILE *f, const char *s)
 		return;
 	}
 	fputc('"', f);
-	for (; *s; s++) {
+	while (*s) {
 		unsigned char c = (unsigned char)*s;
+		int n = c < 0x80 ? 1 : utf8_len((const unsigned char *)s);
 
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
 		else if (c < 0x20)
 			fprintf(f, "\\u%04x", c);
+		else if (n == 0)
+			fputs("\\ufffd", f);
 		else
-			fputc(c, f);
+			fwrite(s, 1, (size_t)n, f);
+		s += n ? n : 1;
 	}
 	fputc('"', f);
 }

@@ -279,8 +279,7 @@ __attribute__((visibility("default"))) void cprof_rt_reset_peak(void)
 
 /* ---- dlclose: a library unloaded before a snapshot keeps its name ----
  * Allocation sites in a dlclose()d library stay in the live table; the
- * snapshots written after need its module entry (see modmap_dlclose).
- * Takes effect once preload/exports.map exports dlclose. */
+ * snapshots written after need its module entry (see modmap_dlclose). */
 __attribute__((visibility("default"))) int dlclose(void *handle)
 {
 	static int (*_Atomic real_dlclose)(void *);

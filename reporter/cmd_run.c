@@ -264,6 +264,39 @@ static const char run_usage[] =
 	"usage: cprof run [-o DIR] [--no-calls] [--no-mem] [--frames N] [--interval SEC]\n"
 	"                 [--paused] -- PROGRAM [ARGS...]";
 
+/*
+ * A runtime writes ".NAME.tmpPID" and renames it to NAME when whole; a
+ * process killed in between (SIGKILL, the OOM killer) leaves it. Those
+ * of processes that no longer exist are removed, and said; a living
+ * PID's is a file being written (a child that outlives the program).
+ */
+static void remove_stale_temporaries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		const char *name = de->d_name, *tmp = NULL;
+		for (const char *p = strstr(name, ".tmp"); p; p = strstr(p + 1, ".tmp"))
+			tmp = p;
+		if (name[0] != '.' || !tmp || !tmp[4] || tmp - name < 2)
+			continue;
+		char *end, *final = xstrfmt("%.*s", (int)(tmp - name - 1), name + 1);
+		long pid = strtol(tmp + 4, &end, 10);
+		int is_ours = !*end && pid > 0 && is_cprof_file(final);
+		free(final);
+		if (!is_ours || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (unlinkat(dirfd(d), name, 0) == 0)
+			fprintf(stderr,
+				"cprof: removed %s/%s, left half-written by process %ld (killed while writing it)\n",
+				util_display_path(dir), name, pid);
+	}
+	closedir(d);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -339,7 +372,7 @@ int cmd_run(int argc, char **argv)
 	if (kind == ELF_STATIC) {
 		error("'%s' is statically linked: cprof preloads its runtimes and needs a dynamically linked program",
 		      prog_argv[0]);
-		return EXIT_ERROR;
+		goto fail;
 	}
 	if (!o.no_calls) {
 		if (kind == ELF_INSTRUMENTED)
@@ -347,15 +380,16 @@ int cmd_run(int argc, char **argv)
 		else if (kind == ELF_PLAIN)
 			fprintf(stderr, "cprof: '%s' was not built with -finstrument-functions: no call profile%s (rebuild with -finstrument-functions -g for one)\n",
 				prog_argv[0], has_mem ? ", memory only" : "");
-		if (kind == ELF_INSTRUMENTED && !has_calls)
-			return error("cannot find the runtime '%s' (reinstall cprof or set CPROF_LIBDIR)",
-				     lib_calls ? lib_calls : "libcprof-instrument.so"),
-			       EXIT_ERROR;
+		if (kind == ELF_INSTRUMENTED && !has_calls) {
+			error("cannot find the runtime '%s' (reinstall cprof or set CPROF_LIBDIR)",
+			      lib_calls ? lib_calls : "libcprof-instrument.so");
+			goto fail;
+		}
 	}
 	if (!has_calls && !has_mem) {
 		error("nothing to profile in '%s' (no call instrumentation%s)", prog_argv[0],
 		      o.no_mem ? ", --no-mem given" : " and no memory profiler");
-		return EXIT_ERROR;
+		goto fail;
 	}
 
 	char dir[PATH_MAX + 256];
@@ -364,14 +398,27 @@ int cmd_run(int argc, char **argv)
 		snprintf(dir, sizeof(dir), "%s", want);
 	} else {
 		char cwd[PATH_MAX];
-		if (!getcwd(cwd, sizeof(cwd)))
-			return error("cannot read the current directory: %s", strerror(errno)),
-			       EXIT_ERROR;
+		if (!getcwd(cwd, sizeof(cwd))) {
+			error("cannot read the current directory: %s", strerror(errno));
+			goto fail;
+		}
 		snprintf(dir, sizeof(dir), "%s/%s", cwd, want);
 	}
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return error("cannot create '%s': %s (choose another with -o)", want, strerror(errno)),
-		       EXIT_ERROR;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		error("cannot create '%s': %s (choose another with -o)", want, strerror(errno));
+		goto fail;
+	}
+	/* The runtimes could only say so after the whole run: check now that
+	 * they can create files there (not a directory, EACCES, EROFS). */
+	struct stat dir_st;
+	int dir_err = stat(dir, &dir_st) < 0	     ? errno
+		      : !S_ISDIR(dir_st.st_mode)      ? ENOTDIR
+		      : access(dir, W_OK | X_OK) < 0 ? errno
+						      : 0;
+	if (dir_err) {
+		error("cannot write to '%s': %s (choose another with -o)", want, strerror(dir_err));
+		goto fail;
+	}
 
 	setenv("CPROF_OUTPUT", dir, 1);
 	if (o.paused)
@@ -419,6 +466,7 @@ int cmd_run(int argc, char **argv)
 	}
 	if (code != 127 || WIFSIGNALED(status)) {
 		char *last_snapshot;
+		remove_stale_temporaries(dir);
 		char *main_profile = list_written(dir, &before, pid, &last_snapshot);
 		if (last_snapshot)
 			memory_summary(last_snapshot);
@@ -436,4 +484,9 @@ int cmd_run(int argc, char **argv)
 	free(lib_calls);
 	free(lib_mem);
 	return code;
+fail:	/* refused before the program ran: nothing but these to free */
+	free(prog);
+	free(lib_calls);
+	free(lib_mem);
+	return EXIT_ERROR;
 }

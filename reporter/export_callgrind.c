@@ -10,9 +10,22 @@
 #include "util.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* s on one line: a newline in a name read from the file (the program,
+ * a label, a module path) would forge records of this line format. */
+static const char *one_line(char *buf, size_t size, const char *s)
+{
+	size_t n = 0;
+
+	for (; *s && n + 1 < size; s++)
+		buf[n++] = *s == '\n' || *s == '\r' ? '?' : *s;
+	buf[n] = 0;
+	return buf;
+}
 
 static uint64_t ns(double seconds)
 {
@@ -23,18 +36,21 @@ int export_callgrind_profile(FILE *out, const struct profile *p, const struct ca
 			     const struct sym_frame *const *syms)
 {
 	uint64_t total = 0;
+	char b1[PATH_MAX], b2[PATH_MAX];
 
 	for (size_t i = 0; i < cs->nfuncs; i++)
 		if (cs->funcs[i].calls)
 			total += ns(cs->funcs[i].tottime);
 	fprintf(out, "# callgrind format\nversion: 1\ncreator: cprof %s\n", CPROF_VERSION);
-	fprintf(out, "pid: %" PRIu64 "\ncmd: %s\n", p->meta.pid, p->meta.program);
+	fprintf(out, "pid: %" PRIu64 "\ncmd: %s\n", p->meta.pid,
+		one_line(b1, sizeof(b1), p->meta.program));
 	fprintf(out, "positions: line\nevents: ns\nsummary: %" PRIu64 "\n\n", total);
 	for (size_t i = 0; i < cs->nfuncs; i++) {
 		const struct func_stat *f = &cs->funcs[i];
 		if (!f->calls)
 			continue;
-		fprintf(out, "ob=%s\nfl=%s\nfn=%s\n%d %" PRIu64 "\n", syms[i]->module, syms[i]->file,
+		fprintf(out, "ob=%s\nfl=%s\nfn=%s\n%d %" PRIu64 "\n",
+			one_line(b1, sizeof(b1), syms[i]->module), syms[i]->file,
 			syms[i]->function, syms[i]->decl_line, ns(f->tottime));
 		for (size_t e = 0; e < cs->nedges; e++) {
 			const struct edge_stat *es = &cs->edges[e];
@@ -42,7 +58,8 @@ int export_callgrind_profile(FILE *out, const struct profile *p, const struct ca
 				continue;
 			const struct sym_frame *c = syms[es->callee];
 			fprintf(out, "cob=%s\ncfl=%s\ncfn=%s\ncalls=%" PRIu64 " %d\n%d %" PRIu64 "\n",
-				c->module, c->file, c->function, es->calls, c->decl_line,
+				one_line(b2, sizeof(b2), c->module), c->file, c->function, es->calls,
+				c->decl_line,
 				syms[i]->decl_line, ns(es->cumtime));
 		}
 		fputc('\n', out);
@@ -153,6 +170,7 @@ int export_callgrind_snapshot(FILE *out, const struct snapshot *s, struct symbol
 	enum { INLINE_MAX = 16 };
 	struct cg g = { 0 };
 	uint64_t bytes = 0, blocks = 0;
+	char b1[PATH_MAX], b2[PATH_MAX];
 
 	for (size_t i = 0; i < s->ntraces; i++) {
 		const struct snap_trace *t = &s->traces[i];
@@ -186,12 +204,14 @@ int export_callgrind_snapshot(FILE *out, const struct snapshot *s, struct symbol
 	}
 	fprintf(out, "# callgrind format\nversion: 1\ncreator: cprof %s\n", CPROF_VERSION);
 	fprintf(out, "pid: %" PRIu64 "\ncmd: %s\ndesc: live memory at snapshot %" PRIu64 " '%s'\n",
-		s->meta.pid, s->meta.program, s->meta.seq, s->meta.label);
+		s->meta.pid, one_line(b1, sizeof(b1), s->meta.program), s->meta.seq,
+		one_line(b2, sizeof(b2), s->meta.label));
 	fprintf(out, "positions: line\nevents: Bytes Blocks\nsummary: %" PRIu64 " %" PRIu64 "\n\n",
 		bytes, blocks);
 	for (size_t i = 0; i < g.nfuncs; i++) {
 		const struct cg_func *f = &g.funcs[i];
-		fprintf(out, "ob=%s\nfl=%s\nfn=%s\n", f->module, f->file, f->function);
+		fprintf(out, "ob=%s\nfl=%s\nfn=%s\n", one_line(b1, sizeof(b1), f->module), f->file,
+			f->function);
 		for (size_t c = 0; c < f->ncosts; c++)
 			fprintf(out, "%d %" PRIu64 " %" PRIu64 "\n", f->costs[c].line, f->costs[c].bytes,
 				f->costs[c].blocks);
@@ -199,7 +219,8 @@ int export_callgrind_snapshot(FILE *out, const struct snapshot *s, struct symbol
 			const struct cg_call *call = &f->calls[c];
 			const struct cg_func *callee = &g.funcs[call->callee];
 			fprintf(out, "cob=%s\ncfl=%s\ncfn=%s\ncalls=%" PRIu64 " %d\n%d %" PRIu64 " %" PRIu64 "\n",
-				callee->module, callee->file, callee->function, call->calls,
+				one_line(b2, sizeof(b2), callee->module), callee->file, callee->function,
+				call->calls,
 				callee->decl_line, call->line, call->bytes, call->blocks);
 		}
 		fputc('\n', out);

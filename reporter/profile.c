@@ -67,6 +67,31 @@ static int parse_thread(struct profile *p, const struct fmt_file_section *sec, c
 	return 0;
 }
 
+/*
+ * A library unloaded and loaded again elsewhere has its functions at two
+ * addresses: file each under the first listed load's address, so that a
+ * function is one row, as pstats keys rows by file:line(function).
+ */
+static void merge_reloaded(struct profile *p)
+{
+	for (size_t i = 0; i < p->nnodes; i++) {
+		uint64_t fn = p->nodes[i].fn;
+		const struct modmap_entry *m = fn ? modmap_find(&p->modules, fn) : NULL;
+
+		for (size_t k = 0; m && k < p->modules.count; k++) {
+			const struct modmap_entry *first = &p->modules.entries[k];
+			if (first == m)
+				break;
+			if (first->build_id_len == m->build_id_len &&
+			    !memcmp(first->build_id, m->build_id, m->build_id_len) &&
+			    !strcmp(first->path, m->path)) {
+				p->nodes[i].fn = fn - m->bias + first->bias;
+				break;
+			}
+		}
+	}
+}
+
 struct profile *profile_parse(const struct fmt_file *f, char *err, size_t errlen)
 {
 	struct profile *p;
@@ -109,6 +134,7 @@ struct profile *profile_parse(const struct fmt_file *f, char *err, size_t errlen
 		if (f->sections[i].type == FMT_SEC_THREAD &&
 		    parse_thread(p, &f->sections[i], f->path, err, errlen) < 0)
 			goto fail;
+	merge_reloaded(p);
 	/* The runtime writes at least the main thread: a profile without one
 	 * is a foreign or mislabelled file, not an empty run. */
 	if (p->nthreads == 0) {

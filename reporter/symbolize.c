@@ -10,10 +10,14 @@
 
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 enum mod_state { MOD_UNSEEN, MOD_READY, MOD_MISSING };
 
@@ -97,11 +101,28 @@ static Dwfl_Module *module_of(struct symbolizer *s, uint64_t addr, const struct 
 	size_t i = (size_t)(e - s->map->entries);
 	if (s->states[i] == MOD_UNSEEN) {
 		s->states[i] = MOD_MISSING;
+		/* The path comes from the file: a FIFO or a device there would
+		 * block open() or read forever. Only a regular file goes on. */
+		int fd = open(e->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		const char *why = fd < 0 ? strerror(errno) : NULL;
+		struct stat st;
+		if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+			close(fd);
+			fd = -1;
+			why = "not a regular file";
+		}
+		if (fd < 0) {
+			warning("cannot read '%s' (%s): its functions are shown as addresses",
+				e->path, why);
+			return NULL;
+		}
 		dwfl_report_begin_add(s->dwfl);
-		Dwfl_Module *m = dwfl_report_elf(s->dwfl, base_name(e->path), e->path, -1, e->bias,
+		/* On success libdwfl owns fd; on failure it is still ours. */
+		Dwfl_Module *m = dwfl_report_elf(s->dwfl, base_name(e->path), e->path, fd, e->bias,
 						 false);
 		dwfl_report_end(s->dwfl, NULL, NULL);
 		if (!m) {
+			close(fd);
 			warning("cannot read '%s' (%s): its functions are shown as addresses",
 				e->path, dwfl_errmsg(-1));
 			return NULL;

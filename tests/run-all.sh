@@ -38,7 +38,7 @@ for t in tests/e2e/test_*.sh tests/e2e/test_*.py; do
 	esac
 done
 if [ -z "${SAN:-}" ] && [ -x fuzz/run.sh ]; then
-	run_one "fuzz (bounded)" 900 env FUZZ_SECONDS="${FUZZ_SECONDS:-30}" fuzz/run.sh
+	run_one "fuzz (bounded)" 900 env FUZZ_SECONDS="${FUZZ_SECONDS:-60}" fuzz/run.sh
 fi
 
 echo

@@ -41,14 +41,7 @@ NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 # Failures of bugs already reported, each with where the fix goes. A listed
 # case that fails is shown as "xfail"; one that passes fails the test, so
 # the entry is removed once the fix is in.
-RUN_DIR_BUG = "reporter/cmd_run.c: -o DIR is not checked for writing before the program runs"
-KNOWN_BUGS = {
-    "module path is a FIFO": "reporter/symbolize.c module_of(): libdwfl open()s the "
-                             "path and blocks on a FIFO; open it O_NONBLOCK, require S_ISREG",
-    "run -o existing unwritable directory": RUN_DIR_BUG,
-    "run -o is a regular file": RUN_DIR_BUG,
-    "-o on a read-only bind mount: run refuses in one line": RUN_DIR_BUG,
-}
+KNOWN_BUGS = {}  # case name -> why it still fails (none today)
 
 # ---- the container, as common/format.h defines it ----
 HDR = struct.Struct("<8sHHI")          # magic, version, kind, features
@@ -375,10 +368,6 @@ def uses_sanitizer():
 
 
 IS_SAN = uses_sanitizer()
-if IS_SAN:  # LeakSanitizer reports it at exit
-    for name in ("run -o under /dev/null", "run -o under a regular file"):
-        KNOWN_BUGS[name] = ("reporter/cmd_run.c cmd_run(): the early error returns leak "
-                            "prog, lib_calls and lib_mem")
 
 
 FILES = os.path.join(TMP, "files")

@@ -206,6 +206,34 @@ def bytes_per_record_under_cprof():
     eq(s["wrapper_traced_bytes"], 6 * s["wrapper_bytes"], "wrappers' traced bytes")
 
 
+def sanitized_demo_agrees():
+    """Under SAN=, the demo built with ASan+UBSan (main.c included) gives
+    byte-identical CSV to the plain build for every features/layout pair,
+    with no sanitizer report, and profiles under `cprof run --no-mem`."""
+    # The SAN build makes both: bin/sensor-pipeline unsanitized, as always.
+    plain, san = PIPELINE, PIPELINE + "-san"
+    for features in ["naive", "incremental"]:
+        for layout in ["struct", "dynamic"]:
+            args = ["--records", "20000", "--features", features, "--layout", layout]
+            outs = []
+            for exe in (plain, san):
+                out = tmp("%s-%s-%s.csv" % (os.path.basename(exe), features, layout))
+                p = subprocess.run([exe, *args, "--output", out], capture_output=True,
+                                   timeout=120)
+                err = p.stderr.decode()
+                eq(p.returncode, 0, "%s %s/%s exit status (stderr: %s)" % (exe, features, layout, err))
+                if "Sanitizer" in err or "runtime error" in err:
+                    raise AssertionError("sanitizer report: " + err)
+                with open(out, "rb") as f:
+                    outs.append(f.read())
+            eq(outs[0] == outs[1], True, "%s/%s: sanitized CSV identical" % (features, layout))
+    r = Run([san, "--records", "20000"], run_args=["--no-mem"],
+            env={"ASAN_OPTIONS": "verify_asan_link_order=0"})
+    eq(r.status, 0, "cprof run --no-mem of the sanitized demo (stderr: %s)" % r.stderr)
+    names = {f["name"] for f in r.report()["functions"]}
+    eq("pipeline_run" in names, True, "pipeline_run in its profile")
+
+
 c.case("default run prints the stage table", default_run_prints_table)
 c.case("counts exact for a known CSV input", counts_exact_known_input)
 c.case("counts exact for a known seed", counts_exact_known_seed)
@@ -215,4 +243,6 @@ c.case("struct and dynamic layouts give the same output", layouts_give_the_same_
 c.case("bad options exit 2 with one line", bad_options_exit_2)
 c.case("naive features on top of the profile", naive_features_top_under_cprof)
 c.case("bytes per record of each layout under cprof", bytes_per_record_under_cprof)
+if os.environ.get("SAN"):
+    c.case("the sanitized demo agrees with the plain one", sanitized_demo_agrees)
 c.done()

@@ -21,11 +21,6 @@ shell that ends with _exit, as dash does: its children write their own.
 exit() from a thread loses nothing: the other threads' calls still open
 are counted as returning at exit.
 
-Known bugs, whose cases fail until fixed (patches in the torture
-helper's report): siglongjmp_out_of_hooks (instrument/hooks.c),
-dlclose_sites_still_named (preload/exports.map must export dlclose),
-dlclose_reload_one_row (reporter/profile.c), rlimit_as_thread_profiled
-(instrument/threads.c).
 Run some cases only: test_torture.py CASE...
 """
 import glob
@@ -372,9 +367,8 @@ def siglongjmp_out_of_hooks():
     eq((r.status, r.stdout), (0, "jumps 100 handler_runs 100\n"), "status, stdout")
     f = calls(glob.glob(r.path("*.prof"))[0])
     skipped = f.pop("_")["dropped"]["skipped_in_signal_handlers"]
-    known = (" (KNOWN BUG: a jump out of a handler that interrupted a hook leaves the "
-             "thread's busy flag set, so every later call is skipped; fix in "
-             "instrument/hooks.c, see the torture helper's report)")
+    known = (" (a jump out of a handler that interrupted a hook must not leave the "
+             "thread's busy flag set)")
     eq(f.get("final_call"), (1000, 1000), "calls after the last jump" + known)
     # Every handler run enters on_alarm: recorded, or skipped when it
     # landed inside a hook (most do: the loop spends its time in hooks).
@@ -487,8 +481,7 @@ def dlclose_reload_one_row():
                   if fn["name"].startswith("plugin_"))
     eq(rows, [("plugin_entry", 4), ("plugin_leaf", 34)],
        "one row per function, as pstats keys them by file:line(function), when the library "
-       "was loaded at two addresses (KNOWN BUG: the reporter keys functions by address; fix "
-       "in reporter/profile.c, see the torture helper's report)")
+       "was loaded at two addresses")
 
 
 def dlclose_sites_still_named():
@@ -496,9 +489,8 @@ def dlclose_sites_still_named():
     snap = glob.glob(r.path("*.snap"))[0]
     own, info = sites(snap, "torture_dlopen")
     e = site(own, "torture_dlopen", "SITE_PLUGIN")
-    known = (" (KNOWN BUG: preload/exports.map does not export the shim's dlclose "
-             "interposer, so the unloaded library is missing from the snapshot's module "
-             "map; see the torture helper's report)")
+    known = (" (the shim's dlclose must keep the unloaded library in the snapshot's "
+             "module map)")
     if e is None:
         raise AssertionError("no entry at SITE_PLUGIN; entries: %r%s"
                              % (cprof_json("stats", snap, "--limit", "0")["entries"], known))
@@ -549,9 +541,7 @@ def rlimit_as_thread_profiled():
     recorded = f.get("thread_main", (0, 0))[0] + f.get("thread_call", (0, 0))[0]
     dropped = rep["dropped"]["nodes"] + rep["dropped"]["frames"]
     eq(recorded + dropped, 101,
-       "thread_main + thread_call x 100, recorded or counted as dropped (KNOWN BUG: a "
-       "thread whose tables cannot be mapped under RLIMIT_AS is silently not profiled; "
-       "fix in instrument/threads.c, see the torture helper's report)")
+       "thread_main + thread_call x 100, recorded or counted as dropped")
 
 
 def trace_table_full():
