@@ -58,7 +58,7 @@ $CC -std=gnu11 "${warn[@]}" -O2 -o "$B/timeit" bench/timeit.c
 
 # ---- the variants: massif and gperftools run a scaled-down N, taken
 # against plain runs of the same size ----
-VARIANTS=(plain forwarder unwind-floor cprof heaptrack plain+fp cprof+fp cprof+fp-unwind
+VARIANTS=(plain forwarder unwind-floor cprof heaptrack plain+fp cprof+fp cprof+fp-unwind cprof+fp-1frame
 	plain/10 massif plain/100 gperftools)
 divisor() {
 	case $1 in
@@ -78,6 +78,7 @@ label() {
 	plain+fp) echo "plain, -fno-omit-frame-pointer" ;;
 	cprof+fp) echo "cprof on it (libunwind)" ;;
 	cprof+fp-unwind) echo "cprof on it, CPROF_UNWIND=fp" ;;
+	cprof+fp-1frame) echo "cprof on it, fp, CPROF_FRAMES=1" ;;
 	massif) echo "valgrind --tool=massif" ;;
 	gperftools) echo "gperftools HEAPPROFILE (tcmalloc)" ;;
 	esac
@@ -102,6 +103,8 @@ run_variant() {
 	cprof+fp) "${t[@]}" env CPROF_OUTPUT="$dir/out" LD_PRELOAD="$LIB" "$B/memheavy-fp" "$steps" ;;
 	cprof+fp-unwind) "${t[@]}" env CPROF_OUTPUT="$dir/out" CPROF_UNWIND=fp LD_PRELOAD="$LIB" \
 		"$B/memheavy-fp" "$steps" ;;
+	cprof+fp-1frame) "${t[@]}" env CPROF_OUTPUT="$dir/out" CPROF_UNWIND=fp CPROF_FRAMES=1 \
+		LD_PRELOAD="$LIB" "$B/memheavy-fp" "$steps" ;;
 	heaptrack) "${t[@]}" heaptrack -o "$dir/heaptrack" "$B/memheavy" "$steps" ;;
 	massif) "${t[@]}" valgrind --tool=massif --massif-out-file="$dir/massif.out" \
 		"$B/memheavy" "$steps" ;;
@@ -164,6 +167,12 @@ check "CPROF_UNWIND=fp <= 1/4 x libunwind, both on the frame-pointer build ($fp_
 	"$fp_fp" "<=" "$(awk -v l="$fp_lib" 'BEGIN { print l / 4 }')"
 echo "  (the unwinding alone: libunwind $floor ns a call in the floor shim; the frame-pointer"
 echo "  walk saves $(awk -v l="$fp_lib" -v f="$fp_fp" 'BEGIN { printf "%.1f", l - f }') ns a call in cprof)"
+# Any attribution without unwinding (a calling-context-tree node from the
+# call profiler, say) still pays the live table and the counters: one
+# frame, taken for free, is the floor of such a mode.
+fp_one=$(slope_ns cprof+fp-1frame)
+echo "  attribution at no unwinding cost (one frame, CPROF_FRAMES=1): $fp_one ns a call, that is"
+echo "  $(awk -v l="$fp_lib" -v o="$fp_one" 'BEGIN { printf "%.2f", o / l }') x the libunwind path: the floor of any mode that skips the unwinder"
 
 # ---- the shim's memory per live block ----
 # VmRSS read by the program itself while HOLD 32-byte blocks from 4 sites
