@@ -297,6 +297,22 @@ static void remove_stale_temporaries(const char *dir)
 	closedir(d);
 }
 
+/*
+ * Signals sent to `cprof run` itself go to the program: SIGTERM or SIGHUP
+ * would otherwise orphan it (it runs on, its files written with nobody to
+ * list them), and SIGUSR1/SIGUSR2 to the launcher's PID, the one a user
+ * sees, should reach the runtimes' snapshot handler.
+ */
+static const int forwarded_signals[] = { SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 };
+#define NFORWARDED (sizeof(forwarded_signals) / sizeof(forwarded_signals[0]))
+static volatile sig_atomic_t forward_to;
+
+static void forward_signal(int sig)
+{
+	if (forward_to > 0)	/* 0 before fork returns: never kill(0, ...) */
+		kill((pid_t)forward_to, sig);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -440,19 +456,42 @@ int cmd_run(int argc, char **argv)
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
 	sigaction(SIGINT, &ign, &old_int);
 	sigaction(SIGQUIT, &ign, &old_quit);
+	struct sigaction fwd = { .sa_handler = forward_signal, .sa_flags = SA_RESTART },
+			 old_fwd[NFORWARDED];
+	sigemptyset(&fwd.sa_mask);
+	/* Blocked until forward_to is set: a signal the moment after fork
+	 * stays pending in us, then goes on, instead of being lost. */
+	sigset_t fwd_set, old_mask;
+	sigemptyset(&fwd_set);
+	for (size_t i = 0; i < NFORWARDED; i++) {
+		sigaction(forwarded_signals[i], &fwd, &old_fwd[i]);
+		sigaddset(&fwd_set, forwarded_signals[i]);
+	}
+	sigprocmask(SIG_BLOCK, &fwd_set, &old_mask);
 	pid_t pid = fork();
-	if (pid < 0)
-		return error("cannot fork: %s", strerror(errno)), EXIT_ERROR;
+	if (pid < 0) {
+		error("cannot fork: %s", strerror(errno));
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
+		return EXIT_ERROR;
+	}
 	if (pid == 0) {
 		sigaction(SIGINT, &old_int, NULL);
 		sigaction(SIGQUIT, &old_quit, NULL);
+		for (size_t i = 0; i < NFORWARDED; i++)
+			sigaction(forwarded_signals[i], &old_fwd[i], NULL);
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
 		execv(prog, prog_argv);
 		fprintf(stderr, "cprof: cannot run '%s': %s\n", prog_argv[0], strerror(errno));
 		_exit(127);
 	}
+	forward_to = pid;
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	int status;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	forward_to = 0;
+	for (size_t i = 0; i < NFORWARDED; i++)
+		sigaction(forwarded_signals[i], &old_fwd[i], NULL);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGQUIT, &old_quit, NULL);
 

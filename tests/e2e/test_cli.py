@@ -3,6 +3,7 @@ The command line as a user meets it: one clear line and a non-zero exit
 for bad files and options; stripped or vanished binaries still report
 (addresses and a warning); an installed cprof finds its runtimes.
 """
+import json
 import os
 import shutil
 import subprocess
@@ -78,7 +79,6 @@ def stripped_binary_reports_addresses():
     eq(rc, 0, "exit status")
     if "no debug info" not in err:
         raise AssertionError("no warning about the missing debug info: " + err)
-    import json
     funcs = json.loads(out)["functions"]
     eq(sorted(f["calls"] for f in funcs), sorted([1, 1, 1000, 10, 4, 4, 1]), "counts survive")
     if not all(f["name"].startswith("0x") or f["name"] == "main" for f in funcs):
@@ -149,7 +149,6 @@ def diff_of_two_runs():
     other = Run([prog("calls")]).main_profile()
     p = subprocess.run([CPROF, "diff", good, other, "--json"], capture_output=True, text=True)
     eq(p.returncode, 0, "exit status: " + p.stderr)
-    import json
     d = json.loads(p.stdout)
     rows = {r["label"].split("(")[-1].rstrip(")"): r for r in d["functions"]}
     eq((rows["leaf"]["calls_old"], rows["leaf"]["calls_new"], rows["leaf"]["calls_diff"]),
@@ -165,8 +164,57 @@ def diff_of_two_runs():
             raise AssertionError(err)
 
 
+def signals_to_cprof_run_reach_the_program():
+    """SIGUSR2 to `cprof run`'s own PID takes a snapshot in the program;
+    SIGTERM ends the program, and cprof run still lists its files."""
+    import glob
+    import signal
+    import time
+    out = os.path.join(tmp, "signals")
+    p = subprocess.Popen([CPROF, "run", "-o", out, "--", "sleep", "60"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # Until the shim has installed its SIGUSR2 handler in the child.
+        child, deadline = None, time.time() + 30
+        while time.time() < deadline:
+            kids = open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split()
+            if kids:
+                child = int(kids[0])
+                # Before the exec, the forked child still has cprof's own
+                # handlers: look only once it runs sleep.
+                if not open("/proc/%d/cmdline" % child).read().startswith("sleep\0"):
+                    time.sleep(0.02)
+                    continue
+                status = open("/proc/%d/status" % child).read()
+                caught = int(status.split("SigCgt:")[1].split()[0], 16)
+                if caught & (1 << (signal.SIGUSR2 - 1)):
+                    break
+            time.sleep(0.02)
+        else:
+            raise AssertionError("the program never caught SIGUSR2")
+        p.send_signal(signal.SIGUSR2)
+        while time.time() < deadline and not glob.glob(os.path.join(out, "sleep.%d.1.snap" % child)):
+            time.sleep(0.02)
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    eq(p.returncode, 128 + signal.SIGTERM, "cprof run's status")
+    if "killed by signal 15" not in err:
+        raise AssertionError("no 'killed by signal' line: " + err)
+    snaps = sorted(os.path.basename(f) for f in glob.glob(os.path.join(out, "*.snap")))
+    eq(snaps, ["sleep.%d.1.snap" % child], "the signal snapshot, and no exit one (SIGTERM)")
+    if "wrote " not in err or snaps[0] not in err:
+        raise AssertionError("cprof run did not list the snapshot: " + err)
+    rc, text, err = cprof("stats", os.path.join(out, snaps[0]), "--json")
+    eq(rc, 0, "stats of the signal snapshot: " + err)
+    eq(json.loads(text)["snapshot"]["label"], "signal", "its label")
+
+
 for fn in [whatif_on_a_real_profile, diff_of_two_runs, stripped_binary_reports_addresses, vanished_module_still_reports,
-           changed_binary_warns, installed_cprof_finds_runtimes]:
+           changed_binary_warns, installed_cprof_finds_runtimes,
+           signals_to_cprof_run_reach_the_program]:
     c.case(fn.__name__, fn)
 shutil.rmtree(tmp, ignore_errors=True)
 c.done()
