@@ -13,7 +13,8 @@ c = Checks()
 def counts_exact():
     r = Run([prog("calls")])
     eq(r.status, 0, "exit status")
-    eq(r.stdout, b"fact(9)=362880 even(7)=0\n", "program stdout")
+    eq(re.sub(rb"spin_50ms [0-9.]+\n", b"", r.stdout), b"fact(9)=362880 even(7)=0\n",
+       "program stdout")
     f = by_name(r.report())
     for name, calls, pcalls in [("main", 1, 1), ("loop_caller", 1, 1), ("leaf", 1000, 1000),
                                 ("fact", 10, 1), ("is_even", 4, 1), ("is_odd", 4, 1),
@@ -25,11 +26,22 @@ def counts_exact():
 
 
 def timing_50ms():
+    # The profiler's figure is compared with the program's own clock over
+    # the same interval (about 50 ms, more when preempted near its end),
+    # so load, which both see, cannot move it out of the bound: the hooks
+    # add well under a microsecond inside that interval.
     r = Run([prog("calls")])
     f = by_name(r.report())
-    within(f["spin_50ms"]["tottime"], 0.050, 0.05, "spin_50ms tottime")
-    within(f["spin_50ms"]["cumtime"], 0.050, 0.05, "spin_50ms cumtime")
-    if f["main"]["tottime"] > 0.002:
+    m = re.search(rb"^spin_50ms ([0-9.]+)$", r.stdout, re.M)
+    if not m:
+        raise AssertionError("calls did not print its spin time: %r" % r.stdout)
+    spin = float(m.group(1))
+    within(spin, 0.050, 0.5, "the program's own spin time (sanity)")
+    within(f["spin_50ms"]["tottime"], spin, 0.01, "spin_50ms tottime")
+    within(f["spin_50ms"]["cumtime"], spin, 0.01, "spin_50ms cumtime")
+    # main's own work is a few printf calls: were the spin charged to it,
+    # its tottime would hold the whole spin; a preemption is far less.
+    if f["main"]["tottime"] > spin / 2:
         raise AssertionError("main absorbed its callee's time: tottime %g" % f["main"]["tottime"])
 
 

@@ -8,10 +8,14 @@
  * one before. Exact at exit, per thread: ROUNDS x 1024 calls of
  * alloc_at(), and 16 blocks of 32 bytes live at SITE_ALLOC (the paths
  * that are multiples of 64); the rest is freed. Prints "done" last.
+ * `killme ROUNDS MIN_SNAPSHOTS` then waits (up to 30 s) until its
+ * MIN_SNAPSHOTS-th snapshot is in $CPROF_OUTPUT before it exits, so that
+ * a test can count on that many whatever the machine's load.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEPTH 10
@@ -70,6 +74,21 @@ __attribute__((noinline)) static void run_rounds(int t, long rounds)
 
 static long rounds;
 
+/* stat() rather than readdir(): opendir would allocate, and this
+ * program's only allocation site is SITE_ALLOC. */
+static void wait_for_snapshot(long seq)
+{
+	const char *dir = getenv("CPROF_OUTPUT");
+	char path[4096];
+	struct stat st;
+
+	if (!dir || seq <= 0)
+		return;
+	snprintf(path, sizeof path, "%s/killme.%d.%ld.snap", dir, (int)getpid(), seq);
+	for (int tick = 0; tick < 3000 && stat(path, &st) != 0; tick++)
+		usleep(10000);
+}
+
 static void *worker(void *arg)
 {
 	run_rounds((int)(long)arg, rounds);
@@ -87,6 +106,7 @@ int main(int argc, char **argv)
 		return 3;
 	run_rounds(0, rounds);
 	pthread_join(th, NULL);
+	wait_for_snapshot(argc > 2 ? atol(argv[2]) : 0);
 	printf("done\n");
 	return 0;
 }
