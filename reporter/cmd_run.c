@@ -4,6 +4,7 @@
  * prints a short summary on stderr (stdout stays the program's own).
  */
 #define _GNU_SOURCE
+#include "budget.h"
 #include "cmds.h"
 #include "snapshot.h"
 #include "util.h"
@@ -27,6 +28,8 @@ struct run_opts {
 	const char *output_dir;
 	int no_calls, no_mem, paused;
 	const char *frames, *interval;
+	char **checks;		/* --check rules; point into argv */
+	size_t nchecks;
 };
 
 /* The runtime libraries sit in ../lib beside bin/cprof, in the build
@@ -166,11 +169,11 @@ static int is_unchanged(const struct dir_listing *before, const char *name, stru
 	return 0;
 }
 
-/* Names the files the run wrote (new or replaced since `before`);
- * returns the main profile's path (the child's own PID) for the
- * summary, or NULL. Caller frees. */
+/* Names the files the run wrote (new or replaced since `before`), and
+ * hands them back in *written; returns the main profile's path (the
+ * child's own PID) for the summary, or NULL. Caller frees all three. */
 static char *list_written(const char *dir, const struct dir_listing *before, pid_t child,
-			  char **last_snapshot)
+			  char **last_snapshot, char ***written, size_t *nwritten)
 {
 	struct dir_listing after;
 	char **names = NULL, *main_profile = NULL, suffix[32], snap_part[32];
@@ -204,12 +207,12 @@ static char *list_written(const char *dir, const struct dir_listing *before, pid
 				*last_snapshot = xstrdup(names[i]);
 			}
 		}
-		free(names[i]);
 	}
 	if (!n)
 		fprintf(stderr, "cprof: no files were written to '%s' (did the program end through _exit, exec or a signal?)\n",
 			util_display_path(dir));
-	free(names);
+	*written = names;
+	*nwritten = n;
 	return main_profile;
 }
 
@@ -262,7 +265,9 @@ static void set_env_prepend(const char *name, const char *value)
 
 static const char run_usage[] =
 	"usage: cprof run [-o DIR] [--no-calls] [--no-mem] [--frames N] [--interval SEC]\n"
-	"                 [--paused] -- PROGRAM [ARGS...]";
+	"                 [--paused] [--check RULE...] -- PROGRAM [ARGS...]\n"
+	"  --check: then apply budget rules to the files written (see 'cprof check\n"
+	"  --help'); a failed program's exit status wins, else 1 when a rule fails";
 
 /*
  * A runtime writes ".NAME.tmpPID" and renames it to NAME when whole; a
@@ -322,11 +327,14 @@ int cmd_run(int argc, char **argv)
 		{ "frames", required_argument, NULL, 'f' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "paused", no_argument, NULL, 'p' },
+		{ "check", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct run_opts o = { .output_dir = NULL };
 	int c;
+
+	o.checks = xcalloc((size_t)argc, sizeof(*o.checks));
 
 	optind = 1;
 	opterr = 0;
@@ -361,12 +369,30 @@ int cmd_run(int argc, char **argv)
 		case 'p':
 			o.paused = 1;
 			break;
+		case 'k':	/* --check R1 R2 ...: the rules that follow belong to it */
+			o.checks[o.nchecks++] = optarg;
+			while (optind < argc && budget_looks_like_rule(argv[optind]))
+				o.checks[o.nchecks++] = argv[optind++];
+			break;
 		case 'h':
+			free(o.checks);
 			puts(run_usage);
 			return EXIT_OK;
 		default:
-			error("unknown option '%s' for run\n%s", argv[optind - 1], run_usage);
-			return EXIT_USAGE;
+			free(o.checks);
+			return usage_error("unknown option '%s' for run\n%s", argv[optind - 1],
+					   run_usage);
+		}
+	}
+	/* A bad rule is refused before the program runs, not after. */
+	for (size_t i = 0; i < o.nchecks; i++) {
+		struct budget_rule rule;
+		char err[512];
+		int is_bad = budget_rule_parse(o.checks[i], &rule, err, sizeof(err)) < 0;
+		budget_rule_release(&rule);
+		if (is_bad) {
+			free(o.checks);
+			return usage_error("--check: %s", err);
 		}
 	}
 	if (optind >= argc) {
@@ -504,9 +530,11 @@ int cmd_run(int argc, char **argv)
 		code = WEXITSTATUS(status);
 	}
 	if (code != 127 || WIFSIGNALED(status)) {
-		char *last_snapshot;
+		char *last_snapshot, **written;
+		size_t nwritten;
 		remove_stale_temporaries(dir);
-		char *main_profile = list_written(dir, &before, pid, &last_snapshot);
+		char *main_profile =
+			list_written(dir, &before, pid, &last_snapshot, &written, &nwritten);
 		if (last_snapshot)
 			memory_summary(last_snapshot);
 		free(last_snapshot);
@@ -517,13 +545,24 @@ int cmd_run(int argc, char **argv)
 				util_display_path(main_profile));
 		}
 		free(main_profile);
+		if (o.nchecks) {
+			fprintf(stderr, "\ncprof: budgets (--check):\n");
+			int verdict = check_files(written, nwritten, o.checks, o.nchecks, 0, stderr);
+			if (code == 0)	/* a failing program's own status wins */
+				code = verdict;
+		}
+		for (size_t i = 0; i < nwritten; i++)
+			free(written[i]);
+		free(written);
 	}
 	release_listing(&before);
+	free(o.checks);
 	free(prog);
 	free(lib_calls);
 	free(lib_mem);
 	return code;
 fail:	/* refused before the program ran: nothing but these to free */
+	free(o.checks);
 	free(prog);
 	free(lib_calls);
 	free(lib_mem);

@@ -17,15 +17,17 @@
  */
 static int cmd_diff(int argc, char **argv)
 {
-	static const char *const with_value[] = { "--by", "--limit", "--include", "--exclude",
-						  "--match" };
+	static const char *const with_value[] = { "--by",    "--limit", "--include",
+						  "--exclude", "--match", "--fail-over" };
 	int kinds[2] = { 0, 0 }, nfiles = 0;
 	const char *names[2] = { NULL, NULL };
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		puts("usage: cprof diff OLD.prof NEW.prof [--limit N] [--match REGEX] [--json]\n"
 		     "       cprof diff OLD.snap NEW.snap [--by lineno|filename|function|traceback]\n"
-		     "                  [--limit N] [--include GLOB] [--exclude GLOB] [--json]");
+		     "                  [--limit N] [--include GLOB] [--exclude GLOB] [--json]\n"
+		     "  either: [--fail-over PERCENT] [--fail-over FUNCTION|SITE=PERCENT]...\n"
+		     "          exit 1 when the total (or that entry) grew by more than PERCENT");
 		return EXIT_OK;
 	}
 	for (int i = 1; i < argc; i++) {
@@ -71,6 +73,7 @@ static const struct {
 	{ "export", cmd_export, "write callgrind or folded stacks" },
 	{ "flamegraph", cmd_flamegraph, "draw a profile or a snapshot as an SVG flame graph" },
 	{ "html", cmd_html, "write a self-contained HTML report" },
+	{ "check", cmd_check, "enforce time and memory budgets (exit 1 when one fails)" },
 };
 
 static void usage(FILE *out)
