@@ -37,7 +37,8 @@ uftrace see one of them after all, its count must be the program's:
   - thread-specific data destructors (libmcount's own key is destroyed
     first);
   - the main thread of a process that another thread ends with exit()
-    (its buffer is never flushed).
+    (its buffer is never flushed), and the call to the function that
+    calls exit() in that thread.
 Each is said again at its case.
 
 KNOWN_GAPS lists the cases cprof gets wrong today, with the item of issue
@@ -180,8 +181,8 @@ def cprof_json(*args):
     return json.loads(p.stdout)
 
 
-def image_of_report(report, forked=False):
-    img = Image(report.get("program", "?"), forked)
+def image_of_report(report):
+    img = Image(report.get("program", "?"))
     for f in report["functions"]:
         name = f["name"]
         img.calls[name] += f["calls"]
@@ -338,11 +339,10 @@ class Case:
         ours = []
         for p in profiles:
             img = image_of_report(cprof_json(p))
-            if not self.only or img.exe == self.only:
+            # A process that called no instrumented function (the shell of
+            # system()) has no uftrace session to pair with: no calls, no claim.
+            if img.calls and (not self.only or img.exe == self.only):
                 ours.append(img)
-        # A forked child's file: the oracle says which images are forked children.
-        for o in ours:
-            o.forked = any(t.forked and t.exe == o.exe for t in theirs)
         return pair(ours, theirs, self.inherited, self.edges), len(theirs)
 
 
