@@ -2,7 +2,8 @@
  * A double-forking daemon: the first child calls setsid, forks the daemon
  * and exits; the daemon, reparented, works and exits. The parent waits for
  * the daemon through a pipe the daemon holds open (end of file comes only
- * once it has exited and written its files).
+ * once it has exited, after it has written its files: it never closes
+ * its end itself).
  *   parent: wait_daemon 1; first child: detach 1, leaf 2;
  *   daemon: daemon_work 7, leaf 21
  */
@@ -23,15 +24,15 @@ __attribute__((noinline)) static void daemon_work(void)
 		leaf();
 }
 
-__attribute__((noinline)) static void detach(int keep_fd)
+__attribute__((noinline)) static void detach(void)
 {
 	setsid();
 	leaf();
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* The pipe's write end stays open until the process is gone. */
 		for (int i = 0; i < 7; i++)
 			daemon_work();
-		close(keep_fd);
 		exit(0);
 	}
 	leaf();
@@ -56,7 +57,7 @@ int main(void)
 	pid_t pid = fork();
 	if (pid == 0) {
 		close(fds[0]);
-		detach(fds[1]);
+		detach();
 	}
 	close(fds[1]);
 	return wait_daemon(fds[0], pid);
