@@ -63,6 +63,9 @@ from cprof_e2e import CPROF, PROGS, ROOT
 # failure here prints XFAIL; a pass prints XPASS and fails the test.
 KNOWN_GAPS = {
     "longjmp_shapes": "issue 10 item 1 (stale frames found by depth, not by CFA)",
+    "longjmp_depth1024": "issue 10 item 1 (stale frames use up CPROF_MAX_DEPTH)",
+    "plain_main": "issue 10 item 4 (no call profile under an uninstrumented main)",
+    "own_malloc": "issue 10 item 5 (the memory runtime's start-up calls the program's malloc)",
     "dlopen_relative": "issue 10 item 2 (relative dlopen path dropped as the vDSO)",
     "dlopen_reuse": "issue 10 item 3 (dlclose + dlopen at the same address)",
     "preinit": "issue 10 item 6 (no CPROF_OUTPUT before environ is set)",
@@ -107,7 +110,8 @@ class Image:
 
 def uftrace_images(argv, cwd):
     data = os.path.join(tempfile.mkdtemp(dir=TMP), "data")
-    subprocess.run(["uftrace", "record", "--no-libcall", "--no-event", "--max-stack=65535",
+    # --force: a main built without -finstrument-functions (its libraries are).
+    subprocess.run(["uftrace", "record", "--force", "--no-libcall", "--no-event", "--max-stack=65535",
                     "-d", data, *argv], check=True, capture_output=True, timeout=TIMEOUT, cwd=cwd)
     # In the program's directory: uftrace names a library dlopen'd by a
     # relative path relative to its own directory.
@@ -183,6 +187,7 @@ def cprof_json(*args):
 
 def image_of_report(report):
     img = Image(report.get("program", "?"))
+    img.dropped = {k: v for k, v in report.get("dropped", {}).items() if v}
     for f in report["functions"]:
         name = f["name"]
         img.calls[name] += f["calls"]
@@ -196,10 +201,10 @@ def image_of_report(report):
     return img
 
 
-def cprof_run(argv, cwd):
+def cprof_run(argv, cwd, env):
     out = tempfile.mkdtemp(dir=TMP)
     p = subprocess.run([CPROF, "run", "-o", out, "--", *argv], capture_output=True,
-                       timeout=TIMEOUT, cwd=cwd)
+                       timeout=TIMEOUT, cwd=cwd, env=dict(os.environ, **env))
     if p.returncode != 0:
         raise AssertionError("cprof run exited %d: %s" % (p.returncode, p.stderr.decode().strip()))
     return sorted(glob.glob(os.path.join(out, "*.prof")))
@@ -273,11 +278,17 @@ def pair(ours, theirs, inherited, edges):
     return lines
 
 
+def dropped(ours):
+    """Exact means nothing dropped: every counter of the report's "dropped" is 0."""
+    return ["%s: cprof dropped %s" % (o.exe, ", ".join("%s %d" % kv for kv in sorted(o.dropped.items())))
+            for o in ours if getattr(o, "dropped", None)]
+
+
 class Case:
     """One program compared; see the module's docstring for the fields."""
 
     def __init__(self, name, argv, why, inherited=(), edges=True, blind=None, only=None,
-                 merged=False, structure=None, cwd=None):
+                 merged=False, structure=None, cwd=None, env=None):
         self.name, self.argv, self.why = name, argv, why
         self.inherited = set(inherited)
         self.edges = edges
@@ -288,6 +299,7 @@ class Case:
         # callers and primitive calls where uftrace's depth is wrong.
         self.structure = structure or {}
         self.cwd = cwd or TMP
+        self.env = env or {}            # for cprof run only
 
     def oracle(self):
         theirs = uftrace_images([prog(self.argv[0]), *self.argv[1:]], self.cwd)
@@ -325,7 +337,7 @@ class Case:
         theirs = self.oracle()
         if not theirs or not any(i.calls for i in theirs):
             raise AssertionError("uftrace recorded nothing")
-        profiles = cprof_run([prog(self.argv[0]), *self.argv[1:]], self.cwd)
+        profiles = cprof_run([prog(self.argv[0]), *self.argv[1:]], self.cwd, self.env)
         if self.merged:
             total = Image(theirs[0].exe)
             for i in theirs:
@@ -335,7 +347,7 @@ class Case:
                 raise AssertionError("cprof wrote no profile")
             ours = [image_of_report(cprof_json("--merge", *profiles))]
             ours[0].exe = total.exe
-            return pair(ours, [total], (), False), len(theirs)
+            return pair(ours, [total], (), False) + dropped(ours), len(theirs)
         ours = []
         for p in profiles:
             img = image_of_report(cprof_json(p))
@@ -343,7 +355,7 @@ class Case:
             # system()) has no uftrace session to pair with: no calls, no claim.
             if img.calls and (not self.only or img.exe == self.only):
                 ours.append(img)
-        return pair(ours, theirs, self.inherited, self.edges), len(theirs)
+        return pair(ours, theirs, self.inherited, self.edges) + dropped(ours), len(theirs)
 
 
 def prog(name):
@@ -393,6 +405,10 @@ CASES = [
     Case("longjmp", ["longjmp"], "longjmp out of 10 padded frames", structure=LONGJMP_STRUCTURE),
     Case("longjmp_shapes", ["shape_longjmp"], "longjmp to bigger, equal, smaller frames; "
          "siglongjmp; nested setjmp; 1,000 frames", structure=LONGJMP_SHAPES_STRUCTURE),
+    # The program needs 1,002 frames (main, descend x 1,001): a limit of
+    # 1,024 holds them all unless jumped-over frames stay on the stack.
+    Case("longjmp_depth1024", ["shape_longjmp"], "the same with CPROF_MAX_DEPTH=1024",
+         structure=LONGJMP_SHAPES_STRUCTURE, env={"CPROF_MAX_DEPTH": "1024"}),
     Case("fork", ["shape_fork"], "three children and a grandchild",
          inherited=["main", "spawn_child", "fork_grandchild"]),
     Case("fork_merged", ["shape_fork"], "the same, merged", merged=True),
@@ -410,6 +426,12 @@ CASES = [
     Case("spawn_popen", ["shape_spawn", "popen"], "popen()"),
     Case("dlopen_relative", ["shape_dlopen", "relative"], 'dlopen("./lib.so")', cwd=PROGS),
     Case("dlopen_reuse", ["shape_dlopen", "reuse"], "dlclose, then another library at its address"),
+    # uftrace records a main built without -finstrument-functions with
+    # --force; the library constructor runs before libmcount's (as in ctors).
+    Case("plain_main", ["shape_plain_main"], "an uninstrumented main, instrumented library "
+         "and plugin", blind={"shape_plain_main": {(None, "lib_ctor"): 1,
+                                                    ("lib_ctor", "lib_ctor_work"): 2}}),
+    Case("own_malloc", ["shape_own_malloc"], "the program's own instrumented malloc"),
     # uftrace's libmcount is not set up yet in .preinit_array.
     Case("preinit", ["shape_preinit"], "first calls from .preinit_array",
          blind={"shape_preinit": {(None, "preinit_hook"): 1, ("preinit_hook", "early_work"): 3}}),

@@ -16,3 +16,9 @@ $(O)/tests/progs/shape_ctors $(O)/tests/progs/shape_libdtor: | $(DEPS_OK)
 	$(call say,CC,$<)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(SHAPE_FLAGS) -o $@ $< $(filter %.so,$^) -Wl,-rpath,'$$ORIGIN'
+
+# The uninstrumented main of an instrumented library and plugin.
+$(O)/tests/progs/shape_plain_main: tests/progs/shape_plain_main.c $(O)/tests/progs/libshape_ctor.so | $(DEPS_OK)
+	$(call say,CC,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -g -O2 -o $@ $< $(filter %.so,$^) -ldl -Wl,-rpath,'$$ORIGIN'
