@@ -8,13 +8,19 @@ For each case (a program of tests/progs, mostly the shape_*.c ones of
 issue 10 item 11) both tools run it, and the comparison is per process
 image (a process, or what a process became after an exec):
   - calls and primitive calls of every function;
-  - callers (caller -> callee call counts), where uftrace's stack depth is
-    right: not in a forked child's inherited frames (uftrace does not
-    record which they are), not across longjmp (with --no-libcall uftrace
-    keeps the jumped-over frames: its depth only grows).
+  - callers (caller -> callee call counts); in a forked child, a call
+    made by an inherited frame has an unknown caller (uftrace does not
+    record which frames a child inherited);
+  - nothing dropped: every counter of the report's "dropped" is 0.
+Where uftrace's depth is wrong, callers and primitive calls come from the
+program's documented `structure` (whose calls must add up to uftrace's):
+across longjmp (with --no-libcall uftrace keeps the jumped-over frames:
+its depth only grows) and beyond 1,023 frames (a record keeps 10 bits of
+depth).
 uftrace's side comes from `uftrace dump`: every [entry] record is one
 call of an instrumented function (--no-libcall: nothing else is
-recorded), records are grouped by thread into processes with task.txt
+recorded; --force: also under a main built without instrumentation),
+records are grouped by thread into processes with task.txt
 (TASK: thread -> process, FORK: parent, SESS: an exec starts a new image).
 Threads are summed per process, as cprof writes one file per process.
 Processes are paired by program and counts, not pid (the runs differ).
