@@ -101,6 +101,7 @@ $(CPROF): $(call obj,$(REPORTER_SRC) $(COMMON_SRC))
 -include preload/preload.mk
 -include pipeline-demo/pipeline.mk
 -include reporter/pprof.mk
+-include tests/progs/shape.mk
 
 # ---- tests ----
 $(O)/tests/unit/%: tests/unit/%.c $(call obj,$(REPORTER_LIB_SRC) $(COMMON_SRC)) | $(DEPS_OK)
