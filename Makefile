@@ -62,7 +62,7 @@ LIB_MALLOC := $(if $(PRELOAD_SRC),$(O)/lib/libcprof-malloc.so)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(UNIT_SRC))
 PROG_BINS := $(patsubst tests/progs/%.c,$(O)/tests/progs/%,$(PROG_SRC))
 
-.PHONY: all check check-unit check-e2e check-fuzz demo bench fuzz install clean deps format
+.PHONY: all test-bins check check-unit check-e2e check-fuzz demo bench fuzz install clean deps format
 
 all: $(CPROF) $(LIB_INSTRUMENT) $(LIB_MALLOC)
 
@@ -101,6 +101,7 @@ $(CPROF): $(call obj,$(REPORTER_SRC) $(COMMON_SRC))
 -include preload/preload.mk
 -include pipeline-demo/pipeline.mk
 -include reporter/pprof.mk
+-include tests/progs/shape.mk
 
 # ---- tests ----
 $(O)/tests/unit/%: tests/unit/%.c $(call obj,$(REPORTER_LIB_SRC) $(COMMON_SRC)) | $(DEPS_OK)
@@ -119,7 +120,10 @@ $(O)/tests/progs/%: tests/progs/%.c include/cprof.h | $(DEPS_OK)
 # build (ASan+UBSan reporter, demo and tests) in $(O)-san, so CI runs it
 # too; CHECK_SAN=0 skips that second pass.
 CHECK_SAN ?= 1
-check: all $(UNIT_BINS) $(PROG_BINS)
+# Everything the tests run, built but not run (for running one test by hand).
+test-bins: all $(UNIT_BINS) $(PROG_BINS)
+
+check: test-bins
 	$(Q)O=$(O) SAN=$(SAN) tests/run-all.sh
 ifeq ($(SAN)$(CHECK_SAN),1)
 	$(Q)echo "== the same suite on the sanitizer build ($(O)-san, SAN=address,undefined) =="
