@@ -243,4 +243,22 @@ def run_with_check():
 
 
 c.case("run_with_check", run_with_check)
+
+
+def demo_ends_on_budgets():
+    # `make demo`'s last step: the memory budget from the struct layout's
+    # peak passes the struct run and fails the dynamic one (exact bytes,
+    # deterministic); the time verdicts depend on load, so only shown.
+    p = subprocess.run(["bash", os.path.join(ROOT, "scripts/demo.sh")], capture_output=True,
+                       text=True, timeout=300, env=dict(os.environ, DEMO_RECORDS="20000"))
+    eq(p.returncode, 0, "demo exit status: " + p.stderr[-500:])
+    step = p.stdout[p.stdout.index("7. Budgets from evidence"):]
+    runs = re.findall(r"--layout (struct|dynamic) --hold 1000\n(peak<=\d+B)\s+measured .*?(pass|FAIL)\n"
+                      r".*\n\(exit status (\d)\)", step)
+    eq([(layout, verdict, status) for layout, _, verdict, status in runs],
+       [("struct", "pass", "0"), ("dynamic", "FAIL", "1")], "memory budget verdicts")
+    eq(len(re.findall(r"features_update:cumtime<=[0-9.]+s\s+measured", step)), 2, "time budget lines")
+
+
+c.case("demo_ends_on_budgets", demo_ends_on_budgets)
 c.done()
