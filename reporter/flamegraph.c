@@ -19,6 +19,10 @@
  * recursion would be 1.7 million pixels tall, and the drawing recurses
  * once per level. */
 #define FG_MAX_DEPTH 1024
+/* Frames narrower than FG_MIN_WIDTH pixels are merged with their narrow
+ * siblings; what is narrower than FG_MIN_DRAWN even then is not drawn. */
+#define FG_MIN_WIDTH 1.0
+#define FG_MIN_DRAWN 0.1
 
 struct fg_node {
 	char *name;
@@ -177,7 +181,7 @@ static void draw(const struct layout *l, const struct fg_node *n, double x, int 
 	const char *detail = l->fg->detail ? l->fg->detail(l->fg->detail_ctx, n->name) : NULL;
 	char rgb[40];
 
-	if (w < 0.1)
+	if (w < FG_MIN_DRAWN)
 		return;
 	fill(l, n, rgb, sizeof(rgb));
 	fprintf(l->out, "<g class=\"f\" data-x=\"%.3f\" data-w=\"%.3f\" data-l=\"%d\" data-n=\"", x,
@@ -201,10 +205,32 @@ static void draw(const struct layout *l, const struct fg_node *n, double x, int 
 	if (fits >= 3 || (fits && strlen(n->name) <= fits))
 		xml_text(l->out, n->name, fits);
 	fputs("</text></g>\n", l->out);
+	/* Children narrower than a pixel become one box after the others,
+	 * so that a profile of millions of call paths stays a drawing of a
+	 * few thousand boxes (flamegraph.pl's --minwidth drops them). */
+	struct fg_node narrow = { .name = NULL };
+	const struct fg_node *last_narrow = NULL;
+	size_t nnarrow = 0;
 	double cx = x;
 	for (size_t i = 0; i < n->nkids; i++) {
-		draw(l, n->kids[i], cx, level + 1);
-		cx += (double)n->kids[i]->value / l->total * FG_WIDTH;
+		const struct fg_node *k = n->kids[i];
+		if ((double)k->value / l->total * FG_WIDTH < FG_MIN_WIDTH) {
+			narrow.value += k->value;
+			narrow.base += k->base;
+			last_narrow = k;
+			nnarrow++;
+			continue;
+		}
+		draw(l, k, cx, level + 1);
+		cx += (double)k->value / l->total * FG_WIDTH;
+	}
+	if (nnarrow == 1) {	/* alone, it keeps its name */
+		draw(l, last_narrow, cx, level + 1);
+	} else if (nnarrow) {
+		narrow.name = xstrfmt("[%zu frame%s narrower than a pixel]", nnarrow,
+				      nnarrow == 1 ? "" : "s");
+		draw(l, &narrow, cx, level + 1);
+		free(narrow.name);
 	}
 }
 
