@@ -19,9 +19,10 @@
  * recursion would be 1.7 million pixels tall, and the drawing recurses
  * once per level. */
 #define FG_MAX_DEPTH 1024
-/* Frames narrower than FG_MIN_WIDTH pixels are merged with their narrow
- * siblings; what is narrower than FG_MIN_DRAWN even then is not drawn. */
+/* More than FG_MAX_NARROW siblings narrower than FG_MIN_WIDTH pixels are
+ * drawn as one box; what is narrower than FG_MIN_DRAWN is not drawn. */
 #define FG_MIN_WIDTH 1.0
+#define FG_MAX_NARROW 8
 #define FG_MIN_DRAWN 0.1
 
 struct fg_node {
@@ -205,30 +206,28 @@ static void draw(const struct layout *l, const struct fg_node *n, double x, int 
 	if (fits >= 3 || (fits && strlen(n->name) <= fits))
 		xml_text(l->out, n->name, fits);
 	fputs("</text></g>\n", l->out);
-	/* Children narrower than a pixel become one box after the others,
-	 * so that a profile of millions of call paths stays a drawing of a
-	 * few thousand boxes (flamegraph.pl's --minwidth drops them). */
-	struct fg_node narrow = { .name = NULL };
-	const struct fg_node *last_narrow = NULL;
+	/* Many children narrower than a pixel become one box after the
+	 * others, so that a profile of millions of call paths stays a
+	 * drawing of a few thousand boxes (flamegraph.pl's --minwidth drops
+	 * them instead). A few are drawn as they are. */
 	size_t nnarrow = 0;
+	for (size_t i = 0; i < n->nkids; i++)
+		nnarrow += (double)n->kids[i]->value / l->total * FG_WIDTH < FG_MIN_WIDTH;
+	int is_merging = nnarrow > FG_MAX_NARROW;
+	struct fg_node narrow = { .name = NULL };
 	double cx = x;
 	for (size_t i = 0; i < n->nkids; i++) {
 		const struct fg_node *k = n->kids[i];
-		if ((double)k->value / l->total * FG_WIDTH < FG_MIN_WIDTH) {
+		if (is_merging && (double)k->value / l->total * FG_WIDTH < FG_MIN_WIDTH) {
 			narrow.value += k->value;
 			narrow.base += k->base;
-			last_narrow = k;
-			nnarrow++;
 			continue;
 		}
 		draw(l, k, cx, level + 1);
 		cx += (double)k->value / l->total * FG_WIDTH;
 	}
-	if (nnarrow == 1) {	/* alone, it keeps its name */
-		draw(l, last_narrow, cx, level + 1);
-	} else if (nnarrow) {
-		narrow.name = xstrfmt("[%zu frame%s narrower than a pixel]", nnarrow,
-				      nnarrow == 1 ? "" : "s");
+	if (is_merging) {
+		narrow.name = xstrfmt("[%zu frames narrower than a pixel]", nnarrow);
 		draw(l, &narrow, cx, level + 1);
 		free(narrow.name);
 	}

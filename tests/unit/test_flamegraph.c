@@ -1,7 +1,7 @@
 /*
- * Flame graphs (reporter/flamegraph.c) of many narrow frames: siblings
- * narrower than a pixel are drawn as one box holding their sum, so the
- * SVG's size follows its width, not the number of call paths.
+ * Flame graphs (reporter/flamegraph.c) of many narrow frames: more than
+ * 8 siblings narrower than a pixel are drawn as one box holding their
+ * sum, so the SVG's size follows its width, not the number of paths.
  */
 #include <criterion/criterion.h>
 
@@ -55,11 +55,16 @@ Test(flamegraph, narrow_siblings_become_one_box)
 	free(svg);
 }
 
-Test(flamegraph, a_lone_narrow_frame_keeps_its_name)
+Test(flamegraph, a_few_narrow_frames_keep_their_names)
 {
-	char *svg = svg_of(1, 500);	/* 0.6 pixels wide */
+	char *svg = svg_of(8, 500);	/* 0.6 pixels wide each */
 
-	cr_assert_eq(count(svg, "<g class=\"f\""), 4);
-	cr_assert(strstr(svg, "<title>tiny_00000 (500 ns"), "the lone narrow frame lost its name");
+	cr_assert_eq(count(svg, "<g class=\"f\""), 3 + 8);
+	cr_assert(strstr(svg, "<title>tiny_00007 (500 ns"), "a narrow frame lost its name");
+	cr_assert_null(strstr(svg, "narrower than a pixel"));
+	free(svg);
+	svg = svg_of(9, 500);
+	cr_assert_eq(count(svg, "<g class=\"f\""), 3 + 1);
+	cr_assert(strstr(svg, "<title>[9 frames narrower than a pixel] (4500 ns"), "not merged");
 	free(svg);
 }
