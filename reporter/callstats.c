@@ -138,12 +138,21 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 		child_calls[nd->parent] += nd->calls;
 		desc_calls[nd->parent] += nd->calls + desc_calls[i];
 	}
-	for (size_t i = 0; i < n; i++) {
-		const struct profile_node *nd = &p->nodes[i];
-		double in = compensate ? p->inner_s : 0, out = compensate ? p->outer_s : 0;
-		self[i] = clamp0(nd->self_s - (double)nd->calls * in - (double)child_calls[i] * out);
-		incl[i] = clamp0(nd->incl_s - (double)nd->calls * in -
-				 (double)desc_calls[i] * (in + out));
+	/* Each thread by its own process's overhead (a merged set holds
+	 * several). */
+	for (size_t t = 0; t < p->nthreads; t++) {
+		const struct profile_thread *th = &p->threads[t];
+		const struct profile_process *pr =
+			p->nprocesses > 1 && th->process < p->nprocesses ? &p->processes[th->process] : NULL;
+		double in = !compensate ? 0 : pr ? pr->inner_s : p->inner_s;
+		double out = !compensate ? 0 : pr ? pr->outer_s : p->outer_s;
+		for (size_t i = th->root; i < (size_t)th->root + th->nnodes && i < n; i++) {
+			const struct profile_node *nd = &p->nodes[i];
+			self[i] = clamp0(nd->self_s - (double)nd->calls * in -
+					 (double)child_calls[i] * out);
+			incl[i] = clamp0(nd->incl_s - (double)nd->calls * in -
+					 (double)desc_calls[i] * (in + out));
+		}
 	}
 
 	/* Depth-first walk with open-activation counters. */

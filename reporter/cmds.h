@@ -5,6 +5,8 @@
 #ifndef CPROF_REPORTER_CMDS_H
 #define CPROF_REPORTER_CMDS_H
 
+#include <stddef.h>
+
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 /* `cprof diff OLD.prof NEW.prof` (main dispatches two profiles here). */
@@ -17,7 +19,7 @@ int cmd_flamegraph(int argc, char **argv);
 
 /* Prints the pstats table of a profile file, top `limit` rows by
  * cumulative time, as `cprof run` does after the program ends. */
-int report_summary(const char *path, int limit);
+int report_summary(char *const *paths, size_t n, int limit);
 
 
 /* ---- memory snapshots (cmd_stats.c, cmd_diff_snap.c) ---- */
