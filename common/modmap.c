@@ -292,6 +292,10 @@ int modmap_dlclose(void *handle, int (*real_dlclose)(void *))
 		return real_dlclose(handle);
 	b.cap = 1024;
 	dl_iterate_phdr(visit_before, &b);
+	/* Mapped before the library goes: afterwards it would take the
+	 * library's place, and the next library would land elsewhere than
+	 * without cprof. */
+	gone_table();
 	int r = real_dlclose(handle);
 	b.is_still_loaded_pass = 1;
 	dl_iterate_phdr(visit_before, &b);

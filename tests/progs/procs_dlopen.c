@@ -13,6 +13,7 @@
  *   c: dlopen, c_work x 7 (each c_leaf x 2), stays loaded
  *   d (PROCS_NEEDED: linked, DT_NEEDED): d_work x 4 (each d_leaf x 2)
  * then chdir("/"): the relative names mean nothing any more at exit.
+ * With argv[2] = "absolute", the libraries are loaded by absolute path.
  * Prints "same base yes" when b landed where a was.
  */
 #define _GNU_SOURCE
@@ -46,14 +47,16 @@ void CAT(PROCS_LIB, _work)(void)
 void d_work(void);
 #endif
 
-/* Loads ./libprocs_NAME.so, calls NAME_work times times; *base is where
+static const char *dir = ".";
+
+/* Loads DIR/libprocs_NAME.so, calls NAME_work times times; *base is where
  * it is mapped. Returns the handle. */
 static void *load_and_call(const char *name, int times, void **base)
 {
-	char lib[64], sym[64];
+	char lib[4200], sym[64];
 	Dl_info info;
 
-	snprintf(lib, sizeof(lib), "./libprocs_%s.so", name);
+	snprintf(lib, sizeof(lib), "%s/libprocs_%s.so", dir, name);
 	snprintf(sym, sizeof(sym), "%s_work", name);
 	void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
@@ -74,9 +77,11 @@ int main(int argc, char **argv)
 	void *base_a, *base_b, *base_c;
 
 	if (argc < 2 || chdir(argv[1]) < 0) {
-		fprintf(stderr, "usage: procs_dlopen DIRECTORY-OF-LIBRARIES\n");
+		fprintf(stderr, "usage: procs_dlopen DIRECTORY-OF-LIBRARIES [absolute]\n");
 		return 2;
 	}
+	if (argc > 2)
+		dir = argv[1];
 	void *a = load_and_call("a", 3, &base_a);
 	if (!a || dlclose(a))
 		return 1;
