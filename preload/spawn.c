@@ -22,6 +22,8 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -50,6 +52,8 @@ typedef int (*spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t 
 static execve_fn real_execve, real_execvpe;
 static fexecve_fn real_fexecve;
 static spawn_fn real_posix_spawn, real_posix_spawnp;
+static int (*real_system)(const char *);
+static FILE *(*real_popen)(const char *, const char *);
 
 static int has_prefix(const char *s, const char *prefix)
 {
@@ -158,6 +162,8 @@ static void spawn_init(void)
 	real_fexecve = (fexecve_fn)next_symbol("fexecve");
 	real_posix_spawn = (spawn_fn)next_symbol("posix_spawn");
 	real_posix_spawnp = (spawn_fn)next_symbol("posix_spawnp");
+	real_system = (int (*)(const char *))next_symbol("system");
+	real_popen = (FILE * (*)(const char *, const char *)) next_symbol("popen");
 	read_first_environment();
 	errno = saved_errno;
 	atomic_store(&init_state, 2);
@@ -217,7 +223,8 @@ struct child_env {
  * The environment for a child: envp itself when nothing is missing, or
  * envp plus what is, in space (stack_space, or mmap'd when larger).
  */
-static void child_env(struct child_env *ce, char *const envp[], char *stack_space)
+static void child_env_in(struct child_env *ce, char *const envp[], char *stack_space,
+			 size_t stack_bytes)
 {
 	size_t n = 0, missing = 0, preload_len = 0;
 	const char *preload = NULL;
@@ -242,7 +249,7 @@ static void child_env(struct child_env *ce, char *const envp[], char *stack_spac
 		preload_len = 11 + strlen(our_preload) + (preload ? 1 + strlen(preload + 11) : 0) + 1;
 	size_t bytes = (n + missing + 2) * sizeof(char *) + preload_len;
 	char *space = stack_space;
-	if (bytes > STACK_BYTES) {
+	if (bytes > stack_bytes) {
 		space = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (space == MAP_FAILED)
 			return;	/* the child runs unprofiled rather than not at all */
@@ -274,6 +281,11 @@ static void child_env(struct child_env *ce, char *const envp[], char *stack_spac
 			out[k++] = (char *)saved[i];
 	out[k] = NULL;
 	ce->envp = out;
+}
+
+static void child_env(struct child_env *ce, char *const envp[], char *stack_space)
+{
+	child_env_in(ce, envp, stack_space, STACK_BYTES);
 }
 
 static void release_env(struct child_env *ce)
@@ -407,4 +419,70 @@ EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_act
 {
 	spawn_init();
 	return spawn_with(real_posix_spawnp, pid, file, actions, attr, argv, envp);
+}
+
+/*
+ * system() and popen() start "/bin/sh -c" with environ, and take no
+ * environment of their own: when the program removed cprof's variables
+ * from environ, environ points at a repaired copy for the call. The copy
+ * is mmap'd, not on the stack: a setenv() in another thread meanwhile
+ * keeps pointers into it (then it stays, and so does the program's new
+ * environ).
+ */
+struct swapped {
+	char **old;
+	struct child_env ce;
+};
+
+static void swap_in(struct swapped *sw)
+{
+	sw->old = environ;
+	spawn_init();
+	child_env_in(&sw->ce, environ, NULL, 0);	/* mapped, whatever its size */
+	if (sw->ce.envp != environ)
+		environ = (char **)sw->ce.envp;
+}
+
+static void swap_out(struct swapped *sw)
+{
+	if (sw->ce.envp == sw->old)
+		return;
+	if (environ == (char **)sw->ce.envp) {
+		environ = sw->old;
+		release_env(&sw->ce);
+	}
+}
+
+EXPORT int system(const char *command)
+{
+	struct swapped sw;
+
+	spawn_init();
+	if (!real_system)
+		return -1;
+	if (!command)
+		return real_system(command);
+	swap_in(&sw);
+	int r = real_system(command);
+	int err = errno;
+	swap_out(&sw);
+	errno = err;
+	return r;
+}
+
+EXPORT FILE *popen(const char *command, const char *mode)
+{
+	struct swapped sw;
+
+	spawn_init();
+	if (!real_popen) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	swap_in(&sw);
+	FILE *f = real_popen(command, mode);
+	int err = errno;
+	swap_out(&sw);
+	errno = err;
+	return f;
 }

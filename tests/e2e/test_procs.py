@@ -1,8 +1,9 @@
 """
 Many processes and libraries, exact (issue 10, items 2, 3, 4, 6, 7, 8):
   - every child followed: posix_spawn[p] and exec* with an explicit
-    environment lacking cprof's variables, a cleared environ, system,
-    popen, fork, another program (tests/progs/procs_spawn.c): the exact
+    environment lacking cprof's variables, a cleared environ, system and
+    popen (also after clearenv), fork, another program
+    (tests/progs/procs_spawn.c): the exact
     files, one profile (and one snapshot) per process;
   - `cprof report --merge`: calls, primitive calls and callers summed by
     function over processes and programs, a forked child's inherited
@@ -79,7 +80,7 @@ def callers(rep, name):
 # ---- every child (item 7) ----
 
 SPAWN_ROLES = ["spawn", "spawnp", "execve", "execle", "execv", "execvp", "system", "popen",
-               "fork", "other"]
+               "fork", "other", "system2", "popen2"]
 SPAWN = {}
 
 
@@ -109,19 +110,19 @@ def by_process(r):
 def every_child_followed():
     r = spawn_run()
     kinds, progs = by_process(r)
-    eq(sorted(progs.values()), ["exitcode"] + ["procs_spawn"] * 10,
+    eq(sorted(progs.values()), ["exitcode"] + ["procs_spawn"] * 12,
        "one process per role and the parent")
     eq(set(map(tuple, kinds.values())), {("1.snap", "prof")},
        "each process wrote its own profile and exit snapshot")
-    eq(len(r.files()), 22, "files")
-    if "cprof: merged the call profiles of 11 processes" not in r.stderr:
-        raise AssertionError("no merged summary of 11 processes:\n" + r.stderr)
+    eq(len(r.files()), 26, "files")
+    if "cprof: merged the call profiles of 13 processes" not in r.stderr:
+        raise AssertionError("no merged summary of 13 processes:\n" + r.stderr)
 
 
 def every_child_followed_calls_only():
     r = spawn_run(no_mem=True)
     kinds, progs = by_process(r)
-    eq((len(progs), set(map(tuple, kinds.values()))), (11, {("prof",)}),
+    eq((len(progs), set(map(tuple, kinds.values()))), (13, {("prof",)}),
        "one profile per process under --no-mem (the call runtime follows children too)")
 
 
@@ -160,25 +161,26 @@ def merged_counts_across_programs():
     rep = report("--merge", r.dir, "--callers")
     got = counts(rep)
     eq(got, {
-        ("procs_spawn.c", "main"): (9, 9),          # the parent and 8 exec'd images
+        ("procs_spawn.c", "main"): (11, 11),        # the parent and 10 exec'd images
         ("procs_spawn.c", "run_all"): (1, 1),       # the forked child's counts once
         ("procs_spawn.c", "forked_exec"): (4, 4),
         ("procs_spawn.c", "waited"): (8, 8),
-        ("procs_spawn.c", "role_work"): (40, 40),
+        ("procs_spawn.c", "role_work"): (50, 50),
+        ("procs_spawn.c", "shell_children"): (2, 2),
         ("procs_spawn.c", "fork_work"): (3, 3),
         ("procs_spawn.c", "parent_work"): (2, 2),
         ("exitcode.c", "main"): (1, 1),
         ("exitcode.c", "copy_stdin"): (1, 1),
-    }, "calls and primitive calls summed over 11 processes of 2 programs")
-    eq(callers(rep, "role_work"), [("main", 40)], "role_work's callers")
+    }, "calls and primitive calls summed over 13 processes of 2 programs")
+    eq(callers(rep, "role_work"), [("main", 50)], "role_work's callers")
     eq(callers(rep, "fork_work"), [("run_all", 3)], "fork_work's callers")
-    eq(len(rep["processes"]), 11, "processes in the header")
+    eq(len(rep["processes"]), 13, "processes in the header")
     eq(sorted({os.path.basename(p["program"]) for p in rep["processes"]}),
        ["exitcode", "procs_spawn"], "programs in the header")
     eq(rep["inherited_calls_counted_once"], 2, "main and run_all, open at the fork")
     text = cprof("report", "--merge", *glob.glob(r.path("*.prof"))).stdout.decode()
-    if "Merged 11 processes:" not in text or text.count(" (parent ") != 11:
-        raise AssertionError("the text header does not list the 11 processes:\n" + text)
+    if "Merged 13 processes:" not in text or text.count(" (parent ") != 13:
+        raise AssertionError("the text header does not list the 13 processes:\n" + text)
 
 
 def forker_merged():
@@ -225,7 +227,7 @@ def merged_set_everywhere():
     r = spawn_run()
     folded = cprof("export", r.dir, "--format", "callgrind").stdout.decode()
     m = re.findall(r"cfn=role_work\ncalls=(\d+) ", folded)
-    eq(sorted(map(int, m)), [40], "callgrind: role_work called 40 times from main")
+    eq(sorted(map(int, m)), [50], "callgrind: role_work called 50 times from main")
     stacks = {l.rsplit(" ", 1)[0] for l in
               cprof("export", r.dir, "--format", "folded").stdout.decode().splitlines()}
     eq({"main;role_work", "main;run_all;fork_work", "main;copy_stdin"} <= stacks, True,
@@ -241,7 +243,7 @@ def merged_set_everywhere():
             raise AssertionError("%s lacks %r" % (f, names))
     d = json.loads(cprof("diff", r.dir, r.dir, "--json").stdout)
     rows = {x["label"].rsplit("(", 1)[1][:-1]: x for x in d["functions"]}
-    eq((rows["role_work"]["calls_old"], rows["role_work"]["calls_new"]), (40, 40),
+    eq((rows["role_work"]["calls_old"], rows["role_work"]["calls_new"]), (50, 50),
        "diff of two merged sets")
 
 

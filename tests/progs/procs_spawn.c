@@ -12,9 +12,10 @@
  *   fork     fork, no exec: fork_work x 3, exit
  *   other    posix_spawn(argv[1], envp = { NULL }) when given: another
  *            program (tests/progs/exitcode), stdin from /dev/null
+ *   system2, popen2: system() and popen() again after clearenv()
  * Each exec'd or spawned role runs role_work x 5. The parent: run_all
- * (which forks and spawns) once, parent_work x 2. Prints one line per
- * child with its exit status; exits 1 if any child failed.
+ * (which forks and spawns) once, shell_children x 2, parent_work x 2.
+ * Prints one line per child that exited 0; exits 1 if any child failed.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -79,6 +80,30 @@ static void forked_exec(const char *how)
 	waited(how, pid);
 }
 
+/* system() and popen() of "exec SELF systemSUFFIX" (popenSUFFIX); with
+ * a suffix, after clearenv(). */
+__attribute__((noinline)) static void shell_children(const char *suffix)
+{
+	char cmd[4200], line[64];
+
+	if (*suffix)
+		clearenv();
+	snprintf(cmd, sizeof(cmd), "exec '%s' system%s", self, suffix);
+	fflush(stdout);
+	if (system(cmd) == 0)
+		printf("system%s ok\n", suffix);
+	else
+		failures++;
+	snprintf(cmd, sizeof(cmd), "exec '%s' popen%s", self, suffix);
+	FILE *p = popen(cmd, "r");
+	while (p && fgets(line, sizeof(line), p))
+		;
+	if (p && pclose(p) == 0)
+		printf("popen%s ok\n", suffix);
+	else
+		failures++;
+}
+
 __attribute__((noinline)) static void run_all(const char *other)
 {
 	char *one[] = { "PROCS=1", NULL }, *none[] = { NULL };
@@ -93,22 +118,7 @@ __attribute__((noinline)) static void run_all(const char *other)
 	forked_exec("execv");
 	forked_exec("execvp");
 
-	char cmd[4200];
-	snprintf(cmd, sizeof(cmd), "exec '%s' system", self);
-	fflush(stdout);
-	if (system(cmd) == 0)
-		printf("system ok\n");
-	else
-		failures++;
-	snprintf(cmd, sizeof(cmd), "exec '%s' popen", self);
-	FILE *p = popen(cmd, "r");
-	char line[64];
-	while (p && fgets(line, sizeof(line), p))
-		;
-	if (p && pclose(p) == 0)
-		printf("popen ok\n");
-	else
-		failures++;
+	shell_children("");
 
 	fflush(stdout);
 	pid = fork();
@@ -127,6 +137,7 @@ __attribute__((noinline)) static void run_all(const char *other)
 		waited("other", posix_spawn(&pid, other, &fa, NULL, other_args, none) ? -1 : pid);
 		posix_spawn_file_actions_destroy(&fa);
 	}
+	shell_children("2");
 }
 
 int main(int argc, char **argv)
