@@ -339,18 +339,6 @@ static int visit_module(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-/* Whether a module now loaded is g (then it is written once, as loaded). */
-static int visit_is_loaded(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	const struct gone_module *g = arg;
-	char exe[PATH_MAX];
-	const char *path;
-	struct fmt_module m;
-	(void)size;
-
-	return module_of(info, &m, &path, exe) && same_module(&m, path, &g->m, g->path);
-}
-
 void modmap_write(struct fmt_writer *w)
 {
 	struct collect c = { .w = w, .count = 0 };
@@ -362,8 +350,10 @@ void modmap_write(struct fmt_writer *w)
 	fmt_writer_begin(w, FMT_SEC_MODULES, 0);
 	dl_iterate_phdr(visit_module, &c);
 	for (uint32_t i = 0; t && i < ngone && i < GONE_MAX; i++)
-		if (atomic_load_explicit(&t[i].is_ready, memory_order_acquire) &&
-		    !dl_iterate_phdr(visit_is_loaded, &t[i])) {
+		/* Even when the same library is loaded there again: calls made
+		 * before its unload name it through this entry's generation
+		 * (another library may have been there in between). */
+		if (atomic_load_explicit(&t[i].is_ready, memory_order_acquire)) {
 			struct fmt_module m = t[i].m;
 			m.unload_gen = __atomic_load_n(&t[i].m.unload_gen, __ATOMIC_RELAXED);
 			put_module(&c, &m, t[i].path);
@@ -460,6 +450,52 @@ const struct modmap_entry *modmap_find_gen(const struct modmap *map, uint64_t ad
 			unloaded = e;
 	}
 	return unloaded ? unloaded : loaded ? loaded : any;
+}
+
+static int same_file(const struct modmap_entry *a, const struct modmap_entry *b)
+{
+	return a->build_id_len == b->build_id_len &&
+	       !memcmp(a->build_id, b->build_id, a->build_id_len) && !strcmp(a->path, b->path);
+}
+
+int modmap_place(struct modmap *out, const struct modmap_entry *m, int is_folded, int64_t *delta)
+{
+	uint64_t top = 0;
+	int is_clash = 0;
+
+	for (size_t i = 0; i < out->count; i++) {
+		const struct modmap_entry *e = &out->entries[i];
+		if (is_folded && same_file(e, m) && e->end - e->start == m->end - m->start &&
+		    e->start - e->bias == m->start - m->bias) {
+			*delta = (int64_t)(e->start - m->start);
+			return 0;
+		}
+		if (e->start < m->end && m->start < e->end)
+			is_clash = 1;
+		if (e->end > top)
+			top = e->end;
+	}
+	*delta = 0;
+	if (is_clash) {
+		uint64_t base = (top + 0xffff) & ~(uint64_t)0xffff;
+		*delta = (int64_t)(base - (m->start & ~(uint64_t)0xffff));
+	}
+	struct modmap_entry *more = realloc(out->entries, (out->count + 1) * sizeof(*more));
+	char *path = strdup(m->path);
+	if (more)
+		out->entries = more;
+	if (!more || !path) {
+		free(path);
+		return -1;
+	}
+	struct modmap_entry *e = &out->entries[out->count++];
+	*e = *m;
+	e->path = path;
+	e->start += (uint64_t)*delta;
+	e->end += (uint64_t)*delta;
+	e->bias += (uint64_t)*delta;
+	e->unload_gen = 0;
+	return 0;
 }
 
 void modmap_build_id_hex(const uint8_t *id, unsigned len, char *out)

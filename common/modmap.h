@@ -58,6 +58,17 @@ const struct modmap_entry *modmap_find(const struct modmap *map, uint64_t addr);
 /* The module that held addr at load generation gen (see fmt_module), or
  * NULL. */
 const struct modmap_entry *modmap_find_gen(const struct modmap *map, uint64_t addr, uint32_t gen);
+/*
+ * Reader side: the entry of out standing for module m, added if new;
+ * *delta is what to add to an address in m. With is_folded, a file
+ * already in out (a library loaded again elsewhere, the same program in
+ * another process) is that entry: a function is one row, as pstats keys
+ * rows by file:line(function). A new one that overlaps a module of out
+ * (another library at the same address after a dlclose, another
+ * process's layout) is moved above everything in out, keeping its
+ * offsets. 0, or -1 when out of memory (out unchanged).
+ */
+int modmap_place(struct modmap *out, const struct modmap_entry *m, int is_folded, int64_t *delta);
 /* Hex text of a build-id into out (2*len+1 bytes). */
 void modmap_build_id_hex(const uint8_t *id, unsigned len, char *out);
 

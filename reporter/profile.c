@@ -72,53 +72,6 @@ static int parse_thread(struct profile *p, const struct fmt_file_section *sec, c
 
 /* ---- one address space for functions of many loads and processes ---- */
 
-static int same_file(const struct modmap_entry *a, const struct modmap_entry *b)
-{
-	return a->build_id_len == b->build_id_len &&
-	       !memcmp(a->build_id, b->build_id, a->build_id_len) && !strcmp(a->path, b->path);
-}
-
-/*
- * The entry of out standing for module m, added if new; *delta is what
- * to add to an address in m. A file already in out (a library loaded
- * again elsewhere, the same program in another process) is that entry:
- * a function is one row, as pstats keys rows by file:line(function).
- * A new one that overlaps a module of out (another library at the same
- * address after a dlclose, another process's layout) is moved above
- * everything in out, keeping its offsets.
- */
-static void place_module(struct modmap *out, const struct modmap_entry *m, int64_t *delta)
-{
-	uint64_t top = 0;
-	int is_clash = 0;
-
-	for (size_t i = 0; i < out->count; i++) {
-		const struct modmap_entry *e = &out->entries[i];
-		if (same_file(e, m) && e->end - e->start == m->end - m->start &&
-		    e->start - e->bias == m->start - m->bias) {
-			*delta = (int64_t)(e->start - m->start);
-			return;
-		}
-		if (e->start < m->end && m->start < e->end)
-			is_clash = 1;
-		if (e->end > top)
-			top = e->end;
-	}
-	*delta = 0;
-	if (is_clash) {
-		uint64_t base = (top + 0xffff) & ~(uint64_t)0xffff;
-		*delta = (int64_t)(base - (m->start & ~(uint64_t)0xffff));
-	}
-	out->entries = xreallocarray(out->entries, out->count + 1, sizeof(*out->entries));
-	struct modmap_entry *e = &out->entries[out->count++];
-	*e = *m;
-	e->path = xstrdup(m->path);
-	e->start += (uint64_t)*delta;
-	e->end += (uint64_t)*delta;
-	e->bias += (uint64_t)*delta;
-	e->unload_gen = 0;
-}
-
 /*
  * Moves the nodes in [from, to) of p into the address space of out: each
  * function's address is looked up in map at the generation its node was
@@ -131,7 +84,10 @@ static void place_nodes(struct profile *p, size_t from, size_t to, const struct 
 	int64_t *delta = xcalloc(map->count + 1, sizeof(*delta));
 
 	for (size_t i = 0; i < map->count; i++)
-		place_module(out, &map->entries[i], &delta[i]);
+		if (modmap_place(out, &map->entries[i], 1, &delta[i]) < 0) {
+			error("out of memory placing modules");
+			exit(EXIT_ERROR);
+		}
 	for (size_t i = from; i < to; i++) {
 		struct profile_node *nd = &p->nodes[i];
 		const struct modmap_entry *m = nd->fn ? modmap_find_gen(map, nd->fn, nd->gen) : NULL;

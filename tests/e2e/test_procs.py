@@ -11,7 +11,7 @@ Many processes and libraries, exact (issue 10, items 2, 3, 4, 6, 7, 8):
     html and diff of a merged set (a directory); a snapshot among
     profiles refused (exit 2);
   - libraries loaded by a relative path, a library loaded where another
-    was unloaded, instrumented libraries (linked or dlopen'ed) under a
+    was unloaded (its calls and its allocation sites), instrumented libraries (linked or dlopen'ed) under a
     main built without -finstrument-functions (tests/progs/procs_dlopen.c);
   - `cprof run` says why the program's own profile is missing.
 Env: O=build dir (default build). Run some cases only: test_procs.py CASE...
@@ -309,6 +309,18 @@ def reloaded_at_the_same_address():
     eq(callers(rep, "b_leaf"), [("b_work", 10)], "b_leaf's caller")
 
 
+def reloaded_library_sites():
+    r, _ = dlopen_case("instrumented", "absolute")
+    snap = glob.glob(r.path("*.snap"))
+    eq(len(snap), 1, "snapshots")
+    stats = json.loads(cprof("stats", snap[0], "--by", "function", "--limit", "0",
+                             "--json").stdout)
+    got = {e["function"]: (e["size"], e["count"]) for e in stats["entries"]
+           if e["function"] in ("a_work", "b_work", "c_work")}
+    eq(got, {"a_work": (72, 3), "b_work": (120, 5), "c_work": (168, 7)},
+       "each library's blocks under its own function, b's though it was where a had been")
+
+
 def instrumented_libraries_under_plain_main():
     r, rep = dlopen_case("plain")
     expect = dict(LIB_CALLS)
@@ -333,6 +345,7 @@ CASES = [every_child_followed, every_child_followed_calls_only,
          children_keep_their_own_environment, merged_counts_across_programs, forker_merged,
          merge_refuses_a_snapshot, merged_set_everywhere,
          relative_and_reloaded_instrumented_main, reloaded_at_the_same_address,
+         reloaded_library_sites,
          instrumented_libraries_under_plain_main,
          missing_profile_explained]
 only = set(sys.argv[1:])

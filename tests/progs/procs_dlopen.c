@@ -7,6 +7,7 @@
  * -shared -fPIC -finstrument-functions as libprocs_x.so (x = a, b, c, d).
  * The program (argv[1] = the directory of the libraries; it chdirs
  * there and loads them as "./libprocs_x.so"):
+ * Each x_work call keeps a 24-byte block (SITE_LIB).
  *   a: dlopen, a_work x 3 (each a_leaf x 2), dlclose
  *   b: dlopen (at a's address: same size, same layout), b_work x 5
  *      (each b_leaf x 2), dlclose
@@ -20,10 +21,13 @@
 
 #ifdef PROCS_LIB
 
+#include <stdlib.h>
+
 #define CAT2(a, b) a##b
 #define CAT(a, b) CAT2(a, b)
 
 static volatile int sink;
+static void *volatile kept;
 
 __attribute__((noinline)) static void CAT(PROCS_LIB, _leaf)(void)
 {
@@ -35,6 +39,7 @@ void CAT(PROCS_LIB, _work)(void)
 {
 	CAT(PROCS_LIB, _leaf)();
 	CAT(PROCS_LIB, _leaf)();
+	kept = malloc(24); /* SITE_LIB: never freed */
 }
 
 #else
