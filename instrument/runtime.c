@@ -201,7 +201,11 @@ static void write_profile(void)
 
 __attribute__((constructor)) static void instrument_start(void)
 {
-	rt_init();
+	/* CPROF_LAZY=1 (cprof run, for a program built without hooks, which
+	 * may never call one): start-up (clock and overhead calibration,
+	 * milliseconds) waits for the first hook. */
+	if (!rtenv_flag("CPROF_LAZY"))
+		rt_init();
 }
 
 /* Runs after the program's own atexit handlers and destructors (we are

@@ -525,6 +525,10 @@ int cmd_run(int argc, char **argv)
 		setenv("CPROF_INTERVAL", o.interval, 1);
 	if (has_calls)
 		set_env_prepend("LD_PRELOAD", lib_calls);
+	/* No hook in the program itself: the call runtime starts at the
+	 * first hook of a library, if any, not at every process start. */
+	if (has_calls && kind == ELF_PLAIN)
+		setenv("CPROF_LAZY", "1", 1);
 	if (has_mem)
 		set_env_prepend("LD_PRELOAD", lib_mem);
 

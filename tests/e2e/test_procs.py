@@ -151,7 +151,7 @@ def children_keep_their_own_environment():
        ("libcprof-instrument.so", "/nonexistent/libmine.so"),
        "cprof's runtime first, the child's own entry kept last")
     eq(sorted(l.split("=")[0] for l in lines if not l.startswith("LD_PRELOAD=")),
-       ["CPROF_FOLLOW", "CPROF_OUTPUT", "MINE"], "the child's variables and cprof's")
+       ["CPROF_FOLLOW", "CPROF_LAZY", "CPROF_OUTPUT", "MINE"], "the child's variables and cprof's")
 
 
 # ---- merging (item 8) ----
