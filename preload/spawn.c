@@ -1,11 +1,12 @@
 /*
  * Following every child. A program started by `cprof run` (CPROF_FOLLOW=1
  * in its first environment) passes cprof's variables on to every program
- * it starts: exec*() and posix_spawn*() with an environment that lacks
- * them (an explicit envp, a cleared environ) get them back: the LD_PRELOAD
- * entries of cprof's runtimes and every CPROF_* variable, as they were
- * when this process started. A variable the program sets itself is kept;
- * its own LD_PRELOAD entries come after cprof's.
+ * it starts: exec*(), posix_spawn*(), system() and popen() with an
+ * environment that lacks them (an explicit envp, a cleared environ) get
+ * them back: the LD_PRELOAD entries of cprof's runtimes and every CPROF_*
+ * variable, as they were when this process started. A variable the
+ * program sets itself is kept; its own LD_PRELOAD entries come after
+ * cprof's.
  *
  * Linked into both runtimes: with both preloaded, the first one's
  * wrapper fixes the environment and the second one's finds nothing left
@@ -170,7 +171,8 @@ static void spawn_init(void)
 }
 
 /* Before main, while one thread runs: the wrappers then never resolve
- * anything in a vfork()ed child or after a fork(). */
+ * anything in a vfork()ed child or after a fork() (only a child started
+ * from a .preinit_array, before this, resolves them on its way). */
 __attribute__((constructor(101))) static void spawn_start(void)
 {
 	spawn_init();
@@ -355,40 +357,61 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	return r;
 }
 
-/* execl*: the arguments into an argv on the stack, as libc does. */
-#define COLLECT_ARGS(first, ap, argv, extra)                                   \
-	size_t argc_ = 1;                                                      \
-	va_start(ap, first);                                                   \
-	while (va_arg(ap, char *))                                             \
-		argc_++;                                                       \
-	va_end(ap);                                                            \
-	char *argv[argc_ + 1];                                                 \
-	argv[0] = (char *)(first);                                             \
-	va_start(ap, first);                                                   \
-	for (size_t i_ = 1; i_ <= argc_; i_++)                                 \
-		argv[i_] = va_arg(ap, char *);                                 \
-	extra;                                                                 \
-	va_end(ap)
+/* execl*: the arguments up to the NULL, counted first, then into an
+ * argv on the stack, as libc does. */
+static size_t count_args(va_list *ap)
+{
+	va_list c;
+	size_t n = 1;
+
+	va_copy(c, *ap);
+	while (va_arg(c, char *))
+		n++;
+	va_end(c);
+	return n;
+}
+
+static void fill_args(char **argv, const char *arg, va_list *ap, size_t n)
+{
+	argv[0] = (char *)arg;
+	for (size_t i = 1; i <= n; i++)	/* argv[n]: the NULL */
+		argv[i] = va_arg(*ap, char *);
+}
 
 EXPORT int execl(const char *path, const char *arg, ...)
 {
 	va_list ap;
-	COLLECT_ARGS(arg, ap, argv, (void)0);
+
+	va_start(ap, arg);
+	size_t n = count_args(&ap);
+	char *argv[n + 1];
+	fill_args(argv, arg, &ap, n);
+	va_end(ap);
 	return execv(path, argv);
 }
 
 EXPORT int execlp(const char *file, const char *arg, ...)
 {
 	va_list ap;
-	COLLECT_ARGS(arg, ap, argv, (void)0);
+
+	va_start(ap, arg);
+	size_t n = count_args(&ap);
+	char *argv[n + 1];
+	fill_args(argv, arg, &ap, n);
+	va_end(ap);
 	return execvp(file, argv);
 }
 
 EXPORT int execle(const char *path, const char *arg, ...)
 {
 	va_list ap;
-	char *const *envp;
-	COLLECT_ARGS(arg, ap, argv, envp = va_arg(ap, char *const *));
+
+	va_start(ap, arg);
+	size_t n = count_args(&ap);
+	char *argv[n + 1];
+	fill_args(argv, arg, &ap, n);
+	char *const *envp = va_arg(ap, char *const *);
+	va_end(ap);
 	return execve(path, argv, envp);
 }
 
