@@ -173,7 +173,6 @@ struct written {
 	size_t nprofiles;
 	char *main_profile;	/* the program's own (its PID), or NULL */
 	char *last_snapshot;	/* the program's own, highest SEQ (the exit one) */
-	size_t nfiles;
 };
 
 static void list_written(const char *dir, const struct dir_listing *before, pid_t child,
@@ -217,7 +216,6 @@ static void list_written(const char *dir, const struct dir_listing *before, pid_
 		}
 		free(names[i]);
 	}
-	w->nfiles = n;
 	if (!n)
 		fprintf(stderr, "cprof: no files were written to '%s' (did the program end through _exit, exec or a signal?)\n",
 			util_display_path(dir));
@@ -259,13 +257,13 @@ static void explain_missing(const char *prog, const char *dir, pid_t pid, int st
 }
 
 /* The program is not instrumented itself: what the profile holds. */
-static void say_found(const char *prog, const struct written *w, int has_calls)
+static void say_found(const char *prog, const struct written *w, int has_calls, int has_mem)
 {
 	if (!has_calls)
 		return;
 	if (!w->nprofiles) {
-		fprintf(stderr, "cprof: '%s' was not built with -finstrument-functions and ran no instrumented library: no call profile, memory only (rebuild with -finstrument-functions -g for one)\n",
-			prog);
+		fprintf(stderr, "cprof: '%s' was not built with -finstrument-functions and ran no instrumented library: no call profile%s (rebuild with -finstrument-functions -g for one)\n",
+			prog, has_mem ? ", memory only" : "");
 		return;
 	}
 	fprintf(stderr, "cprof: '%s' was not built with -finstrument-functions; the call profile holds the instrumented code it ran:",
@@ -596,7 +594,7 @@ int cmd_run(int argc, char **argv)
 		if (kind == ELF_INSTRUMENTED && has_calls && !w.main_profile)
 			explain_missing(prog, dir, pid, status);
 		else if (kind == ELF_PLAIN)
-			say_found(prog_argv[0], &w, has_calls);
+			say_found(prog_argv[0], &w, has_calls, has_mem);
 		if (w.nprofiles > 1) {
 			/* The program forked or started others: one answer. */
 			fprintf(stderr, "\ncprof: merged the call profiles of %zu processes\n", w.nprofiles);

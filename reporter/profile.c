@@ -402,7 +402,7 @@ struct profile *profile_open_set(char *const *paths, size_t n, int *is_usage)
 	size_t count = 0, opened = 0;
 	char **files;
 	struct profile **ps = NULL, *m = NULL;
-	uint64_t total = 0;
+	uint64_t total = 0, total_nodes = 0;
 
 	*is_usage = 0;
 	files = expand(paths, n, &count, is_usage);
@@ -438,7 +438,14 @@ struct profile *profile_open_set(char *const *paths, size_t n, int *is_usage)
 				profile_free(ps[opened]);
 				goto out;
 			}
-		/* Sums over the set must not wrap either. */
+		/* Sums over the set must not wrap either, nor node indices. */
+		total_nodes += ps[opened]->nnodes;
+		if (total_nodes > UINT32_MAX) {
+			error("'%s': the set holds more than 2^32 call-tree nodes (merge fewer files)",
+			      files[opened]);
+			profile_free(ps[opened]);
+			goto out;
+		}
 		for (size_t i = 0; i < ps[opened]->nnodes; i++) {
 			uint64_t c = ps[opened]->nodes[i].calls;
 			if (c > UINT64_MAX - total) {
