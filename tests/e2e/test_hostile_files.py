@@ -293,6 +293,8 @@ for name, off, fmt, v in [
     case("huge count", name, "snap", patched(d, (off, fmt, v)), grind="frames" in name or "ntraces" in name)
 case("huge informational counter", "info current_bytes", "snap",
      patched(d, (info + INFO_CURRENT_BYTES, "Q", U64)), "accept")
+case("huge informational counter", "trace load generation 0xffffffff", "snap",
+     patched(d, (traces(d)[1][0] + 36, "I", U32)), "accept")
 
 
 # ---- running the readers ----
