@@ -131,11 +131,20 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 	for (size_t i = 0; i < n; i++)
 		if (p->nodes[i].fn)
 			child_calls[p->nodes[i].parent] += p->nodes[i].calls;
-	for (size_t i = 0; i < n; i++) {
-		const struct profile_node *nd = &p->nodes[i];
-		double in = compensate ? p->inner_s : 0, out = compensate ? p->outer_s : 0;
-		self[i] = clamp0(nd->self_s - (double)nd->calls * in - (double)child_calls[i] * out);
-		incl[i] = compensate ? self[i] : nd->incl_s;
+	/* Each thread by its own process's overhead (a merged set holds
+	 * several). */
+	for (size_t t = 0; t < p->nthreads; t++) {
+		const struct profile_thread *th = &p->threads[t];
+		const struct profile_process *pr =
+			p->nprocesses > 1 && th->process < p->nprocesses ? &p->processes[th->process] : NULL;
+		double in = !compensate ? 0 : pr ? pr->inner_s : p->inner_s;
+		double out = !compensate ? 0 : pr ? pr->outer_s : p->outer_s;
+		for (size_t i = th->root; i < (size_t)th->root + th->nnodes && i < n; i++) {
+			const struct profile_node *nd = &p->nodes[i];
+			self[i] = clamp0(nd->self_s - (double)nd->calls * in -
+					 (double)child_calls[i] * out);
+			incl[i] = compensate ? self[i] : nd->incl_s;
+		}
 	}
 	/* Compensated, a node's inclusive time is its own plus its callees'
 	 * (children have larger indices than parents: one backward pass):

@@ -54,7 +54,7 @@ void check_growth_release(struct growth_check *gc);
 
 /* Prints the pstats table of a profile file, top `limit` rows by
  * cumulative time, as `cprof run` does after the program ends. */
-int report_summary(const char *path, int limit);
+int report_summary(char *const *paths, size_t n, int limit);
 
 
 /* ---- memory snapshots (cmd_stats.c, cmd_diff_snap.c) ---- */

@@ -4,6 +4,7 @@
  */
 #include "cmd_html.h"
 #include "cmds.h"
+#include "loaded.h"
 #include "util.h"
 
 #include "../common/format.h"
@@ -31,21 +32,20 @@ static int cmd_diff(int argc, char **argv)
 		return EXIT_OK;
 	}
 	for (int i = 1; i < argc; i++) {
-		struct fmt_file f;
-		char err[512];
 		int is_value = 0;
 		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
 			is_value |= strcmp(argv[i - 1], with_value[k]) == 0;
 		if (argv[i][0] == '-' || is_value)
 			continue;
-		if (fmt_file_open(&f, argv[i], err, sizeof(err)) < 0)
-			return error("%s", err), EXIT_ERROR;
+		/* A directory is a merged set of profiles (see loaded_open). */
+		int kind = loaded_kind(argv[i]);
+		if (kind < 0)
+			return EXIT_ERROR;
 		if (nfiles < 2) {
-			kinds[nfiles] = f.header.kind;
+			kinds[nfiles] = kind;
 			names[nfiles] = argv[i];
 		}
 		nfiles++;
-		fmt_file_close(&f);
 	}
 	if (nfiles != 2)
 		return error("diff takes two files, OLD and NEW: two profiles or two snapshots"),

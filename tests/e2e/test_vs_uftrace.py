@@ -70,17 +70,10 @@ from cprof_e2e import CPROF, PROGS, ROOT
 KNOWN_GAPS = {
     "longjmp_shapes": "issue 10 item 1 (stale frames found by depth, not by CFA)",
     "longjmp_depth1024": "issue 10 item 1 (stale frames use up CPROF_MAX_DEPTH)",
-    "plain_main": "issue 10 item 4 (no call profile under an uninstrumented main)",
     "own_malloc": "issue 10 item 5 (the memory runtime's start-up calls the program's malloc)",
-    "dlopen_relative": "issue 10 item 2 (relative dlopen path dropped as the vDSO)",
-    "dlopen_reuse": "issue 10 item 3 (dlclose + dlopen at the same address)",
     "preinit": "issue 10 item 6 (no CPROF_OUTPUT before environ is set)",
-    "spawn_envp": "issue 10 item 7 (execve with an envp without LD_PRELOAD)",
-    "spawn_posix_spawn_envp": "issue 10 item 7 (posix_spawn with an envp without LD_PRELOAD)",
     # Not asked by issue 10: the README says an exec loses the calls before it.
     "exec_before": "README 'What survives': the calls before an exec are lost",
-    "fork_merged": "issue 10 item 8 (no cprof report --merge)",
-    "daemon_merged": "issue 10 item 8 (no cprof report --merge)",
     "libdtor": "issue 10 item 10 (files written before library destructors)",
 }
 
