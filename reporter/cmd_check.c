@@ -94,6 +94,34 @@ static int has_kind(const struct loaded *files, size_t n, int kind)
 	return 0;
 }
 
+/*
+ * Loads the set: each snapshot, and the profiles merged into one (a
+ * forked child's inherited calls then count once, as in `cprof report
+ * --merge`). 0, or -1 after one error line; *nloaded are to be closed
+ * either way.
+ */
+static int load_set(char **paths, size_t npaths, struct loaded *files, size_t *nloaded)
+{
+	char **profiles = xcalloc(npaths + 1, sizeof(*profiles));
+	size_t nprofiles = 0;
+	int is_usage, status = 0;
+
+	*nloaded = 0;
+	for (size_t i = 0; i < npaths && status == 0; i++) {
+		int kind = loaded_kind(paths[i]);
+		if (kind == FMT_KIND_PROFILE)
+			profiles[nprofiles++] = paths[i];
+		else if (kind < 0 || loaded_open(&files[(*nloaded)++], paths[i]) < 0)
+			status = -1;
+	}
+	if (status == 0 && nprofiles &&
+	    loaded_adopt_profile(&files[(*nloaded)++], profile_open_set(profiles, nprofiles, &is_usage),
+				 profiles[0]) < 0)
+		status = -1;
+	free(profiles);
+	return status;
+}
+
 int check_files(char **paths, size_t npaths, char **rules, size_t nrules, int is_json,
 		FILE *out)
 {
@@ -110,22 +138,20 @@ int check_files(char **paths, size_t npaths, char **rules, size_t nrules, int is
 			status = EXIT_USAGE;
 			goto out;
 		}
-	for (; nloaded < npaths; nloaded++)
-		if (loaded_open(&files[nloaded], paths[nloaded]) < 0) {
-			loaded_close(&files[nloaded]);
-			status = EXIT_USAGE;
-			goto out;
-		}
+	if (load_set(paths, npaths, files, &nloaded) < 0) {
+		status = EXIT_USAGE;
+		goto out;
+	}
 	for (size_t i = 0; i < nrules; i++) {
 		int kind = budget_rule_kind(&v[i].rule);
-		if (!has_kind(files, npaths, kind)) {
+		if (!has_kind(files, nloaded, kind)) {
 			error("'%s' measures %s, and none was given", v[i].rule.text,
 			      kind == FMT_KIND_PROFILE ? "call profiles (.prof)"
 						       : "memory snapshots (.snap)");
 			status = EXIT_USAGE;
 			goto out;
 		}
-		if (budget_measure(&v[i].rule, files, npaths, &v[i].value, err, sizeof(err)) < 0) {
+		if (budget_measure(&v[i].rule, files, nloaded, &v[i].value, err, sizeof(err)) < 0) {
 			error("%s", err);
 			status = EXIT_USAGE;
 			goto out;

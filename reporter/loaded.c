@@ -44,8 +44,17 @@ int loaded_open(struct loaded *l, const char *path)
 	struct stat st;
 	int is_usage;
 	char *const one[1] = { (char *)path };
-	l->p = stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? profile_open_set(one, 1, &is_usage)
-							    : profile_open(path);
+	struct profile *p = stat(path, &st) == 0 && S_ISDIR(st.st_mode)
+				    ? profile_open_set(one, 1, &is_usage)
+				    : profile_open(path);
+	return loaded_adopt_profile(l, p, path);
+}
+
+int loaded_adopt_profile(struct loaded *l, struct profile *p, const char *path)
+{
+	memset(l, 0, sizeof(*l));
+	l->path = path;
+	l->p = p;
 	if (!l->p)
 		return -1;
 	callstats_build(&l->cs, l->p, 1);

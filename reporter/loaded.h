@@ -30,6 +30,9 @@ int loaded_kind(const char *path);
  * see profile_open_set); 0, or -1 after one error line. Release with loaded_close()
  * either way (it accepts a zeroed or half-opened struct). */
 int loaded_open(struct loaded *l, const char *path);
+/* The same for a profile already made (a merged set): l owns p from now
+ * on; NULL p gives -1 (its error already said). */
+int loaded_adopt_profile(struct loaded *l, struct profile *p, const char *path);
 void loaded_close(struct loaded *l);
 
 #endif

@@ -112,9 +112,17 @@ def processes_add_up():
     both = SNAP + [os.path.join(other.dir, f) for f in os.listdir(other.dir) if f.endswith(".snap")]
     eq(json_value(both, "peak<=1B")["rules"][0]["value"], 2 * PEAK, "peaks of two processes")
     eq(json_value(both, "allocations<=1")["rules"][0]["value"], 2 * ALLOCATIONS, "allocations")
-    twice = json_value([PROF, calls.main_profile(), Run([prog("calls")]).main_profile()],
+    three = json_value([PROF, Run([prog("calls")]).main_profile(), Run([prog("calls")]).main_profile()],
                        "leaf:calls<=1")
-    eq(twice["rules"][0]["value"], 3000, "profiles add up (the same file twice counts twice)")
+    eq(three["rules"][0]["value"], 3000, "profiles of three processes add up")
+    rc, out, err = check(PROF, PROF, "leaf:calls<=1")
+    eq((rc, out), (2, ""), "the same profile twice: " + err)
+    # A forked child continues main: merged, as `report --merge` does,
+    # main was called once, not once per process.
+    forked = Run([prog("forker")])
+    eq(len(forked.profiles()), 2, "profiles of forker (parent and child)")
+    eq(json_value(forked.profiles(), "main:calls<=1")["rules"][0]["value"], 1,
+       "main of a parent and its forked child")
 
 
 def total_matches_report():
