@@ -44,8 +44,9 @@ const char *budget_metric_name(enum budget_metric m);
 const char *budget_op_name(enum budget_op op);
 
 /*
- * What r measures over files (all of its kind). Profiles add up, as a
- * merge does. Snapshots: the newest of each process (by pid, then SEQ)
+ * What r measures over files (all of its kind). Profiles add up (give
+ * one merged set, see profile_open_set, for a forked child's inherited
+ * calls to count once). Snapshots: the newest of each process (by pid, then SEQ)
  * counts, and processes add up. 0 with *value set, or -1 with one line
  * in err: a function or site that is in none of the files, leaks of a
  * process whose newest snapshot is not its 'exit' one.

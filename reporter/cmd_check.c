@@ -22,8 +22,8 @@ static const char check_usage[] =
 	"             FUNCTION:calls<=N\n"
 	"  SIZE: 64MiB, 512KiB, 1GB, ... (B, KiB, MiB, GiB, KB, MB, GB); SECONDS: 2s, 150ms\n"
 	"  Comparisons: <= < == >= >. Quote each rule for the shell.\n"
-	"  Several files are one set: profiles add up; of snapshots, the newest of each\n"
-	"  process counts, and processes add up.\n"
+	"  Several files are one set: profiles merged as by 'report --merge'; of\n"
+	"  snapshots, the newest of each process counts, and processes add up.\n"
 	"  Exit status: 0 every rule holds, 1 a rule fails, 2 a bad rule or file.";
 
 struct verdict {
