@@ -316,6 +316,20 @@ size_t budget_function(const struct loaded *prof, const char *function,
 	return matched;
 }
 
+/* What the exit snapshot holds live, less what libc keeps for itself:
+ * the total of `cprof stats --leaks`. */
+static double program_leaks(const struct loaded *snap)
+{
+	double bytes = 0;
+
+	for (size_t i = 0; i < snap->s->ntraces; i++) {
+		const struct snap_trace *t = &snap->s->traces[i];
+		if (t->live_blocks && !snapshot_is_libc_kept(snap->sym, t))
+			bytes += (double)t->live_bytes;
+	}
+	return bytes;
+}
+
 /* Whether snapshot i is the newest of its process among files. */
 static int is_newest_of_process(const struct loaded *files, size_t nfiles, size_t i)
 {
@@ -356,8 +370,8 @@ static int measure_snapshots(const struct budget_rule *r, const struct loaded *f
 					 s->meta.label);
 				return -1;
 			}
-			/* leaks are what the exit snapshot holds live */
-			__attribute__((fallthrough));
+			sum += program_leaks(&files[i]);
+			break;
 		case BUDGET_LIVE:
 			sum += (double)s->info.current_bytes;
 			break;

@@ -69,8 +69,12 @@ int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int 
 				return error("%s: --fail-over takes PERCENT or SITE=PERCENT (e.g. 5%%)",
 					     argv[0]);
 			o->fail_over[o->nfail_over++] = val;
-		} else if (!strcmp(a, "--leaks") && !eq && allow_leaks) {
+		} else if (!strcmp(a, "--leaks") && allow_leaks) {
+			if (eq && strcmp(val, "all") != 0)
+				return error("%s: --leaks takes no value but 'all' (not '%s')", argv[0],
+					     val);
 			o->is_leaks = 1;
+			o->filter.hide_libc_kept = !eq;	/* --leaks=all keeps libc's own */
 			takes = 0;
 		} else if (a[0] == '-' && a[1]) {
 			return error("%s: unknown option '%s' (see 'cprof %s --help')", argv[0], argv[i],
@@ -248,12 +252,14 @@ void cmd_stats_print_header(const struct snapshot *s)
 static void usage(void)
 {
 	printf("usage: cprof stats SNAPSHOT [--by lineno|filename|function|traceback] [--limit N]\n"
-	       "                  [--include GLOB] [--exclude GLOB] [--all-frames] [--leaks] [--json]\n\n"
+	       "                  [--include GLOB] [--exclude GLOB] [--all-frames] [--leaks[=all]] [--json]\n\n"
 	       "Live memory of a snapshot by allocation site, largest first (tracemalloc's\n"
 	       "Snapshot.statistics). --by traceback prints each site's stack with the\n"
 	       "innermost frame last, as Python tracebacks do. --include/--exclude match the\n"
 	       "innermost frame's source file or module (any frame with --all-frames).\n"
-	       "--leaks: what is still live in the 'exit' snapshot, by site. Text shows the\n"
+	       "--leaks: what is still live in the 'exit' snapshot, by site, less the blocks\n"
+	       "the C library keeps for the process's life (stdio buffers, locale, loader:\n"
+	       "valgrind frees those before counting); --leaks=all keeps them. Text shows the\n"
 	       "top 10 (--limit 0: all); JSON shows all unless --limit is given.\n");
 }
 
@@ -285,6 +291,9 @@ int cmd_stats(int argc, char **argv)
 		printf("{");
 		cmd_stats_print_json_snapshot("snapshot", s);
 		printf(",\"leaks\":%s,", o.is_leaks ? "true" : "false");
+		if (o.is_leaks)
+			printf("\"libc_kept_size\":%lld,\"libc_kept_count\":%lld,",
+			       (long long)st.hidden_size, (long long)st.hidden_count);
 		cmd_stats_print_json_entries(&st, &o, 0);
 		printf("}\n");
 	} else {
@@ -295,6 +304,12 @@ int cmd_stats(int argc, char **argv)
 			printf("Leaked at exit: %s in %lld blocks from %zu %s\n", sz,
 			       (long long)st.count, st.nstats,
 			       o.key == SNAP_BY_TRACEBACK ? "stacks" : "sites");
+			if (st.hidden_count) {
+				util_format_bytes(sz, sizeof(sz), (double)st.hidden_size, 0);
+				printf("Left out: %s in %lld blocks the C library keeps until exit "
+				       "(stdio buffers, locale, loader; --leaks=all shows them)\n",
+				       sz, (long long)st.hidden_count);
+			}
 		}
 		cmd_stats_print_text(&st, &o, 0);
 	}

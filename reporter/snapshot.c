@@ -341,6 +341,47 @@ static char *make_key(enum snap_key key, const struct sym_frame *frames, int n)
 	return out;
 }
 
+/*
+ * Blocks the C library allocates for itself and keeps until the process
+ * ends: stdio buffers, atexit records, locale and iconv data, time-zone
+ * data, NSS caches, the dynamic loader's structures. valgrind frees them
+ * (__libc_freeres) before it counts leaks; here they are told by who
+ * asked: a function of this list in the frames inside libc or ld.so
+ * above the allocation, before the first frame of the program. So
+ * strdup's block is the program's; stdout's buffer is libc's.
+ */
+static const char *const libc_kept[] = {
+	"_IO_file_doallocate", "__new_exitfn", "_nl_", "setlocale", "__libc_setlocale",
+	"new_composite_name", "__gconv", "__tzfile_", "tzset", "__tzstring", "__nss_",
+	"nss_", "__libc_dlopen", "_dl_",
+};
+
+static int is_libc_module(const char *module)
+{
+	const char *base = base_of(module);
+
+	return strncmp(base, "libc.so", 7) == 0 || strncmp(base, "ld-linux", 8) == 0;
+}
+
+static int frames_are_libc_kept(const struct sym_frame *frames, int n)
+{
+	for (int i = 0; i < n && frames[i].module && is_libc_module(frames[i].module); i++)
+		for (size_t k = 0; k < sizeof(libc_kept) / sizeof(libc_kept[0]); k++)
+			if (strncmp(frames[i].function, libc_kept[k], strlen(libc_kept[k])) == 0)
+				return 1;
+	return 0;
+}
+
+int snapshot_is_libc_kept(struct symbolizer *sym, const struct snap_trace *t)
+{
+	int max = FMT_FRAMES_MAX * MAX_INLINE;
+	struct sym_frame *frames = xcalloc((size_t)max, sizeof(*frames));
+	int is_kept_by_libc = frames_are_libc_kept(frames, expand(sym, t, frames, max));
+
+	free(frames);
+	return is_kept_by_libc;
+}
+
 /* Adds s's traces into m, with sign +1 (new or plain) or -1 (old). */
 static void accumulate(struct group_map *m, const struct snapshot *s, struct symbolizer *sym,
 		       enum snap_key key, const struct snap_filter *filter, int sign,
@@ -358,6 +399,11 @@ static void accumulate(struct group_map *m, const struct snapshot *s, struct sym
 		int n = expand(sym, t, frames, max);
 		if (!is_kept(frames, n, filter))
 			continue;
+		if (filter && filter->hide_libc_kept && frames_are_libc_kept(frames, n)) {
+			totals->hidden_size += (int64_t)t->live_bytes;
+			totals->hidden_count += (int64_t)t->live_blocks;
+			continue;
+		}
 		struct snap_stat *st = map_get(m, make_key(key, frames, n), &is_new);
 		if (is_new) {
 			st->file = frames[0].file;

@@ -65,6 +65,7 @@ struct snap_filter {
 	const char **exclude;
 	size_t nexclude;
 	int all_frames;
+	int hide_libc_kept;	/* leave out what libc keeps for the process's life */
 };
 
 /* One group: a line, a file, a function or a whole traceback. */
@@ -84,6 +85,7 @@ struct snap_stats {
 	struct snap_stat *stats;
 	size_t nstats;
 	int64_t size, count;		/* sums over the kept traces */
+	int64_t hidden_size, hidden_count;	/* left out by hide_libc_kept */
 	int64_t size_diff, count_diff;
 };
 
@@ -103,5 +105,9 @@ void snapshot_compare(const struct snapshot *old_snap, struct symbolizer *old_sy
 		      const struct snapshot *new_snap, struct symbolizer *new_sym,
 		      enum snap_key key, const struct snap_filter *filter, struct snap_stats *out);
 void snapshot_stats_release(struct snap_stats *st);
+
+/* Whether t's block is one the C library allocated for itself and keeps
+ * until exit (stdout's buffer, locale data, ...): not a program leak. */
+int snapshot_is_libc_kept(struct symbolizer *sym, const struct snap_trace *t);
 
 #endif
