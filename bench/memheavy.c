@@ -4,6 +4,8 @@
  * a long-lived block at 14 (from one of two leaves), and frees on the way
  * back. Prints a checksum and the exact number of allocation-family calls.
  *   memheavy STEPS          the workload (<= LIVE_SLOTS blocks stay live)
+ *   MEMHEAVY_SNAPSHOT_AT=K  (environment) a snapshot labelled "mid" after
+ *                           step K, when the shim is there (bench/snapcmp.py)
  *   memheavy hold BLOCKS    mallocs BLOCKS 32-byte blocks from 4 sites,
  *                           prints the process's VmRSS in kB while they
  *                           are live, frees them (the shim's memory)
@@ -13,6 +15,9 @@
 #include <string.h>
 
 #define BENCH_FN __attribute__((noipa))
+
+/* The shim's API (include/cprof.h): weak, NULL without the shim. */
+extern int cprof_rt_snapshot(const char *label) __attribute__((weak));
 /* Long-lived blocks: each step replaces one, so after LIVE_SLOTS steps
  * this many blocks stay live for LIVE_SLOTS steps each. */
 #define LIVE_SLOTS 50000
@@ -182,9 +187,15 @@ int main(int argc, char **argv)
 
 	if (!st)
 		return 1;
+	const char *at = getenv("MEMHEAVY_SNAPSHOT_AT");
+	unsigned long snap_at = at ? strtoul(at, NULL, 10) : (unsigned long)-1;
+
 	st->rng = 12345;
-	for (st->step = 0; st->step < steps; st->step++)
+	for (st->step = 0; st->step < steps; st->step++) {
 		d1(st);
+		if (st->step + 1 == snap_at && cprof_rt_snapshot)
+			cprof_rt_snapshot("mid");
+	}
 	for (unsigned long i = 0; i < LIVE_SLOTS; i++) {
 		if (st->live[i]) {
 			free(st->live[i]);

@@ -75,6 +75,8 @@ struct mem_runtime {
 	uint32_t max_traces;		/* CPROF_MAX_TRACES */
 	uint32_t interval_ms;		/* CPROF_INTERVAL, 0 = off */
 	int snap_signal;		/* CPROF_SNAPSHOT_SIGNAL, 0 = off */
+	int headers;			/* blocks of malloc/calloc/realloc carry a header */
+	uint64_t secret;		/* per process: keys the headers' tags */
 	uintptr_t self_lo, self_hi;	/* our own code: frames skipped */
 	uint64_t start_unix_ns;
 	uint64_t start_mono_ns;
@@ -89,6 +91,7 @@ struct mem_runtime {
 	_Alignas(64) _Atomic uint64_t dropped_allocs;
 	_Atomic uint64_t dropped_traces;
 	_Atomic uint64_t untraced_frees;
+	_Atomic uint64_t corrupt_headers;	/* frees of blocks whose header was overwritten */
 };
 
 extern struct mem_runtime rt HIDDEN;
@@ -121,6 +124,14 @@ int live_insert(void *p, uint64_t size, uint32_t trace, struct live_block *old) 
 void live_prefetch(const void *p) HIDDEN;
 /* 1 and the block in *out when p was live (the entry is removed), else 0. */
 int live_remove(void *p, struct live_block *out) HIDDEN;
+/* Blocks in the table: a free skips the lookup (and its lock) when none
+ * is (in-band headers leave only the aligned family there). The block
+ * being freed was inserted before the free, so a relaxed load sees it. */
+extern _Atomic uint64_t live_count HIDDEN;
+static inline int live_is_empty(void)
+{
+	return atomic_load_explicit(&live_count, memory_order_relaxed) == 0;
+}
 /* Entries and bytes of table memory now (for the shim's own cost). */
 void live_usage(uint64_t *entries, uint64_t *table_bytes) HIDDEN;
 /* Fork: lock every shard (prepare), unlock them (parent and child). */
@@ -159,6 +170,11 @@ const uint64_t *traces_frames(const struct trace_rec *t) HIDDEN;
  * own set. traces_read() sums every set, clamped to a consistent record. */
 void traces_account_alloc(uint32_t id, uint64_t size) HIDDEN;
 void traces_account_free(uint32_t id, uint64_t size) HIDDEN;
+/* The same from a thread that is inside the shim already (a signal
+ * handler that interrupted a hook, the helper): into the shared set,
+ * with atomic adds, so the interrupted update of the thread's own set
+ * loses nothing. */
+void traces_account_shared(uint32_t id, uint64_t size, int is_free) HIDDEN;
 void traces_read(uint32_t id, struct fmt_trace *out) HIDDEN;
 void traces_lock(void) HIDDEN;
 void traces_unlock(void) HIDDEN;
@@ -192,6 +208,10 @@ void snapshot_request_from_signal(void) HIDDEN;
 void snapshot_fork_prepare(void) HIDDEN;
 void snapshot_fork_parent(void) HIDDEN;
 void snapshot_fork_child(void) HIDDEN;
+
+/* hooks.c: in-band headers on if CPROF_HEADERS allows and the allocator
+ * next is glibc's (sets rt.headers and rt.secret); from configure(). */
+void headers_setup(void) HIDDEN;
 
 /* runtime.c */
 /* Resolves the originals and builds the tables, once. Returns with

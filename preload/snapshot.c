@@ -101,6 +101,7 @@ static int write_locked(const char *label)
 	info.dropped_allocs = atomic_load(&rt.dropped_allocs);
 	info.dropped_traces = atomic_load(&rt.dropped_traces);
 	info.untraced_frees = atomic_load(&rt.untraced_frees);
+	info.corrupt_headers = atomic_load(&rt.corrupt_headers);
 	info.max_frames = rt.max_frames;
 	info.ntraces = ntraces;
 

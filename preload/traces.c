@@ -402,14 +402,7 @@ static void account_slow(uint32_t id, uint64_t bytes, int is_free)
 		bump(is_free ? &c->free_blocks : &c->alloc_blocks, 1);
 		return;
 	}
-	c = chunk_of(&tt.orphans, id);
-	if (!c)
-		return;	/* no memory for even 16 KiB: the count is lost */
-	c += id & (CTR_CHUNK - 1);
-	atomic_fetch_add_explicit(is_free ? &c->free_bytes : &c->alloc_bytes, bytes,
-				  memory_order_relaxed);
-	atomic_fetch_add_explicit(is_free ? &c->free_blocks : &c->alloc_blocks, 1,
-				  memory_order_relaxed);
+	traces_account_shared(id, bytes, is_free);
 }
 
 void traces_account_alloc(uint32_t id, uint64_t size)
@@ -440,6 +433,19 @@ void traces_account_free(uint32_t id, uint64_t size)
 	c += id & (CTR_CHUNK - 1);
 	bump(&c->free_bytes, size);
 	bump(&c->free_blocks, 1);
+}
+
+void traces_account_shared(uint32_t id, uint64_t size, int is_free)
+{
+	struct trace_ctr *c = chunk_of(&tt.orphans, id);
+
+	if (!c)
+		return;	/* no memory for even 16 KiB: the count is lost */
+	c += id & (CTR_CHUNK - 1);
+	atomic_fetch_add_explicit(is_free ? &c->free_bytes : &c->alloc_bytes, size,
+				  memory_order_relaxed);
+	atomic_fetch_add_explicit(is_free ? &c->free_blocks : &c->alloc_blocks, 1,
+				  memory_order_relaxed);
 }
 
 static void add_set(const struct ctr_set *s, uint32_t id, uint64_t sum[4])
