@@ -42,12 +42,22 @@ struct real_fns {
  */
 struct trace_ctr;
 struct ctr_set;
+/* A thread's recent stacks -> trace id (traces.c): a hit is checked
+ * frame by frame against the interned trace, so it is exact. */
+#define TCACHE_SIZE 64
+struct tcache_entry {
+	uint32_t hash;			/* the stack hash's low half; 0 = empty */
+	uint32_t id;
+	uint32_t frames_at;		/* the trace's frames in the arena */
+	uint32_t nframes;
+};
 struct tls_state {
 	int busy;
 	int ctr_state;			/* CTR_*: this thread's counter set */
 	struct trace_ctr *_Atomic *ctr_dir;	/* ctr_set's chunks, NULL until acquired */
 	struct ctr_set *ctr_set;
 	uintptr_t stack_lo, stack_hi;	/* CPROF_UNWIND=fp: this thread's stack, 0 = not yet */
+	struct tcache_entry tcache[TCACHE_SIZE];
 };
 extern __thread struct tls_state tls
 	__attribute__((visibility("hidden"), tls_model("initial-exec")));

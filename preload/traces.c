@@ -236,7 +236,7 @@ static inline int same(const struct trace_rec *t, uint64_t h, const uint64_t *f,
 		return 0;
 	const uint64_t *g = tt.frames + t->frames_at;
 	uint64_t diff = 0;
-	for (uint32_t i = 0; i < n; i++)	/* short and branch-free: no memcmp call */
+	for (uint32_t i = 0; i < n; i++)
 		diff |= g[i] ^ f[i];
 	return diff == 0;
 }
@@ -258,11 +258,45 @@ void traces_unlock(void)
 	atomic_store(&tt.lock, 0);
 }
 
+static inline int same_frames(const uint64_t *g, const uint64_t *f, uint32_t n)
+{
+	uint64_t diff = 0;
+
+	for (uint32_t i = 0; i < n; i++)	/* short and branch-free: no memcmp call */
+		diff |= g[i] ^ f[i];
+	return diff == 0;
+}
+
+static uint32_t intern_slow(const uint64_t *f, uint32_t n, uint64_t h);
+
+/*
+ * The thread's cache first: a program allocates from a few stacks over
+ * and over, and the global table's slot and record are two cache misses
+ * a call once it is large. The cache's frames are the interned trace's
+ * own (published before its id), compared frame by frame.
+ */
 uint32_t traces_intern(const uint64_t *f, uint32_t n)
 {
 	if (unlikely(!n))
 		return 0;
 	uint64_t h = hash_frames(f, n);
+	struct tcache_entry *e = &tls.tcache[(h >> 32) & (TCACHE_SIZE - 1)];
+
+	if (likely(e->hash == (uint32_t)h && e->nframes == n &&
+		   same_frames(tt.frames + e->frames_at, f, n)))
+		return e->id;
+	uint32_t id = intern_slow(f, n, h);
+	if (likely(id)) {	/* 0: the table is full, the stack was not kept */
+		e->hash = (uint32_t)h;
+		e->id = id;
+		e->frames_at = tt.recs[id].frames_at;
+		e->nframes = n;
+	}
+	return id;
+}
+
+static uint32_t intern_slow(const uint64_t *f, uint32_t n, uint64_t h)
+{
 	uint32_t i = (uint32_t)h & tt.slot_mask;
 
 	/* Lock-free lookup: the common case once the program is warm. */
