@@ -63,6 +63,9 @@ extern __thread struct tls_state tls
 	__attribute__((visibility("hidden"), tls_model("initial-exec")));
 
 enum { STATE_FRESH, STATE_RESOLVING, STATE_RESOLVED };
+/* rt.is_tracing: off; on; on, with the helper thread to start from the
+ * next hook (after fork, or after unshare). */
+enum { TRACING_OFF, TRACING_ON, TRACING_PENDING };
 enum { CTR_NONE, CTR_OWNED, CTR_EXITED };	/* tls.ctr_state */
 enum { UNWIND_LIBUNWIND, UNWIND_FP };		/* CPROF_UNWIND */
 
@@ -78,7 +81,7 @@ enum { UNWIND_LIBUNWIND, UNWIND_FP };		/* CPROF_UNWIND */
  */
 struct mem_runtime {
 	_Atomic int state;		/* STATE_*: who resolves the originals */
-	_Atomic int is_tracing;		/* hooks record; set once tables exist */
+	_Atomic int is_tracing;		/* TRACING_*: hooks record once tables exist */
 	struct real_fns real;
 	uint32_t max_frames;		/* CPROF_FRAMES */
 	int unwind;			/* CPROF_UNWIND: UNWIND_* */
@@ -106,12 +109,19 @@ struct mem_runtime {
 
 extern struct mem_runtime rt HIDDEN;
 
+void snapshot_start_pending(void) HIDDEN;
+
 /* hooks.c: the guard. False when reentered or not tracing. */
 static inline int hook_enter(void)
 {
-	if (unlikely(tls.busy) ||
-	    unlikely(!atomic_load_explicit(&rt.is_tracing, memory_order_relaxed)))
+	if (unlikely(tls.busy))
 		return 0;
+	int on = atomic_load_explicit(&rt.is_tracing, memory_order_relaxed);
+	if (unlikely(on != TRACING_ON)) {
+		if (on != TRACING_PENDING)
+			return 0;
+		snapshot_start_pending();
+	}
 	tls.busy = 1;
 	return 1;
 }
@@ -211,7 +221,8 @@ static inline void counters_add_current(uint64_t delta)
 /* Writes DIR/PROG.PID.SEQ.snap; 0, or -1 (said once on stderr). Takes
  * the snapshot lock; the calling thread must not be inside a hook. */
 int snapshot_take(const char *label) HIDDEN;
-/* Starts the helper thread that serves signal and interval snapshots. */
+/* Starts the helper thread that serves signal and interval snapshots
+ * (when they are on and it is not running). */
 void snapshot_start_helper(void) HIDDEN;
 /* Signal handler work: async-signal-safe. */
 void snapshot_request_from_signal(void) HIDDEN;

@@ -185,7 +185,39 @@ def corrupt():
         raise AssertionError("cprof stats does not say so:\n" + text)
 
 
-for fn in (foreign, aligned, chain, usable, xthread, signal_frees, fork_frees, corrupt):
+def unshare():
+    """The helper steps aside for unshare(CLONE_NEWUSER) and comes back at
+    the next hook; util-linux's unshare -U works under the shim too."""
+    plain = subprocess.run([prog("mem_engine"), "unshare"], capture_output=True, text=True,
+                           timeout=TIMEOUT)
+    if not plain.stdout.startswith("unshare 0 ok"):
+        raise AssertionError("unshare(CLONE_NEWUSER) fails here even without cprof (user "
+                             "namespaces disabled?): " + plain.stdout)
+    r = Run("unshare")
+    eq(r.stdout.splitlines()[0], "unshare 0 ok threads 2 2",
+       "unshare succeeds; threads before it (program + helper) and after the next malloc")
+    own, s = r.snap("unshare")
+    eq(own, {line_of("SITE_UN_BEFORE"): (100, 1, 1), line_of("SITE_UN_AFTER"): (200, 1, 1)},
+       "sites")
+    eq(r.snap("signal")[1]["seq"], 1, "the signal snapshot, written by the restarted helper")
+    d = tempfile.mkdtemp(dir=TMP)
+    p = subprocess.run(["unshare", "-U", "-r", "id", "-u"], capture_output=True, text=True,
+                       timeout=TIMEOUT, env=dict(os.environ, LD_PRELOAD=LIB, CPROF_OUTPUT=d))
+    eq((p.returncode, p.stdout, p.stderr), (0, "0\n", ""), "unshare -U -r id -u under the shim")
+
+
+def helper_threads():
+    """A forked child has no helper until its first hook; with no signal
+    and no interval snapshot there is none at all."""
+    def counts(env=None):
+        return [l for l in Run("threads", env).stdout.splitlines() if not l.startswith("ok ")]
+    eq(counts(), ["parent 2", "child 1 2"], "threads: parent; child before/after malloc")
+    eq(counts({"CPROF_SNAPSHOT_SIGNAL": "none"}), ["parent 1", "child 1 1"],
+       "threads without signal snapshots")
+
+
+for fn in (foreign, aligned, chain, usable, xthread, signal_frees, fork_frees, corrupt, unshare,
+           helper_threads):
     c.case(fn.__name__, fn)
 subprocess.run(["rm", "-rf", TMP])
 c.done()

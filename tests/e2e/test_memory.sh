@@ -242,7 +242,7 @@ preload "$TMP/bt" "$PROGS/mem_backtrace" >"$TMP/bt.shim" 2>&1
 check "the host's backtrace() stays glibc's (libunwind stays private)" cmp "$TMP/bt.plain" "$TMP/bt.shim"
 check "backtrace resolves in libc.so.6" grep -q "backtrace in: libc.so.6" "$TMP/bt.shim"
 check "the shim exports only the allocation family and the API" test -z "$(nm -D --defined-only "$LIB" |
-	awk '{print $3}' | grep -v -x -E 'malloc|calloc|realloc|reallocarray|free|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|malloc_usable_size|dlclose|cprof_rt_snapshot|cprof_rt_traced_memory|cprof_rt_reset_peak')"
+	awk '{print $3}' | grep -v -x -E 'malloc|calloc|realloc|reallocarray|free|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|malloc_usable_size|dlclose|unshare|setns|cprof_rt_snapshot|cprof_rt_traced_memory|cprof_rt_reset_peak')"
 
 # ---- signal and interval snapshots ----
 out=$TMP/sig

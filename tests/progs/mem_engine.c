@@ -28,11 +28,20 @@
  *            overwritten, one with its size word changed, one intact,
  *            all freed; one more with its tag changed is realloc'ed
  *            (SITE_CORRUPT_REALLOC); snapshot "corrupt"
+ *   unshare  a block (SITE_UN_BEFORE), unshare(CLONE_NEWUSER), which a
+ *            multi-threaded process may not call, another block
+ *            (SITE_UN_AFTER), then SIGUSR2 to itself and a wait for the
+ *            helper's "signal" snapshot; prints the thread counts
+ *   threads  prints "parent N" (threads now) and, from a forked child,
+ *            "child N M": before and after its first malloc
  */
 #define _GNU_SOURCE
 #include <cprof.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
+#include <sched.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -337,6 +346,80 @@ static int corrupt(void)
 	return 0;
 }
 
+/* ---- the helper thread ---- */
+
+/* Threads of this process, from /proc with system calls only (no malloc:
+ * the first hook of a forked child starts the helper). */
+static int threads_now(void)
+{
+	char buf[4096];
+	int fd = open("/proc/self/status", O_RDONLY), n = -1;
+	ssize_t len = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = 0;
+	const char *t = strstr(buf, "\nThreads:");
+	if (t)
+		n = atoi(t + 9);
+	return n;
+}
+
+static int has_signal_snapshot(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int found = 0;
+
+	while (d && (e = readdir(d)))
+		found |= strstr(e->d_name, ".1.snap") != NULL;
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static void *volatile un_blocks[2];
+
+static int do_unshare(void)
+{
+	const char *out = getenv("CPROF_OUTPUT");
+
+	un_blocks[0] = malloc(100); /* SITE_UN_BEFORE */
+	int before = threads_now();
+	int r = unshare(CLONE_NEWUSER), err = errno;
+	un_blocks[1] = malloc(200); /* SITE_UN_AFTER */
+	int after = threads_now();
+	printf("unshare %d %s threads %d %d\n", r, r ? strerror(err) : "ok", before, after);
+	check(r == 0, "unshare(CLONE_NEWUSER) succeeds under the shim");
+	kill(getpid(), SIGUSR2);
+	for (int i = 0; i < 500 && out && !has_signal_snapshot(out); i++)
+		usleep(10000);
+	check(out && has_signal_snapshot(out), "SIGUSR2 after unshare: the helper writes a snapshot");
+	cprof_snapshot("unshare");
+	return 0;
+}
+
+static int threads(void)
+{
+	int status;
+
+	printf("parent %d\n", threads_now());
+	pid_t pid = fork();
+	if (pid == 0) {
+		int n0 = threads_now();
+		un_blocks[0] = malloc(10);
+		int n1 = threads_now();
+		printf("child %d %d\n", n0, n1);
+		free(un_blocks[0]);
+		_exit(0);
+	}
+	check(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "the child exits 0");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -345,13 +428,15 @@ int main(int argc, char **argv)
 	} modes[] = {
 		{ "foreign", foreign }, { "aligned", aligned }, { "chain", chain },
 		{ "usable", usable }, { "xthread", xthread }, { "signal", signals },
-		{ "fork", forked }, { "corrupt", corrupt },
+		{ "fork", forked }, { "corrupt", corrupt }, { "unshare", do_unshare },
+		{ "threads", threads },
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	for (size_t i = 0; argc == 2 && i < sizeof(modes) / sizeof(modes[0]); i++)
 		if (!strcmp(argv[1], modes[i].name))
 			return modes[i].fn() || failures ? 1 : 0;
-	fprintf(stderr, "usage: mem_engine foreign|aligned|chain|usable|xthread|signal|fork|corrupt\n");
+	fprintf(stderr, "usage: mem_engine foreign|aligned|chain|usable|xthread|signal|fork|corrupt|"
+		"unshare|threads\n");
 	return 2;
 }
