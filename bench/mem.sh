@@ -210,6 +210,20 @@ check "2 threads freeing each other's blocks <= 1.3 x 1 thread ($x1 ns CPU)" "$x
 	"$(awk -v o="$x1" 'BEGIN { print 1.3 * o }')"
 echo "  (for reference: CPROF_HEADERS=0, the live table alone: $(slope_ns cprof-table) ns; on the"
 echo "  frame-pointer build libunwind $fp_lib ns, fp with 1 frame (no unwinding at all) $fp_one ns)"
+# The same per call in CPU time (user+system of the process tree, start-up
+# runs subtracted): on a machine shared with other work the wall clock
+# also counts the time spent waiting for a core. heaptrack's includes its
+# recorder process.
+cpu_ns() {
+	local ref
+	ref=$(reference "$1")
+	awk -v t="$(median "$1" full 2)" -v t1="$(median "$1" one 2)" -v p="$(median "$ref" full 2)" \
+		-v p1="$(median "$ref" one 2)" -v n="$(ncalls_of "$(steps_of "$1")")" -v n1="$(ncalls_of 1)" \
+		'BEGIN { printf "%.2f", ((t - t1) - (p - p1)) * 1e9 / (n - n1) }'
+}
+echo "  CPU ns a call: cprof $(cpu_ns cprof), unwind floor $(cpu_ns unwind-floor), heaptrack $(cpu_ns heaptrack),"
+echo "  table $(cpu_ns cprof-table); fp build: libunwind $(cpu_ns cprof+fp), fp 16 frames $(cpu_ns cprof+fp-unwind),"
+echo "  fp 1 frame $(cpu_ns cprof+fp-1frame); load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- the shim's memory per live block ----
 # VmRSS read by the program itself while HOLD 32-byte blocks from 4 sites
