@@ -179,17 +179,114 @@ extern int (*_Atomic traces_backtrace_fn)(void **, int) HIDDEN;
  * the next frame pointer is not above the current one, not 16-aligned or
  * outside this thread's stack. Returns the count. */
 int traces_fp_walk(uint64_t *out, int max, const void *hook_fp) HIDDEN;
-/* The id of the trace f[0..n) (innermost first), interned on first
- * sight; 0 (the empty trace) when n is 0 or the table is full. */
-uint32_t traces_intern(const uint64_t *f, uint32_t n) HIDDEN;
+/* The frame arena (written by traces_init before tracing starts). */
+extern uint64_t *traces_arena HIDDEN;
+/* traces_intern's slow path: the global table, then the thread's cache. */
+uint32_t traces_intern_miss(const uint64_t *f, uint32_t n, uint64_t h) HIDDEN;
+
+static inline uint64_t traces_mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return x;
+}
+
+/*
+ * Each frame is mixed on its own (its position in the key) and the
+ * results added: the multiplies do not wait on each other, so a 16-frame
+ * hash costs ~20 cycles instead of a 16-link multiply chain (~80).
+ */
+static inline uint64_t traces_hash(const uint64_t *f, uint32_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull * (n + 1), k = 0x9e3779b97f4a7c15ull;
+
+	for (uint32_t i = 0; i < n; i++, k += 0x632be59bd9b4e019ull) {
+		unsigned __int128 m = (unsigned __int128)(f[i] ^ k) * 0xd6e8feb86659fd93ull;
+		h += (uint64_t)m ^ (uint64_t)(m >> 64);
+	}
+	return traces_mix64(h) | 1;	/* never 0 */
+}
+
+/*
+ * The id of the trace f[0..n) (innermost first), interned on first
+ * sight; 0 (the empty trace) when n is 0 or the table is full. The
+ * thread's cache first: a program allocates from a few stacks over and
+ * over, and the global table's slot and record are two cache misses a
+ * call once it is large. A hit is compared frame by frame with the
+ * interned trace's own frames (published before its id): exact.
+ */
+static inline uint32_t traces_intern(const uint64_t *f, uint32_t n)
+{
+	if (unlikely(!n))
+		return 0;
+	uint64_t h = traces_hash(f, n), diff = 0;
+	const struct tcache_entry *e = &tls.tcache[(h >> 32) & (TCACHE_SIZE - 1)];
+
+	if (likely(e->hash == (uint32_t)h && e->nframes == n)) {
+		const uint64_t *g = traces_arena + e->frames_at;
+		for (uint32_t i = 0; i < n; i++)	/* short and branch-free: no memcmp call */
+			diff |= g[i] ^ f[i];
+		if (likely(!diff))
+			return e->id;
+	}
+	return traces_intern_miss(f, n, h);
+}
 /* Records [0, *count): complete, frames published. */
 const struct trace_rec *traces_all(uint32_t *count) HIDDEN;
 const uint64_t *traces_frames(const struct trace_rec *t) HIDDEN;
 /* Per-trace counters live in per-thread sets (plain stores, no lock
  * prefix); a thread that frees another's block counts the free in its
- * own set. traces_read() sums every set, clamped to a consistent record. */
-void traces_account_alloc(uint32_t id, uint64_t size) HIDDEN;
-void traces_account_free(uint32_t id, uint64_t size) HIDDEN;
+ * own set. traces_read() sums every set, clamped to a consistent record.
+ * Counter sets are directories of chunks of 2^CTR_CHUNK_BITS traces
+ * (16 KiB), mapped on a thread's first use of a trace in the chunk. */
+#define CTR_CHUNK_BITS 9
+#define CTR_CHUNK (1u << CTR_CHUNK_BITS)
+
+/* One trace's counters in one set. Live = alloc - free, summed over sets. */
+struct trace_ctr {
+	_Atomic uint64_t alloc_bytes;
+	_Atomic uint64_t alloc_blocks;
+	_Atomic uint64_t free_bytes;
+	_Atomic uint64_t free_blocks;
+};
+
+/* The thread's first use of a chunk, or a thread without a set yet. */
+void traces_account_slow(uint32_t id, uint64_t bytes, int is_free) HIDDEN;
+
+static inline void ctr_bump(_Atomic uint64_t *c, uint64_t delta)
+{
+	/* Only the owner writes: no lock prefix, but whole 8-byte stores
+	 * that a snapshot may read at any time. */
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + delta,
+			      memory_order_relaxed);
+}
+
+/* Inline: a call each on every allocation and free is measurable. */
+static inline void traces_account(uint32_t id, uint64_t size, int is_free)
+{
+	struct trace_ctr *_Atomic *dir = tls.ctr_dir;
+	struct trace_ctr *c;
+
+	if (unlikely(!dir) ||
+	    unlikely(!(c = atomic_load_explicit(&dir[id >> CTR_CHUNK_BITS], memory_order_relaxed)))) {
+		traces_account_slow(id, size, is_free);
+		return;
+	}
+	c += id & (CTR_CHUNK - 1);
+	ctr_bump(is_free ? &c->free_bytes : &c->alloc_bytes, size);
+	ctr_bump(is_free ? &c->free_blocks : &c->alloc_blocks, 1);
+}
+
+static inline void traces_account_alloc(uint32_t id, uint64_t size)
+{
+	traces_account(id, size, 0);
+}
+
+static inline void traces_account_free(uint32_t id, uint64_t size)
+{
+	traces_account(id, size, 1);
+}
 /* The same from a thread that is inside the shim already (a signal
  * handler that interrupted a hook, the helper): into the shared set,
  * with atomic adds, so the interrupted update of the thread's own set

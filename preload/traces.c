@@ -29,18 +29,6 @@
 
 /* Frame arena: on average this many frames a trace before it is full. */
 #define ARENA_FRAMES_PER_TRACE 32
-/* Counter sets are directories of chunks of 2^CTR_CHUNK_BITS traces
- * (16 KiB), mapped on a thread's first use of a trace in the chunk. */
-#define CTR_CHUNK_BITS 9
-#define CTR_CHUNK (1u << CTR_CHUNK_BITS)
-
-/* One trace's counters in one set. Live = alloc - free, summed over sets. */
-struct trace_ctr {
-	_Atomic uint64_t alloc_bytes;
-	_Atomic uint64_t alloc_blocks;
-	_Atomic uint64_t free_bytes;
-	_Atomic uint64_t free_blocks;
-};
 
 /*
  * A thread's counters: only its owner writes them, with plain (relaxed
@@ -93,6 +81,7 @@ int traces_init(void)
 	tt.max_frames_total = (uint64_t)rt.max_traces * ARENA_FRAMES_PER_TRACE;
 	tt.recs = map_noreserve((size_t)tt.max_traces * sizeof(*tt.recs));
 	tt.frames = map_noreserve(tt.max_frames_total * sizeof(*tt.frames));
+	traces_arena = tt.frames;
 	tt.slots = map_noreserve(nslots * sizeof(*tt.slots));
 	if (!tt.recs || !tt.frames || !tt.slots)
 		return -1;
@@ -206,30 +195,6 @@ int traces_fp_walk(uint64_t *out, int max, const void *hook_fp)
 
 /* ---- interning ---- */
 
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	return x;
-}
-
-/*
- * Each frame is mixed on its own (its position in the key) and the
- * results added: the multiplies do not wait on each other, so a 16-frame
- * hash costs ~20 cycles instead of a 16-link multiply chain (~80).
- */
-static inline uint64_t hash_frames(const uint64_t *f, uint32_t n)
-{
-	uint64_t h = 0x9e3779b97f4a7c15ull * (n + 1), k = 0x9e3779b97f4a7c15ull;
-
-	for (uint32_t i = 0; i < n; i++, k += 0x632be59bd9b4e019ull) {
-		unsigned __int128 m = (unsigned __int128)(f[i] ^ k) * 0xd6e8feb86659fd93ull;
-		h += (uint64_t)m ^ (uint64_t)(m >> 64);
-	}
-	return mix64(h) | 1;	/* never 0 */
-}
-
 static inline int same(const struct trace_rec *t, uint64_t h, const uint64_t *f, uint32_t n)
 {
 	if (t->hash != h || t->nframes != n)
@@ -258,34 +223,16 @@ void traces_unlock(void)
 	atomic_store(&tt.lock, 0);
 }
 
-static inline int same_frames(const uint64_t *g, const uint64_t *f, uint32_t n)
-{
-	uint64_t diff = 0;
-
-	for (uint32_t i = 0; i < n; i++)	/* short and branch-free: no memcmp call */
-		diff |= g[i] ^ f[i];
-	return diff == 0;
-}
-
 static uint32_t intern_slow(const uint64_t *f, uint32_t n, uint64_t h);
 
-/*
- * The thread's cache first: a program allocates from a few stacks over
- * and over, and the global table's slot and record are two cache misses
- * a call once it is large. The cache's frames are the interned trace's
- * own (published before its id), compared frame by frame.
- */
-uint32_t traces_intern(const uint64_t *f, uint32_t n)
-{
-	if (unlikely(!n))
-		return 0;
-	uint64_t h = hash_frames(f, n);
-	struct tcache_entry *e = &tls.tcache[(h >> 32) & (TCACHE_SIZE - 1)];
+uint64_t *traces_arena;
 
-	if (likely(e->hash == (uint32_t)h && e->nframes == n &&
-		   same_frames(tt.frames + e->frames_at, f, n)))
-		return e->id;
+/* A miss in the thread's cache: the global table, then the cache. */
+uint32_t traces_intern_miss(const uint64_t *f, uint32_t n, uint64_t h)
+{
+	struct tcache_entry *e = &tls.tcache[(h >> 32) & (TCACHE_SIZE - 1)];
 	uint32_t id = intern_slow(f, n, h);
+
 	if (likely(id)) {	/* 0: the table is full, the stack was not kept */
 		e->hash = (uint32_t)h;
 		e->id = id;
@@ -351,13 +298,6 @@ const uint64_t *traces_frames(const struct trace_rec *t)
 
 /* ---- per-thread counters ---- */
 
-static inline void bump(_Atomic uint64_t *c, uint64_t delta)
-{
-	/* Only the owner writes: no lock prefix, but whole 8-byte stores
-	 * that a snapshot may read at any time. */
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + delta,
-			      memory_order_relaxed);
-}
 
 /* The chunk of s holding id, mapped on first use; NULL if mmap fails. */
 static struct trace_ctr *chunk_of(struct ctr_set *s, uint32_t id)
@@ -424,7 +364,7 @@ static void ctr_acquire(void)
 		pthread_setspecific(tt.key, s);
 }
 
-static void account_slow(uint32_t id, uint64_t bytes, int is_free)
+void traces_account_slow(uint32_t id, uint64_t bytes, int is_free)
 {
 	struct trace_ctr *c = NULL;
 
@@ -432,41 +372,11 @@ static void account_slow(uint32_t id, uint64_t bytes, int is_free)
 		ctr_acquire();
 	if (tls.ctr_set && (c = chunk_of(tls.ctr_set, id))) {
 		c += id & (CTR_CHUNK - 1);
-		bump(is_free ? &c->free_bytes : &c->alloc_bytes, bytes);
-		bump(is_free ? &c->free_blocks : &c->alloc_blocks, 1);
+		ctr_bump(is_free ? &c->free_bytes : &c->alloc_bytes, bytes);
+		ctr_bump(is_free ? &c->free_blocks : &c->alloc_blocks, 1);
 		return;
 	}
 	traces_account_shared(id, bytes, is_free);
-}
-
-void traces_account_alloc(uint32_t id, uint64_t size)
-{
-	struct trace_ctr *_Atomic *dir = tls.ctr_dir;
-	struct trace_ctr *c;
-
-	if (unlikely(!dir) ||
-	    unlikely(!(c = atomic_load_explicit(&dir[id >> CTR_CHUNK_BITS], memory_order_relaxed)))) {
-		account_slow(id, size, 0);
-		return;
-	}
-	c += id & (CTR_CHUNK - 1);
-	bump(&c->alloc_bytes, size);
-	bump(&c->alloc_blocks, 1);
-}
-
-void traces_account_free(uint32_t id, uint64_t size)
-{
-	struct trace_ctr *_Atomic *dir = tls.ctr_dir;
-	struct trace_ctr *c;
-
-	if (unlikely(!dir) ||
-	    unlikely(!(c = atomic_load_explicit(&dir[id >> CTR_CHUNK_BITS], memory_order_relaxed)))) {
-		account_slow(id, size, 1);
-		return;
-	}
-	c += id & (CTR_CHUNK - 1);
-	bump(&c->free_bytes, size);
-	bump(&c->free_blocks, 1);
 }
 
 void traces_account_shared(uint32_t id, uint64_t size, int is_free)
