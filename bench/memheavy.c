@@ -4,15 +4,25 @@
  * a long-lived block at 14 (from one of two leaves), and frees on the way
  * back. Prints a checksum and the exact number of allocation-family calls.
  *   memheavy STEPS          the workload (<= LIVE_SLOTS blocks stay live)
+ *   MEMHEAVY_SNAPSHOT_AT=K  (environment) a snapshot labelled "mid" after
+ *                           step K, when the shim is there (bench/snapcmp.py)
+ *   memheavy xfree T STEPS  T threads (1 or 2) each malloc STEPS blocks
+ *                           and free the blocks the other one made (with
+ *                           one thread, its own): malloc + free a step
  *   memheavy hold BLOCKS    mallocs BLOCKS 32-byte blocks from 4 sites,
  *                           prints the process's VmRSS in kB while they
  *                           are live, frees them (the shim's memory)
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BENCH_FN __attribute__((noipa))
+
+/* The shim's API (include/cprof.h): weak, NULL without the shim. */
+extern int cprof_rt_snapshot(const char *label) __attribute__((weak));
 /* Long-lived blocks: each step replaces one, so after LIVE_SLOTS steps
  * this many blocks stay live for LIVE_SLOTS steps each. */
 #define LIVE_SLOTS 50000
@@ -173,18 +183,97 @@ static int hold(long n)
 	return 0;
 }
 
+/* ---- xfree: frees across threads ---- */
+
+#define XF_SLOTS 1024	/* per thread: blocks posted, not yet taken */
+
+static void *_Atomic xf_box[2][XF_SLOTS];
+static unsigned long xf_steps;
+static int xf_threads;
+static _Atomic unsigned long long xf_frees;
+
+BENCH_FN static void *xf_alloc(unsigned size) { return malloc(size); }
+
+static void *xf_main(void *arg)
+{
+	long me = (long)arg, other = xf_threads == 2 ? !me : me;
+	unsigned rng = 777u + (unsigned)me, frees = 0;
+
+	for (unsigned long i = 0; i < xf_steps; i++) {
+		rng = rng * 1103515245u + 12345u;
+		unsigned size = 16 + (rng >> 8) % 200;
+		unsigned char *p = xf_alloc(size);
+		p[0] = (unsigned char)i;
+		/* Post ours, then take the one the other thread posted at i. */
+		void *mine = atomic_exchange(&xf_box[me][i % XF_SLOTS], p);
+		if (mine && other == me) {
+			free(mine);	/* one thread: its own block, a lap later */
+			frees++;
+		} else if (mine) {
+			/* Not taken yet: put it back for the other to find. */
+			void *q = atomic_exchange(&xf_box[me][(i + XF_SLOTS / 2) % XF_SLOTS], mine);
+			if (q) {
+				free(q);
+				frees++;
+			}
+		}
+		void *theirs = other == me ? NULL : atomic_exchange(&xf_box[other][i % XF_SLOTS], NULL);
+		if (theirs) {
+			free(theirs);
+			frees++;
+		}
+	}
+	atomic_fetch_add(&xf_frees, frees);
+	return NULL;
+}
+
+static int xfree(int threads, unsigned long steps)
+{
+	pthread_t th[2];
+
+	if (threads < 1 || threads > 2)
+		return 2;
+	xf_threads = threads;
+	xf_steps = steps;
+	for (long t = 0; t < threads; t++)
+		if (pthread_create(&th[t], NULL, xf_main, (void *)t) != 0)
+			return 1;
+	for (int t = 0; t < threads; t++)
+		pthread_join(th[t], NULL);
+	unsigned long long frees = atomic_load(&xf_frees);
+	for (int t = 0; t < 2; t++)
+		for (int k = 0; k < XF_SLOTS; k++) {
+			void *q = atomic_exchange(&xf_box[t][k], NULL);
+			if (q) {
+				free(q);
+				frees++;
+			}
+		}
+	printf("xfree threads=%d steps=%lu ncalls=%llu frees=%llu\n", threads, steps,
+	       2ull * threads * steps, frees);
+	return frees == (unsigned long long)threads * steps ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "hold") == 0)
 		return hold(atol(argv[2]));
+	if (argc == 4 && strcmp(argv[1], "xfree") == 0)
+		return xfree(atoi(argv[2]), strtoul(argv[3], NULL, 10));
 	unsigned long steps = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
 	struct state *st = calloc(1, sizeof(*st));
 
 	if (!st)
 		return 1;
+	const char *at = getenv("MEMHEAVY_SNAPSHOT_AT");
+	unsigned long snap_at = at ? strtoul(at, NULL, 10) : (unsigned long)-1;
+
 	st->rng = 12345;
-	for (st->step = 0; st->step < steps; st->step++)
+	for (st->step = 0; st->step < steps; st->step++) {
 		d1(st);
+		if (st->step + 1 == snap_at && cprof_rt_snapshot)
+			cprof_rt_snapshot("mid");
+	}
 	for (unsigned long i = 0; i < LIVE_SLOTS; i++) {
 		if (st->live[i]) {
 			free(st->live[i]);

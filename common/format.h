@@ -111,7 +111,8 @@ struct fmt_snap_info {
 	uint64_t untraced_frees;	/* frees of blocks never seen (before start-up, reentered) */
 	uint32_t max_frames;		/* CPROF_FRAMES of the run */
 	uint32_t ntraces;
-	uint64_t reserved[4];
+	uint64_t corrupt_headers;	/* of untraced_frees: blocks whose header the program overwrote */
+	uint64_t reserved[3];
 };
 
 struct fmt_trace {

@@ -8,8 +8,11 @@
 #include "internal.h"
 #include "preload.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 __thread struct tls_state tls __attribute__((tls_model("initial-exec")));
@@ -145,12 +148,111 @@ static void record_free(void *p)
 {
 	struct live_block b;
 
-	if (live_remove(p, &b)) {
+	if (!live_is_empty() && live_remove(p, &b)) {
 		traces_account_free(b.trace, b.size);
 		counters_add_current(-b.size);
 	} else {
 		atomic_fetch_add_explicit(&rt.untraced_frees, 1, memory_order_relaxed);
 	}
+}
+
+/* ---- in-band headers ----
+ * A block of malloc, calloc or realloc is allocated HDR bytes larger and
+ * handed out HDR bytes in (16-aligned still):
+ *   p - 16: size | trace << 40 (the live table's packing)
+ *   p - 8:  the tag, at the offset of glibc's chunk-size word in glibc's
+ *           own blocks. That word is below 2^55 (a chunk size and three
+ *           flag bits); the tag has bits 63 and 55 set, so any of bits
+ *           55..63 says "ours" and an underflow that overwrites the top
+ *           byte alone (p[-1]) still does. Its other bits hash the
+ *           address, a per-process secret and the first word: a tag that
+ *           does not match is a header the program overwrote.
+ * Only with glibc's allocator next (runtime.c checks), whose every block
+ * has that word; the aligned family stays in the live table. */
+#define HDR 16
+#define TAG_MARK (1ull << 63 | 1ull << 55)
+
+static inline uint64_t tag_of(const void *p, uint64_t word)
+{
+	uint64_t h = ((uint64_t)(uintptr_t)p ^ rt.secret) * 0x9e3779b97f4a7c15ull;
+
+	h = (h ^ word) * 0xd6e8feb86659fd93ull;
+	return (h ^ h >> 32) | TAG_MARK;
+}
+
+/* Ours: headers on (else p[-1] may not even be mapped) and a marked tag. */
+static inline int has_header(const void *p)
+{
+	return rt.headers && ((const uint64_t *)p)[-1] >> 55;
+}
+
+static inline void put_header(void *p, uint64_t size, uint32_t id)
+{
+	uint64_t word = size | (uint64_t)id << 40;
+
+	((uint64_t *)p)[-2] = word;
+	((uint64_t *)p)[-1] = tag_of(p, word);
+}
+
+/* The block behind header p: 1 and its size and trace, or 0 when the
+ * header was overwritten. */
+static inline int read_header(const void *p, struct live_block *b)
+{
+	uint64_t word = ((const uint64_t *)p)[-2];
+
+	b->size = word & LIVE_SIZE_LIMIT;
+	b->trace = (uint32_t)(word >> 40);
+	return likely(((const uint64_t *)p)[-1] == tag_of(p, word));
+}
+
+/* A block with an overwritten header leaves: its bytes stay counted live
+ * under its site (which cannot be known now), the snapshot says how many. */
+static void count_corrupt(void)
+{
+	atomic_fetch_add_explicit(&rt.corrupt_headers, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rt.untraced_frees, 1, memory_order_relaxed);
+}
+
+/* Counts a block in or out; is_own: this thread entered the hook (else
+ * it was inside the shim already: a signal handler in a hook, the helper). */
+static inline void account(const struct live_block *b, int is_free, int is_own)
+{
+	if (likely(is_own)) {
+		if (is_free)
+			traces_account_free(b->trace, b->size);
+		else
+			traces_account_alloc(b->trace, b->size);
+	} else {
+		traces_account_shared(b->trace, b->size, is_free);
+	}
+	counters_add_current(is_free ? -b->size : b->size);
+}
+
+/* A fresh block r of size + HDR bytes from the allocator, inside a hook. */
+HOOK_INLINE void *header_new(void *r, size_t size, const void *hook_fp)
+{
+	struct live_block b = { size, capture(hook_fp) };
+	void *p = (char *)r + HDR;
+
+	put_header(p, size, b.trace);
+	account(&b, 0, 1);
+	return p;
+}
+
+/* free() of a block with a header: counted out, then freed. */
+static void header_free(void *p)
+{
+	struct live_block b;
+	int is_own = hook_enter();
+
+	if (read_header(p, &b))
+		account(&b, 1, is_own);
+	else
+		count_corrupt();
+	((uint64_t *)p)[-1] = 0;	/* a second free finds no header: glibc's to judge */
+	if (is_own)
+		hook_leave();
+	rt.real.free((char *)p - HDR);
 }
 
 /* The hook's own frame, for the frame-pointer walk: taken in the
@@ -163,6 +265,37 @@ static void record_free(void *p)
 			runtime_resolve();      \
 	} while (0)
 
+/*
+ * Headers on unless CPROF_HEADERS=0, and only over glibc's allocator (the
+ * tag relies on its chunk-size word): malloc, calloc, realloc and free
+ * from dlsym must be glibc's own __libc_* entry points. From configure(),
+ * after the originals are resolved, before tracing starts.
+ */
+void headers_setup(void)
+{
+	const char *s = getenv("CPROF_HEADERS");
+	const uint64_t *random = (const uint64_t *)getauxval(AT_RANDOM);
+	Dl_info a, b;
+
+	if (s && *s && strcmp(s, "1") != 0) {
+		if (strcmp(s, "0") != 0)
+			rtenv_say("ignoring bad CPROF_HEADERS='", s, "' (use 0 or 1; using 0)",
+				  NULL, NULL);
+		return;
+	}
+	if (rt.real.malloc != dlsym(RTLD_NEXT, "__libc_malloc") ||
+	    rt.real.calloc != dlsym(RTLD_NEXT, "__libc_calloc") ||
+	    rt.real.realloc != dlsym(RTLD_NEXT, "__libc_realloc") ||
+	    rt.real.free != dlsym(RTLD_NEXT, "__libc_free") ||
+	    !rt.real.malloc_usable_size ||
+	    !dladdr((void *)rt.real.malloc_usable_size, &a) || !dladdr((void *)rt.real.malloc, &b) ||
+	    a.dli_fbase != b.dli_fbase)
+		return;	/* another allocator: the live table takes every block */
+	/* AT_RANDOM's second half (the first is the stack guard), and the clock. */
+	rt.secret = (random ? random[1] : 0) ^ __builtin_ia32_rdtsc() * 0x9e3779b97f4a7c15ull;
+	rt.headers = 1;
+}
+
 /* ---- the interposers ---- */
 
 HOOK_INLINE void *do_malloc(size_t size, const void *hook_fp)
@@ -170,8 +303,16 @@ HOOK_INLINE void *do_malloc(size_t size, const void *hook_fp)
 	ENSURE_REAL(malloc);
 	if (unlikely(!rt.real.malloc))
 		return arena_alloc(size, 16);
+	if (likely(rt.headers) && likely(size <= LIVE_SIZE_LIMIT) && hook_enter()) {
+		void *r = rt.real.malloc(size + HDR);
+		int err = errno;	/* the caller sees the allocator's errno */
+		void *p = r ? header_new(r, size, hook_fp) : NULL;
+		hook_leave();
+		errno = err;
+		return p;
+	}
 	void *p = rt.real.malloc(size);
-	int err = errno;	/* the caller sees the allocator's errno */
+	int err = errno;
 
 	if (p && hook_enter()) {	/* false when reentered or stopped */
 		record_alloc(p, size, hook_fp);
@@ -197,6 +338,16 @@ EXPORT void *calloc(size_t n, size_t size)
 		}
 		return arena_alloc(bytes, 16);
 	}
+	size_t bytes;
+	if (likely(rt.headers) && !__builtin_mul_overflow(n, size, &bytes) &&
+	    likely(bytes <= LIVE_SIZE_LIMIT) && hook_enter()) {
+		void *r = rt.real.calloc(1, bytes + HDR);
+		int err = errno;
+		void *p = r ? header_new(r, bytes, HOOK_FP) : NULL;
+		hook_leave();
+		errno = err;
+		return p;
+	}
 	void *p = rt.real.calloc(n, size);
 	int err = errno;
 
@@ -214,6 +365,11 @@ EXPORT void free(void *p)
 		return;
 	int err = errno;
 
+	if (has_header(p)) {
+		header_free(p);
+		errno = err;
+		return;
+	}
 	if (hook_enter()) {	/* a free is recorded before the real one */
 		record_free(p);
 		hook_leave();
@@ -236,6 +392,53 @@ static void *realloc_from_arena(void *p, size_t size)
 	return q;
 }
 
+/* realloc() of a block with a header: the header moves with the data
+ * (the new one gets the realloc's stack); a failed realloc leaves p and
+ * its header as they were. */
+HOOK_INLINE void *header_realloc(void *p, size_t size, const void *hook_fp)
+{
+	struct live_block old, now;
+
+	if (size == 0) {	/* glibc: realloc(p, 0) frees p and returns NULL */
+		header_free(p);
+		return NULL;
+	}
+	if (unlikely(size > LIVE_SIZE_LIMIT)) {
+		/* Too big for a header: an untraced copy (a dropped allocation). */
+		size_t old_size = rt.real.malloc_usable_size((char *)p - HDR) - HDR;
+		void *q = rt.real.malloc(size);
+		if (!q)
+			return NULL;	/* errno from malloc; p untouched */
+		memcpy(q, p, old_size);
+		atomic_fetch_add_explicit(&rt.dropped_allocs, 1, memory_order_relaxed);
+		header_free(p);
+		return q;
+	}
+	int is_own = hook_enter();
+	int had = read_header(p, &old);	/* the tag hashes p: read it here */
+	void *r = rt.real.realloc((char *)p - HDR, size + HDR);
+	int err = errno;
+
+	if (r) {
+		/* Old block out first: the peak never counts both. */
+		if (had)
+			account(&old, 1, is_own);
+		else
+			count_corrupt();
+		now.size = size;
+		/* In a hook already (a signal handler's realloc): no stack, the
+		 * block keeps its site. */
+		now.trace = is_own ? capture(hook_fp) : had ? old.trace : 0;
+		put_header((char *)r + HDR, size, now.trace);
+		account(&now, 0, is_own);
+		r = (char *)r + HDR;
+	}
+	if (is_own)
+		hook_leave();
+	errno = err;
+	return r;
+}
+
 HOOK_INLINE void *do_realloc(void *p, size_t size, const void *hook_fp)
 {
 	struct live_block old;
@@ -250,10 +453,12 @@ HOOK_INLINE void *do_realloc(void *p, size_t size, const void *hook_fp)
 		errno = ENOMEM;
 		return NULL;
 	}
+	if (has_header(p))
+		return header_realloc(p, size, hook_fp);
 	int is_tracing = hook_enter();
 	/* Taken out before the call: once the real realloc has freed p,
 	 * another thread may get p back from malloc and insert it. */
-	if (is_tracing)
+	if (is_tracing && !live_is_empty())
 		had = live_remove(p, &old);
 	void *q = rt.real.realloc(p, size);
 	int err = errno;
@@ -356,5 +561,7 @@ EXPORT size_t malloc_usable_size(void *p)
 	if (unlikely(arena_owns(p)))
 		return arena_size(p);
 	ENSURE_REAL(malloc_usable_size);
+	if (has_header(p))
+		return rt.real.malloc_usable_size((char *)p - HDR) - HDR;
 	return rt.real.malloc_usable_size ? rt.real.malloc_usable_size(p) : 0;
 }

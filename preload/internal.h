@@ -13,6 +13,7 @@
 
 #include "../common/clock.h"
 #include "../common/format.h"
+#include "../common/modmap.h"
 #include "../common/rtenv.h"
 
 #define HIDDEN __attribute__((visibility("hidden")))
@@ -42,17 +43,31 @@ struct real_fns {
  */
 struct trace_ctr;
 struct ctr_set;
+/* A thread's recent stacks -> trace id (traces.c): a hit is checked
+ * frame by frame against the interned trace, so it is exact. */
+#define TCACHE_SIZE 64
+struct tcache_entry {
+	uint32_t hash;			/* the stack hash's low half; 0 = empty */
+	uint32_t id;
+	uint32_t frames_at;		/* the trace's frames in the arena */
+	uint32_t nframes;
+	uint32_t gen;			/* load generation the trace was made in */
+};
 struct tls_state {
 	int busy;
 	int ctr_state;			/* CTR_*: this thread's counter set */
 	struct trace_ctr *_Atomic *ctr_dir;	/* ctr_set's chunks, NULL until acquired */
 	struct ctr_set *ctr_set;
 	uintptr_t stack_lo, stack_hi;	/* CPROF_UNWIND=fp: this thread's stack, 0 = not yet */
+	struct tcache_entry tcache[TCACHE_SIZE];
 };
 extern __thread struct tls_state tls
 	__attribute__((visibility("hidden"), tls_model("initial-exec")));
 
 enum { STATE_FRESH, STATE_RESOLVING, STATE_RESOLVED };
+/* rt.is_tracing: off; on; on, with the helper thread to start from the
+ * next hook (after fork, or after unshare). */
+enum { TRACING_OFF, TRACING_ON, TRACING_PENDING };
 enum { CTR_NONE, CTR_OWNED, CTR_EXITED };	/* tls.ctr_state */
 enum { UNWIND_LIBUNWIND, UNWIND_FP };		/* CPROF_UNWIND */
 
@@ -68,13 +83,15 @@ enum { UNWIND_LIBUNWIND, UNWIND_FP };		/* CPROF_UNWIND */
  */
 struct mem_runtime {
 	_Atomic int state;		/* STATE_*: who resolves the originals */
-	_Atomic int is_tracing;		/* hooks record; set once tables exist */
+	_Atomic int is_tracing;		/* TRACING_*: hooks record once tables exist */
 	struct real_fns real;
 	uint32_t max_frames;		/* CPROF_FRAMES */
 	int unwind;			/* CPROF_UNWIND: UNWIND_* */
 	uint32_t max_traces;		/* CPROF_MAX_TRACES */
 	uint32_t interval_ms;		/* CPROF_INTERVAL, 0 = off */
 	int snap_signal;		/* CPROF_SNAPSHOT_SIGNAL, 0 = off */
+	int headers;			/* blocks of malloc/calloc/realloc carry a header */
+	uint64_t secret;		/* per process: keys the headers' tags */
 	uintptr_t self_lo, self_hi;	/* our own code: frames skipped */
 	uint64_t start_unix_ns;
 	uint64_t start_mono_ns;
@@ -89,16 +106,24 @@ struct mem_runtime {
 	_Alignas(64) _Atomic uint64_t dropped_allocs;
 	_Atomic uint64_t dropped_traces;
 	_Atomic uint64_t untraced_frees;
+	_Atomic uint64_t corrupt_headers;	/* frees of blocks whose header was overwritten */
 };
 
 extern struct mem_runtime rt HIDDEN;
 
+void snapshot_start_pending(void) HIDDEN;
+
 /* hooks.c: the guard. False when reentered or not tracing. */
 static inline int hook_enter(void)
 {
-	if (unlikely(tls.busy) ||
-	    unlikely(!atomic_load_explicit(&rt.is_tracing, memory_order_relaxed)))
+	if (unlikely(tls.busy))
 		return 0;
+	int on = atomic_load_explicit(&rt.is_tracing, memory_order_relaxed);
+	if (unlikely(on != TRACING_ON)) {
+		if (on != TRACING_PENDING)
+			return 0;
+		snapshot_start_pending();
+	}
 	tls.busy = 1;
 	return 1;
 }
@@ -121,6 +146,14 @@ int live_insert(void *p, uint64_t size, uint32_t trace, struct live_block *old) 
 void live_prefetch(const void *p) HIDDEN;
 /* 1 and the block in *out when p was live (the entry is removed), else 0. */
 int live_remove(void *p, struct live_block *out) HIDDEN;
+/* Blocks in the table: a free skips the lookup (and its lock) when none
+ * is (in-band headers leave only the aligned family there). The block
+ * being freed was inserted before the free, so a relaxed load sees it. */
+extern _Atomic uint64_t live_count HIDDEN;
+static inline int live_is_empty(void)
+{
+	return atomic_load_explicit(&live_count, memory_order_relaxed) == 0;
+}
 /* Entries and bytes of table memory now (for the shim's own cost). */
 void live_usage(uint64_t *entries, uint64_t *table_bytes) HIDDEN;
 /* Fork: lock every shard (prepare), unlock them (parent and child). */
@@ -149,17 +182,121 @@ extern int (*_Atomic traces_backtrace_fn)(void **, int) HIDDEN;
  * the next frame pointer is not above the current one, not 16-aligned or
  * outside this thread's stack. Returns the count. */
 int traces_fp_walk(uint64_t *out, int max, const void *hook_fp) HIDDEN;
-/* The id of the trace f[0..n) (innermost first), interned on first
- * sight; 0 (the empty trace) when n is 0 or the table is full. */
-uint32_t traces_intern(const uint64_t *f, uint32_t n) HIDDEN;
+/* The frame arena (written by traces_init before tracing starts). */
+extern uint64_t *traces_arena HIDDEN;
+/* traces_intern's slow path: the global table, then the thread's cache. */
+uint32_t traces_intern_miss(const uint64_t *f, uint32_t n, uint64_t h, uint32_t gen) HIDDEN;
+
+static inline uint64_t traces_mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return x;
+}
+
+/*
+ * Each frame is mixed on its own (its position in the key) and the
+ * results added: the multiplies do not wait on each other, so a 16-frame
+ * hash costs ~20 cycles instead of a 16-link multiply chain (~80).
+ */
+static inline uint64_t traces_hash(const uint64_t *f, uint32_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull * (n + 1), k = 0x9e3779b97f4a7c15ull;
+
+	for (uint32_t i = 0; i < n; i++, k += 0x632be59bd9b4e019ull) {
+		unsigned __int128 m = (unsigned __int128)(f[i] ^ k) * 0xd6e8feb86659fd93ull;
+		h += (uint64_t)m ^ (uint64_t)(m >> 64);
+	}
+	return traces_mix64(h) | 1;	/* never 0 */
+}
+
+/*
+ * The id of the trace f[0..n) (innermost first), interned on first
+ * sight; 0 (the empty trace) when n is 0 or the table is full. The
+ * thread's cache first: a program allocates from a few stacks over and
+ * over, and the global table's slot and record are two cache misses a
+ * call once it is large. A hit is compared frame by frame with the
+ * interned trace's own frames (published before its id): exact.
+ */
+static inline uint32_t traces_intern(const uint64_t *f, uint32_t n)
+{
+	if (unlikely(!n))
+		return 0;
+	/* After a dlclose, the same addresses may be another library's. */
+	uint32_t gen = atomic_load_explicit(&modmap_generation, memory_order_relaxed);
+	uint64_t h = traces_hash(f, n) ^ ((uint64_t)gen << 32), diff = 0;
+	const struct tcache_entry *e = &tls.tcache[(h >> 32) & (TCACHE_SIZE - 1)];
+
+	if (likely(e->hash == (uint32_t)h && e->nframes == n && e->gen == gen)) {
+		const uint64_t *g = traces_arena + e->frames_at;
+		for (uint32_t i = 0; i < n; i++)	/* short and branch-free: no memcmp call */
+			diff |= g[i] ^ f[i];
+		if (likely(!diff))
+			return e->id;
+	}
+	return traces_intern_miss(f, n, h, gen);
+}
 /* Records [0, *count): complete, frames published. */
 const struct trace_rec *traces_all(uint32_t *count) HIDDEN;
 const uint64_t *traces_frames(const struct trace_rec *t) HIDDEN;
 /* Per-trace counters live in per-thread sets (plain stores, no lock
  * prefix); a thread that frees another's block counts the free in its
- * own set. traces_read() sums every set, clamped to a consistent record. */
-void traces_account_alloc(uint32_t id, uint64_t size) HIDDEN;
-void traces_account_free(uint32_t id, uint64_t size) HIDDEN;
+ * own set. traces_read() sums every set, clamped to a consistent record.
+ * Counter sets are directories of chunks of 2^CTR_CHUNK_BITS traces
+ * (16 KiB), mapped on a thread's first use of a trace in the chunk. */
+#define CTR_CHUNK_BITS 9
+#define CTR_CHUNK (1u << CTR_CHUNK_BITS)
+
+/* One trace's counters in one set. Live = alloc - free, summed over sets. */
+struct trace_ctr {
+	_Atomic uint64_t alloc_bytes;
+	_Atomic uint64_t alloc_blocks;
+	_Atomic uint64_t free_bytes;
+	_Atomic uint64_t free_blocks;
+};
+
+/* The thread's first use of a chunk, or a thread without a set yet. */
+void traces_account_slow(uint32_t id, uint64_t bytes, int is_free) HIDDEN;
+
+static inline void ctr_bump(_Atomic uint64_t *c, uint64_t delta)
+{
+	/* Only the owner writes: no lock prefix, but whole 8-byte stores
+	 * that a snapshot may read at any time. */
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + delta,
+			      memory_order_relaxed);
+}
+
+/* Inline: a call each on every allocation and free is measurable. */
+static inline void traces_account(uint32_t id, uint64_t size, int is_free)
+{
+	struct trace_ctr *_Atomic *dir = tls.ctr_dir;
+	struct trace_ctr *c;
+
+	if (unlikely(!dir) ||
+	    unlikely(!(c = atomic_load_explicit(&dir[id >> CTR_CHUNK_BITS], memory_order_relaxed)))) {
+		traces_account_slow(id, size, is_free);
+		return;
+	}
+	c += id & (CTR_CHUNK - 1);
+	ctr_bump(is_free ? &c->free_bytes : &c->alloc_bytes, size);
+	ctr_bump(is_free ? &c->free_blocks : &c->alloc_blocks, 1);
+}
+
+static inline void traces_account_alloc(uint32_t id, uint64_t size)
+{
+	traces_account(id, size, 0);
+}
+
+static inline void traces_account_free(uint32_t id, uint64_t size)
+{
+	traces_account(id, size, 1);
+}
+/* The same from a thread that is inside the shim already (a signal
+ * handler that interrupted a hook, the helper): into the shared set,
+ * with atomic adds, so the interrupted update of the thread's own set
+ * loses nothing. */
+void traces_account_shared(uint32_t id, uint64_t size, int is_free) HIDDEN;
 void traces_read(uint32_t id, struct fmt_trace *out) HIDDEN;
 void traces_lock(void) HIDDEN;
 void traces_unlock(void) HIDDEN;
@@ -186,13 +323,18 @@ static inline void counters_add_current(uint64_t delta)
 /* Writes DIR/PROG.PID.SEQ.snap; 0, or -1 (said once on stderr). Takes
  * the snapshot lock; the calling thread must not be inside a hook. */
 int snapshot_take(const char *label) HIDDEN;
-/* Starts the helper thread that serves signal and interval snapshots. */
+/* Starts the helper thread that serves signal and interval snapshots
+ * (when they are on and it is not running). */
 void snapshot_start_helper(void) HIDDEN;
 /* Signal handler work: async-signal-safe. */
 void snapshot_request_from_signal(void) HIDDEN;
 void snapshot_fork_prepare(void) HIDDEN;
 void snapshot_fork_parent(void) HIDDEN;
 void snapshot_fork_child(void) HIDDEN;
+
+/* hooks.c: in-band headers on if CPROF_HEADERS allows and the allocator
+ * next is glibc's (sets rt.headers and rt.secret); from configure(). */
+void headers_setup(void) HIDDEN;
 
 /* runtime.c */
 /* Resolves the originals and builds the tables, once. Returns with

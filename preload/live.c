@@ -51,6 +51,9 @@ struct shard {
 
 static struct shard shards[NSHARDS] __attribute__((aligned(64)));
 
+/* Its own line: read by frees, written only when the table changes. */
+_Alignas(64) _Atomic uint64_t live_count;
+
 static inline uint64_t mix(uint64_t x)
 {
 	x ^= x >> 33;
@@ -189,6 +192,7 @@ int live_insert(void *p, uint64_t size, uint32_t trace, struct live_block *old)
 		r = 1;
 	} else {
 		s->used++;
+		atomic_fetch_add_explicit(&live_count, 1, memory_order_relaxed);
 	}
 	s->slots[i].key = with_dist(key, dist);
 	s->slots[i].val = size | (uint64_t)trace << 40;
@@ -232,6 +236,7 @@ int live_remove(void *p, struct live_block *out)
 	s->slots[hole].key = 0;
 	s->slots[hole].val = 0;
 	s->used--;
+	atomic_fetch_sub_explicit(&live_count, 1, memory_order_relaxed);
 	shard_unlock(s);
 	return 1;
 }

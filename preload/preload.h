@@ -24,6 +24,23 @@
  *                               the program has no handler for it yet.
  *   CPROF_MAX_TRACES=N          distinct stacks kept (default 1M); more
  *                               are counted as dropped, their bytes kept
+ *   CPROF_HEADERS=0|1           1 (default): blocks of malloc, calloc and
+ *                               realloc carry a 16-byte header with their
+ *                               size and site (malloc_usable_size is 16 less
+ *                               than glibc's); used only when the allocator
+ *                               next is glibc's. 0: every block in the live
+ *                               table (slower; for an allocator cprof should
+ *                               not wrap). The aligned family always uses
+ *                               the table. A block freed with its header
+ *                               overwritten (a write before its start) is
+ *                               counted in the snapshot's corrupt_headers
+ *
+ * The helper thread that writes signal and interval snapshots runs only
+ * while needed: a forked child starts it at its first allocation call;
+ * unshare() and setns() (exported) stop it for the call, since a user
+ * namespace refuses a multi-threaded caller, and it restarts at the next
+ * allocation call. A forked child that has not allocated yet writes a
+ * signal snapshot once it does (its exit snapshot is written either way).
  *
  * Exported: the allocation family below and the cprof_rt_* API that
  * include/cprof.h calls through weak references. Everything else is
@@ -47,6 +64,8 @@ void *memalign(size_t align, size_t size);
 void *valloc(size_t size);
 void *pvalloc(size_t size);
 size_t malloc_usable_size(void *p);
+int unshare(int flags);
+int setns(int fd, int nstype);
 
 /* Writes a snapshot labelled label now: 0, or -1 (not tracing, or the
  * file could not be written; said once on stderr). Thread-safe; not

@@ -163,6 +163,7 @@ static void configure(void)
 	rt.start_mono_ns = clock_mono_ns();
 	rt.start_tsc = __builtin_ia32_rdtsc();
 	dl_iterate_phdr(find_self, NULL);
+	headers_setup();
 	if (live_init() < 0 || traces_init() < 0) {
 		rtenv_say("cannot map the allocation tables (memory profiling disabled)", NULL,
 			    NULL, NULL, NULL);

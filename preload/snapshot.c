@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -27,8 +28,11 @@ static struct {
 	uint64_t signal_served;		/* helper only */
 	int is_disabled;		/* a write failed: said once, no more (lock) */
 	int is_final;			/* the exit snapshot is written: no more (lock) */
-	int has_helper;
-} snap = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	pthread_mutex_t helper_lock;	/* starts and stops of the helper */
+	int has_helper;			/* helper_lock */
+	_Atomic int helper_stop;	/* asks the helper to return */
+	pthread_t helper;
+} snap = { .lock = PTHREAD_MUTEX_INITIALIZER, .helper_lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Static: a hook may not malloc, and 64 KiB is too much for a stack. */
 static struct fmt_writer writer;
@@ -102,6 +106,7 @@ static int write_locked(const char *label)
 	info.dropped_allocs = atomic_load(&rt.dropped_allocs);
 	info.dropped_traces = atomic_load(&rt.dropped_traces);
 	info.untraced_frees = atomic_load(&rt.untraced_frees);
+	info.corrupt_headers = atomic_load(&rt.corrupt_headers);
 	info.max_frames = rt.max_frames;
 	info.ntraces = ntraces;
 
@@ -205,6 +210,8 @@ static void *helper_main(void *arg)
 		uint32_t seen = atomic_load(&snap.wake);
 		uint64_t req = atomic_load(&snap.signal_requests);
 
+		if (atomic_load(&snap.helper_stop))
+			return NULL;
 		if (req != snap.signal_served) {
 			snap.signal_served = req;
 			snapshot_take("signal");
@@ -231,52 +238,136 @@ static void *helper_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The helper runs only while it is needed: started at start-up when
+ * signal or interval snapshots are on; never in a fork handler (a forked
+ * child marks it pending, and its first hook starts it: a child that
+ * execs at once stays single-threaded); stopped around unshare() and
+ * setns(), which refuse a multi-threaded caller, and pending after.
+ */
 void snapshot_start_helper(void)
 {
-	pthread_t th;
 	pthread_attr_t attr;
 	sigset_t all, old;
 
 	if (!rt.interval_ms && !rt.snap_signal)
 		return;
-	/* Born with every signal blocked: the program's signals stay the
-	 * program's threads' business. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
 	int was_busy = tls.busy;
 	tls.busy = 1;	/* the thread's TLS and stack are not the program's */
-	if (pthread_create(&th, &attr, helper_main, NULL) == 0)
-		snap.has_helper = 1;
-	else
-		rtenv_say("cannot start the snapshot thread (signal and interval snapshots disabled)",
-			    NULL, NULL, NULL, NULL);
+	pthread_mutex_lock(&snap.helper_lock);
+	if (!snap.has_helper) {
+		/* Born with every signal blocked: the program's signals stay the
+		 * program's threads' business. */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, 256 * 1024);
+		atomic_store(&snap.helper_stop, 0);
+		if (pthread_create(&snap.helper, &attr, helper_main, NULL) == 0)
+			snap.has_helper = 1;
+		else
+			rtenv_say("cannot start the snapshot thread (signal and interval snapshots disabled)",
+				  NULL, NULL, NULL, NULL);
+		pthread_attr_destroy(&attr);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	pthread_mutex_unlock(&snap.helper_lock);
 	tls.busy = was_busy;
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/* From a hook that found the helper pending (rt.is_tracing == TRACING_PENDING). */
+void snapshot_start_pending(void)
+{
+	int expected = TRACING_PENDING;
+
+	if (atomic_compare_exchange_strong(&rt.is_tracing, &expected, TRACING_ON))
+		snapshot_start_helper();
+}
+
+/* Returns 1 if a helper was running (it has returned and been joined). */
+static int stop_helper(void)
+{
+	int was_busy = tls.busy, had;
+
+	tls.busy = 1;
+	pthread_mutex_lock(&snap.helper_lock);
+	had = snap.has_helper;
+	if (had) {
+		atomic_store(&snap.helper_stop, 1);
+		atomic_fetch_add(&snap.wake, 1);
+		syscall(SYS_futex, &snap.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		pthread_join(snap.helper, NULL);
+		snap.has_helper = 0;
+	}
+	pthread_mutex_unlock(&snap.helper_lock);
+	tls.busy = was_busy;
+	return had;
+}
+
+/*
+ * unshare() and setns() for namespaces that a thread cannot enter alone
+ * (a user namespace; setns of a mount namespace) fail with EINVAL while
+ * the process has a second thread: the helper steps aside for the call.
+ * Its thread may linger in the kernel an instant after the join, so an
+ * EINVAL is retried for up to 50 ms when the helper was there.
+ */
+static int without_helper(long nr, long a, long b)
+{
+	int had = stop_helper(), r = -1;
+
+	for (int tries = 0; tries < 500; tries++) {
+		r = (int)syscall(nr, a, b);
+		if (r == 0 || errno != EINVAL || !had)
+			break;
+		struct timespec ts = { 0, 100000 };
+		nanosleep(&ts, NULL);
+	}
+	int err = errno;
+	if (had && atomic_load(&rt.is_tracing) == TRACING_ON) {
+		int expected = TRACING_ON;	/* the next hook starts it again */
+		atomic_compare_exchange_strong(&rt.is_tracing, &expected, TRACING_PENDING);
+	}
+	errno = err;
+	return r;
+}
+
+__attribute__((visibility("default"))) int unshare(int flags)
+{
+	if (flags & (CLONE_NEWUSER | CLONE_THREAD | CLONE_SIGHAND | CLONE_VM))
+		return without_helper(SYS_unshare, flags, 0);
+	return (int)syscall(SYS_unshare, flags);
+}
+
+__attribute__((visibility("default"))) int setns(int fd, int nstype)
+{
+	return without_helper(SYS_setns, fd, nstype);
 }
 
 /* ---- fork: the child writes its own files under its own PID ---- */
 
 void snapshot_fork_prepare(void)
 {
+	pthread_mutex_lock(&snap.helper_lock);
 	pthread_mutex_lock(&snap.lock);
 }
 
 void snapshot_fork_parent(void)
 {
 	pthread_mutex_unlock(&snap.lock);
+	pthread_mutex_unlock(&snap.helper_lock);
 }
 
 void snapshot_fork_child(void)
 {
 	pthread_mutex_init(&snap.lock, NULL);
+	pthread_mutex_init(&snap.helper_lock, NULL);
 	snap.is_final = 0;
 	atomic_store(&snap.seq, 0);
 	atomic_store(&snap.signal_requests, 0);
 	snap.signal_served = 0;
-	snap.has_helper = 0;	/* threads do not survive fork */
-	snapshot_start_helper();
+	/* Threads do not survive fork: the child's first hook starts its
+	 * helper (pthread_create is no call for a fork handler). */
+	if (snap.has_helper && atomic_load(&rt.is_tracing) == TRACING_ON)
+		atomic_store(&rt.is_tracing, TRACING_PENDING);
+	snap.has_helper = 0;
 }

@@ -15,7 +15,6 @@
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include "internal.h"
-#include "../common/modmap.h"
 
 #include <dlfcn.h>
 #include <execinfo.h>
@@ -30,18 +29,6 @@
 
 /* Frame arena: on average this many frames a trace before it is full. */
 #define ARENA_FRAMES_PER_TRACE 32
-/* Counter sets are directories of chunks of 2^CTR_CHUNK_BITS traces
- * (16 KiB), mapped on a thread's first use of a trace in the chunk. */
-#define CTR_CHUNK_BITS 9
-#define CTR_CHUNK (1u << CTR_CHUNK_BITS)
-
-/* One trace's counters in one set. Live = alloc - free, summed over sets. */
-struct trace_ctr {
-	_Atomic uint64_t alloc_bytes;
-	_Atomic uint64_t alloc_blocks;
-	_Atomic uint64_t free_bytes;
-	_Atomic uint64_t free_blocks;
-};
 
 /*
  * A thread's counters: only its owner writes them, with plain (relaxed
@@ -94,6 +81,7 @@ int traces_init(void)
 	tt.max_frames_total = (uint64_t)rt.max_traces * ARENA_FRAMES_PER_TRACE;
 	tt.recs = map_noreserve((size_t)tt.max_traces * sizeof(*tt.recs));
 	tt.frames = map_noreserve(tt.max_frames_total * sizeof(*tt.frames));
+	traces_arena = tt.frames;
 	tt.slots = map_noreserve(nslots * sizeof(*tt.slots));
 	if (!tt.recs || !tt.frames || !tt.slots)
 		return -1;
@@ -207,30 +195,6 @@ int traces_fp_walk(uint64_t *out, int max, const void *hook_fp)
 
 /* ---- interning ---- */
 
-static inline uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	return x;
-}
-
-/*
- * Each frame is mixed on its own (its position in the key) and the
- * results added: the multiplies do not wait on each other, so a 16-frame
- * hash costs ~20 cycles instead of a 16-link multiply chain (~80).
- */
-static inline uint64_t hash_frames(const uint64_t *f, uint32_t n)
-{
-	uint64_t h = 0x9e3779b97f4a7c15ull * (n + 1), k = 0x9e3779b97f4a7c15ull;
-
-	for (uint32_t i = 0; i < n; i++, k += 0x632be59bd9b4e019ull) {
-		unsigned __int128 m = (unsigned __int128)(f[i] ^ k) * 0xd6e8feb86659fd93ull;
-		h += (uint64_t)m ^ (uint64_t)(m >> 64);
-	}
-	return mix64(h) | 1;	/* never 0 */
-}
-
 static inline int same(const struct trace_rec *t, uint64_t h, const uint64_t *f, uint32_t n,
 			uint32_t gen)
 {
@@ -238,7 +202,7 @@ static inline int same(const struct trace_rec *t, uint64_t h, const uint64_t *f,
 		return 0;
 	const uint64_t *g = tt.frames + t->frames_at;
 	uint64_t diff = 0;
-	for (uint32_t i = 0; i < n; i++)	/* short and branch-free: no memcmp call */
+	for (uint32_t i = 0; i < n; i++)
 		diff |= g[i] ^ f[i];
 	return diff == 0;
 }
@@ -260,13 +224,28 @@ void traces_unlock(void)
 	atomic_store(&tt.lock, 0);
 }
 
-uint32_t traces_intern(const uint64_t *f, uint32_t n)
+static uint32_t intern_slow(const uint64_t *f, uint32_t n, uint64_t h, uint32_t gen);
+
+uint64_t *traces_arena;
+
+/* A miss in the thread's cache: the global table, then the cache. */
+uint32_t traces_intern_miss(const uint64_t *f, uint32_t n, uint64_t h, uint32_t gen)
 {
-	if (unlikely(!n))
-		return 0;
-	/* After a dlclose, the same addresses may be another library's. */
-	uint32_t gen = atomic_load_explicit(&modmap_generation, memory_order_relaxed);
-	uint64_t h = hash_frames(f, n) ^ ((uint64_t)gen << 32);
+	struct tcache_entry *e = &tls.tcache[(h >> 32) & (TCACHE_SIZE - 1)];
+	uint32_t id = intern_slow(f, n, h, gen);
+
+	if (likely(id)) {	/* 0: the table is full, the stack was not kept */
+		e->hash = (uint32_t)h;
+		e->id = id;
+		e->frames_at = tt.recs[id].frames_at;
+		e->nframes = n;
+		e->gen = gen;
+	}
+	return id;
+}
+
+static uint32_t intern_slow(const uint64_t *f, uint32_t n, uint64_t h, uint32_t gen)
+{
 	uint32_t i = (uint32_t)h & tt.slot_mask;
 
 	/* Lock-free lookup: the common case once the program is warm. */
@@ -322,13 +301,6 @@ const uint64_t *traces_frames(const struct trace_rec *t)
 
 /* ---- per-thread counters ---- */
 
-static inline void bump(_Atomic uint64_t *c, uint64_t delta)
-{
-	/* Only the owner writes: no lock prefix, but whole 8-byte stores
-	 * that a snapshot may read at any time. */
-	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + delta,
-			      memory_order_relaxed);
-}
 
 /* The chunk of s holding id, mapped on first use; NULL if mmap fails. */
 static struct trace_ctr *chunk_of(struct ctr_set *s, uint32_t id)
@@ -395,7 +367,7 @@ static void ctr_acquire(void)
 		pthread_setspecific(tt.key, s);
 }
 
-static void account_slow(uint32_t id, uint64_t bytes, int is_free)
+void traces_account_slow(uint32_t id, uint64_t bytes, int is_free)
 {
 	struct trace_ctr *c = NULL;
 
@@ -403,48 +375,24 @@ static void account_slow(uint32_t id, uint64_t bytes, int is_free)
 		ctr_acquire();
 	if (tls.ctr_set && (c = chunk_of(tls.ctr_set, id))) {
 		c += id & (CTR_CHUNK - 1);
-		bump(is_free ? &c->free_bytes : &c->alloc_bytes, bytes);
-		bump(is_free ? &c->free_blocks : &c->alloc_blocks, 1);
+		ctr_bump(is_free ? &c->free_bytes : &c->alloc_bytes, bytes);
+		ctr_bump(is_free ? &c->free_blocks : &c->alloc_blocks, 1);
 		return;
 	}
-	c = chunk_of(&tt.orphans, id);
+	traces_account_shared(id, bytes, is_free);
+}
+
+void traces_account_shared(uint32_t id, uint64_t size, int is_free)
+{
+	struct trace_ctr *c = chunk_of(&tt.orphans, id);
+
 	if (!c)
 		return;	/* no memory for even 16 KiB: the count is lost */
 	c += id & (CTR_CHUNK - 1);
-	atomic_fetch_add_explicit(is_free ? &c->free_bytes : &c->alloc_bytes, bytes,
+	atomic_fetch_add_explicit(is_free ? &c->free_bytes : &c->alloc_bytes, size,
 				  memory_order_relaxed);
 	atomic_fetch_add_explicit(is_free ? &c->free_blocks : &c->alloc_blocks, 1,
 				  memory_order_relaxed);
-}
-
-void traces_account_alloc(uint32_t id, uint64_t size)
-{
-	struct trace_ctr *_Atomic *dir = tls.ctr_dir;
-	struct trace_ctr *c;
-
-	if (unlikely(!dir) ||
-	    unlikely(!(c = atomic_load_explicit(&dir[id >> CTR_CHUNK_BITS], memory_order_relaxed)))) {
-		account_slow(id, size, 0);
-		return;
-	}
-	c += id & (CTR_CHUNK - 1);
-	bump(&c->alloc_bytes, size);
-	bump(&c->alloc_blocks, 1);
-}
-
-void traces_account_free(uint32_t id, uint64_t size)
-{
-	struct trace_ctr *_Atomic *dir = tls.ctr_dir;
-	struct trace_ctr *c;
-
-	if (unlikely(!dir) ||
-	    unlikely(!(c = atomic_load_explicit(&dir[id >> CTR_CHUNK_BITS], memory_order_relaxed)))) {
-		account_slow(id, size, 1);
-		return;
-	}
-	c += id & (CTR_CHUNK - 1);
-	bump(&c->free_bytes, size);
-	bump(&c->free_blocks, 1);
 }
 
 static void add_set(const struct ctr_set *s, uint32_t id, uint64_t sum[4])

@@ -287,6 +287,7 @@ static void write_snapshot(FILE *out, struct loaded *in, int idx)
 	summary_u64(out, "dropped allocations (table full)", s->info.dropped_allocs);
 	summary_u64(out, "allocations without a stack (trace table full)", s->info.dropped_traces);
 	summary_u64(out, "frees of untraced blocks", s->info.untraced_frees);
+	summary_u64(out, "blocks freed with an overwritten header", s->info.corrupt_headers);
 	fputs("</table>\n", out);
 
 	snapshot_statistics(s, in->sym, SNAP_BY_LINENO, NULL, &st);

@@ -217,13 +217,14 @@ void cmd_stats_print_json_snapshot(const char *name, const struct snapshot *s)
 	printf(",\"seq\":%llu,\"traced_size\":%llu,\"traced_count\":%llu,\"peak_size\":%llu,"
 	       "\"peak_time\":%.6f,\"allocated_size\":%llu,\"allocated_count\":%llu,"
 	       "\"freed_count\":%llu,\"dropped_allocs\":%llu,\"dropped_traces\":%llu,"
-	       "\"untraced_frees\":%llu,\"frames\":%u,\"traces\":%u}",
+	       "\"untraced_frees\":%llu,\"corrupt_headers\":%llu,\"frames\":%u,\"traces\":%u}",
 	       (unsigned long long)s->meta.seq, (unsigned long long)in->current_bytes,
 	       (unsigned long long)in->current_blocks, (unsigned long long)in->peak_bytes,
 	       (double)in->peak_ns / 1e9, (unsigned long long)in->total_bytes,
 	       (unsigned long long)in->total_blocks, (unsigned long long)in->total_frees,
 	       (unsigned long long)in->dropped_allocs, (unsigned long long)in->dropped_traces,
-	       (unsigned long long)in->untraced_frees, in->max_frames, in->ntraces);
+	       (unsigned long long)in->untraced_frees, (unsigned long long)in->corrupt_headers,
+	       in->max_frames, in->ntraces);
 }
 
 static const char *base_name(const char *p)
@@ -247,6 +248,9 @@ void cmd_stats_print_header(const struct snapshot *s)
 		printf("Dropped: %llu allocations not traced (table full), %llu filed without a stack (trace table full; raise CPROF_MAX_TRACES)\n",
 		       (unsigned long long)s->info.dropped_allocs,
 		       (unsigned long long)s->info.dropped_traces);
+	if (s->info.corrupt_headers)
+		printf("Overwritten: %llu blocks freed with their cprof header overwritten (a write before the block's start); their bytes stay counted live\n",
+		       (unsigned long long)s->info.corrupt_headers);
 }
 
 static void usage(void)

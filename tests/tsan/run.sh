@@ -4,6 +4,10 @@
 # -fsanitize=thread into $O/tsan/ and linked into stress programs:
 #   stress_preload     preload/live.c, traces.c, snapshot.c driven from
 #                      24 threads at a time (see the file)
+#   stress_hooks       preload/hooks.c and runtime.c too, their exported
+#                      names prefixed (cprof_malloc, ...) over TSan's
+#                      allocator: in-band headers, frees across threads,
+#                      the helper thread stopped and restarted by unshare
 #   stress_instrument  instrument/*.c linked into a -finstrument-functions
 #                      program: waves of threads, nested thread starts,
 #                      enable/disable, the exit write
@@ -67,7 +71,22 @@ build() {
 		-finstrument-functions &
 	while [ "$(jobs -r | wc -l)" -gt 0 ]; do wait -n || return 1; done
 	wait || return 1
+	# The hooks themselves: the names they export get a prefix, or they
+	# would take malloc from TSan. Not preload_*.o: stress_preload has its
+	# own rt and tls.
+	local n rename=()
+	for n in malloc calloc realloc reallocarray free posix_memalign aligned_alloc memalign \
+		valloc pvalloc malloc_usable_size dlclose; do
+		rename+=("-D$n=cprof_$n")
+	done
+	compile "$T/obj/shim_hooks.o" preload/hooks.c "${rename[@]}" &
+	compile "$T/obj/shim_runtime.o" preload/runtime.c "${rename[@]}" &
+	compile "$T/obj/tests_tsan_stress_hooks.o" tests/tsan/stress_hooks.c &
+	while [ "$(jobs -r | wc -l)" -gt 0 ]; do wait -n || return 1; done
+	wait || return 1
 	for s in $common; do objs+=("$T/obj/$(echo "$s" | tr / _ | sed 's/\.c$/.o/')"); done
+	$CC $CFLAGS -o "$T/stress_hooks" "$T"/obj/tests_tsan_stress_hooks.o "$T"/obj/shim_*.o \
+		"$T"/obj/preload_*.o "${objs[@]}" -ldl || return 1
 	$CC $CFLAGS -o "$T/stress_preload" "$T"/obj/tests_tsan_stress_preload.o \
 		"$T"/obj/preload_*.o "${objs[@]}" -ldl || return 1
 	$CC $CFLAGS -o "$T/stress_instrument" "$T"/obj/tests_tsan_stress_instrument.o \
@@ -148,6 +167,35 @@ if ls -A "$out" | grep -q '^\.'; then
 	not_ok "stress_preload: temporaries left: $(ls -A "$out" | grep '^\.' | head -3)"
 else
 	ok "stress_preload: no temporary left"
+fi
+
+# ---- the malloc shim's hooks ----
+out=$T/out-hooks
+rm -rf "$out"
+mkdir -p "$out"
+log=$T/stress_hooks.log
+CPROF_OUTPUT=$out CPROF_UNWIND=fp run "$log" "$T/stress_hooks"
+rc=$?
+report_races "stress_hooks (headers, frees across threads, helper stopped by unshare)" "$log"
+if [ $rc = 0 ] && grep -q '^ok: ' "$log"; then
+	ok "stress_hooks: exact counts ($(grep '^ok: ' "$log" | cut -c5-))"
+else
+	not_ok "stress_hooks: exit status $rc" "$(grep -v '^ *#' "$log" | grep -E 'FAIL|ThreadSanitizer|rror' | head -20)"
+fi
+last=$(ls "$out" | sed -n 's/^stress_hooks\.[0-9]*\.\([0-9]*\)\.snap$/\1 &/p' | sort -n | tail -1 | cut -d' ' -f2)
+if [ -n "$last" ] && "$CPROF" stats "$out/$last" --json >"$T/hooks-exit.json" 2>"$T/hooks-exit.err" &&
+	python3 - "$T/hooks-exit.json" "$log" <<'EOF'; then
+import json, re, sys
+snap = json.load(open(sys.argv[1]))["snapshot"]
+want = dict(kv.split("=") for kv in re.search(r"^expect (.*)$", open(sys.argv[2]).read(), re.M).group(1).split())
+got = {k: str(snap[k]) for k in want}
+got["label"], want["label"] = snap["label"], "exit"
+if got != want:
+    sys.exit("exit snapshot %s: expected %s, got %s" % (snap["file"], want, got))
+EOF
+	ok "stress_hooks: the last snapshot ($last, of $(ls "$out" | wc -l) files) is 'exit' with the exact figures"
+else
+	not_ok "stress_hooks: exit snapshot figures" "$(cat "$T/hooks-exit.err" 2>/dev/null)"
 fi
 
 # ---- the call profiler's runtime ----

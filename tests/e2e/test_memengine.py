@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""
+The memory engine's edge cases (tests/progs/mem_engine.c) under the
+malloc shim, with in-band headers (the default) and with CPROF_HEADERS=0
+(the live table only), each figure exact: foreign blocks from
+__libc_malloc freed and realloc'ed through the shim, the aligned family,
+realloc chains with their contents checked, malloc_usable_size, frees
+across threads and from a signal handler, a forked child freeing its
+parent's blocks, overwritten headers, and unshare(CLONE_NEWUSER).
+Env: O=build dir (default build). Exit 0 when every check passes.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cprof_e2e import BUILD, CPROF, ROOT, Checks, prog  # noqa: E402
+
+LIB = os.path.join(BUILD, "lib", "libcprof-malloc.so")
+SRC = os.path.join(ROOT, "tests", "progs", "mem_engine.c")
+TIMEOUT = 120
+c = Checks()
+if os.environ.get("SAN"):
+    print("skip - the memory engine tests preload the shim: not under SAN=" + os.environ["SAN"])
+    sys.exit(0)
+TMP = tempfile.mkdtemp(prefix="cprof-memengine-")
+
+
+def line_of(marker):
+    with open(SRC) as f:
+        for n, text in enumerate(f, 1):
+            if "/* %s */" % marker in text:
+                return n
+    raise AssertionError("no %r in mem_engine.c" % marker)
+
+
+def eq(got, want, what):
+    if got != want:
+        raise AssertionError("%s: expected %r, got %r" % (what, want, got))
+
+
+class Run:
+    """mem_engine MODE under the shim; its snapshots by label, per pid."""
+
+    def __init__(self, mode, env=None, argv=None):
+        self.dir = tempfile.mkdtemp(prefix=mode + "-", dir=TMP)
+        e = dict(os.environ, LD_PRELOAD=LIB, CPROF_OUTPUT=self.dir, **(env or {}))
+        p = subprocess.run(argv or [prog("mem_engine"), mode], env=e, capture_output=True,
+                           text=True, timeout=TIMEOUT)
+        self.status, self.stdout, self.stderr = p.returncode, p.stdout, p.stderr
+        fails = [l for l in p.stdout.splitlines() if l.startswith("FAIL")]
+        if p.returncode != 0 or fails:
+            raise AssertionError("mem_engine %s: exit %d, %s %s" % (mode, p.returncode, fails,
+                                                                    p.stderr[-500:]))
+
+    def snap(self, label):
+        """(site line -> (size, count, allocated_count), snapshot info) of the one
+        snapshot with that label."""
+        found = []
+        for f in sorted(os.listdir(self.dir)):
+            p = subprocess.run([CPROF, "stats", os.path.join(self.dir, f), "--json", "--limit",
+                                "0"], capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT)
+            if p.returncode != 0:
+                raise AssertionError("cprof stats %s: %s" % (f, p.stderr))
+            d = json.loads(p.stdout)
+            if d["snapshot"]["label"] == label:
+                found.append(d)
+        eq(len(found), 1, "snapshots labelled %r" % label)
+        d = found[0]
+        self.entries = d["entries"]
+        own = {e["line"]: (e["size"], e["count"], e["allocated_count"])
+               for e in d["entries"] if e["file"] == "tests/progs/mem_engine.c"}
+        return own, d["snapshot"]
+
+
+MODES = (("headers", {}), ("table", {"CPROF_HEADERS": "0"}))
+
+
+def foreign():
+    for name, env in MODES:
+        own, s = Run("foreign", env).snap("foreign")
+        eq(own, {line_of("SITE_FOREIGN_REALLOC"): (1500, 5, 5)}, name + ": sites")
+        # 5 frees and 5 reallocs of blocks the shim never saw.
+        eq((s["untraced_frees"], s["corrupt_headers"], s["traced_count"]), (10, 0, 5),
+           name + ": untraced frees")
+
+
+def aligned():
+    for name, env in MODES:
+        r = Run("aligned", env)
+        own, s = r.snap("aligned")
+        want = {line_of("SITE_AL_POSIX"): (400, 4, 4), line_of("SITE_AL_ALIGNED"): (2048, 4, 4),
+                line_of("SITE_AL_MEMALIGN"): (4000, 4, 4), line_of("SITE_AL_VALLOC"): (20000, 4, 4),
+                line_of("SITE_AL_PVALLOC"): (20000, 4, 4)}
+        plain = [k for k in own if k not in want]
+        eq(len(plain), 1, name + ": one plain malloc site beside the aligned ones")
+        want[plain[0]] = (160, 4, 8)
+        eq(own, want, name + ": 'aligned' sites")
+        own, s = r.snap("after")
+        eq(own, {line_of("SITE_AL_REALLOC"): (10000, 1, 1)}, name + ": 'after' sites")
+        eq((s["untraced_frees"], s["traced_size"]), (0, 10000), name + ": untraced, traced")
+
+
+def chain_sizes():
+    return [(i % 97) * 53 + (300000 if i % 400 == 399 else 0) + 1 for i in range(2000)]
+
+
+def chain():
+    sizes = chain_sizes()
+    for name, env in MODES:
+        r = Run("chain", env)
+        own, s = r.snap("chain")
+        eq(own, {line_of("SITE_CHAIN"): (sizes[-1], 1, 2000)}, name + ": 'chain' site")
+        eq((s["allocated_size"], s["freed_count"], s["untraced_frees"]),
+           (sum(sizes), 1999, 0), name + ": allocated bytes, frees")
+        own, s = r.snap("zero")
+        eq((own, s["traced_size"], s["freed_count"]), ({}, 0, 2000), name + ": after realloc(p, 0)")
+
+
+def usable():
+    """The real usable size less the header's 16 bytes: glibc's own answer
+    for n > 8 (n <= 8: 24 - 16 = 8); with headers off, glibc's for all."""
+    plain = subprocess.run([prog("mem_engine"), "usable"], capture_output=True, text=True,
+                           timeout=TIMEOUT).stdout.split()
+    for name, env in MODES:
+        got = Run("usable", env).stdout.split()
+        want = ["%d:8" % n if name == "headers" and n <= 8 else plain[n] for n in range(1025)]
+        eq(len(got), 1025, name + ": sizes printed")
+        bad = [(w, g) for w, g in zip(want, got) if w != g]
+        eq(bad, [], name + ": malloc_usable_size (want, got)")
+
+
+def xthread():
+    for name, env in MODES:
+        r = Run("xthread", env)
+        own, s = r.snap("xthread")
+        eq(own, {}, name + ": every block freed by the other thread")
+        # Besides the 40000: what pthread_create keeps (the threads' DTVs).
+        other = sum(e["allocated_count"] for e in r.entries)
+        eq((s["allocated_count"] - other, s["freed_count"], s["untraced_frees"]),
+           (40000, 40000, 0), name + ": allocations, frees, untraced frees")
+
+
+def signal_frees():
+    """With headers, a handler's free is counted even when it lands inside
+    a hook. The live table cannot be locked there (the hook may hold the
+    shard): such a free leaves its entry behind, counted live, as before."""
+    site = line_of("SITE_SIG")
+    own, s = Run("signal").snap("signal")
+    eq(own, {}, "headers: every block freed (3000 by the handler or main)")
+    eq((s["untraced_frees"], s["dropped_allocs"]), (0, 0), "headers: untraced, dropped")
+    own, s = Run("signal", MODES[1][1]).snap("signal")
+    if site in own and (own[site][2] != 3000 or own[site][1] >= 3000):
+        raise AssertionError("table: SITE_SIG %r, expected 3000 allocated" % (own[site],))
+
+
+def fork_frees():
+    for name, env in MODES:
+        r = Run("fork", env)
+        own, s = r.snap("child")
+        eq(own, {line_of("SITE_CHILD"): (640, 10, 10)}, name + ": the child's sites")
+        eq((s["freed_count"], s["untraced_frees"], s["allocated_count"] >= 110),
+           (s["allocated_count"] - 10, 0, True), name + ": the parent's 100 freed by the child")
+        own, s = r.snap("parent")
+        eq(own, {line_of("SITE_PARENT"): (10000, 100, 100)}, name + ": the parent's sites")
+
+
+def corrupt():
+    r = Run("corrupt")
+    own, s = r.snap("corrupt")
+    # Two of three SITE_CORRUPT blocks and the realloc'ed one had their
+    # header overwritten: counted, their bytes left live where they were.
+    eq({k: v[:2] for k, v in own.items()},
+       {line_of("SITE_CORRUPT"): (128, 2), line_of("SITE_CORRUPT_OLD"): (50, 1),
+        line_of("SITE_CORRUPT_REALLOC"): (200, 1)}, "sites (size, count)")
+    eq((s["corrupt_headers"], s["untraced_frees"], s["allocated_count"], s["freed_count"]),
+       (3, 3, 5, 1), "overwritten headers, untraced frees, allocations, frees")
+    text = subprocess.run([CPROF, "stats", os.path.join(r.dir, sorted(os.listdir(r.dir))[0])],
+                          capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT).stdout
+    if not re.search(r"^Overwritten: 3 blocks freed with their cprof header overwritten", text,
+                     re.M):
+        raise AssertionError("cprof stats does not say so:\n" + text)
+
+
+def unshare():
+    """The helper steps aside for unshare(CLONE_NEWUSER) and comes back at
+    the next hook; util-linux's unshare -U works under the shim too."""
+    plain = subprocess.run([prog("mem_engine"), "unshare"], capture_output=True, text=True,
+                           timeout=TIMEOUT)
+    if not plain.stdout.startswith("unshare 0 ok"):
+        raise AssertionError("unshare(CLONE_NEWUSER) fails here even without cprof (user "
+                             "namespaces disabled?): " + plain.stdout)
+    r = Run("unshare")
+    eq(r.stdout.splitlines()[0], "unshare 0 ok threads 2 2",
+       "unshare succeeds; threads before it (program + helper) and after the next malloc")
+    own, s = r.snap("unshare")
+    eq(own, {line_of("SITE_UN_BEFORE"): (100, 1, 1), line_of("SITE_UN_AFTER"): (200, 1, 1)},
+       "sites")
+    eq(r.snap("signal")[1]["seq"], 1, "the signal snapshot, written by the restarted helper")
+    d = tempfile.mkdtemp(dir=TMP)
+    p = subprocess.run(["unshare", "-U", "-r", "id", "-u"], capture_output=True, text=True,
+                       timeout=TIMEOUT, env=dict(os.environ, LD_PRELOAD=LIB, CPROF_OUTPUT=d))
+    eq((p.returncode, p.stdout, p.stderr), (0, "0\n", ""), "unshare -U -r id -u under the shim")
+
+
+def helper_threads():
+    """A forked child has no helper until its first hook; with no signal
+    and no interval snapshot there is none at all."""
+    def counts(env=None):
+        return [l for l in Run("threads", env).stdout.splitlines() if not l.startswith("ok ")]
+    eq(counts(), ["parent 2", "child 1 2"], "threads: parent; child before/after malloc")
+    eq(counts({"CPROF_SNAPSHOT_SIGNAL": "none"}), ["parent 1", "child 1 1"],
+       "threads without signal snapshots")
+
+
+for fn in (foreign, aligned, chain, usable, xthread, signal_frees, fork_frees, corrupt, unshare,
+           helper_threads):
+    c.case(fn.__name__, fn)
+subprocess.run(["rm", "-rf", TMP])
+c.done()
