@@ -394,7 +394,11 @@ static void forward_signal(int sig)
 		kill((pid_t)forward_to, sig);
 }
 
-int cmd_run(int argc, char **argv)
+/* Options into o (release o->checks either way); RUN_GO to run the
+ * program at argv[optind], else the exit status (help, a bad option). */
+enum { RUN_GO = -1 };
+
+static int parse_run_options(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "output", required_argument, NULL, 'o' },
@@ -407,78 +411,86 @@ int cmd_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct run_opts o = { .output_dir = NULL };
 	int c;
 
-	o.checks = xcalloc((size_t)argc, sizeof(*o.checks));
+	memset(o, 0, sizeof(*o));
+	o->checks = xcalloc((size_t)argc, sizeof(*o->checks));
 
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+o:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
-			o.output_dir = optarg;
+			o->output_dir = optarg;
 			break;
 		case 'C':
-			o.no_calls = 1;
+			o->no_calls = 1;
 			break;
 		case 'M':
-			o.no_mem = 1;
+			o->no_mem = 1;
 			break;
 		case 'f':
 			if (util_parse_count(optarg) < 1) {
-				error("--frames needs a positive number, not '%s'", optarg);
-				return EXIT_USAGE;
+				return usage_error("--frames needs a positive number, not '%s'",
+						   optarg);
 			}
-			o.frames = optarg;
+			o->frames = optarg;
 			break;
 		case 'i': {
 			char *end;
 			double v = strtod(optarg, &end);
 			if (*end || !(v >= 0)) {
-				error("--interval needs seconds (0 = off), not '%s'", optarg);
-				return EXIT_USAGE;
+				return usage_error("--interval needs seconds (0 = off), not '%s'",
+						   optarg);
 			}
-			o.interval = optarg;
+			o->interval = optarg;
 			break;
 		}
 		case 'p':
-			o.paused = 1;
+			o->paused = 1;
 			break;
 		case 'k':	/* --check R1 R2 ...: the rules that follow belong to it */
-			o.checks[o.nchecks++] = optarg;
+			o->checks[o->nchecks++] = optarg;
 			while (optind < argc && budget_looks_like_rule(argv[optind]))
-				o.checks[o.nchecks++] = argv[optind++];
+				o->checks[o->nchecks++] = argv[optind++];
 			break;
 		case 'h':
-			free(o.checks);
 			puts(run_usage);
 			return EXIT_OK;
 		default:
-			free(o.checks);
 			return usage_error("unknown option '%s' for run\n%s", argv[optind - 1],
 					   run_usage);
 		}
 	}
 	/* A bad rule is refused before the program runs, not after. */
-	for (size_t i = 0; i < o.nchecks; i++) {
+	for (size_t i = 0; i < o->nchecks; i++) {
 		struct budget_rule rule;
 		char err[512];
-		int is_bad = budget_rule_parse(o.checks[i], &rule, err, sizeof(err)) < 0;
+		int is_bad = budget_rule_parse(o->checks[i], &rule, err, sizeof(err)) < 0;
 		budget_rule_release(&rule);
-		if (is_bad) {
-			free(o.checks);
+		if (is_bad)
 			return usage_error("--check: %s", err);
-		}
 	}
-	if (optind >= argc) {
-		error("run needs a program to run\n%s", run_usage);
-		return EXIT_USAGE;
+	if (optind >= argc)
+		return usage_error("run needs a program to run\n%s", run_usage);
+	return RUN_GO;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o;
+	int parsed = parse_run_options(argc, argv, &o);
+
+	if (parsed != RUN_GO) {
+		free(o.checks);
+		return parsed;
 	}
+
 	char **prog_argv = argv + optind;
 	char *prog = find_program(prog_argv[0]);
 	if (!prog) {
 		error("cannot find '%s' (not in PATH or not executable)", prog_argv[0]);
+		free(o.checks);
 		return EXIT_ERROR;
 	}
 
@@ -585,7 +597,8 @@ int cmd_run(int argc, char **argv)
 	if (pid < 0) {
 		error("cannot fork: %s", strerror(errno));
 		sigprocmask(SIG_SETMASK, &old_mask, NULL);
-		return EXIT_ERROR;
+		release_listing(&before);
+		goto fail;
 	}
 	if (pid == 0) {
 		sigaction(SIGINT, &old_int, NULL);
