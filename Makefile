@@ -61,6 +61,8 @@ LIB_INSTRUMENT := $(O)/lib/libcprof-instrument.so
 LIB_MALLOC := $(if $(PRELOAD_SRC),$(O)/lib/libcprof-malloc.so)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(UNIT_SRC))
 PROG_BINS := $(patsubst tests/progs/%.c,$(O)/tests/progs/%,$(PROG_SRC))
+PROG_CLANG_BINS := $(patsubst tests/progs/%.c,$(O)/tests/progs-clang/%,$(PROG_SRC))
+CLANG ?= clang
 
 .PHONY: all check check-unit check-e2e check-fuzz demo bench fuzz install clean deps format
 
@@ -115,11 +117,18 @@ $(O)/tests/progs/%: tests/progs/%.c include/cprof.h | $(DEPS_OK)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -g -O2 -fno-inline -finstrument-functions -Iinclude -o $@ $< -lpthread
 
+# The same programs built by clang (DWARF 5, no .debug_aranges): names,
+# files and lines must not depend on the compiler.
+$(O)/tests/progs-clang/%: tests/progs/%.c include/cprof.h | $(DEPS_OK)
+	$(call say,CLANG,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 -g -O2 -fno-inline -finstrument-functions -Iinclude -o $@ $< -lpthread
+
 # A plain `make check` also runs the whole suite again on the sanitizer
 # build (ASan+UBSan reporter, demo and tests) in $(O)-san, so CI runs it
 # too; CHECK_SAN=0 skips that second pass.
 CHECK_SAN ?= 1
-check: all $(UNIT_BINS) $(PROG_BINS)
+check: all $(UNIT_BINS) $(PROG_BINS) $(PROG_CLANG_BINS)
 	$(Q)O=$(O) SAN=$(SAN) tests/run-all.sh
 ifeq ($(SAN)$(CHECK_SAN),1)
 	$(Q)echo "== the same suite on the sanitizer build ($(O)-san, SAN=address,undefined) =="
