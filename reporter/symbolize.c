@@ -35,6 +35,7 @@ struct symbolizer {
 	Dwfl *dwfl;
 	enum mod_state *states;	/* per map entry */
 	struct symindex **index;	/* per map entry, once MOD_READY */
+	size_t nmods;		/* map->count: the map may go before us */
 	struct cache_entry *cache;
 	size_t cache_cap, cache_used;
 	char **strings;		/* every string handed out, freed at the end */
@@ -57,6 +58,7 @@ struct symbolizer *symbolizer_new(const struct modmap *map)
 	s->dwfl = dwfl_begin(&offline_callbacks);
 	s->states = xcalloc(map->count ? map->count : 1, sizeof(*s->states));
 	s->index = xcalloc(map->count ? map->count : 1, sizeof(*s->index));
+	s->nmods = map->count;
 	s->cache_cap = 1024;
 	s->cache = xcalloc(s->cache_cap, sizeof(*s->cache));
 	return s;
@@ -66,7 +68,7 @@ void symbolizer_free(struct symbolizer *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->map->count; i++)
+	for (size_t i = 0; i < s->nmods; i++)
 		symindex_free(s->index[i]);
 	free(s->index);
 	if (s->dwfl)
