@@ -3,7 +3,8 @@
 # functions (bench/gen_callgraph.py: two random callees each, main starts
 # a depth-12 tree from R = functions/100 roots; 20k is issue 17's R=200
 # case), built with gcc -O1 -g -finstrument-functions and run under
-# cprof with its defaults; then `cprof report`'s wall time and peak RSS.
+# cprof with its defaults; then the wall time and peak RSS of `cprof
+# report`, and of `cprof html` and `cprof flamegraph` on the same profile.
 # Prints the figures and checks the 20k report against its 2 s target.
 #   SYM_SIZES="1000 10000"          other sizes
 #   CPROF_BASELINE=/path/to/cprof  also time an older reporter on the same
@@ -36,8 +37,8 @@ timed() {
 
 echo
 echo "reporter at scale (gcc -O1 -g -finstrument-functions, cprof run defaults):"
-printf '%9s %6s %9s %9s %9s %9s %9s %10s %14s\n' functions roots reported calls profile_MB \
-	report_s peak_MB us/function 'ns/(f*log2f)'
+printf '%9s %6s %9s %8s %7s %8s %7s %8s %7s %8s %7s %11s %13s\n' functions roots reported calls \
+	prof_MB report_s peak_MB html_s peak_MB flame_s peak_MB report_us/fn 'ns/(f*log2f)'
 twenty_k=""
 for n in $SIZES; do
 	roots=$((n / 100 > 0 ? n / 100 : 1))
@@ -54,18 +55,23 @@ for n in $SIZES; do
 d = json.load(open(sys.argv[1]))
 print(len(d["functions"]), sum(f["calls"] for f in d["functions"]))' "$dir/report.json")
 	timed "$dir/report.time" "$CPROF" report "$prof"
+	timed "$dir/html.time" "$CPROF" html "$prof" -o "$dir/report.html"
+	timed "$dir/flame.time" "$CPROF" flamegraph "$prof" -o "$dir/flame.svg"
 	read -r secs kb <"$dir/report.time"
-	printf '%9s %6s %9s %9s %9.1f %9s %9.0f %10.2f %14.1f\n' "$n" "$roots" "$reported" "$calls" \
-		"$(awk -v b="$(stat -c %s "$prof")" 'BEGIN { print b / 1048576 }')" "$secs" \
-		"$(awk -v k="$kb" 'BEGIN { print k / 1024 }')" \
+	read -r html_s html_kb <"$dir/html.time"
+	read -r flame_s flame_kb <"$dir/flame.time"
+	mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
+	printf '%9s %6s %9s %8s %7.1f %8s %7s %8s %7s %8s %7s %11.2f %13.1f\n' "$n" "$roots" \
+		"$reported" "$calls" "$(awk -v b="$(stat -c %s "$prof")" 'BEGIN { print b / 1048576 }')" \
+		"$secs" "$(mb "$kb")" "$html_s" "$(mb "$html_kb")" "$flame_s" "$(mb "$flame_kb")" \
 		"$(awk -v s="$secs" -v f="$reported" 'BEGIN { print s * 1e6 / f }')" \
 		"$(awk -v s="$secs" -v f="$reported" 'BEGIN { print s * 1e9 / (f * log(f) / log(2)) }')"
 	[ "$n" = 20000 ] && twenty_k=$secs
 	if [ -n "$BASELINE" ] && [ "$n" -le "$BASELINE_MAX" ]; then
 		timed "$dir/base.time" "$BASELINE" report "$prof"
 		read -r bsecs bkb <"$dir/base.time"
-		printf '%9s %6s %9s %9s %9s %9s %9.0f   (baseline %s)\n' "" "" "" "" "" "$bsecs" \
-			"$(awk -v k="$bkb" 'BEGIN { print k / 1024 }')" "$BASELINE"
+		printf '%9s %6s %9s %8s %7s %8s %7s   (report by %s)\n' "" "" "" "" "" "$bsecs" \
+			"$(mb "$bkb")" "$BASELINE"
 	fi
 	rm -rf "$dir"
 done
