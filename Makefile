@@ -61,10 +61,12 @@ LIB_INSTRUMENT := $(O)/lib/libcprof-instrument.so
 LIB_MALLOC := $(if $(PRELOAD_SRC),$(O)/lib/libcprof-malloc.so)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(UNIT_SRC))
 PROG_BINS := $(patsubst tests/progs/%.c,$(O)/tests/progs/%,$(PROG_SRC))
-PROG_CLANG_BINS := $(patsubst tests/progs/%.c,$(O)/tests/progs-clang/%,$(PROG_SRC))
+# The uftrace cross-check's shape_* programs (shape.mk) stay gcc-only.
+PROG_CLANG_BINS := $(patsubst tests/progs/%.c,$(O)/tests/progs-clang/%,\
+	$(filter-out tests/progs/shape_%,$(PROG_SRC)))
 CLANG ?= clang
 
-.PHONY: all check check-unit check-e2e check-fuzz demo bench fuzz install clean deps format
+.PHONY: all test-bins check check-unit check-e2e check-fuzz demo bench fuzz install clean deps format
 
 all: $(CPROF) $(LIB_INSTRUMENT) $(LIB_MALLOC)
 
@@ -103,6 +105,7 @@ $(CPROF): $(call obj,$(REPORTER_SRC) $(COMMON_SRC))
 -include preload/preload.mk
 -include pipeline-demo/pipeline.mk
 -include reporter/pprof.mk
+-include tests/progs/shape.mk
 
 # ---- tests ----
 $(O)/tests/unit/%: tests/unit/%.c $(call obj,$(REPORTER_LIB_SRC) $(COMMON_SRC)) | $(DEPS_OK)
@@ -128,7 +131,10 @@ $(O)/tests/progs-clang/%: tests/progs/%.c include/cprof.h | $(DEPS_OK)
 # build (ASan+UBSan reporter, demo and tests) in $(O)-san, so CI runs it
 # too; CHECK_SAN=0 skips that second pass.
 CHECK_SAN ?= 1
-check: all $(UNIT_BINS) $(PROG_BINS) $(PROG_CLANG_BINS)
+# Everything the tests run, built but not run (for running one test by hand).
+test-bins: all $(UNIT_BINS) $(PROG_BINS) $(PROG_CLANG_BINS)
+
+check: test-bins
 	$(Q)O=$(O) SAN=$(SAN) tests/run-all.sh
 ifeq ($(SAN)$(CHECK_SAN),1)
 	$(Q)echo "== the same suite on the sanitizer build ($(O)-san, SAN=address,undefined) =="

@@ -81,7 +81,12 @@ struct fmt_meta {
 	uint64_t seq;			/* snapshots: 1, 2, ... */
 	uint64_t skipped_reentrant;	/* calls made by a signal handler that
 					 * interrupted a hook: not recorded */
-	uint64_t reserved[3];
+	/* A forked child: 1 + the index, in its first thread, of the
+	 * innermost call it inherited open from its parent (the path from
+	 * the root to it was entered in the parent: each of those nodes
+	 * holds one call the parent counts too). 0: none (older files). */
+	uint64_t inherited_node;
+	uint64_t reserved[2];
 };
 
 /*
@@ -115,7 +120,7 @@ struct fmt_trace {
 	uint64_t total_bytes;
 	uint64_t total_blocks;
 	uint32_t nframes;		/* <= FMT_FRAMES_MAX; 0: stack unknown */
-	uint32_t reserved;
+	uint32_t gen;			/* load generation when first seen (see fmt_module) */
 	/* followed by nframes uint64_t return addresses */
 };
 
@@ -127,7 +132,13 @@ struct fmt_module {
 	uint64_t bias;		/* load bias: runtime address - ELF vaddr */
 	uint16_t build_id_len;
 	uint16_t path_len;	/* bytes of path that follow, no NUL */
-	uint32_t reserved;
+	/* 0: loaded when the file was written. Else unloaded by dlclose(),
+	 * as the load generation (the count of dlclose()s that unloaded
+	 * something, this one included) became this value: a node or trace
+	 * of generation g lies in the module covering its address with the
+	 * smallest unload_gen > g, or else the loaded one. Another library
+	 * may have been mapped at the same address before or after. */
+	uint32_t unload_gen;
 	uint8_t build_id[FMT_BUILD_ID_MAX];
 };
 
@@ -147,7 +158,7 @@ struct fmt_thread {
 struct fmt_node {
 	uint64_t fn;		/* runtime address of the function's entry */
 	uint32_t parent;
-	uint32_t reserved;
+	uint32_t gen;		/* load generation when made (see fmt_module) */
 	uint64_t calls;
 	uint64_t incl_ticks;	/* inclusive time of these activations */
 	uint64_t self_ticks;	/* minus the inclusive time of children */

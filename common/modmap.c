@@ -9,6 +9,7 @@
 
 #include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -46,6 +47,80 @@ static void find_build_id(const struct dl_phdr_info *info, struct fmt_module *m)
 	}
 }
 
+_Atomic uint32_t modmap_generation;
+
+static int hex_digit(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Parses "START-END ... PATH" (a line of /proc/self/maps): PATH into out
+ * if the range holds addr and PATH is absolute. */
+static int maps_line_path(const char *line, size_t len, uint64_t addr, char out[PATH_MAX])
+{
+	uint64_t lo = 0, hi = 0;
+	size_t i = 0;
+	int d;
+
+	for (; i < len && (d = hex_digit(line[i])) >= 0; i++)
+		lo = lo << 4 | (uint64_t)d;
+	if (i >= len || line[i++] != '-')
+		return 0;
+	for (; i < len && (d = hex_digit(line[i])) >= 0; i++)
+		hi = hi << 4 | (uint64_t)d;
+	if (addr < lo || addr >= hi)
+		return 0;
+	for (int field = 0; field < 4; field++) {	/* perms, offset, dev, inode */
+		while (i < len && line[i] == ' ')
+			i++;
+		while (i < len && line[i] != ' ')
+			i++;
+	}
+	while (i < len && line[i] == ' ')
+		i++;
+	if (i >= len || line[i] != '/' || len - i >= PATH_MAX)
+		return 0;
+	memcpy(out, line + i, len - i);
+	out[len - i] = 0;
+	return 1;
+}
+
+/*
+ * The absolute path of the file mapped at addr, from /proc/self/maps:
+ * for a library the loader knows by a relative name (dlopen("./x.so"),
+ * a relative LD_LIBRARY_PATH), which means nothing once the working
+ * directory changed. read(2) into a stack buffer: no malloc, no stdio.
+ */
+static int mapped_path(uint64_t addr, char out[PATH_MAX])
+{
+	char buf[PATH_MAX + 512];
+	size_t used = 0;
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC), found = 0;
+
+	if (fd < 0)
+		return 0;
+	while (!found) {
+		ssize_t n = read(fd, buf + used, sizeof(buf) - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+		size_t start = 0;
+		for (size_t i = 0; i < used && !found; i++)
+			if (buf[i] == '\n') {
+				found = maps_line_path(buf + start, i - start, addr, out);
+				start = i + 1;
+			}
+		if (start == 0 && used == sizeof(buf))
+			start = used;	/* a line longer than any path: skip it */
+		memmove(buf, buf + start, used - start);
+		used -= start;
+	}
+	close(fd);
+	return found;
+}
+
 /* The module of info as a record, and its path; 0 if it has nothing on
  * disk to symbolize (the vDSO) or no loadable segment. */
 static int module_of(const struct dl_phdr_info *info, struct fmt_module *m, const char **path,
@@ -60,8 +135,6 @@ static int module_of(const struct dl_phdr_info *info, struct fmt_module *m, cons
 		exe[n] = 0;
 		*path = exe;
 	}
-	if ((*path)[0] != '/')
-		return 0;	/* the vDSO: nothing on disk to symbolize */
 
 	memset(m, 0, sizeof(*m));
 	m->start = UINT64_MAX;
@@ -77,6 +150,13 @@ static int module_of(const struct dl_phdr_info *info, struct fmt_module *m, cons
 	}
 	if (m->start == UINT64_MAX)
 		return 0;
+	/* A relative name: the file mapped there, named absolutely; none
+	 * (the vDSO, "[vdso]" in the maps): nothing on disk to symbolize. */
+	if ((*path)[0] != '/') {
+		if (!mapped_path(m->start, exe))
+			return 0;
+		*path = exe;
+	}
 	m->bias = info->dlpi_addr;
 	m->path_len = (uint16_t)strnlen(*path, PATH_MAX - 1);
 	find_build_id(info, m);
@@ -162,6 +242,12 @@ static int visit_before(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+static int overlaps(const struct fmt_module *a, const struct fmt_module *b)
+{
+	return a->start < b->end && b->start < a->end;
+}
+
+/* g was unloaded as the generation became g->m.unload_gen. */
 static void remember(const struct gone_module *g)
 {
 	struct gone_module *t = gone_table();
@@ -169,9 +255,19 @@ static void remember(const struct gone_module *g)
 	if (!t)
 		return;
 	uint32_t n = atomic_load(&gone_reserved);
-	for (uint32_t i = 0; i < n && i < GONE_MAX; i++)
-		if (atomic_load(&t[i].is_ready) && same_module(&t[i].m, t[i].path, &g->m, g->path))
-			return;	/* a library loaded and unloaded again at the same place */
+	if (n > GONE_MAX)
+		n = GONE_MAX;
+	/* The same library unloaded again from the same place, with nothing
+	 * else there in between: one entry, valid until this unload. */
+	for (uint32_t i = n; i-- > 0;) {
+		if (!atomic_load(&t[i].is_ready) || !overlaps(&t[i].m, &g->m))
+			continue;
+		if (same_module(&t[i].m, t[i].path, &g->m, g->path)) {
+			__atomic_store_n(&t[i].m.unload_gen, g->m.unload_gen, __ATOMIC_RELAXED);
+			return;
+		}
+		break;	/* another library was there since */
+	}
 	uint32_t at = atomic_fetch_add(&gone_reserved, 1);
 	if (at >= GONE_MAX) {
 		if (!atomic_exchange(&gone_is_full_said, 1))
@@ -196,12 +292,22 @@ int modmap_dlclose(void *handle, int (*real_dlclose)(void *))
 		return real_dlclose(handle);
 	b.cap = 1024;
 	dl_iterate_phdr(visit_before, &b);
+	/* Mapped before the library goes: afterwards it would take the
+	 * library's place, and the next library would land elsewhere than
+	 * without cprof. */
+	gone_table();
 	int r = real_dlclose(handle);
 	b.is_still_loaded_pass = 1;
 	dl_iterate_phdr(visit_before, &b);
+	uint32_t gen = 0;
 	for (uint32_t i = 0; i < b.count; i++)
-		if (!b.mods[i].is_ready)
+		if (!b.mods[i].is_ready) {
+			/* Calls made from now on are into what is loaded next. */
+			if (!gen)
+				gen = atomic_fetch_add(&modmap_generation, 1) + 1;
+			b.mods[i].m.unload_gen = gen;
 			remember(&b.mods[i]);
+		}
 	munmap(b.mods, bytes);
 	return r;
 }
@@ -233,18 +339,6 @@ static int visit_module(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-/* Whether a module now loaded is g (then it is written once, as loaded). */
-static int visit_is_loaded(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	const struct gone_module *g = arg;
-	char exe[PATH_MAX];
-	const char *path;
-	struct fmt_module m;
-	(void)size;
-
-	return module_of(info, &m, &path, exe) && same_module(&m, path, &g->m, g->path);
-}
-
 void modmap_write(struct fmt_writer *w)
 {
 	struct collect c = { .w = w, .count = 0 };
@@ -256,9 +350,14 @@ void modmap_write(struct fmt_writer *w)
 	fmt_writer_begin(w, FMT_SEC_MODULES, 0);
 	dl_iterate_phdr(visit_module, &c);
 	for (uint32_t i = 0; t && i < ngone && i < GONE_MAX; i++)
-		if (atomic_load_explicit(&t[i].is_ready, memory_order_acquire) &&
-		    !dl_iterate_phdr(visit_is_loaded, &t[i]))
-			put_module(&c, &t[i].m, t[i].path);
+		/* Even when the same library is loaded there again: calls made
+		 * before its unload name it through this entry's generation
+		 * (another library may have been there in between). */
+		if (atomic_load_explicit(&t[i].is_ready, memory_order_acquire)) {
+			struct fmt_module m = t[i].m;
+			m.unload_gen = __atomic_load_n(&t[i].m.unload_gen, __ATOMIC_RELAXED);
+			put_module(&c, &m, t[i].path);
+		}
 	uint64_t at = w->section_at + offsetof(struct fmt_section, count);
 	fmt_writer_end(w);
 	if (!w->failed && pwrite(w->fd, &c.count, sizeof(c.count), (off_t)at) != sizeof(c.count))
@@ -305,6 +404,7 @@ int modmap_parse(struct modmap *map, const struct fmt_file_section *sec, const c
 		e->start = m.start;
 		e->end = m.end;
 		e->bias = m.bias;
+		e->unload_gen = m.unload_gen;
 		e->build_id_len = m.build_id_len;
 		memcpy(e->build_id, m.build_id, sizeof(e->build_id));
 		map->count++;
@@ -332,6 +432,70 @@ const struct modmap_entry *modmap_find(const struct modmap *map, uint64_t addr)
 		if (addr >= map->entries[i].start && addr < map->entries[i].end)
 			return &map->entries[i];
 	return NULL;
+}
+
+const struct modmap_entry *modmap_find_gen(const struct modmap *map, uint64_t addr, uint32_t gen)
+{
+	const struct modmap_entry *unloaded = NULL, *loaded = NULL, *any = NULL;
+
+	for (size_t i = 0; i < map->count; i++) {
+		const struct modmap_entry *e = &map->entries[i];
+		if (addr < e->start || addr >= e->end)
+			continue;
+		if (!any)
+			any = e;
+		if (!e->unload_gen && !loaded)
+			loaded = e;
+		else if (e->unload_gen > gen && (!unloaded || e->unload_gen < unloaded->unload_gen))
+			unloaded = e;
+	}
+	return unloaded ? unloaded : loaded ? loaded : any;
+}
+
+static int same_file(const struct modmap_entry *a, const struct modmap_entry *b)
+{
+	return a->build_id_len == b->build_id_len &&
+	       !memcmp(a->build_id, b->build_id, a->build_id_len) && !strcmp(a->path, b->path);
+}
+
+int modmap_place(struct modmap *out, const struct modmap_entry *m, int is_folded, int64_t *delta)
+{
+	uint64_t top = 0;
+	int is_clash = 0;
+
+	for (size_t i = 0; i < out->count; i++) {
+		const struct modmap_entry *e = &out->entries[i];
+		if (is_folded && same_file(e, m) && e->end - e->start == m->end - m->start &&
+		    e->start - e->bias == m->start - m->bias) {
+			*delta = (int64_t)(e->start - m->start);
+			return 0;
+		}
+		if (e->start < m->end && m->start < e->end)
+			is_clash = 1;
+		if (e->end > top)
+			top = e->end;
+	}
+	*delta = 0;
+	if (is_clash) {
+		uint64_t base = (top + 0xffff) & ~(uint64_t)0xffff;
+		*delta = (int64_t)(base - (m->start & ~(uint64_t)0xffff));
+	}
+	struct modmap_entry *more = realloc(out->entries, (out->count + 1) * sizeof(*more));
+	char *path = strdup(m->path);
+	if (more)
+		out->entries = more;
+	if (!more || !path) {
+		free(path);
+		return -1;
+	}
+	struct modmap_entry *e = &out->entries[out->count++];
+	*e = *m;
+	e->path = path;
+	e->start += (uint64_t)*delta;
+	e->end += (uint64_t)*delta;
+	e->bias += (uint64_t)*delta;
+	e->unload_gen = 0;
+	return 0;
 }
 
 void modmap_build_id_hex(const uint8_t *id, unsigned len, char *out)

@@ -8,6 +8,8 @@
 
 #include "format.h"
 
+#include <stdatomic.h>
+
 /*
  * Writes the modules loaded now, and those a dlclose() unloaded before
  * (see modmap_dlclose), as a FMT_SEC_MODULES section. Uses
@@ -23,8 +25,17 @@ void modmap_write(struct fmt_writer *w);
  */
 int modmap_dlclose(void *handle, int (*real_dlclose)(void *));
 
+/*
+ * The load generation: how many dlclose()s unloaded something so far.
+ * A runtime records it with each call-tree node or trace it makes, so
+ * an address is named after the library mapped there at the time (see
+ * fmt_module.unload_gen). Read with a relaxed load.
+ */
+extern _Atomic uint32_t modmap_generation;
+
 struct modmap_entry {
 	uint64_t start, end, bias;
+	uint32_t unload_gen;	/* 0: loaded at the end (see fmt_module) */
 	unsigned build_id_len;
 	uint8_t build_id[FMT_BUILD_ID_MAX];
 	char *path;		/* owned by the map */
@@ -44,6 +55,20 @@ int modmap_parse(struct modmap *map, const struct fmt_file_section *sec, const c
 void modmap_release(struct modmap *map);
 /* The module whose address range holds addr, or NULL. */
 const struct modmap_entry *modmap_find(const struct modmap *map, uint64_t addr);
+/* The module that held addr at load generation gen (see fmt_module), or
+ * NULL. */
+const struct modmap_entry *modmap_find_gen(const struct modmap *map, uint64_t addr, uint32_t gen);
+/*
+ * Reader side: the entry of out standing for module m, added if new;
+ * *delta is what to add to an address in m. With is_folded, a file
+ * already in out (a library loaded again elsewhere, the same program in
+ * another process) is that entry: a function is one row, as pstats keys
+ * rows by file:line(function). A new one that overlaps a module of out
+ * (another library at the same address after a dlclose, another
+ * process's layout) is moved above everything in out, keeping its
+ * offsets. 0, or -1 when out of memory (out unchanged).
+ */
+int modmap_place(struct modmap *out, const struct modmap_entry *m, int is_folded, int64_t *delta);
 /* Hex text of a build-id into out (2*len+1 bytes). */
 void modmap_build_id_hex(const uint8_t *id, unsigned len, char *out);
 

@@ -7,6 +7,8 @@
 #include "internal.h"
 #include "instrument.h"
 
+#include "../common/modmap.h"
+
 #include <signal.h>
 
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -35,16 +37,21 @@ static inline uint32_t slot_hash(uint64_t fn, uint32_t parent)
 	return (uint32_t)(h >> 32);
 }
 
-/* The child of parent for fn, created if new; UINT32_MAX when full. */
+/* The child of parent for fn, created if new; UINT32_MAX when full.
+ * Keyed by the load generation too: after a dlclose, another library
+ * may sit at fn's address (one relaxed load of a global that changes
+ * only when a dlclose unloads something). */
 static inline uint32_t child_node(struct thread_data *td, uint32_t parent, uint64_t fn)
 {
-	uint32_t i = slot_hash(fn, parent) & td->slot_mask;
+	uint32_t gen = atomic_load_explicit(&modmap_generation, memory_order_relaxed);
+	uint32_t i = slot_hash(fn ^ gen, parent) & td->slot_mask;
 
 	for (;;) {
 		uint32_t n = td->slots[i];
 		if (!n)
 			break;
-		if (td->nodes[n].fn == fn && td->nodes[n].parent == parent)
+		if (td->nodes[n].fn == fn && td->nodes[n].parent == parent &&
+		    td->nodes[n].gen == gen)
 			return n;
 		i = (i + 1) & td->slot_mask;
 	}
@@ -53,7 +60,7 @@ static inline uint32_t child_node(struct thread_data *td, uint32_t parent, uint6
 		ADD(&td->dropped_nodes, 1);
 		return UINT32_MAX;
 	}
-	td->nodes[n] = (struct fmt_node){ .fn = fn, .parent = parent };
+	td->nodes[n] = (struct fmt_node){ .fn = fn, .parent = parent, .gen = gen };
 	td->slots[i] = n;
 	atomic_store_explicit(&td->nnodes, n + 1, memory_order_release);
 	return n;

@@ -68,6 +68,7 @@ struct runtime {
 	double overhead_outer_ticks;
 	uint32_t max_nodes;
 	uint32_t max_depth;
+	uint64_t inherited_node;	/* a forked child: see fmt_meta */
 	char output_dir[PATH_MAX];
 	_Atomic(struct thread_data *) threads;	/* lock-free push list */
 };

@@ -79,7 +79,7 @@ static struct fmt_writer writer;
  * move while the owner runs. */
 static struct fmt_node load_node(const struct fmt_node *src)
 {
-	struct fmt_node n = { .fn = src->fn, .parent = src->parent };
+	struct fmt_node n = { .fn = src->fn, .parent = src->parent, .gen = src->gen };
 
 	n.calls = LOAD(&src->calls);
 	n.incl_ticks = LOAD(&src->incl_ticks);
@@ -156,6 +156,7 @@ static void write_profile(void)
 	ssize_t n = readlink("/proc/self/exe", meta.program, sizeof(meta.program) - 1);
 	if (n < 0)
 		meta.program[0] = 0;
+	meta.inherited_node = rt.inherited_node;
 	meta.dropped_nodes = atomic_load(&threads_lost_calls);
 	for (td = atomic_load(&rt.threads); td; td = td->next) {
 		meta.nthreads++;
@@ -200,7 +201,11 @@ static void write_profile(void)
 
 __attribute__((constructor)) static void instrument_start(void)
 {
-	rt_init();
+	/* CPROF_LAZY=1 (cprof run, for a program built without hooks, which
+	 * may never call one): start-up (clock and overhead calibration,
+	 * milliseconds) waits for the first hook. */
+	if (!rtenv_flag("CPROF_LAZY"))
+		rt_init();
 }
 
 /* Runs after the program's own atexit handlers and destructors (we are
@@ -210,6 +215,10 @@ __attribute__((destructor)) static void instrument_finish(void)
 	struct thread_data *me = threads_self;
 
 	if (!rt.is_ready || atomic_exchange(&rt.is_finished, 1))
+		return;
+	/* No hook ever ran (cprof run preloads this runtime into programs
+	 * that may only load instrumented code later): no profile. */
+	if (!atomic_load(&rt.threads) && !atomic_load(&threads_lost_calls))
 		return;
 	if (me) {
 		me->busy = 1;

@@ -137,6 +137,7 @@ static void fork_child(void)
 	 * with the parent's profile. Ours starts again from zero, keeping
 	 * the call stack we are in so its exits still match. */
 	atomic_store(&rt.threads, NULL);
+	rt.inherited_node = 0;
 	if (!me)
 		return;
 	me->next = NULL;
@@ -150,6 +151,9 @@ static void fork_child(void)
 	for (uint32_t i = 0; i < me->depth; i++) {
 		me->stack[i].start_ticks = now;
 		me->stack[i].child_ticks = 0;
+		/* The innermost recorded one: the parent counts these calls. */
+		if (me->stack[i].node != UINT32_MAX)
+			rt.inherited_node = (uint64_t)me->stack[i].node + 1;
 	}
 	me->dropped_nodes = me->dropped_frames = me->mismatched_exits = 0;
 	me->skipped_reentrant = 0;

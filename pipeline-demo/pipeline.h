@@ -197,6 +197,9 @@ double metrics_filter_ratio(const struct stage_metrics *m);
 double metrics_throughput(const struct stage_metrics *m);
 
 int64_t pipeline_now_ns(void);
+/* Tests only: read time from now_ns instead of CLOCK_MONOTONIC (NULL
+ * restores it), so that timing assertions are exact under any load. */
+void pipeline_use_clock(int64_t (*now_ns)(void));
 
 /* ---- the whole pipeline ---- */
 

@@ -132,6 +132,7 @@ struct trace_rec {
 	uint64_t hash;
 	uint32_t nframes;
 	uint32_t frames_at;		/* index into the frame arena */
+	uint32_t gen;			/* load generation (see common/modmap.h) */
 };
 int traces_init(void) HIDDEN;
 /* Loads libunwind unless CPROF_UNWIND=fp, and the key that hands a

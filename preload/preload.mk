@@ -17,3 +17,8 @@ $(LIB_MALLOC): $(call rt_obj,$(PRELOAD_SRC) $(COMMON_SRC)) preload/exports.map
 # The hooks keep a frame pointer: CPROF_UNWIND=fp starts its walk from the
 # hook's own frame (see capture() in preload/hooks.c).
 $(O)/obj-rt/preload/hooks.o: ALL_CFLAGS += -fno-omit-frame-pointer
+
+# preload/spawn.c (exec and posix_spawn pass cprof's variables on to the
+# child) goes into the call runtime too: `cprof run --no-mem` follows
+# children as well.
+$(LIB_INSTRUMENT): $(call rt_obj,preload/spawn.c)

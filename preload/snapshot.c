@@ -58,6 +58,7 @@ static void put_traces(struct fmt_writer *w, const struct trace_rec *recs, uint3
 
 		traces_read(i, &ft);
 		ft.nframes = i == 0 ? 0 : t->nframes;
+		ft.gen = t->gen;
 		fmt_writer_put(w, &ft, sizeof(ft));
 		fmt_writer_put(w, traces_frames(t), (size_t)ft.nframes * sizeof(uint64_t));
 	}

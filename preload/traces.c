@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include "internal.h"
+#include "../common/modmap.h"
 
 #include <dlfcn.h>
 #include <execinfo.h>
@@ -230,9 +231,10 @@ static inline uint64_t hash_frames(const uint64_t *f, uint32_t n)
 	return mix64(h) | 1;	/* never 0 */
 }
 
-static inline int same(const struct trace_rec *t, uint64_t h, const uint64_t *f, uint32_t n)
+static inline int same(const struct trace_rec *t, uint64_t h, const uint64_t *f, uint32_t n,
+			uint32_t gen)
 {
-	if (t->hash != h || t->nframes != n)
+	if (t->hash != h || t->nframes != n || t->gen != gen)
 		return 0;
 	const uint64_t *g = tt.frames + t->frames_at;
 	uint64_t diff = 0;
@@ -262,7 +264,9 @@ uint32_t traces_intern(const uint64_t *f, uint32_t n)
 {
 	if (unlikely(!n))
 		return 0;
-	uint64_t h = hash_frames(f, n);
+	/* After a dlclose, the same addresses may be another library's. */
+	uint32_t gen = atomic_load_explicit(&modmap_generation, memory_order_relaxed);
+	uint64_t h = hash_frames(f, n) ^ ((uint64_t)gen << 32);
 	uint32_t i = (uint32_t)h & tt.slot_mask;
 
 	/* Lock-free lookup: the common case once the program is warm. */
@@ -270,7 +274,7 @@ uint32_t traces_intern(const uint64_t *f, uint32_t n)
 		uint32_t s = atomic_load_explicit(&tt.slots[i], memory_order_acquire);
 		if (!s)
 			break;
-		if (same(&tt.recs[s - 1], h, f, n))
+		if (same(&tt.recs[s - 1], h, f, n, gen))
 			return s - 1;
 		i = (i + 1) & tt.slot_mask;
 	}
@@ -280,7 +284,7 @@ uint32_t traces_intern(const uint64_t *f, uint32_t n)
 		uint32_t s = atomic_load_explicit(&tt.slots[i], memory_order_acquire);
 		if (!s)
 			break;
-		if (same(&tt.recs[s - 1], h, f, n)) {
+		if (same(&tt.recs[s - 1], h, f, n, gen)) {
 			traces_unlock();
 			return s - 1;
 		}
@@ -295,6 +299,7 @@ uint32_t traces_intern(const uint64_t *f, uint32_t n)
 	struct trace_rec *t = &tt.recs[id];
 	t->hash = h;
 	t->nframes = n;
+	t->gen = gen;
 	t->frames_at = (uint32_t)tt.frames_used;
 	memcpy(tt.frames + tt.frames_used, f, n * sizeof(*f));
 	tt.frames_used += n;

@@ -90,7 +90,6 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 	struct index_map fmap, emap;
 	uint32_t *edge_of = xcalloc(n, sizeof(*edge_of));
 	uint64_t *child_calls = xcalloc(n, sizeof(*child_calls));
-	uint64_t *desc_calls = xcalloc(n, sizeof(*desc_calls));
 	double *self, *incl;
 
 	memset(cs, 0, sizeof(*cs));
@@ -129,22 +128,32 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 		edge_of[i] = e;
 	}
 
-	/* Children have larger indices than parents: one backward pass sums
-	 * subtrees (for the overhead taken out of inclusive times). */
-	for (size_t i = n; i-- > 0;) {
-		const struct profile_node *nd = &p->nodes[i];
-		if (!nd->fn)
-			continue;
-		child_calls[nd->parent] += nd->calls;
-		desc_calls[nd->parent] += nd->calls + desc_calls[i];
+	for (size_t i = 0; i < n; i++)
+		if (p->nodes[i].fn)
+			child_calls[p->nodes[i].parent] += p->nodes[i].calls;
+	/* Each thread by its own process's overhead (a merged set holds
+	 * several). */
+	for (size_t t = 0; t < p->nthreads; t++) {
+		const struct profile_thread *th = &p->threads[t];
+		const struct profile_process *pr =
+			p->nprocesses > 1 && th->process < p->nprocesses ? &p->processes[th->process] : NULL;
+		double in = !compensate ? 0 : pr ? pr->inner_s : p->inner_s;
+		double out = !compensate ? 0 : pr ? pr->outer_s : p->outer_s;
+		for (size_t i = th->root; i < (size_t)th->root + th->nnodes && i < n; i++) {
+			const struct profile_node *nd = &p->nodes[i];
+			self[i] = clamp0(nd->self_s - (double)nd->calls * in -
+					 (double)child_calls[i] * out);
+			incl[i] = compensate ? self[i] : nd->incl_s;
+		}
 	}
-	for (size_t i = 0; i < n; i++) {
-		const struct profile_node *nd = &p->nodes[i];
-		double in = compensate ? p->inner_s : 0, out = compensate ? p->outer_s : 0;
-		self[i] = clamp0(nd->self_s - (double)nd->calls * in - (double)child_calls[i] * out);
-		incl[i] = clamp0(nd->incl_s - (double)nd->calls * in -
-				 (double)desc_calls[i] * (in + out));
-	}
+	/* Compensated, a node's inclusive time is its own plus its callees'
+	 * (children have larger indices than parents: one backward pass):
+	 * the same sum as subtracting every descendant's overhead, and then
+	 * no error of the estimate can give tottime > cumtime or a callee
+	 * more time than its caller. Raw figures stay as measured. */
+	for (size_t i = n; compensate && i-- > 0;)
+		if (p->nodes[i].fn)
+			incl[p->nodes[i].parent] += incl[i];
 
 	/* Depth-first walk with open-activation counters. */
 	uint32_t *first = xmalloc(n * sizeof(*first)), *next = xmalloc(n * sizeof(*next));
@@ -213,7 +222,6 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 	free(stack);
 	free(visited);
 	free(child_calls);
-	free(desc_calls);
 	free(edge_of);
 	map_release(&fmap);
 	map_release(&emap);

@@ -4,6 +4,7 @@
  * the matching is profdiff.c's.
  */
 #define _GNU_SOURCE
+#include "budget.h"
 #include "cmds.h"
 #include "loaded.h"
 #include "profdiff.h"
@@ -18,7 +19,9 @@
 #include <string.h>
 
 static const char diff_prof_usage[] =
-	"usage: cprof diff OLD.prof NEW.prof [--limit N] [--match REGEX] [--json]";
+	"usage: cprof diff OLD.prof NEW.prof [--limit N] [--match REGEX] [--json]\n"
+	"                 [--fail-over PERCENT | --fail-over FUNCTION=PERCENT]...\n"
+	"  --fail-over: exit 1 when the total time (or FUNCTION's cumtime) grew by more";
 
 /* Opens a call profile; a snapshot here is a usage error of its own. */
 static int load(const char *path, struct loaded *l)
@@ -78,15 +81,34 @@ static void print_text(const struct profdiff *d, const char *old_path, const cha
 	}
 }
 
+/* A row as a growth budget sees it: "file:line(name)" split (file and
+ * function allocated), cumtime. */
+static struct budget_entry label_entry(const struct profdiff_row *r)
+{
+	struct budget_entry e = { .label = r->label, .old_value = r->cumtime[0],
+				  .new_value = r->cumtime[1] };
+	const char *open = strrchr(r->label, '('), *colon;
+
+	if (open && (colon = memrchr(r->label, ':', (size_t)(open - r->label)))) {
+		e.file = xstrfmt("%.*s", (int)(colon - r->label), r->label);
+		e.line = atoi(colon + 1);
+		e.function = xstrfmt("%.*s", (int)strcspn(open + 1, ")"), open + 1);
+	}
+	return e;
+}
+
 int cmd_diff_profiles(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "limit", required_argument, NULL, 'l' },
 		{ "match", required_argument, NULL, 'm' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "fail-over", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	const char **budgets = xcalloc((size_t)argc, sizeof(*budgets));
+	size_t nbudgets = 0;
 	long limit = -1;
 	const char *match = NULL;
 	int json = 0, c;
@@ -107,20 +129,28 @@ int cmd_diff_profiles(int argc, char **argv)
 		case 'j':
 			json = 1;
 			break;
+		case 'f':
+			budgets[nbudgets++] = optarg;
+			break;
 		case 'h':
+			free(budgets);
 			puts(diff_prof_usage);
 			return EXIT_OK;
 		default:
-			return error("unknown option '%s' for diff\n%s", argv[optind - 1],
-				     diff_prof_usage),
-			       EXIT_USAGE;
+			free(budgets);
+			return usage_error("unknown option '%s' for diff\n%s", argv[optind - 1],
+					   diff_prof_usage);
 		}
 	}
-	if (argc - optind != 2)
-		return error("diff takes two files\n%s", diff_prof_usage), EXIT_USAGE;
-	if (match && regcomp(&re, match, REG_EXTENDED | REG_NOSUB) != 0)
-		return error("bad --match regular expression '%s' (POSIX extended syntax)", match),
-		       EXIT_USAGE;
+	if (argc - optind != 2) {
+		free(budgets);
+		return usage_error("diff takes two files\n%s", diff_prof_usage);
+	}
+	if (match && regcomp(&re, match, REG_EXTENDED | REG_NOSUB) != 0) {
+		free(budgets);
+		return usage_error("bad --match regular expression '%s' (POSIX extended syntax)",
+				   match);
+	}
 
 	struct loaded l[2] = { { 0 }, { 0 } };
 	int status = EXIT_OK;
@@ -134,16 +164,30 @@ int cmd_diff_profiles(int argc, char **argv)
 		char **const labels[2] = { l[0].labels, l[1].labels };
 		struct profdiff d;
 		profdiff_build(&d, cs, labels);
+		struct budget_entry *entries = xcalloc(d.nrows + 1, sizeof(*entries));
+		struct growth_check gc;
+		for (size_t i = 0; i < d.nrows; i++)
+			entries[i] = label_entry(&d.rows[i]);
+		status = check_growth_eval(&gc, budgets, nbudgets, d.total[0], d.total[1], entries,
+					   d.nrows, BUDGET_SECONDS);
 		const struct profdiff_row **rows = xcalloc(d.nrows + 1, sizeof(*rows));
 		size_t n = 0;
 		for (size_t i = 0; i < d.nrows; i++)
 			if (!match || regexec(&re, d.rows[i].label, 0, NULL, 0) == 0)
 				rows[n++] = &d.rows[i];
 		size_t shown = limit >= 0 && (size_t)limit < n ? (size_t)limit : n;
-		if (json)
+		if (status == EXIT_OK && json)
 			print_json(&d, argv[optind], argv[optind + 1], rows, shown);
-		else
+		else if (status == EXIT_OK)
 			print_text(&d, argv[optind], argv[optind + 1], rows, shown, n);
+		if (status == EXIT_OK)
+			status = check_growth_report(&gc);
+		check_growth_release(&gc);
+		for (size_t i = 0; i < d.nrows; i++) {
+			free((char *)entries[i].file);
+			free((char *)entries[i].function);
+		}
+		free(entries);
 		free(rows);
 		profdiff_release(&d);
 	}
@@ -151,5 +195,6 @@ int cmd_diff_profiles(int argc, char **argv)
 	loaded_close(&l[1]);
 	if (match)
 		regfree(&re);
+	free(budgets);
 	return status;
 }

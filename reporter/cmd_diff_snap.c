@@ -8,14 +8,18 @@
 #include "util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void usage(void)
 {
 	printf("usage: cprof diff OLD.snap NEW.snap [--by lineno|filename|function|traceback]\n"
-	       "                 [--limit N] [--include GLOB] [--exclude GLOB] [--all-frames] [--json]\n\n"
+	       "                 [--limit N] [--include GLOB] [--exclude GLOB] [--all-frames] [--json]\n"
+	       "                 [--fail-over PERCENT | --fail-over SITE=PERCENT]...\n\n"
 	       "What NEW holds live compared to OLD, by allocation site (tracemalloc's\n"
-	       "compare_to): size=NEW (+DIFF), count=NEW (+DIFF), largest change first.\n");
+	       "compare_to): size=NEW (+DIFF), count=NEW (+DIFF), largest change first.\n"
+	       "--fail-over: exit 1 when the total live size (or SITE's: file.c:LINE or a\n"
+	       "function) grew by more than PERCENT.\n");
 }
 
 int cmd_diff_snapshots(int argc, char **argv)
@@ -45,7 +49,20 @@ int cmd_diff_snapshots(int argc, char **argv)
 	struct symbolizer *old_sym = symbolizer_new(&old_snap->modules);
 	struct symbolizer *new_sym = symbolizer_new(&new_snap->modules);
 	snapshot_compare(old_snap, old_sym, new_snap, new_sym, (enum snap_key)o.key, &o.filter, &st);
-	if (o.is_json) {
+	struct budget_entry *entries = xcalloc(st.nstats + 1, sizeof(*entries));
+	for (size_t i = 0; i < st.nstats; i++) {
+		const struct snap_stat *e = &st.stats[i];
+		entries[i] = (struct budget_entry){ .label = e->key, .file = e->file,
+						    .function = e->function, .line = e->line,
+						    .old_value = (double)(e->size - e->size_diff),
+						    .new_value = (double)e->size };
+	}
+	struct growth_check gc;
+	status = check_growth_eval(&gc, o.fail_over, o.nfail_over, (double)(st.size - st.size_diff),
+				   (double)st.size, entries, st.nstats, BUDGET_BYTES);
+	if (status != EXIT_OK) {
+		/* a bad budget: nothing printed */
+	} else if (o.is_json) {
 		printf("{");
 		cmd_stats_print_json_snapshot("old", old_snap);
 		printf(",");
@@ -60,10 +77,13 @@ int cmd_diff_snapshots(int argc, char **argv)
 		       new_snap->meta.program);
 		cmd_stats_print_text(&st, &o, 1);
 	}
+	if (status == EXIT_OK)
+		status = fflush(stdout) == 0 ? check_growth_report(&gc) : EXIT_ERROR;
+	check_growth_release(&gc);
+	free(entries);
 	snapshot_stats_release(&st);
 	symbolizer_free(old_sym);
 	symbolizer_free(new_sym);
-	status = fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
 out:
 	snapshot_free(old_snap);
 	snapshot_free(new_snap);

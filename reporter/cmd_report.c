@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 enum sort_key { SORT_CUMULATIVE, SORT_TOTTIME, SORT_CALLS, SORT_PCALLS, SORT_NAME, SORT_FILE };
 
@@ -104,6 +105,39 @@ static void ncalls_text(char *buf, size_t cap, uint64_t calls, uint64_t pcalls)
 		snprintf(buf, cap, "%" PRIu64 "/%" PRIu64, calls, pcalls);
 }
 
+/* Which processes a merged set holds, under the header. */
+static void print_processes(const struct profile *p)
+{
+	if (p->nprocesses < 2)
+		return;
+	fprintf(report_out, "   Merged %zu processes:\n", p->nprocesses);
+	for (size_t i = 0; i < p->nprocesses; i++) {
+		const struct profile_process *pr = &p->processes[i];
+		fprintf(report_out, "     pid %" PRIu64 " (parent %" PRIu64 ") %s  %s\n", pr->pid,
+			pr->ppid, pr->program, util_display_path(pr->path));
+	}
+	if (p->inherited_calls_removed)
+		fprintf(report_out, "   %" PRIu64 " call%s that forked children inherited open counted once, in the parent\n",
+			p->inherited_calls_removed, p->inherited_calls_removed == 1 ? "" : "s");
+	fprintf(report_out, "\n");
+}
+
+static void json_processes(const struct profile *p)
+{
+	fprintf(report_out, " \"processes\": [");
+	for (size_t i = 0; i < p->nprocesses; i++) {
+		const struct profile_process *pr = &p->processes[i];
+		fprintf(report_out, "%s{\"pid\": %" PRIu64 ", \"ppid\": %" PRIu64 ", \"program\": ",
+			i ? ", " : "", pr->pid, pr->ppid);
+		util_json_string(report_out, pr->program);
+		fprintf(report_out, ", \"file\": ");
+		util_json_string(report_out, pr->path);
+		fprintf(report_out, "}");
+	}
+	fprintf(report_out, "], \"inherited_calls_counted_once\": %" PRIu64 ",\n",
+		p->inherited_calls_removed);
+}
+
 static void print_header(const struct profile *p, const struct callstats *cs,
 			 const struct report_opts *o, size_t shown, size_t total)
 {
@@ -129,6 +163,7 @@ static void print_header(const struct profile *p, const struct callstats *cs,
 		fprintf(report_out, "   List reduced from %zu to %zu due to restriction <%ld>\n", total, shown,
 		       o->limit);
 	fprintf(report_out, "\n");
+	print_processes(p);
 	if (p->is_counts_only)
 		fprintf(report_out, "   (counts only: the profile was taken without a clock)\n\n");
 }
@@ -211,6 +246,7 @@ static void print_json(const struct profile *p, const struct callstats *cs,
 	util_json_string(report_out, p->meta.program);
 	fprintf(report_out, ", \"pid\": %" PRIu64 ", \"threads\": %zu, \"counts_only\": %s,\n",
 	       p->meta.pid, p->nthreads, p->is_counts_only ? "true" : "false");
+	json_processes(p);
 	fprintf(report_out, " \"total_calls\": %" PRIu64 ", \"primitive_calls\": %" PRIu64
 	       ", \"total_time\": %.9f,\n",
 	       cs->total_calls, cs->total_pcalls, cs->total_time);
@@ -242,18 +278,14 @@ static void print_json(const struct profile *p, const struct callstats *cs,
 	fprintf(report_out, "\n ]}\n");
 }
 
-static int report_file(const char *path, const struct report_opts *o)
+static int report_profile(struct profile *p, const char *path, const struct report_opts *o)
 {
-	struct profile *p = profile_open(path);
 	struct callstats cs;
 	regex_t re;
 	int status = EXIT_OK;
 
-	if (!p)
-		return EXIT_ERROR;
 	report_out = o->out;
 	if (o->match && regcomp(&re, o->match, REG_EXTENDED | REG_NOSUB) != 0) {
-		profile_free(p);
 		error("bad --match regular expression '%s' (POSIX extended syntax)", o->match);
 		return EXIT_USAGE;
 	}
@@ -313,6 +345,18 @@ static int report_file(const char *path, const struct report_opts *o)
 	callstats_release(&cs);
 	if (o->match)
 		regfree(&re);
+	return status;
+}
+
+/* One file, or a merged set (--merge, or a directory). */
+static int report_set(char *const *paths, size_t n, const struct report_opts *o)
+{
+	int is_usage;
+	struct profile *p = profile_open_set(paths, n, &is_usage);
+
+	if (!p)
+		return is_usage ? EXIT_USAGE : EXIT_ERROR;
+	int status = report_profile(p, n == 1 ? paths[0] : p->path, o);
 	profile_free(p);
 	return status;
 }
@@ -340,9 +384,10 @@ static int parse_sort(struct report_opts *o, const char *arg)
 }
 
 static const char report_usage[] =
-	"usage: cprof report PROFILE [--sort KEY[,KEY...]] [--limit N] [--match REGEX]\n"
-	"                    [--callers | --callees] [--json] [--no-compensate]\n"
-	"  several PROFILE files are reported one after the other";
+	"usage: cprof report PROFILE... [--merge] [--sort KEY[,KEY...]] [--limit N]\n"
+	"                    [--match REGEX] [--callers | --callees] [--json] [--no-compensate]\n"
+	"  several PROFILE files are reported one after the other; --merge sums them\n"
+	"  (a DIRECTORY stands for the merged set of the profiles in it)";
 
 int cmd_report(int argc, char **argv)
 {
@@ -354,12 +399,13 @@ int cmd_report(int argc, char **argv)
 		{ "callees", no_argument, NULL, 'e' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "no-compensate", no_argument, NULL, 'n' },
+		{ "merge", no_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct report_opts o = { .keys = { SORT_CUMULATIVE }, .nkeys = 1, .limit = -1,
 				 .compensate = 1, .out = stdout };
-	int c;
+	int c, is_merge = 0;
 
 	optind = 1;
 	opterr = 0;
@@ -391,6 +437,9 @@ int cmd_report(int argc, char **argv)
 		case 'n':
 			o.compensate = 0;
 			break;
+		case 'M':
+			is_merge = 1;
+			break;
 		case 'h':
 			puts(report_usage);
 			return EXIT_OK;
@@ -407,23 +456,33 @@ int cmd_report(int argc, char **argv)
 		error("report needs a profile file\n%s", report_usage);
 		return EXIT_USAGE;
 	}
+	if (is_merge)
+		return report_set(argv + optind, (size_t)(argc - optind), &o);
 	/* Several files (a program that forked, a shell glob over runs):
-	 * one report each, as `tail` does, so no process hides another. */
+	 * one report each, as `tail` does, so no process hides another;
+	 * --merge sums them. A directory is the merged set of its profiles. */
 	int status = EXIT_OK;
 	for (int i = optind; i < argc; i++) {
+		struct stat st;
 		if (argc - optind > 1 && !o.json)
 			printf("%s==> %s <==\n", i > optind ? "\n" : "", argv[i]);
-		int one = report_file(argv[i], &o);
+		if (stat(argv[i], &st) == 0 && S_ISDIR(st.st_mode)) {
+			error("'%s' is not a regular file but a directory ('cprof report --merge %s' sums the profiles in it)",
+			      argv[i], argv[i]);
+			status = EXIT_ERROR;
+			continue;
+		}
+		int one = report_set(argv + i, 1, &o);
 		if (one != EXIT_OK)
 			status = one;
 	}
 	return status;
 }
 
-int report_summary(const char *path, int limit)
+int report_summary(char *const *paths, size_t n, int limit)
 {
 	struct report_opts o = { .keys = { SORT_CUMULATIVE }, .nkeys = 1, .limit = limit,
 				 .compensate = 1, .out = stderr };
 
-	return report_file(path, &o);
+	return report_set(paths, n, &o);
 }

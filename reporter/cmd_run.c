@@ -4,7 +4,9 @@
  * prints a short summary on stderr (stdout stays the program's own).
  */
 #define _GNU_SOURCE
+#include "budget.h"
 #include "cmds.h"
+#include "profile.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -27,6 +29,8 @@ struct run_opts {
 	const char *output_dir;
 	int no_calls, no_mem, paused;
 	const char *frames, *interval;
+	char **checks;		/* --check rules; point into argv */
+	size_t nchecks;
 };
 
 /* The runtime libraries sit in ../lib beside bin/cprof, in the build
@@ -166,21 +170,28 @@ static int is_unchanged(const struct dir_listing *before, const char *name, stru
 	return 0;
 }
 
-/* Names the files the run wrote (new or replaced since `before`);
- * returns the main profile's path (the child's own PID) for the
- * summary, or NULL. Caller frees. */
-static char *list_written(const char *dir, const struct dir_listing *before, pid_t child,
-			  char **last_snapshot)
+/* What the run wrote (new or replaced since `before`), named on stderr. */
+struct written {
+	char **files;		/* every file, sorted */
+	size_t nfiles;
+	char **profiles;	/* every .prof, sorted */
+	size_t nprofiles;
+	char *main_profile;	/* the program's own (its PID), or NULL */
+	char *last_snapshot;	/* the program's own, highest SEQ (the exit one) */
+};
+
+static void list_written(const char *dir, const struct dir_listing *before, pid_t child,
+			 struct written *w)
 {
 	struct dir_listing after;
-	char **names = NULL, *main_profile = NULL, suffix[32], snap_part[32];
+	char **names = NULL, suffix[32], snap_part[32];
 	size_t n = 0;
 	long best_seq = 0;
 
+	memset(w, 0, sizeof(*w));
 	list_dir(dir, &after);
 	snprintf(suffix, sizeof(suffix), ".%d.prof", (int)child);
 	snprintf(snap_part, sizeof(snap_part), ".%d.", (int)child);
-	*last_snapshot = NULL;
 	for (size_t i = 0; i < after.n; i++)
 		if (!is_unchanged(before, after.names[i], after.ctimes[i])) {
 			names = xreallocarray(names, n + 1, sizeof(*names));
@@ -192,25 +203,93 @@ static char *list_written(const char *dir, const struct dir_listing *before, pid
 	for (size_t i = 0; i < n; i++) {
 		size_t len = strlen(names[i]), sl = strlen(suffix);
 		fprintf(stderr, "cprof: wrote %s\n", util_display_path(names[i]));
-		if (!main_profile && len > sl && strcmp(names[i] + len - sl, suffix) == 0)
-			main_profile = xstrdup(names[i]);
+		if (len > 5 && strcmp(names[i] + len - 5, ".prof") == 0) {
+			w->profiles = xreallocarray(w->profiles, w->nprofiles + 1, sizeof(*w->profiles));
+			w->profiles[w->nprofiles++] = xstrdup(names[i]);
+		}
+		if (!w->main_profile && len > sl && strcmp(names[i] + len - sl, suffix) == 0)
+			w->main_profile = xstrdup(names[i]);
 		/* PROG.PID.SEQ.snap: the child's own, highest SEQ (the exit one) */
 		const char *base = strrchr(names[i], '/') + 1, *at = strstr(base, snap_part);
 		if (at && len > 5 && strcmp(names[i] + len - 5, ".snap") == 0) {
 			long seq = strtol(at + strlen(snap_part), NULL, 10);
 			if (seq > best_seq) {
 				best_seq = seq;
-				free(*last_snapshot);
-				*last_snapshot = xstrdup(names[i]);
+				free(w->last_snapshot);
+				w->last_snapshot = xstrdup(names[i]);
 			}
 		}
-		free(names[i]);
 	}
 	if (!n)
 		fprintf(stderr, "cprof: no files were written to '%s' (did the program end through _exit, exec or a signal?)\n",
 			util_display_path(dir));
-	free(names);
-	return main_profile;
+	w->files = names;
+	w->nfiles = n;
+}
+
+static void release_written(struct written *w)
+{
+	for (size_t i = 0; i < w->nfiles; i++)
+		free(w->files[i]);
+	free(w->files);
+	for (size_t i = 0; i < w->nprofiles; i++)
+		free(w->profiles[i]);
+	free(w->profiles);
+	free(w->main_profile);
+	free(w->last_snapshot);
+}
+
+/*
+ * The program is instrumented but left no profile of its own: say why,
+ * as far as can be told from outside.
+ */
+static void explain_missing(const char *prog, const char *dir, pid_t pid, int status)
+{
+	char *expect = xstrfmt("%s.%d.prof", strrchr(prog, '/') ? strrchr(prog, '/') + 1 : prog,
+			       (int)pid);
+	char *elsewhere = xstrfmt("cprof-out/%s", expect);
+	struct stat st;
+
+	fprintf(stderr, "cprof: no call profile from process %d (expected %s in %s): ", (int)pid,
+		expect, util_display_path(dir));
+	if (WIFSIGNALED(status))
+		fprintf(stderr, "it was killed by signal %d, and a killed process writes nothing at exit\n",
+			WTERMSIG(status));
+	else if (stat(elsewhere, &st) == 0)
+		fprintf(stderr, "it was written to ./%s instead: the runtime started before it could read CPROF_OUTPUT\n",
+			elsewhere);
+	else
+		fprintf(stderr, "it ended through _exit() or exec() (no exit handlers run), or its runtime could not write (see its messages above)\n");
+	free(expect);
+	free(elsewhere);
+}
+
+/* The program is not instrumented itself: what the profile holds. */
+static void say_found(const char *prog, const struct written *w, int has_calls, int has_mem)
+{
+	if (!has_calls)
+		return;
+	if (!w->nprofiles) {
+		fprintf(stderr, "cprof: '%s' was not built with -finstrument-functions and ran no instrumented library: no call profile%s (rebuild with -finstrument-functions -g for one)\n",
+			prog, has_mem ? ", memory only" : "");
+		return;
+	}
+	fprintf(stderr, "cprof: '%s' was not built with -finstrument-functions; the call profile holds the instrumented code it ran:",
+		prog);
+	struct profile *p = profile_open(w->profiles[0]);
+	size_t shown = 0;
+	for (size_t i = 0; p && i < p->modules.count; i++) {
+		const struct modmap_entry *m = &p->modules.entries[i];
+		size_t k;
+		for (k = 0; k < p->nnodes; k++)
+			if (p->nodes[k].fn >= m->start && p->nodes[k].fn < m->end && p->nodes[k].calls)
+				break;
+		if (k == p->nnodes)
+			continue;
+		fprintf(stderr, "%s %s", shown++ ? "," : "", util_display_path(m->path));
+	}
+	fprintf(stderr, "%s\n", shown ? "" : " nothing known");
+	profile_free(p);
 }
 
 /* Peak, what is still live, the top 5 sites and any drops of the
@@ -262,7 +341,9 @@ static void set_env_prepend(const char *name, const char *value)
 
 static const char run_usage[] =
 	"usage: cprof run [-o DIR] [--no-calls] [--no-mem] [--frames N] [--interval SEC]\n"
-	"                 [--paused] -- PROGRAM [ARGS...]";
+	"                 [--paused] [--check RULE...] -- PROGRAM [ARGS...]\n"
+	"  --check: then apply budget rules to the files written (see 'cprof check\n"
+	"  --help'); a failed program's exit status wins, else 1 when a rule fails";
 
 /*
  * A runtime writes ".NAME.tmpPID" and renames it to NAME when whole; a
@@ -322,11 +403,14 @@ int cmd_run(int argc, char **argv)
 		{ "frames", required_argument, NULL, 'f' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "paused", no_argument, NULL, 'p' },
+		{ "check", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct run_opts o = { .output_dir = NULL };
 	int c;
+
+	o.checks = xcalloc((size_t)argc, sizeof(*o.checks));
 
 	optind = 1;
 	opterr = 0;
@@ -361,12 +445,30 @@ int cmd_run(int argc, char **argv)
 		case 'p':
 			o.paused = 1;
 			break;
+		case 'k':	/* --check R1 R2 ...: the rules that follow belong to it */
+			o.checks[o.nchecks++] = optarg;
+			while (optind < argc && budget_looks_like_rule(argv[optind]))
+				o.checks[o.nchecks++] = argv[optind++];
+			break;
 		case 'h':
+			free(o.checks);
 			puts(run_usage);
 			return EXIT_OK;
 		default:
-			error("unknown option '%s' for run\n%s", argv[optind - 1], run_usage);
-			return EXIT_USAGE;
+			free(o.checks);
+			return usage_error("unknown option '%s' for run\n%s", argv[optind - 1],
+					   run_usage);
+		}
+	}
+	/* A bad rule is refused before the program runs, not after. */
+	for (size_t i = 0; i < o.nchecks; i++) {
+		struct budget_rule rule;
+		char err[512];
+		int is_bad = budget_rule_parse(o.checks[i], &rule, err, sizeof(err)) < 0;
+		budget_rule_release(&rule);
+		if (is_bad) {
+			free(o.checks);
+			return usage_error("--check: %s", err);
 		}
 	}
 	if (optind >= argc) {
@@ -391,11 +493,10 @@ int cmd_run(int argc, char **argv)
 		goto fail;
 	}
 	if (!o.no_calls) {
-		if (kind == ELF_INSTRUMENTED)
-			has_calls = lib_calls && access(lib_calls, R_OK) == 0;
-		else if (kind == ELF_PLAIN)
-			fprintf(stderr, "cprof: '%s' was not built with -finstrument-functions: no call profile%s (rebuild with -finstrument-functions -g for one)\n",
-				prog_argv[0], has_mem ? ", memory only" : "");
+		/* Always: the program may load instrumented libraries (or
+		 * dlopen plugins), and the runtime costs nothing while no
+		 * hook is called (it writes no profile then). */
+		has_calls = lib_calls && access(lib_calls, R_OK) == 0;
 		if (kind == ELF_INSTRUMENTED && !has_calls) {
 			error("cannot find the runtime '%s' (reinstall cprof or set CPROF_LIBDIR)",
 			      lib_calls ? lib_calls : "libcprof-instrument.so");
@@ -403,10 +504,15 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 	if (!has_calls && !has_mem) {
-		error("nothing to profile in '%s' (no call instrumentation%s)", prog_argv[0],
-		      o.no_mem ? ", --no-mem given" : " and no memory profiler");
+		error("nothing to profile in '%s' (%s)", prog_argv[0],
+		      o.no_mem && o.no_calls ? "--no-calls and --no-mem given"
+		      : o.no_mem		 ? "--no-mem given, and no call runtime found"
+					 : "no runtime found: reinstall cprof or set CPROF_LIBDIR");
 		goto fail;
 	}
+	if (kind == ELF_PLAIN && o.no_mem)
+		fprintf(stderr, "cprof: '%s' was not built with -finstrument-functions: only calls of instrumented libraries it loads are profiled\n",
+			prog_argv[0]);
 
 	char dir[PATH_MAX + 256];
 	const char *want = o.output_dir ? o.output_dir : "cprof-out";
@@ -437,6 +543,9 @@ int cmd_run(int argc, char **argv)
 	}
 
 	setenv("CPROF_OUTPUT", dir, 1);
+	/* The runtimes put their variables back into the environment of
+	 * every program this one starts (see preload/spawn.c). */
+	setenv("CPROF_FOLLOW", "1", 1);
 	if (o.paused)
 		setenv("CPROF_PAUSED", "1", 1);
 	if (o.frames)
@@ -445,6 +554,10 @@ int cmd_run(int argc, char **argv)
 		setenv("CPROF_INTERVAL", o.interval, 1);
 	if (has_calls)
 		set_env_prepend("LD_PRELOAD", lib_calls);
+	/* No hook in the program itself: the call runtime starts at the
+	 * first hook of a library, if any, not at every process start. */
+	if (has_calls && kind == ELF_PLAIN)
+		setenv("CPROF_LAZY", "1", 1);
 	if (has_mem)
 		set_env_prepend("LD_PRELOAD", lib_mem);
 
@@ -504,26 +617,43 @@ int cmd_run(int argc, char **argv)
 		code = WEXITSTATUS(status);
 	}
 	if (code != 127 || WIFSIGNALED(status)) {
-		char *last_snapshot;
+		struct written w;
 		remove_stale_temporaries(dir);
-		char *main_profile = list_written(dir, &before, pid, &last_snapshot);
-		if (last_snapshot)
-			memory_summary(last_snapshot);
-		free(last_snapshot);
-		if (main_profile) {
+		list_written(dir, &before, pid, &w);
+		if (w.last_snapshot)
+			memory_summary(w.last_snapshot);
+		if (kind == ELF_INSTRUMENTED && has_calls && !w.main_profile)
+			explain_missing(prog, dir, pid, status);
+		else if (kind == ELF_PLAIN)
+			say_found(prog_argv[0], &w, has_calls, has_mem);
+		if (w.nprofiles > 1) {
+			/* The program forked or started others: one answer. */
+			fprintf(stderr, "\ncprof: merged the call profiles of %zu processes\n", w.nprofiles);
+			report_summary(w.profiles, w.nprofiles, 10);
+			fprintf(stderr, "cprof: more with 'cprof report --merge %s/*.prof' (each alone: 'cprof report FILE')\n",
+				util_display_path(dir));
+		} else if (w.nprofiles == 1) {
 			fprintf(stderr, "\n");
-			report_summary(main_profile, 10);
+			report_summary(w.profiles, 1, 10);
 			fprintf(stderr, "cprof: more with 'cprof report %s'\n",
-				util_display_path(main_profile));
+				util_display_path(w.profiles[0]));
 		}
-		free(main_profile);
+		if (o.nchecks) {
+			fprintf(stderr, "\ncprof: budgets (--check):\n");
+			int verdict = check_files(w.files, w.nfiles, o.checks, o.nchecks, 0, stderr);
+			if (code == 0)	/* a failing program's own status wins */
+				code = verdict;
+		}
+		release_written(&w);
 	}
 	release_listing(&before);
+	free(o.checks);
 	free(prog);
 	free(lib_calls);
 	free(lib_mem);
 	return code;
 fail:	/* refused before the program ran: nothing but these to free */
+	free(o.checks);
 	free(prog);
 	free(lib_calls);
 	free(lib_mem);

@@ -18,6 +18,7 @@ void cmd_stats_options_release(struct stats_options *o)
 {
 	free(o->filter.include);
 	free(o->filter.exclude);
+	free(o->fail_over);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -29,6 +30,7 @@ int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int 
 	o->limit = -1;
 	o->filter.include = xcalloc((size_t)argc + 1, sizeof(char *));
 	o->filter.exclude = xcalloc((size_t)argc + 1, sizeof(char *));
+	o->fail_over = xcalloc((size_t)argc + 1, sizeof(char *));
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -62,6 +64,11 @@ int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int 
 		} else if (!strcmp(a, "--json") && !eq) {
 			o->is_json = 1;
 			takes = 0;
+		} else if (!strcmp(a, "--fail-over") && nfiles == 2) {
+			if (!val)
+				return error("%s: --fail-over takes PERCENT or SITE=PERCENT (e.g. 5%%)",
+					     argv[0]);
+			o->fail_over[o->nfail_over++] = val;
 		} else if (!strcmp(a, "--leaks") && !eq && allow_leaks) {
 			o->is_leaks = 1;
 			takes = 0;

@@ -5,6 +5,9 @@
 #ifndef CPROF_REPORTER_CMDS_H
 #define CPROF_REPORTER_CMDS_H
 
+#include <stddef.h>
+#include <stdio.h>
+
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 /* `cprof diff OLD.prof NEW.prof` (main dispatches two profiles here). */
@@ -15,9 +18,43 @@ int cmd_whatif(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
 
+/* `cprof check FILE... RULE...` (budgets), and the same verdict, as text
+ * on out or JSON on stdout, for the files `cprof run --check` found:
+ * 0 every rule holds, 1 one fails, 2 a bad rule or file. */
+int cmd_check(int argc, char **argv);
+int check_files(char **paths, size_t npaths, char **rules, size_t nrules, int is_json,
+		FILE *out);
+
+/* `cprof diff OLD NEW --fail-over BUDGET...`: check_growth_eval() reads
+ * the budgets (PERCENT for the total, TARGET=PERCENT for one row) before
+ * anything is printed (2 after one error line for a bad budget or a
+ * target in neither file); check_growth_report() then prints one verdict
+ * line each on stderr and returns 0, or 1 when one is exceeded. */
+#include "budget.h"
+struct growth_verdict {
+	const char *text;		/* as given; borrowed */
+	struct budget_growth growth;
+	double old_value, new_value;
+	int is_exceeded;
+};
+
+struct growth_check {
+	struct growth_verdict *v;
+	size_t n;
+	const struct budget_entry *entries;
+	size_t nentries;
+	enum budget_unit unit;
+};
+
+int check_growth_eval(struct growth_check *gc, const char *const *budgets, size_t n,
+		      double total_old, double total_new, const struct budget_entry *entries,
+		      size_t nentries, enum budget_unit unit);
+int check_growth_report(struct growth_check *gc);
+void check_growth_release(struct growth_check *gc);
+
 /* Prints the pstats table of a profile file, top `limit` rows by
  * cumulative time, as `cprof run` does after the program ends. */
-int report_summary(const char *path, int limit);
+int report_summary(char *const *paths, size_t n, int limit);
 
 
 /* ---- memory snapshots (cmd_stats.c, cmd_diff_snap.c) ---- */
@@ -38,6 +75,8 @@ struct stats_options {
 	struct snap_filter filter;
 	const char *files[2];
 	int nfiles;
+	const char **fail_over;	/* diff's growth budgets; point into argv */
+	size_t nfail_over;
 };
 /* Parses argv[1..] wanting nfiles files; -1 after one error line (usage).
  * Release o with cmd_stats_options_release() either way. */

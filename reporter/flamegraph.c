@@ -19,6 +19,11 @@
  * recursion would be 1.7 million pixels tall, and the drawing recurses
  * once per level. */
 #define FG_MAX_DEPTH 1024
+/* More than FG_MAX_NARROW siblings narrower than FG_MIN_WIDTH pixels are
+ * drawn as one box; what is narrower than FG_MIN_DRAWN is not drawn. */
+#define FG_MIN_WIDTH 1.0
+#define FG_MAX_NARROW 8
+#define FG_MIN_DRAWN 0.1
 
 struct fg_node {
 	char *name;
@@ -177,7 +182,7 @@ static void draw(const struct layout *l, const struct fg_node *n, double x, int 
 	const char *detail = l->fg->detail ? l->fg->detail(l->fg->detail_ctx, n->name) : NULL;
 	char rgb[40];
 
-	if (w < 0.1)
+	if (w < FG_MIN_DRAWN)
 		return;
 	fill(l, n, rgb, sizeof(rgb));
 	fprintf(l->out, "<g class=\"f\" data-x=\"%.3f\" data-w=\"%.3f\" data-l=\"%d\" data-n=\"", x,
@@ -201,10 +206,30 @@ static void draw(const struct layout *l, const struct fg_node *n, double x, int 
 	if (fits >= 3 || (fits && strlen(n->name) <= fits))
 		xml_text(l->out, n->name, fits);
 	fputs("</text></g>\n", l->out);
+	/* Many children narrower than a pixel become one box after the
+	 * others, so that a profile of millions of call paths stays a
+	 * drawing of a few thousand boxes (flamegraph.pl's --minwidth drops
+	 * them instead). A few are drawn as they are. */
+	size_t nnarrow = 0;
+	for (size_t i = 0; i < n->nkids; i++)
+		nnarrow += (double)n->kids[i]->value / l->total * FG_WIDTH < FG_MIN_WIDTH;
+	int is_merging = nnarrow > FG_MAX_NARROW;
+	struct fg_node narrow = { .name = NULL };
 	double cx = x;
 	for (size_t i = 0; i < n->nkids; i++) {
-		draw(l, n->kids[i], cx, level + 1);
-		cx += (double)n->kids[i]->value / l->total * FG_WIDTH;
+		const struct fg_node *k = n->kids[i];
+		if (is_merging && (double)k->value / l->total * FG_WIDTH < FG_MIN_WIDTH) {
+			narrow.value += k->value;
+			narrow.base += k->base;
+			continue;
+		}
+		draw(l, k, cx, level + 1);
+		cx += (double)k->value / l->total * FG_WIDTH;
+	}
+	if (is_merging) {
+		narrow.name = xstrfmt("[%zu frames narrower than a pixel]", nnarrow);
+		draw(l, &narrow, cx, level + 1);
+		free(narrow.name);
 	}
 }
 

@@ -8,12 +8,16 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int loaded_kind(const char *path)
 {
 	struct fmt_file f;
 	char err[512];
+	struct stat st;
 
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return FMT_KIND_PROFILE;	/* a merged set (see loaded_open) */
 	if (fmt_file_open(&f, path, err, sizeof(err)) < 0)
 		return error("%s", err);
 	int kind = f.header.kind;
@@ -36,7 +40,21 @@ int loaded_open(struct loaded *l, const char *path)
 		l->sym = symbolizer_new(&l->s->modules);
 		return 0;
 	}
-	l->p = profile_open(path);
+	/* A directory: the merged set of the profiles in it. */
+	struct stat st;
+	int is_usage;
+	char *const one[1] = { (char *)path };
+	struct profile *p = stat(path, &st) == 0 && S_ISDIR(st.st_mode)
+				    ? profile_open_set(one, 1, &is_usage)
+				    : profile_open(path);
+	return loaded_adopt_profile(l, p, path);
+}
+
+int loaded_adopt_profile(struct loaded *l, struct profile *p, const char *path)
+{
+	memset(l, 0, sizeof(*l));
+	l->path = path;
+	l->p = p;
 	if (!l->p)
 		return -1;
 	callstats_build(&l->cs, l->p, 1);

@@ -26,9 +26,13 @@ struct loaded {
 
 /* The kind of cprof file at path (enum fmt_kind), or -1 after one error line. */
 int loaded_kind(const char *path);
-/* Opens path; 0, or -1 after one error line. Release with loaded_close()
+/* Opens path (a directory: the merged set of the call profiles in it,
+ * see profile_open_set); 0, or -1 after one error line. Release with loaded_close()
  * either way (it accepts a zeroed or half-opened struct). */
 int loaded_open(struct loaded *l, const char *path);
+/* The same for a profile already made (a merged set): l owns p from now
+ * on; NULL p gives -1 (its error already said). */
+int loaded_adopt_profile(struct loaded *l, struct profile *p, const char *path);
 void loaded_close(struct loaded *l);
 
 #endif

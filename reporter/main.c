@@ -4,6 +4,7 @@
  */
 #include "cmd_html.h"
 #include "cmds.h"
+#include "loaded.h"
 #include "util.h"
 
 #include "../common/format.h"
@@ -17,33 +18,34 @@
  */
 static int cmd_diff(int argc, char **argv)
 {
-	static const char *const with_value[] = { "--by", "--limit", "--include", "--exclude",
-						  "--match" };
+	static const char *const with_value[] = { "--by",    "--limit", "--include",
+						  "--exclude", "--match", "--fail-over" };
 	int kinds[2] = { 0, 0 }, nfiles = 0;
 	const char *names[2] = { NULL, NULL };
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		puts("usage: cprof diff OLD.prof NEW.prof [--limit N] [--match REGEX] [--json]\n"
 		     "       cprof diff OLD.snap NEW.snap [--by lineno|filename|function|traceback]\n"
-		     "                  [--limit N] [--include GLOB] [--exclude GLOB] [--json]");
+		     "                  [--limit N] [--include GLOB] [--exclude GLOB] [--json]\n"
+		     "  either: [--fail-over PERCENT] [--fail-over FUNCTION|SITE=PERCENT]...\n"
+		     "          exit 1 when the total (or that entry) grew by more than PERCENT");
 		return EXIT_OK;
 	}
 	for (int i = 1; i < argc; i++) {
-		struct fmt_file f;
-		char err[512];
 		int is_value = 0;
 		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
 			is_value |= strcmp(argv[i - 1], with_value[k]) == 0;
 		if (argv[i][0] == '-' || is_value)
 			continue;
-		if (fmt_file_open(&f, argv[i], err, sizeof(err)) < 0)
-			return error("%s", err), EXIT_ERROR;
+		/* A directory is a merged set of profiles (see loaded_open). */
+		int kind = loaded_kind(argv[i]);
+		if (kind < 0)
+			return EXIT_ERROR;
 		if (nfiles < 2) {
-			kinds[nfiles] = f.header.kind;
+			kinds[nfiles] = kind;
 			names[nfiles] = argv[i];
 		}
 		nfiles++;
-		fmt_file_close(&f);
 	}
 	if (nfiles != 2)
 		return error("diff takes two files, OLD and NEW: two profiles or two snapshots"),
@@ -71,6 +73,7 @@ static const struct {
 	{ "export", cmd_export, "write callgrind or folded stacks" },
 	{ "flamegraph", cmd_flamegraph, "draw a profile or a snapshot as an SVG flame graph" },
 	{ "html", cmd_html, "write a self-contained HTML report" },
+	{ "check", cmd_check, "enforce time and memory budgets (exit 1 when one fails)" },
 };
 
 static void usage(FILE *out)

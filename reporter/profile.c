@@ -6,10 +6,12 @@
 #include "profile.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int parse_thread(struct profile *p, const struct fmt_file_section *sec, const char *path,
 			char *err, size_t errlen)
@@ -59,6 +61,7 @@ static int parse_thread(struct profile *p, const struct fmt_file_section *sec, c
 		struct profile_node *d = &p->nodes[base + i];
 		d->fn = n.fn;
 		d->parent = base + (i ? n.parent : 0);
+		d->gen = n.gen;
 		d->calls = n.calls;
 		d->incl_s = (double)n.incl_ticks * tick_s;
 		d->self_s = (double)n.self_ticks * tick_s;
@@ -67,29 +70,78 @@ static int parse_thread(struct profile *p, const struct fmt_file_section *sec, c
 	return 0;
 }
 
-/*
- * A library unloaded and loaded again elsewhere has its functions at two
- * addresses: file each under the first listed load's address, so that a
- * function is one row, as pstats keys rows by file:line(function).
- */
-static void merge_reloaded(struct profile *p)
-{
-	for (size_t i = 0; i < p->nnodes; i++) {
-		uint64_t fn = p->nodes[i].fn;
-		const struct modmap_entry *m = fn ? modmap_find(&p->modules, fn) : NULL;
+/* ---- one address space for functions of many loads and processes ---- */
 
-		for (size_t k = 0; m && k < p->modules.count; k++) {
-			const struct modmap_entry *first = &p->modules.entries[k];
-			if (first == m)
-				break;
-			if (first->build_id_len == m->build_id_len &&
-			    !memcmp(first->build_id, m->build_id, m->build_id_len) &&
-			    !strcmp(first->path, m->path)) {
-				p->nodes[i].fn = fn - m->bias + first->bias;
-				break;
-			}
+/*
+ * Moves the nodes in [from, to) of p into the address space of out: each
+ * function's address is looked up in map at the generation its node was
+ * made in (the library mapped there then), then shifted as its module
+ * was placed. An address in no module stays as it is.
+ */
+static void place_nodes(struct profile *p, size_t from, size_t to, const struct modmap *map,
+			struct modmap *out)
+{
+	int64_t *delta = xcalloc(map->count + 1, sizeof(*delta));
+
+	for (size_t i = 0; i < map->count; i++)
+		if (modmap_place(out, &map->entries[i], 1, &delta[i]) < 0) {
+			error("out of memory placing modules");
+			exit(EXIT_ERROR);
 		}
+	for (size_t i = from; i < to; i++) {
+		struct profile_node *nd = &p->nodes[i];
+		const struct modmap_entry *m = nd->fn ? modmap_find_gen(map, nd->fn, nd->gen) : NULL;
+		if (m)
+			nd->fn += (uint64_t)delta[m - map->entries];
+		nd->gen = 0;
 	}
+	free(delta);
+}
+
+/* After a dlclose several modules may cover one address: give each its
+ * own range, so that every address names one function. */
+static void place_own_modules(struct profile *p)
+{
+	struct modmap out = { 0 };
+
+	place_nodes(p, 0, p->nnodes, &p->modules, &out);
+	modmap_release(&p->modules);
+	p->modules = out;
+}
+
+static int parse_process(struct profile *p, char *err, size_t errlen)
+{
+	struct profile_process *pr = xcalloc(1, sizeof(*pr));
+
+	p->processes = pr;
+	p->nprocesses = 1;
+	pr->pid = p->meta.pid;
+	pr->ppid = p->meta.ppid;
+	memcpy(pr->program, p->meta.program, sizeof(pr->program));
+	pr->path = xstrdup(p->path);
+	pr->start_unix_ns = p->meta.start_unix_ns;
+	pr->end_unix_ns = p->meta.end_unix_ns;
+	pr->inherited_node = UINT32_MAX;
+	pr->inner_s = p->inner_s;
+	pr->outer_s = p->outer_s;
+	for (size_t i = 0; i < p->nthreads; i++)
+		p->threads[i].process = 0;
+	if (!p->meta.inherited_node)
+		return 0;
+	/* In the thread that forked: the child's only one then, whose tid
+	 * is the child's pid. */
+	for (size_t i = 0; i < p->nthreads; i++) {
+		const struct profile_thread *t = &p->threads[i];
+		if (t->tid != p->meta.pid)
+			continue;
+		if (p->meta.inherited_node - 1 >= t->nnodes || p->meta.inherited_node == 1)
+			break;
+		pr->inherited_node = t->root + (uint32_t)(p->meta.inherited_node - 1);
+		return 0;
+	}
+	snprintf(err, errlen, "'%s' is corrupt: its calls inherited from the parent process are not in its tree",
+		 p->path);
+	return -1;
 }
 
 struct profile *profile_parse(const struct fmt_file *f, char *err, size_t errlen)
@@ -134,13 +186,15 @@ struct profile *profile_parse(const struct fmt_file *f, char *err, size_t errlen
 		if (f->sections[i].type == FMT_SEC_THREAD &&
 		    parse_thread(p, &f->sections[i], f->path, err, errlen) < 0)
 			goto fail;
-	merge_reloaded(p);
 	/* The runtime writes at least the main thread: a profile without one
 	 * is a foreign or mislabelled file, not an empty run. */
 	if (p->nthreads == 0) {
 		snprintf(err, errlen, "'%s' is corrupt: it holds no thread's calls", f->path);
 		goto fail;
 	}
+	if (parse_process(p, err, errlen) < 0)
+		goto fail;
+	place_own_modules(p);
 	/* Every count the report sums (per function, per edge, in total) is
 	 * a part of this one: if it cannot wrap, none of them can. */
 	uint64_t total_calls = 0;
@@ -178,9 +232,239 @@ void profile_free(struct profile *p)
 {
 	if (!p)
 		return;
+	for (size_t i = 0; i < p->nprocesses; i++)
+		free(p->processes[i].path);
+	free(p->processes);
 	modmap_release(&p->modules);
 	free(p->threads);
 	free(p->nodes);
 	free(p->path);
 	free(p);
+}
+
+/* ---- merging ---- */
+
+/* The parent of process q in the set: its pid, alive when q started. */
+static const struct profile_process *parent_in(const struct profile *m,
+					       const struct profile_process *q)
+{
+	for (size_t i = 0; i < m->nprocesses; i++) {
+		const struct profile_process *r = &m->processes[i];
+		if (r != q && r->pid == q->ppid && r->start_unix_ns <= q->start_unix_ns &&
+		    q->start_unix_ns <= r->end_unix_ns)
+			return r;
+	}
+	return NULL;
+}
+
+/* "prog, other" : the distinct programs, in the order they came. */
+static void list_programs(struct profile *m)
+{
+	char *out = m->meta.program;
+	size_t len = 0;
+
+	out[0] = 0;
+	for (size_t i = 0; i < m->nprocesses; i++) {
+		const char *prog = m->processes[i].program;
+		size_t k;
+		for (k = 0; k < i; k++)
+			if (!strcmp(m->processes[k].program, prog))
+				break;
+		if (k < i)
+			continue;
+		int n = snprintf(out + len, FMT_PROGRAM_MAX - len, "%s%s", len ? ", " : "",
+				 *prog ? prog : "?");
+		if (n < 0 || (size_t)n >= FMT_PROGRAM_MAX - len) {
+			/* Too many to name: say so rather than cut a path. */
+			snprintf(out + len, FMT_PROGRAM_MAX - len, "%s...", len ? ", " : "");
+			out[FMT_PROGRAM_MAX - 1] = 0;
+			return;
+		}
+		len += (size_t)n;
+	}
+}
+
+struct profile *profile_merge(struct profile **ps, size_t n)
+{
+	struct profile *m = xcalloc(1, sizeof(*m));
+
+	m->path = xstrfmt("%zu merged profiles", n);
+	m->meta = ps[0]->meta;
+	m->meta.dropped_nodes = m->meta.dropped_frames = m->meta.mismatched_exits = 0;
+	m->meta.skipped_reentrant = m->meta.inherited_node = 0;
+	m->meta.nthreads = 0;
+	m->inner_s = ps[0]->inner_s;
+	m->outer_s = ps[0]->outer_s;
+	m->is_counts_only = 1;
+	for (size_t k = 0; k < n; k++) {
+		struct profile *p = ps[k];
+		uint32_t base = (uint32_t)m->nnodes;
+		size_t pbase = m->nprocesses;
+
+		m->is_counts_only &= p->is_counts_only;
+		m->nodes = xreallocarray(m->nodes, m->nnodes + p->nnodes, sizeof(*m->nodes));
+		for (size_t i = 0; i < p->nnodes; i++) {
+			m->nodes[base + i] = p->nodes[i];
+			m->nodes[base + i].parent += base;
+		}
+		m->nnodes += p->nnodes;
+		m->threads = xreallocarray(m->threads, m->nthreads + p->nthreads, sizeof(*m->threads));
+		for (size_t i = 0; i < p->nthreads; i++) {
+			struct profile_thread *t = &m->threads[m->nthreads++];
+			*t = p->threads[i];
+			t->root += base;
+			t->process += (uint32_t)pbase;
+		}
+		m->processes = xreallocarray(m->processes, m->nprocesses + p->nprocesses,
+					     sizeof(*m->processes));
+		for (size_t i = 0; i < p->nprocesses; i++) {
+			struct profile_process *pr = &m->processes[m->nprocesses++];
+			*pr = p->processes[i];
+			pr->path = p->processes[i].path;
+			p->processes[i].path = NULL;
+			if (pr->inherited_node != UINT32_MAX)
+				pr->inherited_node += base;
+		}
+		place_nodes(m, base, m->nnodes, &p->modules, &m->modules);
+		m->meta.dropped_nodes += p->meta.dropped_nodes;
+		m->meta.dropped_frames += p->meta.dropped_frames;
+		m->meta.mismatched_exits += p->meta.mismatched_exits;
+		m->meta.skipped_reentrant += p->meta.skipped_reentrant;
+		m->meta.nthreads += p->meta.nthreads;
+		profile_free(p);
+	}
+	/* A forked child's open calls were entered in its parent: the
+	 * parent counts them; the child's time in them still adds up. */
+	for (size_t i = 0; i < m->nprocesses; i++) {
+		const struct profile_process *q = &m->processes[i];
+		if (q->inherited_node == UINT32_MAX || !parent_in(m, q))
+			continue;
+		for (uint32_t nd = q->inherited_node; m->nodes[nd].fn; nd = m->nodes[nd].parent)
+			if (m->nodes[nd].calls) {
+				m->nodes[nd].calls--;
+				m->inherited_calls_removed++;
+			}
+	}
+	list_programs(m);
+	return m;
+}
+
+static int is_profile_name(const char *name)
+{
+	size_t n = strlen(name);
+	return name[0] != '.' && n > 5 && !strcmp(name + n - 5, ".prof");
+}
+
+static int by_string(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* paths, a directory replaced by the .prof files in it (sorted). */
+static char **expand(char *const *paths, size_t n, size_t *count, int *is_usage)
+{
+	char **out = NULL;
+
+	*count = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		DIR *d;
+		if (stat(paths[i], &st) < 0 || !S_ISDIR(st.st_mode) || !(d = opendir(paths[i]))) {
+			out = xreallocarray(out, *count + 1, sizeof(*out));
+			out[(*count)++] = xstrdup(paths[i]);
+			continue;
+		}
+		size_t first = *count;
+		struct dirent *de;
+		while ((de = readdir(d)))
+			if (is_profile_name(de->d_name)) {
+				out = xreallocarray(out, *count + 1, sizeof(*out));
+				out[(*count)++] = xstrfmt("%s%s%s", paths[i],
+							  paths[i][strlen(paths[i]) - 1] == '/' ? "" : "/",
+							  de->d_name);
+			}
+		closedir(d);
+		if (*count == first) {
+			error("no call profiles (*.prof) in the directory '%s'", paths[i]);
+			*is_usage = 1;
+			for (size_t k = 0; k < *count; k++)
+				free(out[k]);
+			free(out);
+			return NULL;
+		}
+		qsort(out + first, *count - first, sizeof(*out), by_string);
+	}
+	return out;
+}
+
+struct profile *profile_open_set(char *const *paths, size_t n, int *is_usage)
+{
+	size_t count = 0, opened = 0;
+	char **files;
+	struct profile **ps = NULL, *m = NULL;
+	uint64_t total = 0, total_nodes = 0;
+
+	*is_usage = 0;
+	files = expand(paths, n, &count, is_usage);
+	if (!files)
+		return NULL;
+	ps = xcalloc(count, sizeof(*ps));
+	for (; opened < count; opened++) {
+		struct fmt_file f;
+		char err[512];
+		if (fmt_file_open(&f, files[opened], err, sizeof(err)) < 0) {
+			error("%s", err);
+			goto out;
+		}
+		if (f.header.kind == FMT_KIND_SNAPSHOT && count > 1) {
+			fmt_file_close(&f);
+			error("'%s' is a memory snapshot: only call profiles merge (leave it out)",
+			      files[opened]);
+			*is_usage = 1;
+			goto out;
+		}
+		ps[opened] = profile_parse(&f, err, sizeof(err));
+		fmt_file_close(&f);
+		if (!ps[opened]) {
+			error("%s", err);
+			goto out;
+		}
+		for (size_t k = 0; k < opened; k++)
+			if (ps[k]->meta.pid == ps[opened]->meta.pid &&
+			    ps[k]->meta.start_unix_ns == ps[opened]->meta.start_unix_ns) {
+				error("'%s' and '%s' are the same process's profile (give it once)",
+				      files[k], files[opened]);
+				*is_usage = 1;
+				profile_free(ps[opened]);
+				goto out;
+			}
+		/* Sums over the set must not wrap either, nor node indices. */
+		total_nodes += ps[opened]->nnodes;
+		if (total_nodes > UINT32_MAX) {
+			error("'%s': the set holds more than 2^32 call-tree nodes (merge fewer files)",
+			      files[opened]);
+			profile_free(ps[opened]);
+			goto out;
+		}
+		for (size_t i = 0; i < ps[opened]->nnodes; i++) {
+			uint64_t c = ps[opened]->nodes[i].calls;
+			if (c > UINT64_MAX - total) {
+				error("'%s': the call counts of the set add up to more than 2^64",
+				      files[opened]);
+				profile_free(ps[opened]);
+				goto out;
+			}
+			total += c;
+		}
+	}
+	m = count == 1 ? ps[0] : profile_merge(ps, count);
+	opened = 0;	/* consumed */
+out:
+	for (size_t k = 0; k < opened; k++)
+		profile_free(ps[k]);
+	for (size_t k = 0; k < count; k++)
+		free(files[k]);
+	free(files);
+	free(ps);
+	return m;
 }

@@ -15,6 +15,7 @@
 struct profile_node {
 	uint64_t fn;		/* 0 for a thread's root */
 	uint32_t parent;	/* index into profile.nodes; a root points to itself */
+	uint32_t gen;		/* load generation it was made in (see fmt_module) */
 	uint64_t calls;
 	double incl_s;		/* seconds, as measured (no compensation) */
 	double self_s;
@@ -25,6 +26,18 @@ struct profile_thread {
 	char name[FMT_THREAD_NAME_MAX + 1];
 	uint32_t root;		/* index of its root node */
 	uint32_t nnodes;	/* nodes root .. root + nnodes - 1 */
+	uint32_t process;	/* index into profile.processes */
+};
+
+/* A process whose profile went in (one, or several merged). */
+struct profile_process {
+	uint64_t pid, ppid;
+	char program[FMT_PROGRAM_MAX];
+	char *path;		/* the file */
+	uint32_t inherited_node;	/* innermost node open since its parent's fork
+					 * (index into profile.nodes), or UINT32_MAX */
+	uint64_t start_unix_ns, end_unix_ns;
+	double inner_s, outer_s;	/* its per-call hook overhead, seconds */
 };
 
 struct profile {
@@ -37,6 +50,10 @@ struct profile {
 	size_t nthreads;
 	struct profile_node *nodes;
 	size_t nnodes;
+	struct profile_process *processes;
+	size_t nprocesses;
+	/* Merged: forked children's inherited calls not counted again */
+	uint64_t inherited_calls_removed;
 };
 
 /*
@@ -49,5 +66,23 @@ void profile_free(struct profile *p);
 
 /* Loads from a buffer (the fuzz target); same checks, same errors in err. */
 struct profile *profile_parse(const struct fmt_file *f, char *err, size_t errlen);
+
+/*
+ * Sums profiles of several processes into one, as pstats' add() does:
+ * their threads side by side, functions matched by module (path and
+ * build-id) and offset, whatever address each process had them at. A
+ * forked child's calls inherited open from a parent in the set count
+ * once (the parent's); their time in every process adds up. The
+ * profiles are consumed (freed). meta.program lists the programs.
+ */
+struct profile *profile_merge(struct profile **ps, size_t n);
+
+/*
+ * Loads one file, or merges several (a directory stands for the .prof
+ * files in it). NULL after printing one error line; *is_usage set when
+ * the set itself is wrong (a snapshot among profiles, an empty
+ * directory, a file given twice).
+ */
+struct profile *profile_open_set(char *const *paths, size_t n, int *is_usage);
 
 #endif

@@ -52,6 +52,7 @@ static int parse_traces(struct snapshot *s, const struct fmt_file_section *sec, 
 		d->total_bytes = t.total_bytes;
 		d->total_blocks = t.total_blocks;
 		d->nframes = t.nframes;
+		d->gen = t.gen;
 		memcpy(s->frames + nframes_all, sec->payload + off, (size_t)t.nframes * 8);
 		d->frames = NULL;	/* set below, once frames stops moving */
 		nframes_all += t.nframes;
@@ -72,6 +73,38 @@ static int parse_traces(struct snapshot *s, const struct fmt_file_section *sec, 
 corrupt:
 	snprintf(err, errlen, "'%s' is corrupt: bad trace record %zu", path, s->ntraces);
 	return -1;
+}
+
+/*
+ * After a dlclose several modules may cover one address: each frame is
+ * looked up at its trace's load generation (the library mapped there
+ * then), and every module gets its own range, the frames moved with it;
+ * a library loaded at several places is one. Then every address names
+ * one function.
+ */
+static void place_modules(struct snapshot *s)
+{
+	struct modmap out = { 0 };
+	int64_t *delta = xcalloc(s->modules.count + 1, sizeof(*delta));
+	size_t at = 0;
+
+	for (size_t i = 0; i < s->modules.count; i++)
+		if (modmap_place(&out, &s->modules.entries[i], 1, &delta[i]) < 0) {
+			error("out of memory placing modules");
+			exit(EXIT_ERROR);
+		}
+	for (size_t i = 0; i < s->ntraces; i++)
+		for (uint32_t k = 0; k < s->traces[i].nframes; k++, at++) {
+			uint64_t a = s->frames[at];
+			/* A return address: the call is the byte before. */
+			const struct modmap_entry *m =
+				a ? modmap_find_gen(&s->modules, a - 1, s->traces[i].gen) : NULL;
+			if (m)
+				s->frames[at] = a + (uint64_t)delta[m - s->modules.entries];
+		}
+	modmap_release(&s->modules);
+	s->modules = out;
+	free(delta);
 }
 
 struct snapshot *snapshot_parse(const struct fmt_file *f, char *err, size_t errlen)
@@ -113,6 +146,7 @@ struct snapshot *snapshot_parse(const struct fmt_file *f, char *err, size_t errl
 		goto fail;
 	if (parse_traces(s, traces, f->path, err, errlen) < 0)
 		goto fail;
+	place_modules(s);
 	return s;
 fail:
 	snapshot_free(s);

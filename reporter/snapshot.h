@@ -20,6 +20,7 @@ struct snap_trace {
 	uint64_t live_bytes, live_blocks;	/* at the snapshot */
 	uint64_t total_bytes, total_blocks;	/* allocated since start */
 	uint32_t nframes;
+	uint32_t gen;			/* load generation (see common/modmap.h) */
 	const uint64_t *frames;		/* return addresses, innermost first; in frames */
 };
 

@@ -32,6 +32,16 @@ int error(const char *fmt, ...)
 	return -1;
 }
 
+int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsay("", fmt, ap);
+	va_end(ap);
+	return EXIT_USAGE;
+}
+
 void warning(const char *fmt, ...)
 {
 	va_list ap;

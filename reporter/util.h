@@ -10,6 +10,8 @@
 
 /* Prints "cprof: MESSAGE" on stderr; returns -1 for `return error(...)`. */
 int error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same, for a bad command line: returns EXIT_USAGE. */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "cprof: warning: MESSAGE" on stderr. */
 void warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

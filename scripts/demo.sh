@@ -74,3 +74,33 @@ old=$(snapshot_labelled "$out/mem-struct" sink-hold-full)
 new=$(snapshot_labelled "$out/mem-dynamic" sink-hold-full)
 cmd cprof diff mem-struct/...sink-hold-full.snap mem-dynamic/...sink-hold-full.snap --by function --limit 5
 "$CPROF" diff "$old" "$new" --by function --limit 5 2>/dev/null
+
+step "7. Budgets from evidence: set them from what was just measured, then let CI enforce them"
+# The memory budget: the struct layout's measured peak, plus 10%.
+# The time budget: the incremental feature stage's measured time, doubled.
+# `cprof check --json` measures; its verdict (exit 1 here) does not matter.
+measure() { "$CPROF" check "$@" --json >"$out/measured.json" 2>/dev/null || true; json_number "$out/measured.json" value; }
+struct_peak=$(measure "$out"/mem-struct/*.snap 'peak<=0B')
+mem_budget=$(awk -v p="$struct_peak" 'BEGIN { printf "%.0f", p * 1.10 }')
+fast=$(measure "$(profile_of "$out/incremental")" 'features_update:cumtime<=0s')
+time_budget=$(awk -v t="$fast" 'BEGIN { printf "%.3f", t * 2 }')
+echo "struct layout peak: $struct_peak B -> memory budget ${mem_budget}B (+10%)"
+echo "incremental features_update: $fast s -> time budget ${time_budget}s (x2)"
+for layout in struct dynamic; do
+	echo
+	cmd cprof run --check "'peak<=${mem_budget}B'" -- sensor-pipeline --records 20000 --layout $layout --hold 1000
+	status=0
+	"$CPROF" run -o "$out/budget-$layout" --check "peak<=${mem_budget}B" -- "$PIPE" --records 20000 \
+		--layout $layout --hold 1000 >/dev/null 2>"$out/budget.err" || status=$?
+	sed -n '/budgets (--check)/,$p' "$out/budget.err" | tail -n +2
+	echo "(exit status $status)"
+done
+for run in incremental naive; do
+	echo
+	cmd cprof check "$run/*.prof" "'features_update:cumtime<=${time_budget}s'"
+	status=0
+	"$CPROF" check "$(profile_of "$out/$run")" "features_update:cumtime<=${time_budget}s" 2>&1 || status=$?
+	echo "(exit status $status)"
+done
+echo
+echo "(a budget that fails exits 1: 'cprof run --check' in a Makefile or CI job stops the build)"

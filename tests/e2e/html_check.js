@@ -83,7 +83,7 @@ async function frames(f) {
     await frame.locator('svg text', { hasText: 'Reset zoom' }).click();
     z.after_reset = await frames(frame);
     // A mouse click on a wide frame.
-    await frame.locator('svg g', { has: frame.locator('title', { hasText: /^loop_caller / }) })
+    await frame.locator('svg g', { has: frame.locator('title', { hasText: /^is_even / }) })
       .first().dispatchEvent('click');
     await frame.locator('svg g', { has: frame.locator('title', { hasText: /^main / }) })
       .first().click();

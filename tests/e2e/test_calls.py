@@ -130,20 +130,34 @@ def paused_region():
 
 
 def overhead_compensation():
-    # Preemption inflates a run's times: of 5 runs, judge the least disturbed
-    # (smallest raw time), as a benchmark takes its minimum.
+    # What holds under any load: the compensation takes time out (never
+    # below zero), and takes out the hooks' cost, not the program's. Each
+    # run's preemption is taken out of both figures first: the share of
+    # parent's wall time its thread was not running (the program measures
+    # its wall and CPU time). Calibration at a loaded start-up can still
+    # miss, so the accuracy is judged on the best of 5 runs here, and
+    # measured properly by `make bench`.
     runs = []
     for _ in range(5):
         r = Run([prog("overhead")])
-        truth = int(re.search(rb"plain_ns (\d+)", r.stdout).group(1)) / 1e9
+        figures = {k.decode(): int(v) for k, v in re.findall(rb"(\w+)_ns (\d+)", r.stdout)}
+        truth = figures["plain"] / 1e9
         comp = by_name(r.report())["parent"]["cumtime"]
         raw = by_name(r.report(None, "--no-compensate"))["parent"]["cumtime"]
-        runs.append((raw, comp, truth))
-    raw, comp, truth = min(runs)
-    print("     parent cumtime: truth %.6f s, compensated %.6f s, raw %.6f s" % (truth, comp, raw))
-    if not abs(comp - truth) * 3 < abs(raw - truth):
-        raise AssertionError("compensation does not bring parent's time closer to %g: %g vs raw %g"
-                             % (truth, comp, raw))
+        if not 0 <= comp < raw:
+            raise AssertionError("compensated %g s is not below raw %g s" % (comp, raw))
+        # Raw time is the program's own wall clock over the same call:
+        # the hooks of parent itself are the only difference.
+        within(raw, figures["parent_wall"] / 1e9, 0.002, "parent's raw cumtime against its wall time")
+        running = min(1.0, figures["parent_cpu"] / max(1, figures["parent_wall"]))
+        preempted = raw * (1 - running)
+        runs.append((abs(comp - preempted - truth) * 3 < abs(raw - preempted - truth),
+                     raw - preempted, comp - preempted, truth, preempted))
+    for is_closer, raw, comp, truth, preempted in runs:
+        print("     parent cumtime less %.6f s preempted: truth %.6f s, compensated %.6f s, raw %.6f s"
+              % (preempted, truth, comp, raw))
+    if not any(r[0] for r in runs):
+        raise AssertionError("in 5 runs, compensation never brought parent's time 3x closer to the truth")
 
 
 def exit_status_and_streams():

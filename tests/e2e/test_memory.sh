@@ -241,8 +241,8 @@ check "every aligned allocation is aligned" test -z "$(grep MISALIGNED "$TMP/edg
 preload "$TMP/bt" "$PROGS/mem_backtrace" >"$TMP/bt.shim" 2>&1
 check "the host's backtrace() stays glibc's (libunwind stays private)" cmp "$TMP/bt.plain" "$TMP/bt.shim"
 check "backtrace resolves in libc.so.6" grep -q "backtrace in: libc.so.6" "$TMP/bt.shim"
-check "the shim exports only the allocation family and the API" test -z "$(nm -D --defined-only "$LIB" |
-	awk '{print $3}' | grep -v -x -E 'malloc|calloc|realloc|reallocarray|free|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|malloc_usable_size|dlclose|cprof_rt_snapshot|cprof_rt_traced_memory|cprof_rt_reset_peak')"
+check "the shim exports only the allocation family, the API and the child-starting wrappers" test -z "$(nm -D --defined-only "$LIB" |
+	awk '{print $3}' | grep -v -x -E 'malloc|calloc|realloc|reallocarray|free|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|malloc_usable_size|dlclose|cprof_rt_snapshot|cprof_rt_traced_memory|cprof_rt_reset_peak|execve|execv|execvpe|execvp|execl|execlp|execle|fexecve|posix_spawn|posix_spawnp|system|popen')"
 
 # ---- signal and interval snapshots ----
 out=$TMP/sig

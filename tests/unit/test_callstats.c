@@ -335,20 +335,22 @@ Test(callstats, find_and_node_func_agree)
 /* ---- overhead compensation ---- */
 
 /*
- * main (1 call) -> a (10 calls) -> b (100 calls), inner 1 ms, outer 2 ms:
+ * main (1 call) -> a (10 calls) -> b (100 calls), inner 1 ms, outer 2 ms
+ * (as measured, every inclusive time is the node's own plus its callees'):
  *   self -= calls*inner + child_calls*outer
  *     main: 0.2 - 0.001 - 10*0.002 = 0.179
  *     a:    0.3 - 0.010 - 100*0.002 = 0.09
  *     b:    0.2 - 0.100 = 0.1
- *   incl -= calls*inner + descendant_calls*(inner+outer)
- *     main: 1.0 - 0.001 - 110*0.003 = 0.669
- *     a:    0.5 - 0.010 - 100*0.003 = 0.19
+ *   incl -= calls*inner + descendant_calls*(inner+outer), which is
+ *   the compensated self plus the callees' compensated incl
+ *     main: 0.7 - 0.001 - 110*0.003 = 0.369 = 0.179 + 0.19
+ *     a:    0.5 - 0.010 - 100*0.003 = 0.19 = 0.09 + 0.1
  *     b:    0.2 - 0.100 = 0.1
  */
 static struct profile *overhead_profile(void)
 {
 	struct profile *p = new_profile();
-	uint32_t m = add(p, add_thread(p, 1), F_MAIN, 1, 1.0, 0.2);
+	uint32_t m = add(p, add_thread(p, 1), F_MAIN, 1, 0.7, 0.2);
 	uint32_t a = add(p, m, F_A, 10, 0.5, 0.3);
 
 	add(p, a, F_B, 100, 0.2, 0.2);
@@ -364,12 +366,12 @@ Test(callstats, compensation_subtracts_hook_overhead)
 
 	callstats_build(&cs, p, 1);
 	static const struct want_func funcs[] = {
-		{ F_MAIN, 1, 1, 0.179, 0.669 },
+		{ F_MAIN, 1, 1, 0.179, 0.369 },
 		{ F_A, 10, 10, 0.09, 0.19 },
 		{ F_B, 100, 100, 0.1, 0.1 },
 	};
 	static const struct want_edge edges[] = {
-		{ ROOT, F_MAIN, 1, 1, 0.179, 0.669 },
+		{ ROOT, F_MAIN, 1, 1, 0.179, 0.369 },
 		{ F_MAIN, F_A, 10, 10, 0.09, 0.19 },
 		{ F_A, F_B, 100, 100, 0.1, 0.1 },
 	};
@@ -387,7 +389,7 @@ Test(callstats, no_compensation_keeps_measured_times)
 
 	callstats_build(&cs, p, 0);
 	static const struct want_func funcs[] = {
-		{ F_MAIN, 1, 1, 0.2, 1.0 },
+		{ F_MAIN, 1, 1, 0.2, 0.7 },
 		{ F_A, 10, 10, 0.3, 0.5 },
 		{ F_B, 100, 100, 0.2, 0.2 },
 	};
@@ -423,6 +425,36 @@ Test(callstats, compensation_clamps_at_zero)
 	};
 	assert_funcs(&cs, funcs, N(funcs));
 	assert_totals(&cs, 1003, 1003, 0.002);
+	callstats_release(&cs);
+	profile_free(p);
+}
+
+/*
+ * An overestimated overhead clamps some times, never into tottime >
+ * cumtime: main (incl 1.0, self 0.5) -> leaf x1000 (0.5 s), inner 0.001,
+ * outer 0.0001 (the leaf really cost 0.0005 a call):
+ *   leaf self = incl = 0.5 - 1000*0.001 < 0 -> 0
+ *   main self 0.5 - 0.001 - 1000*0.0001 = 0.399; its incl is that plus
+ *   leaf's 0 (subtracting every descendant's overhead from 1.0 would
+ *   give 1.0 - 0.001 - 1000*0.0011 < 0, below main's own 0.399).
+ */
+Test(callstats, compensation_keeps_tottime_within_cumtime)
+{
+	struct profile *p = new_profile();
+	struct callstats cs;
+	uint32_t m = add(p, add_thread(p, 1), F_MAIN, 1, 1.0, 0.5);
+
+	add(p, m, F_TINY, 1000, 0.5, 0.5);
+	p->inner_s = 0.001;
+	p->outer_s = 0.0001;
+	callstats_build(&cs, p, 1);
+	static const struct want_func funcs[] = {
+		{ F_MAIN, 1, 1, 0.399, 0.399 },
+		{ F_TINY, 1000, 1000, 0, 0 },
+	};
+	assert_funcs(&cs, funcs, N(funcs));
+	for (size_t i = 0; i < cs.nfuncs; i++)
+		cr_assert_leq(cs.funcs[i].tottime, cs.funcs[i].cumtime + 1e-12);
 	callstats_release(&cs);
 	profile_free(p);
 }
