@@ -61,6 +61,10 @@ LIB_INSTRUMENT := $(O)/lib/libcprof-instrument.so
 LIB_MALLOC := $(if $(PRELOAD_SRC),$(O)/lib/libcprof-malloc.so)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(O)/tests/unit/%,$(UNIT_SRC))
 PROG_BINS := $(patsubst tests/progs/%.c,$(O)/tests/progs/%,$(PROG_SRC))
+# The uftrace cross-check's shape_* programs (shape.mk) stay gcc-only.
+PROG_CLANG_BINS := $(patsubst tests/progs/%.c,$(O)/tests/progs-clang/%,\
+	$(filter-out tests/progs/shape_%,$(PROG_SRC)))
+CLANG ?= clang
 
 .PHONY: all test-bins check check-unit check-e2e check-fuzz demo bench fuzz install clean deps format
 
@@ -116,12 +120,19 @@ $(O)/tests/progs/%: tests/progs/%.c include/cprof.h | $(DEPS_OK)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -g -O2 -fno-inline -finstrument-functions -Iinclude -o $@ $< -lpthread
 
+# The same programs built by clang (DWARF 5, no .debug_aranges): names,
+# files and lines must not depend on the compiler.
+$(O)/tests/progs-clang/%: tests/progs/%.c include/cprof.h | $(DEPS_OK)
+	$(call say,CLANG,$<)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) -std=gnu11 -g -O2 -fno-inline -finstrument-functions -Iinclude -o $@ $< -lpthread
+
 # A plain `make check` also runs the whole suite again on the sanitizer
 # build (ASan+UBSan reporter, demo and tests) in $(O)-san, so CI runs it
 # too; CHECK_SAN=0 skips that second pass.
 CHECK_SAN ?= 1
 # Everything the tests run, built but not run (for running one test by hand).
-test-bins: all $(UNIT_BINS) $(PROG_BINS)
+test-bins: all $(UNIT_BINS) $(PROG_BINS) $(PROG_CLANG_BINS)
 
 check: test-bins
 	$(Q)O=$(O) SAN=$(SAN) tests/run-all.sh

@@ -1,11 +1,13 @@
 /*
  * Symbolization with elfutils libdw, offline: each module of the file's
  * module map is reported to one Dwfl at the address it had in the
- * profiled process, on first use. Results are cached per address.
+ * profiled process, on first use, and indexed (symindex.c) so that each
+ * lookup is a binary search. Results are cached per address.
  * Warns once per module (missing, changed build-id, no debug info).
  */
 #define _GNU_SOURCE
 #include "symbolize.h"
+#include "symindex.h"
 #include "util.h"
 
 #include <dwarf.h>
@@ -32,6 +34,8 @@ struct symbolizer {
 	const struct modmap *map;
 	Dwfl *dwfl;
 	enum mod_state *states;	/* per map entry */
+	struct symindex **index;	/* per map entry, once MOD_READY */
+	size_t nmods;		/* map->count: the map may go before us */
 	struct cache_entry *cache;
 	size_t cache_cap, cache_used;
 	char **strings;		/* every string handed out, freed at the end */
@@ -53,6 +57,8 @@ struct symbolizer *symbolizer_new(const struct modmap *map)
 	s->map = map;
 	s->dwfl = dwfl_begin(&offline_callbacks);
 	s->states = xcalloc(map->count ? map->count : 1, sizeof(*s->states));
+	s->index = xcalloc(map->count ? map->count : 1, sizeof(*s->index));
+	s->nmods = map->count;
 	s->cache_cap = 1024;
 	s->cache = xcalloc(s->cache_cap, sizeof(*s->cache));
 	return s;
@@ -62,6 +68,9 @@ void symbolizer_free(struct symbolizer *s)
 {
 	if (!s)
 		return;
+	for (size_t i = 0; i < s->nmods; i++)
+		symindex_free(s->index[i]);
+	free(s->index);
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
 	for (size_t i = 0; i < s->cache_cap; i++)
@@ -90,8 +99,9 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-/* The Dwfl_Module of addr, reporting its module on first use. */
-static Dwfl_Module *module_of(struct symbolizer *s, uint64_t addr, const struct modmap_entry **entry)
+/* The index of addr's module, reporting and indexing it on first use. */
+static struct symindex *module_of(struct symbolizer *s, uint64_t addr,
+				  const struct modmap_entry **entry)
 {
 	const struct modmap_entry *e = modmap_find(s->map, addr);
 
@@ -138,9 +148,10 @@ static Dwfl_Module *module_of(struct symbolizer *s, uint64_t addr, const struct 
 		if (!dwfl_module_getdwarf(m, &bias))
 			warning("'%s' has no debug info: no file and line for its functions (build with -g)",
 				e->path);
+		s->index[i] = symindex_new(m);
 		s->states[i] = MOD_READY;
 	}
-	return s->states[i] == MOD_READY ? dwfl_addrmodule(s->dwfl, addr) : NULL;
+	return s->states[i] == MOD_READY ? s->index[i] : NULL;
 }
 
 static struct cache_entry *cache_slot(struct symbolizer *s, uint64_t addr, int kind)
@@ -191,26 +202,38 @@ static const char *source_path(struct symbolizer *s, Dwarf_Die *die, const char 
 	return keep(s, xstrdup(util_display_path(f)));
 }
 
+/* DW_AT_decl_file of die (or of its abstract origin). Not
+ * dwarf_decl_file(): libdw 0.188 refuses index 0, which DWARF 5 makes
+ * the primary source file and which clang uses for every function. */
+static const char *decl_file(Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+	Dwarf_Word idx;
+	Dwarf_Die cu;
+	Dwarf_Half version;
+	Dwarf_Files *files;
+	size_t nfiles;
+
+	if (!dwarf_attr_integrate(die, DW_AT_decl_file, &a) || dwarf_formudata(&a, &idx) != 0 ||
+	    !dwarf_cu_die(a.cu, &cu, &version, NULL, NULL, NULL, NULL, NULL) ||
+	    (idx == 0 && version < 5) || dwarf_getsrcfiles(&cu, &files, &nfiles) != 0 ||
+	    idx >= nfiles)
+		return NULL;
+	return dwarf_filesrc(files, idx, NULL, NULL);
+}
+
 static const char *die_file(struct symbolizer *s, Dwarf_Die *die)
 {
-	return source_path(s, die, dwarf_decl_file(die));
+	return source_path(s, die, decl_file(die));
 }
 
-/* The scopes (innermost first) at pc in module m; caller frees. */
-static int scopes_at(Dwfl_Module *m, uint64_t addr, Dwarf_Die **scopes, Dwarf_Addr *bias)
-{
-	Dwarf_Die *cu = dwfl_module_addrdie(m, addr, bias);
-
-	if (!cu)
-		return 0;
-	int n = dwarf_getscopes(cu, addr - *bias, scopes);
-	return n > 0 ? n : 0;
-}
-
+/* A frame as known without DWARF: named after dwarf_name if there is
+ * one, else the ELF symbol, else the address; the module as its file. */
 static void fill_unknown(struct symbolizer *s, struct sym_frame *f, uint64_t addr,
-			 const struct modmap_entry *e, Dwfl_Module *m)
+			 const struct modmap_entry *e, struct symindex *x,
+			 const char *dwarf_name)
 {
-	const char *name = m ? dwfl_module_addrname(m, addr) : NULL;
+	const char *name = dwarf_name ? dwarf_name : x ? symindex_elf_name(x, addr) : NULL;
 
 	f->function = name ? keep(s, xstrdup(name)) : keep(s, xstrfmt("0x%" PRIx64, addr));
 	f->module = e ? e->path : "?";
@@ -234,27 +257,17 @@ const struct sym_frame *symbolize_function(struct symbolizer *s, uint64_t fn_add
 	s->cache_used++;
 
 	struct sym_frame *f = c->frames;
-	Dwfl_Module *m = module_of(s, fn_addr, &e);
-	fill_unknown(s, f, fn_addr, e, m);
-	if (!m)
-		return f;
-	Dwarf_Die *scopes = NULL;
-	Dwarf_Addr bias;
-	int n = scopes_at(m, fn_addr, &scopes, &bias);
-	for (int i = 0; i < n; i++) {
-		if (dwarf_tag(&scopes[i]) != DW_TAG_subprogram)
-			continue;
-		const char *name = dwarf_diename(&scopes[i]);
-		const char *file = die_file(s, &scopes[i]);
-		if (name)
-			f->function = keep(s, xstrdup(name));
+	struct symindex *x = module_of(s, fn_addr, &e);
+	Dwarf_Die fn;
+	int has_fn = x && symindex_function(x, fn_addr, &fn);
+	fill_unknown(s, f, fn_addr, e, x, has_fn ? dwarf_diename(&fn) : NULL);
+	if (has_fn) {
+		const char *file = die_file(s, &fn);
 		if (file)
 			f->file = file;
-		dwarf_decl_line(&scopes[i], &f->decl_line);
+		dwarf_decl_line(&fn, &f->decl_line);
 		f->line = f->decl_line;
-		break;
 	}
-	free(scopes);
 	return f;
 }
 
@@ -281,31 +294,23 @@ int symbolize_code(struct symbolizer *s, uint64_t addr, struct sym_frame *out, i
 		c->addr = pc;
 		c->kind = 2;
 		s->cache_used++;
-		Dwfl_Module *m = module_of(s, pc, &e);
-		Dwarf_Die *scopes = NULL;
-		Dwarf_Addr bias = 0;
-		int n = m ? scopes_at(m, pc, &scopes, &bias) : 0;
+		struct symindex *x = module_of(s, pc, &e);
+		Dwarf_Die *scopes = NULL, cu;
 		/* One frame per inlined_subroutine plus the subprogram. */
-		int nfn = 0;
-		for (int i = 0; i < n; i++) {
-			int tag = dwarf_tag(&scopes[i]);
-			if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram)
-				nfn++;
-			if (tag == DW_TAG_subprogram)
-				break;
-		}
-		c->nframes = nfn ? nfn : 1;
+		int n = x ? symindex_scopes(x, pc, &cu, &scopes) : -1;
+		c->nframes = n > 0 ? n : 1;
 		c->frames = xcalloc((size_t)c->nframes, sizeof(*c->frames));
-		fill_unknown(s, &c->frames[0], pc, e, m);
-		if (m) {
-			Dwfl_Line *line = dwfl_module_getsrc(m, pc);
+		fill_unknown(s, &c->frames[0], pc, e, x, n > 0 ? dwarf_diename(&scopes[0]) : NULL);
+		if (n >= 0) {
+			/* libdw reads a CU's line table once and keeps it. */
+			Dwarf_Line *line = dwarf_getsrc_die(&cu, pc - symindex_bias(x));
 			int lineno = 0;
-			const char *src = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL)
-					       : NULL;
+			const char *src = line ? dwarf_linesrc(line, NULL, NULL) : NULL;
+			if (line)
+				dwarf_lineno(line, &lineno);
 			c->frames[0].line = lineno;
 			if (src)
-				c->frames[0].file = n ? source_path(s, &scopes[0], src)
-						      : keep(s, xstrdup(util_display_path(src)));
+				c->frames[0].file = source_path(s, &cu, src);
 		}
 		/* Outer frames start as copies; their lines come from the
 		 * DW_AT_call_line of the inlined frame inside them. */

@@ -17,7 +17,7 @@ build_pkgs="pkg-config libunwind-dev libdw-dev libelf-dev libcriterion-dev zlib1
 # A Node.js that bundles its own npm (NodeSource's) conflicts with Debian's
 # npm package: ask for it only when no npm is installed at all.
 command -v npm >/dev/null 2>&1 || build_pkgs="$build_pkgs npm"
-bench_pkgs="uftrace valgrind heaptrack google-perftools libgoogle-perftools-dev binutils"
+bench_pkgs="uftrace valgrind heaptrack google-perftools libgoogle-perftools-dev binutils time"
 
 case $want in
 build) pkgs=$build_pkgs ;;

@@ -15,10 +15,15 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BUILD = os.path.join(ROOT, os.environ.get("O", "build"))
 CPROF = os.path.join(BUILD, "bin", "cprof")
 PROGS = os.path.join(BUILD, "tests", "progs")
+# The same programs built by each compiler (the Makefile's progs-clang).
+COMPILERS = {"gcc": PROGS, "clang": os.path.join(BUILD, "tests", "progs-clang")}
 
 
-def prog(name):
-    return os.path.join(PROGS, name)
+def prog(name, compiler="gcc"):
+    path = os.path.join(COMPILERS[compiler], name)
+    if not os.path.exists(path):
+        raise AssertionError("missing %s (build it: make %s)" % (path, os.path.relpath(path, ROOT)))
+    return path
 
 
 class Run:
