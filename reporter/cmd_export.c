@@ -28,18 +28,52 @@ static void visit_all(struct loaded *in, stacks_visit visit, void *ctx)
 		stacks_of_snapshot(in->s, in->sym, visit, ctx);
 }
 
-/* "file:line" of a profile's function, for flame-graph tooltips. */
+/* A profile's functions sorted by name (then index), for the tooltips'
+ * lookups: a linear search per frame drawn was quadratic. */
+struct by_name_index {
+	const struct loaded *in;
+	size_t *order;
+	char buf[4200];
+};
+
+static int by_name_then_index(const void *a, const void *b, void *ctx)
+{
+	const struct loaded *in = ctx;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = strcmp(in->names[i], in->names[j]);
+
+	return c ? c : (i < j ? -1 : i > j);
+}
+
+static void by_name_index_init(struct by_name_index *x, const struct loaded *in)
+{
+	x->in = in;
+	x->order = xcalloc(in->cs.nfuncs + 1, sizeof(*x->order));
+	for (size_t i = 0; i < in->cs.nfuncs; i++)
+		x->order[i] = i;
+	if (in->cs.nfuncs)
+		qsort_r(x->order, in->cs.nfuncs, sizeof(*x->order), by_name_then_index, (void *)in);
+}
+
+/* "file:line" of a profile's function (the first of that name), for
+ * flame-graph tooltips. */
 static const char *profile_detail(void *ctx, const char *name)
 {
-	struct loaded *in = ctx;
-	static char buf[4200];
+	struct by_name_index *x = ctx;
+	size_t lo = 0, hi = x->in->cs.nfuncs;
 
-	for (size_t i = 0; in->p && i < in->cs.nfuncs; i++)
-		if (in->names[i] == name || strcmp(in->names[i], name) == 0) {
-			snprintf(buf, sizeof(buf), "%s:%d", in->syms[i]->file, in->syms[i]->decl_line);
-			return buf;
-		}
-	return NULL;
+	while (lo < hi) {	/* the leftmost name >= name */
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(x->in->names[x->order[mid]], name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == x->in->cs.nfuncs || strcmp(x->in->names[x->order[lo]], name) != 0)
+		return NULL;
+	const struct sym_frame *f = x->in->syms[x->order[lo]];
+	snprintf(x->buf, sizeof(x->buf), "%s:%d", f->file, f->decl_line);
+	return x->buf;
 }
 
 /* Writes through a temporary beside OUT, renamed at the end: a failed
@@ -78,8 +112,11 @@ static int write_output(struct loaded *in, struct loaded *base, enum format fmt,
 		visit_all(in, flamegraph_add, fg);
 		if (base)
 			visit_all(base, flamegraph_add_base, fg);
-		if (in->p)
-			flamegraph_set_detail(fg, profile_detail, in);
+		struct by_name_index names = { .order = NULL };
+		if (in->p) {
+			by_name_index_init(&names, in);
+			flamegraph_set_detail(fg, profile_detail, &names);
+		}
 		char *title = in->p ? xstrfmt("cprof: time in %s (pid %llu)", in->p->meta.program,
 					      (unsigned long long)in->p->meta.pid)
 				    : xstrfmt("cprof: live memory at '%s' in %s (pid %llu)",
@@ -94,6 +131,7 @@ static int write_output(struct loaded *in, struct loaded *base, enum format fmt,
 		rc = flamegraph_write_svg(out, fg, title, in->p && !in->p->is_counts_only ? "ns"
 							  : in->p ? "calls" : "bytes");
 		free(title);
+		free(names.order);
 		flamegraph_free(fg);
 		break;
 	}

@@ -186,6 +186,18 @@ static void write_flame(FILE *out, struct loaded *in)
 
 /* ---- one file ---- */
 
+/* Larger cumtime first; ties keep the functions' order (stable). */
+static int by_cumtime(const void *a, const void *b, void *ctx)
+{
+	const struct callstats *cs = ctx;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	double x = cs->funcs[i].cumtime, y = cs->funcs[j].cumtime;
+
+	if (x != y)
+		return x > y ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
 static void write_profile(FILE *out, struct loaded *in, int idx)
 {
 	const struct profile *p = in->p;
@@ -234,13 +246,8 @@ static void write_profile(FILE *out, struct loaded *in, int idx)
 	for (size_t i = 0; i < cs->nfuncs; i++)
 		if (cs->funcs[i].calls)
 			order[n++] = i;
-	for (size_t i = 1; i < n; i++) /* insertion sort: stable, tables are small */
-		for (size_t j = i;
-		     j > 0 && cs->funcs[order[j]].cumtime > cs->funcs[order[j - 1]].cumtime; j--) {
-			size_t t = order[j];
-			order[j] = order[j - 1];
-			order[j - 1] = t;
-		}
+	if (n)	/* 100,000 functions happen: not an insertion sort */
+		qsort_r(order, n, sizeof(*order), by_cumtime, (void *)cs);
 	for (size_t k = 0; k < n; k++) {
 		const struct func_stat *f = &cs->funcs[order[k]];
 		fputs("<tr>", out);
