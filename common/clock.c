@@ -3,6 +3,7 @@
  * start-up and when a file is written, never from a hook's hot path.
  */
 #include "clock.h"
+#include "rtenv.h"
 
 #include <cpuid.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@ int clock_tsc_is_invariant(void)
 
 void clock_calib_start(struct clock_calib *c)
 {
-	const char *force = getenv("CPROF_CLOCK");
+	const char *force = rtenv_get("CPROF_CLOCK");	/* also before environ */
 
 	c->use_tsc = clock_tsc_is_invariant() && !(force && strcmp(force, "mono") == 0);
 	c->start_ns = clock_mono_ns();

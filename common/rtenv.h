@@ -9,6 +9,10 @@
 
 #include <stdint.h>
 
+/* getenv(), also before libc has set up environ (a hook run from
+ * .preinit_array): then from the environment the process started with.
+ * Names that start with CPROF_ only. */
+const char *rtenv_get(const char *name);
 /* "cprof: " + the non-NULL parts + "\n" on stderr, in one writev. */
 void rtenv_say(const char *a, const char *b, const char *c, const char *d, const char *e);
 /* NAME as a decimal in [lo, hi]; def when unset, or when bad (said once). */

@@ -3,8 +3,9 @@
  * program built with -finstrument-functions, it replaces glibc's no-op
  * __cyg_profile_func_enter/exit and writes DIR/PROG.PID.prof at exit.
  *
- * Environment (read once at start-up; a bad value is reported once and
- * the default used):
+ * Environment (read once at start-up, however early the first hook runs:
+ * from /proc/self/environ before libc has set up environ; a bad value is
+ * reported once and the default used):
  *   CPROF_OUTPUT=DIR        where files go (default ./cprof-out)
  *   CPROF_PAUSED=1          start disabled; cprof_enable() starts
  *   CPROF_COUNTS_ONLY=1     exact call counts, no clock reads
@@ -20,5 +21,12 @@ void __cyg_profile_func_exit(void *fn, void *call_site);
 
 void cprof_rt_enable(void);
 void cprof_rt_disable(void);
+
+/* For the memory runtime (it calls them through weak references): its own
+ * work on this thread (start-up, snapshots) may run the program's
+ * instrumented code, a malloc of its own for one; between these, no such
+ * call is recorded, counted or given thread data. They nest. */
+void cprof_rt_quiet_begin(void);
+void cprof_rt_quiet_end(void);
 
 #endif

@@ -13,12 +13,15 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 struct runtime rt;
+
+extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
 
 #define DEFAULT_MAX_NODES (1u << 20)
 #define DEFAULT_MAX_DEPTH (1u << 18)
@@ -29,13 +32,18 @@ void rt_restamp_start(void)
 	clock_calib_start(&rt.clock);
 }
 
-void rt_init(void)
-{
-	const char *out = getenv("CPROF_OUTPUT");
+static void finish(void *arg);
 
-	if (rt.is_ready)
-		return;
-	rt.is_ready = 1;
+/* Only the initializing thread reaches hooks with this set (rt_init's
+ * own calibration, or a signal handler meanwhile): they are skipped. */
+static __thread int is_initializing __attribute__((tls_model("initial-exec")));
+
+/* Called once, by the first thread to get here; the others wait in
+ * rt_init until state is RT_READY, so no hook ever sees half of it. */
+static void init_once(void)
+{
+	const char *out = rtenv_get("CPROF_OUTPUT");
+
 	if (!out || !*out)
 		out = "cprof-out";
 	if (strlen(out) >= sizeof(rt.output_dir) - 64) {
@@ -46,11 +54,41 @@ void rt_init(void)
 	rt.counts_only = rtenv_flag("CPROF_COUNTS_ONLY");
 	rt.max_nodes = rtenv_count("CPROF_MAX_NODES", DEFAULT_MAX_NODES, 16, 1u << 28);
 	rt.max_depth = rtenv_count("CPROF_MAX_DEPTH", DEFAULT_MAX_DEPTH, 16, 1u << 24);
+	int is_paused = rtenv_flag("CPROF_PAUSED");
 	rt_restamp_start();
 	threads_init();
 	atomic_store(&rt.is_enabled, 1);
 	hook_measure_overhead(&rt.overhead_inner_ticks, &rt.overhead_outer_ticks);
-	atomic_store(&rt.is_enabled, !rtenv_flag("CPROF_PAUSED"));
+	atomic_store(&rt.is_enabled, !is_paused);
+	/*
+	 * The profile is written at exit, after every destructor: an exit
+	 * handler with no DSO runs only from exit() itself, last in, first
+	 * out, and this one is registered before __libc_start_main registers
+	 * ld.so's _dl_fini, which runs the ELF destructors of every object
+	 * (the program's libraries' included). A destructor would run in
+	 * this library's turn, before those of the program's own libraries.
+	 */
+	__cxa_atexit(finish, NULL, NULL);
+}
+
+int rt_init(void)
+{
+	int expected = RT_FRESH;
+
+	if (atomic_load(&rt.state) == RT_READY)
+		return 1;
+	if (atomic_compare_exchange_strong(&rt.state, &expected, RT_STARTING)) {
+		is_initializing = 1;
+		init_once();
+		is_initializing = 0;
+		atomic_store(&rt.state, RT_READY);
+		return 1;
+	}
+	if (is_initializing)
+		return 0;
+	while (atomic_load(&rt.state) != RT_READY)
+		sched_yield();
+	return 1;
 }
 
 static void program_name(char *out, size_t cap)
@@ -203,16 +241,16 @@ __attribute__((constructor)) static void instrument_start(void)
 	rt_init();
 }
 
-/* Runs after the program's own atexit handlers and destructors (we are
- * preloaded, so initialized first and finalized last). */
-__attribute__((destructor)) static void instrument_finish(void)
+/* Registered by init_once: see there why not a destructor. */
+static void finish(void *arg)
 {
 	struct thread_data *me = threads_self;
+	(void)arg;
 
-	if (!rt.is_ready || atomic_exchange(&rt.is_finished, 1))
+	if (atomic_exchange(&rt.is_finished, 1))
 		return;
 	if (me) {
-		me->busy = 1;
+		me->busy = BUSY_RUNTIME;
 		hook_close_all(me, rt.counts_only ? 0 : clock_calib_ticks(&rt.clock));
 	}
 	write_profile();
@@ -222,8 +260,8 @@ __attribute__((destructor)) static void instrument_finish(void)
 
 __attribute__((visibility("default"))) void cprof_rt_enable(void)
 {
-	if (!rt.is_ready)
-		rt_init();
+	if (!rt_init())
+		return;
 	atomic_store(&rt.is_enabled, 1);
 }
 
@@ -234,7 +272,7 @@ __attribute__((visibility("default"))) void cprof_rt_disable(void)
 	atomic_store(&rt.is_enabled, 0);
 	/* Other threads close their open calls at their next hook. */
 	if (td && !td->busy) {
-		td->busy = 1;
+		td->busy = BUSY_RUNTIME;
 		hook_close_all(td, rt.counts_only ? 0 : clock_calib_ticks(&rt.clock));
 		td->busy = 0;
 	}

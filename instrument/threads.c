@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "internal.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -94,29 +95,29 @@ static void thread_exiting(void *arg)
 {
 	struct thread_data *td = arg;
 
-	td->busy = 1;
+	td->busy = BUSY_RUNTIME;
 	hook_close_all(td, rt.counts_only ? 0 : clock_calib_ticks(&rt.clock));
 	prctl(PR_GET_NAME, td->name, 0, 0, 0);	/* names are often set after start */
-	td->has_exited = 1;
 	td->busy = 0;
 	/* Calls made by later TLS destructors still land in td; they open
 	 * and close in pairs, so nothing is left open. */
 }
 
+/* The first hook of a thread: the program's errno is kept whatever
+ * fails here (mmap under RLIMIT_AS, reading the environment). */
 struct thread_data *threads_attach(void)
 {
-	struct thread_data *td;
+	struct thread_data *td = NULL;
+	int err = errno;
 
-	if (!rt.is_ready)
-		rt_init();
-	if (atomic_load(&rt.is_finished))
-		return NULL;
+	if (hook_is_quiet() || !rt_init() || atomic_load(&rt.is_finished))
+		goto out;
 	/* No tables even at a 256th: this thread's calls are counted as
 	 * dropped (one per entry), without trying again each time. */
 	if (has_failed || !(td = threads_new_data())) {
 		has_failed = 1;
 		atomic_fetch_add_explicit(&threads_lost_calls, 1, memory_order_relaxed);
-		return NULL;
+		goto out;
 	}
 	td->next = atomic_load(&rt.threads);
 	while (!atomic_compare_exchange_weak(&rt.threads, &td->next, td))
@@ -124,6 +125,8 @@ struct thread_data *threads_attach(void)
 	threads_self = td;
 	if (has_exit_key)
 		pthread_setspecific(exit_key, td);	/* key < 32: no allocation */
+out:
+	errno = err;
 	return td;
 }
 
