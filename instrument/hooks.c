@@ -95,8 +95,8 @@ void hook_close_all(struct thread_data *td, uint64_t now)
  * verified with one load on each call; a mismatch (a realigned frame,
  * or another function sharing the cache entry) scans again.
  */
-#define CFA_SCAN_WORDS 0xfffe		/* 512 KiB: larger frames use the fallback */
-#define CFA_NOT_FOUND 0xffff
+#define CFA_SCAN_WORDS 0xffff		/* 512 KiB: larger frames use the fallback */
+#define CFA_NOT_FOUND (1ull << 63)	/* entry flag: scanned in vain, do not scan again */
 
 /* The hook's own CFA: it keeps a frame pointer (it takes its address). */
 #define HOOK_CFA() ((uintptr_t)__builtin_frame_address(0) + 16)
@@ -105,19 +105,21 @@ static __attribute__((noinline)) uintptr_t scan_cfa(uint64_t *entry, uint64_t fn
 						    uintptr_t call_site, uintptr_t hook_cfa)
 {
 	const uintptr_t *slot = (const uintptr_t *)hook_cfa;
-	uint32_t off = CFA_NOT_FOUND;
+	uint32_t i = 0;
 
-	for (uint32_t i = 0; call_site && i < CFA_SCAN_WORDS; i++) {
-		if (slot[i] == call_site) {
-			off = i;
-			break;
+	if (*entry != (CFA_NOT_FOUND | fn << 16)) {
+		while (call_site && i < CFA_SCAN_WORDS && slot[i] != call_site)
+			i++;
+		if (call_site && i < CFA_SCAN_WORDS) {
+			*entry = fn << 16 | i;
+			return (uintptr_t)(slot + i + 1);
 		}
+		*entry = CFA_NOT_FOUND | fn << 16;
 	}
-	*entry = fn << 16 | off;
-	/* Not found (no usable call_site): the hook's own CFA, as if the
-	 * frame were empty; a jump is then noticed only when the next
-	 * frame is not smaller. */
-	return hook_cfa + (off == CFA_NOT_FOUND ? 0 : off) * sizeof(uintptr_t) + sizeof(uintptr_t);
+	/* No usable call_site: the hook's own CFA, as if the frame were
+	 * empty; a jump is then noticed only when the next frame is not
+	 * smaller. */
+	return hook_cfa + sizeof(uintptr_t);
 }
 
 static inline uintptr_t entry_cfa(struct thread_data *td, uint64_t fn, uintptr_t call_site,
@@ -125,10 +127,11 @@ static inline uintptr_t entry_cfa(struct thread_data *td, uint64_t fn, uintptr_t
 {
 	uint64_t *entry = &td->cfa_cache[(fn >> 4) & (CFA_CACHE_SIZE - 1)];
 	uint64_t v = *entry;
-	uint32_t off = (uint32_t)(v & 0xffff);
 
-	if (likely(v >> 16 == fn && off != CFA_NOT_FOUND)) {
-		const uintptr_t *slot = (const uintptr_t *)hook_cfa + off;
+	/* A found entry of fn: the same function's frame, so reading at
+	 * its offset stays on the stack. */
+	if (likely(v >> 16 == fn)) {
+		const uintptr_t *slot = (const uintptr_t *)hook_cfa + (v & 0xffff);
 		if (likely(*slot == call_site))
 			return (uintptr_t)(slot + 1);
 	}

@@ -58,8 +58,9 @@ struct thread_data {
 	uint64_t skipped_reentrant;
 	pid_t tid;
 	char name[FMT_THREAD_NAME_MAX];
-	/* Per function: (fn << 16) | the distance in words from the hook's
-	 * CFA to the slot of the function's return address (hooks.c). */
+	/* Per function (by address bits): fn << 16 | the distance in words
+	 * from the hook's CFA to the slot of fn's return address, or
+	 * CFA_NOT_FOUND | fn << 16 (see entry_cfa in hooks.c). */
 	uint64_t cfa_cache[CFA_CACHE_SIZE];
 };
 
