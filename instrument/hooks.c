@@ -148,9 +148,12 @@ static inline int is_dead(const struct frame *f, uintptr_t cfa)
 static __attribute__((noinline)) void drop_stale(struct thread_data *td, uintptr_t cfa,
 						 uint64_t now)
 {
+	uint32_t depth = td->depth;
+
 	while (td->depth && is_dead(&td->stack[td->depth - 1], cfa))
 		close_top(td, now);
-	td->overflow = 0;	/* unrecorded calls deeper than a dead frame: dead too */
+	if (td->depth != depth)
+		td->overflow = 0;	/* unrecorded calls deeper than a dead frame: dead too */
 }
 
 /* Past max_depth: calls are counted, not recorded. The first such call's
