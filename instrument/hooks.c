@@ -138,20 +138,32 @@ static inline uintptr_t entry_cfa(struct thread_data *td, uint64_t fn, uintptr_t
 	return scan_cfa(entry, fn, call_site, hook_cfa);
 }
 
-static inline int is_dead(const struct frame *f, uintptr_t cfa)
+/*
+ * A new call whose CFA is not below the top frame's (the rare path): the
+ * frames a longjmp left behind are closed. A live caller's CFA is
+ * strictly above its callee's, whatever either frame's size; but a
+ * function inlined into its caller calls the hooks from the caller's
+ * frame, with the caller's CFA and call site. So frames at the new CFA
+ * and call site are live callers unless one of them is the new call's
+ * function: then they are a call made again from the same place (a loop
+ * around a setjmp), and were jumped over.
+ */
+static __attribute__((noinline)) void enter_slow(struct thread_data *td, uint64_t fn,
+						 uintptr_t cfa, uint32_t site)
 {
-	return f->cfa <= cfa && cfa - f->cfa < STALE_WINDOW;
-}
+	uint32_t depth = td->depth, i;
+	uint64_t now = now_ticks();
 
-/* Closes the frames a longjmp left behind: a live caller's CFA is
- * strictly above its callee's, whatever either frame's size. */
-static __attribute__((noinline)) void drop_stale(struct thread_data *td, uintptr_t cfa,
-						 uint64_t now)
-{
-	uint32_t depth = td->depth;
-
-	while (td->depth && is_dead(&td->stack[td->depth - 1], cfa))
+	while (td->depth && td->stack[td->depth - 1].cfa < cfa &&
+	       cfa - td->stack[td->depth - 1].cfa < STALE_WINDOW)
 		close_top(td, now);
+	for (i = td->depth; i && td->stack[i - 1].cfa == cfa && td->stack[i - 1].site == site &&
+			    td->stack[i - 1].fn != fn;)
+		i--;
+	if (i == td->depth || (i && td->stack[i - 1].cfa == cfa)) {
+		while (td->depth && td->stack[td->depth - 1].cfa == cfa)
+			close_top(td, now);
+	}	/* else: inlined callees of the live frame below them */
 	if (td->depth != depth)
 		td->overflow = 0;	/* unrecorded calls deeper than a dead frame: dead too */
 }
@@ -172,10 +184,10 @@ static __attribute__((noinline)) void enter_overflow(struct thread_data *td, uin
 }
 
 static inline __attribute__((always_inline)) void enter_on(struct thread_data *td, uint64_t fn,
-							       uintptr_t cfa)
+							       uintptr_t cfa, uint32_t site)
 {
 	if (unlikely(td->depth && td->stack[td->depth - 1].cfa <= cfa))
-		drop_stale(td, cfa, now_ticks());
+		enter_slow(td, fn, cfa, site);
 	if (unlikely(td->depth >= td->max_depth)) {
 		enter_overflow(td, fn, cfa);
 		return;
@@ -186,6 +198,7 @@ static inline __attribute__((always_inline)) void enter_on(struct thread_data *t
 	struct frame *f = &td->stack[td->depth];
 	STORE(&f->fn, fn);
 	STORE(&f->cfa, cfa);
+	STORE(&f->site, site);
 	STORE(&f->child_ticks, 0);
 	STORE(&f->node, child_node(td, parent, fn));
 	/* Read last so the tree lookup is not charged to the callee. */
@@ -309,7 +322,8 @@ __attribute__((visibility("default"))) void __cyg_profile_func_enter(void *fn, v
 	atomic_signal_fence(memory_order_seq_cst);
 	if (likely(atomic_load_explicit(&rt.is_enabled, memory_order_relaxed)))
 		enter_on(td, (uint64_t)(uintptr_t)fn,
-			 entry_cfa(td, (uint64_t)(uintptr_t)fn, (uintptr_t)call_site, HOOK_CFA()));
+			 entry_cfa(td, (uint64_t)(uintptr_t)fn, (uintptr_t)call_site, HOOK_CFA()),
+			 (uint32_t)(uintptr_t)call_site);
 	else if (td->depth)
 		hook_close_all(td, now_ticks());
 	atomic_signal_fence(memory_order_seq_cst);

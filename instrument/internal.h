@@ -19,14 +19,15 @@
 /* One open activation. cfa is the function's stack pointer before its
  * call (see entry_cfa in hooks.c): a frame whose cfa is not strictly
  * above a new call's is dead, which is how a longjmp over instrumented
- * frames is noticed, whatever the frames' sizes. */
+ * frames is noticed, whatever the frames' sizes; but for functions
+ * inlined into it, which share its cfa and call site (see enter_slow). */
 struct frame {
 	uint64_t fn;
 	uintptr_t cfa;
 	uint64_t start_ticks;
 	uint64_t child_ticks;	/* inclusive ticks of finished callees */
 	uint32_t node;		/* UINT32_MAX: not recorded (tree full) */
-	uint32_t reserved;
+	uint32_t site;		/* low bits of the call site (the return address) */
 };
 
 /*

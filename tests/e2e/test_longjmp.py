@@ -78,6 +78,8 @@ EXPECTED = {
                    after_outer=once(100, "mode_nested"),
                    rec=(900, 100, {"mode_nested": (100, 100), "rec": (800, 100)}),
                    rec_after=once(100, "rec")),
+    "inlined": dict(top("inlined"), container=once(100, "mode_inlined"),
+                    inl_leaf=once(100, "container"), inl_jump=once(100, "container")),
     "deep": dict(top("deep"), dive=(10000, 10, {"mode_deep": (10, 10), "dive": (9990, 10)}),
                  after_dive=once(10, "mode_deep")),
 }

@@ -14,6 +14,10 @@
  *            rec(5), which calls rec_after. 100 times each.
  *   deep     dive(999) jumps from 1,000 frames down; then after_dive.
  *            10 times.
+ *   inlined  container calls inl_leaf and inl_jump, both inlined into it
+ *            (they call the hooks from container's frame, with its call
+ *            site); inl_jump jumps; container is called again from the
+ *            same place. 100 times.
  * Each mode runs in its own function, mode_NAME, which makes the calls
  * shown as main's above; every function is a separate, non-inlined call.
  */
@@ -212,6 +216,32 @@ NOINLINE static int mode_deep(void)
 	return 0;
 }
 
+static inline __attribute__((always_inline)) void inl_leaf(int i)
+{
+	sink += i;
+}
+
+static inline __attribute__((always_inline)) void inl_jump(int i)
+{
+	if (i >= 0)
+		longjmp(jb, 1);
+}
+
+NOINLINE static void container(int i)
+{
+	inl_leaf(i);
+	inl_jump(i);
+	sink--;		/* never reached */
+}
+
+NOINLINE static int mode_inlined(void)
+{
+	for (volatile int i = 0; i < 100; i++)
+		if (setjmp(jb) == 0)
+			container(i);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -229,8 +259,10 @@ int main(int argc, char **argv)
 		r = mode_nested();
 	else if (!strcmp(mode, "deep"))
 		r = mode_deep();
+	else if (!strcmp(mode, "inlined"))
+		r = mode_inlined();
 	else
-		fprintf(stderr, "usage: longjmp_shapes bigger|equal|smaller|signal|nested|deep\n");
+		fprintf(stderr, "usage: longjmp_shapes bigger|equal|smaller|signal|nested|deep|inlined\n");
 	if (r == 0)
 		printf("%s done\n", mode);
 	return r;
