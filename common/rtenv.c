@@ -113,6 +113,32 @@ uint32_t rtenv_count(const char *name, uint32_t def, uint32_t lo, uint32_t hi)
 	return (uint32_t)v;
 }
 
+uint64_t rtenv_bytes(const char *name, uint64_t def, uint64_t lo)
+{
+	const char *s = rtenv_get(name);
+	char *end;
+
+	if (!s || !*s)
+		return def;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	int shift = 0;
+	if (*end) {
+		const char *units = "KMGT";
+		const char *u = strchr(units, *end);
+		if (u && end[1] == 0)
+			shift = 10 * (int)(u - units + 1);
+		else
+			v = 0;	/* bad */
+	}
+	if (errno || end == s || *s == '-' || (shift && v > (~0ull >> shift)) ||
+	    (v << shift) < lo) {
+		rtenv_say("ignoring bad ", name, "='", s, "' (bytes, or K, M, G, T; using the default)");
+		return def;
+	}
+	return (uint64_t)v << shift;
+}
+
 int rtenv_flag(const char *name)
 {
 	const char *s = rtenv_get(name);

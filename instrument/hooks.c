@@ -52,8 +52,12 @@ static inline uint32_t child_node(struct thread_data *td, uint32_t parent, uint6
 	}
 	uint32_t n = atomic_load_explicit(&td->nnodes, memory_order_relaxed);
 	if (unlikely(n >= td->max_nodes)) {
-		ADD(&td->dropped_nodes, 1);
-		return UINT32_MAX;
+		if (hook_grow(td) < 0) {
+			ADD(&td->dropped_nodes, 1);
+			return UINT32_MAX;
+		}
+		for (i = slot_hash(fn, parent) & td->slot_mask; td->slots[i];)
+			i = (i + 1) & td->slot_mask;
 	}
 	td->nodes[n] = (struct fmt_node){ .fn = fn, .parent = parent };
 	td->slots[i] = n;
@@ -77,6 +81,49 @@ static inline void close_top(struct thread_data *td, uint64_t now)
 			ADD(&td->stack[depth - 1].child_ticks, elapsed);
 	}
 	/* An unrecorded call's time stays in its caller's own time. */
+}
+
+/*
+ * The tree grows on demand, doubling: nodes go in a reserved mapping
+ * whose pages are touched as nodes are added (moved once to one as big
+ * as the thread may need, see threads_move_nodes), the slot table is
+ * remade twice the size and rehashed. Only the owner reads the slots, so
+ * the old table is unmapped at once.
+ */
+__attribute__((noinline)) int hook_grow(struct thread_data *td)
+{
+	uint32_t nnodes = atomic_load_explicit(&td->nnodes, memory_order_relaxed);
+	uint64_t room = (uint64_t)td->max_nodes * 2;
+	size_t nslots = ((size_t)td->slot_mask + 1) * 2;
+
+	if (room > td->node_limit)
+		room = td->node_limit;
+	if (room <= td->max_nodes)
+		return -1;
+	int64_t bytes = (int64_t)((room - td->max_nodes) * sizeof(struct fmt_node) +
+				  (nslots / 2) * sizeof(uint32_t));
+	if (threads_charge(bytes) < 0)
+		return -1;
+	uint32_t *slots = threads_map_slots(nslots);
+	if (!slots || (room > td->nodes_reserved && threads_move_nodes(td) < 0)) {
+		if (slots)
+			threads_unmap_slots(slots, nslots);
+		threads_charge(-bytes);
+		return -1;
+	}
+	uint32_t mask = (uint32_t)(nslots - 1);
+	for (uint32_t n = 1; n < nnodes; n++) {
+		uint32_t i = slot_hash(td->nodes[n].fn, td->nodes[n].parent) & mask;
+		while (slots[i])
+			i = (i + 1) & mask;
+		slots[i] = n;
+	}
+	threads_unmap_slots(td->slots, (size_t)td->slot_mask + 1);
+	td->slots = slots;
+	td->slot_mask = mask;
+	td->table_bytes += (uint64_t)bytes;
+	td->max_nodes = (uint32_t)room;
+	return 0;
 }
 
 void hook_close_all(struct thread_data *td, uint64_t now)
@@ -148,19 +195,27 @@ static inline uintptr_t entry_cfa(struct thread_data *td, uint64_t fn, uintptr_t
  * function: then they are a call made again from the same place (a loop
  * around a setjmp), and were jumped over.
  */
+static inline int is_below(const struct frame *f, uintptr_t cfa)
+{
+	return f->cfa < cfa && cfa - f->cfa < STALE_WINDOW;
+}
+
 static __attribute__((noinline)) void enter_slow(struct thread_data *td, uint64_t fn,
 						 uintptr_t cfa, uint32_t site)
 {
 	uint32_t depth = td->depth, i;
-	uint64_t now = now_ticks();
+	/* The clock only when closing: inlined callees come here on every
+	 * call. */
+	uint64_t now = td->depth && is_below(&td->stack[td->depth - 1], cfa) ? now_ticks() : 0;
 
-	while (td->depth && td->stack[td->depth - 1].cfa < cfa &&
-	       cfa - td->stack[td->depth - 1].cfa < STALE_WINDOW)
+	while (td->depth && is_below(&td->stack[td->depth - 1], cfa))
 		close_top(td, now);
 	for (i = td->depth; i && td->stack[i - 1].cfa == cfa && td->stack[i - 1].site == site &&
 			    td->stack[i - 1].fn != fn;)
 		i--;
 	if (i == td->depth || (i && td->stack[i - 1].cfa == cfa)) {
+		if (td->depth && td->stack[td->depth - 1].cfa == cfa && td->depth == depth)
+			now = now_ticks();
 		while (td->depth && td->stack[td->depth - 1].cfa == cfa)
 			close_top(td, now);
 	}	/* else: inlined callees of the live frame below them */

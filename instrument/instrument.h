@@ -10,7 +10,11 @@
  *   CPROF_PAUSED=1          start disabled; cprof_enable() starts
  *   CPROF_COUNTS_ONLY=1     exact call counts, no clock reads
  *   CPROF_CLOCK=mono        clock_gettime instead of the TSC
- *   CPROF_MAX_NODES=N       calling-context nodes per thread (1M)
+ *   CPROF_MAX_MEMORY=BYTES  the calling-context trees of all threads grow
+ *                           until then (K, M, G, T: powers of 1024;
+ *                           default a quarter of the RAM); a call past
+ *                           it is counted as not recorded
+ *   CPROF_MAX_NODES=N       calling-context nodes per thread (no limit)
  *   CPROF_MAX_DEPTH=N       shadow-stack depth per thread (256k)
  */
 #ifndef CPROF_INSTRUMENT_H

@@ -38,11 +38,16 @@ struct frame {
  */
 struct thread_data {
 	struct thread_data *next;	/* registry list; set once before publishing */
-	struct fmt_node *nodes;		/* [0] is the root */
+	/* [0] is the root. Moved once, to a bigger reservation, before
+	 * nnodes passes the first one's end (release order both). */
+	struct fmt_node *nodes;
 	_Atomic uint32_t nnodes;
-	uint32_t max_nodes;
+	uint32_t max_nodes;		/* nodes that fit now: the slots' load <= 1/2 */
+	uint32_t node_limit;		/* the most this thread may grow to */
+	uint32_t nodes_reserved;	/* room of the nodes' mapping */
 	uint32_t *slots;		/* (parent, fn) -> node index; 0 = empty */
 	uint32_t slot_mask;
+	uint64_t table_bytes;		/* of nodes and slots, charged to rt.table_bytes */
 	struct frame *stack;
 	uint32_t depth;
 	uint32_t max_depth;
@@ -82,8 +87,10 @@ struct runtime {
 	uint64_t start_unix_ns;
 	double overhead_inner_ticks;
 	double overhead_outer_ticks;
-	uint32_t max_nodes;
+	uint32_t max_nodes;		/* CPROF_MAX_NODES, per thread */
 	uint32_t max_depth;
+	uint64_t max_memory;		/* CPROF_MAX_MEMORY: bytes of nodes and slots, all threads */
+	_Atomic uint64_t table_bytes;	/* what the threads' tables hold now */
 	char output_dir[PATH_MAX];
 	_Atomic(struct thread_data *) threads;	/* lock-free push list */
 };
@@ -93,6 +100,9 @@ extern struct runtime rt HIDDEN;
 /* hooks.c: the hot path. */
 /* Closes every open frame of td as if they returned now. */
 void hook_close_all(struct thread_data *td, uint64_t now) HIDDEN;
+/* Doubles td's room for nodes (a new slot table, rehashed); 0, or -1
+ * when at its limit or CPROF_MAX_MEMORY. */
+int hook_grow(struct thread_data *td) HIDDEN;
 /* Inside cprof_rt_quiet_begin/end on this thread: no thread data is
  * made, no call recorded. */
 int hook_is_quiet(void) HIDDEN;
@@ -103,6 +113,15 @@ void hook_measure_overhead(double *inner_ticks, double *outer_ticks) HIDDEN;
 
 /* threads.c */
 struct thread_data *threads_new_data(void) HIDDEN;
+/* Charges bytes to rt.table_bytes; 0, or -1 (nothing charged) past
+ * CPROF_MAX_MEMORY. A negative count gives them back. */
+int threads_charge(int64_t bytes) HIDDEN;
+/* Moves td's nodes to a mapping of node_limit nodes (the old one stays
+ * mapped: the exit writer may be reading it); 0, or -1. */
+int threads_move_nodes(struct thread_data *td) HIDDEN;
+/* A slot table of n entries, zeroed; NULL when it cannot be mapped. */
+uint32_t *threads_map_slots(size_t n) HIDDEN;
+void threads_unmap_slots(uint32_t *slots, size_t n) HIDDEN;
 void threads_free_data(struct thread_data *td) HIDDEN;
 struct thread_data *threads_attach(void) HIDDEN;
 void threads_init(void) HIDDEN;

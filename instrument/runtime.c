@@ -23,7 +23,7 @@ struct runtime rt;
 
 extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
 
-#define DEFAULT_MAX_NODES (1u << 20)
+#define DEFAULT_MAX_NODES (1u << 31)	/* no limit but the memory's */
 #define DEFAULT_MAX_DEPTH (1u << 18)
 
 void rt_restamp_start(void)
@@ -52,7 +52,11 @@ static void init_once(void)
 	}
 	strcpy(rt.output_dir, out);
 	rt.counts_only = rtenv_flag("CPROF_COUNTS_ONLY");
-	rt.max_nodes = rtenv_count("CPROF_MAX_NODES", DEFAULT_MAX_NODES, 16, 1u << 28);
+	rt.max_nodes = rtenv_count("CPROF_MAX_NODES", DEFAULT_MAX_NODES, 16, 1u << 31);
+	/* A quarter of the RAM by default: the tree grows until then. */
+	rt.max_memory = rtenv_bytes("CPROF_MAX_MEMORY",
+				    (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE) / 4,
+				    1u << 20);
 	rt.max_depth = rtenv_count("CPROF_MAX_DEPTH", DEFAULT_MAX_DEPTH, 16, 1u << 24);
 	int is_paused = rtenv_flag("CPROF_PAUSED");
 	rt_restamp_start();
@@ -125,10 +129,10 @@ static struct fmt_node load_node(const struct fmt_node *src)
 	return n;
 }
 
-static void put_range(const struct thread_data *td, uint32_t from, uint32_t to)
+static void put_range(const struct fmt_node *nodes, uint32_t from, uint32_t to)
 {
 	for (uint32_t i = from; i < to; i++) {
-		struct fmt_node n = load_node(&td->nodes[i]);
+		struct fmt_node n = load_node(&nodes[i]);
 		fmt_writer_put(&writer, &n, sizeof(n));
 	}
 }
@@ -143,7 +147,8 @@ static void put_range(const struct thread_data *td, uint32_t from, uint32_t to)
  * left out. A child node is made after its parent, so the open frames'
  * nodes grow from the bottom of the stack up.
  */
-static void put_nodes(const struct thread_data *td, uint32_t nnodes, uint64_t now)
+static void put_nodes(const struct thread_data *td, const struct fmt_node *nodes, uint32_t nnodes,
+		      uint64_t now)
 {
 	uint32_t depth = LOAD(&td->depth), done = 0;
 
@@ -162,16 +167,16 @@ static void put_nodes(const struct thread_data *td, uint32_t nnodes, uint64_t no
 			if (LOAD(&callee->node) != UINT32_MAX && now > callee_start)
 				inner = now - callee_start;	/* the open callee's time */
 		}
-		struct fmt_node n = load_node(&td->nodes[node]);
+		struct fmt_node n = load_node(&nodes[node]);
 		n.calls++;
 		n.incl_ticks += elapsed;
 		if (elapsed > child + inner)
 			n.self_ticks += elapsed - child - inner;
-		put_range(td, done, node);
+		put_range(nodes, done, node);
 		fmt_writer_put(&writer, &n, sizeof(n));
 		done = node + 1;
 	}
-	put_range(td, done, nnodes);
+	put_range(nodes, done, nnodes);
 }
 
 static void write_profile(void)
@@ -228,7 +233,8 @@ static void write_profile(void)
 		th.nnodes = nnodes;
 		fmt_writer_begin(&writer, FMT_SEC_THREAD, 1);
 		fmt_writer_put(&writer, &th, sizeof(th));
-		put_nodes(td, nnodes, now);
+		/* After nnodes: the mapping that holds them (see threads_move_nodes). */
+		put_nodes(td, __atomic_load_n(&td->nodes, __ATOMIC_ACQUIRE), nnodes, now);
 		fmt_writer_end(&writer);
 	}
 	if (fmt_writer_commit(&writer) < 0)
