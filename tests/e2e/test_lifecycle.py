@@ -111,18 +111,21 @@ def check_early(exe, want):
 
 def preinit_first():
     build_lib("early")
-    want = dict(roots("preinit", "lib_init", "ctor", "main", "lib_fini"),
+    want = dict(roots("preinit", "lib_init", "ctor", "main", "lib_fini", "lib_atexit",
+                      "exe_atexit"),
                 pre_work=one(1, "preinit"), lib_init_work=one(3, "lib_init"),
                 ctor_work=one(2, "ctor"), main_work=one(4, "main"),
-                early_lib_value=one(1, "main"), lib_fini_work=one(5, "lib_fini"))
+                early_lib_value=one(1, "main"), lib_fini_work=one(5, "lib_fini"),
+                lib_atexit_work=one(7, "lib_atexit"), exe_atexit_work=one(3, "exe_atexit"))
     check_early(build("early", lib="early"), want)
 
 
 def library_constructor_first():
     build_lib("early")
-    want = dict(roots("lib_init", "ctor", "main", "lib_fini"), lib_init_work=one(3, "lib_init"),
-                ctor_work=one(2, "ctor"), main_work=one(4, "main"),
-                early_lib_value=one(1, "main"), lib_fini_work=one(5, "lib_fini"))
+    want = dict(roots("lib_init", "ctor", "main", "lib_fini", "lib_atexit"),
+                lib_init_work=one(3, "lib_init"), ctor_work=one(2, "ctor"),
+                main_work=one(4, "main"), early_lib_value=one(1, "main"),
+                lib_fini_work=one(5, "lib_fini"), lib_atexit_work=one(7, "lib_atexit"))
     check_early(build("early", "NO_PREINIT", lib="early"), want)
 
 
@@ -131,7 +134,7 @@ def program_constructor_first():
     check_early(build("early", "NO_PREINIT", "NO_LIB"), want)
 
 
-# ---- exit: after every destructor ----
+# ---- exit: after every destructor and exit handler ----
 
 def exit_after_library_destructors():
     build_lib("early")
@@ -140,6 +143,8 @@ def exit_after_library_destructors():
     got, rep = r.calls()
     eq((got.get("lib_fini"), got.get("lib_fini_work")), ((1, 1, {}), one(5, "lib_fini")),
        "the library destructor's calls")
+    eq(got.get("lib_atexit_work"), one(7, "lib_atexit"),
+       "the calls of an atexit handler registered before the runtimes started")
     s = r.snapshot()["snapshot"]
     eq((s["label"], s["allocated_size"], s["allocated_count"], s["freed_count"],
         s["traced_size"], s["traced_count"]), ("exit", 77777, 1, 1, 0, 0),

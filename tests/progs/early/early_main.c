@@ -7,9 +7,12 @@
  *   (default)                     .preinit_array first
  *   -DNO_PREINIT                  the library's constructor first
  *   -DNO_PREINIT -DNO_LIB         the program's constructor first
- * Counts: pre_work 1, lib_init_work 3, ctor_work 2, main_work 4 (and
- * lib_fini_work 5 at exit, when linked with the library).
+ * Counts: pre_work 1, lib_init_work 3, ctor_work 2, main_work 4; at
+ * exit, exe_atexit_work 3 (an atexit handler registered from
+ * .preinit_array) and, when linked with the library, lib_atexit_work 7
+ * and lib_fini_work 5.
  */
+#include <stdlib.h>
 #include <unistd.h>
 
 static volatile long sink;
@@ -30,10 +33,22 @@ __attribute__((noinline)) static void main_work(void)
 }
 
 #ifndef NO_PREINIT
+__attribute__((noinline)) static void exe_atexit_work(void)
+{
+	sink++;
+}
+
+static void exe_atexit(void)
+{
+	for (int i = 0; i < 3; i++)
+		exe_atexit_work();
+}
+
 static void preinit(int argc, char **argv, char **envp)
 {
 	(void)argc, (void)argv, (void)envp;
 	pre_work();
+	atexit(exe_atexit);
 }
 
 __attribute__((section(".preinit_array"), used)) static void (*const preinit_entry)(
