@@ -1,9 +1,9 @@
 /*
  * The hot path: __cyg_profile_func_enter/exit. Two clock reads, a
- * shadow-stack push/pop, one hash probe and one check of the caller's
- * stack (entry_cfa) per call; no lock, no malloc,
- * no system call, no call into instrumented code. Written by hand because
- * no library offers a lock-free, allocation-free calling-context tree.
+ * shadow-stack push/pop, one hash probe and one stack check (entry_cfa)
+ * per call; no lock, no malloc, no system call, no call into
+ * instrumented code. Written by hand because no library offers a
+ * lock-free, allocation-free calling-context tree.
  */
 #include "internal.h"
 #include "instrument.h"
