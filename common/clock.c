@@ -3,6 +3,7 @@
  * start-up and when a file is written, never from a hook's hot path.
  */
 #include "clock.h"
+#include "rtenv.h"
 
 #include <cpuid.h>
 #include <stdlib.h>
@@ -42,7 +43,7 @@ static void read_pair(const struct clock_calib *c, uint64_t *ns, uint64_t *ticks
 
 void clock_calib_start(struct clock_calib *c)
 {
-	const char *force = getenv("CPROF_CLOCK");
+	const char *force = rtenv_get("CPROF_CLOCK");	/* also before environ */
 
 	c->use_tsc = clock_tsc_is_invariant() && !(force && strcmp(force, "mono") == 0);
 	read_pair(c, &c->start_ns, &c->start_ticks);

@@ -1,21 +1,24 @@
 /*
  * The hot path: __cyg_profile_func_enter/exit. Two clock reads, a
- * shadow-stack push/pop and one hash probe per call; no lock, no malloc,
- * no system call, no call into instrumented code. Written by hand because
- * no library offers a lock-free, allocation-free calling-context tree.
+ * shadow-stack push/pop, one hash probe and one stack check (entry_cfa)
+ * per call; no lock, no malloc, no system call, no call into
+ * instrumented code. Written by hand because no library offers a
+ * lock-free, allocation-free calling-context tree.
  */
 #include "internal.h"
 #include "instrument.h"
 
 #include "../common/modmap.h"
 
+#include <errno.h>
 #include <signal.h>
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-/* A frame deeper than sp by less than this is dead (longjmp'd over).
- * Farther away it is another stack (sigaltstack), left alone. */
+/* A frame whose CFA is not above the new one's by less than this is
+ * dead (longjmp'd over). Farther away it is another stack (sigaltstack),
+ * left alone. */
 #define STALE_WINDOW ((uintptr_t)64 << 20)
 
 /* The fields the exit writer may read while this thread runs (another
@@ -57,8 +60,12 @@ static inline uint32_t child_node(struct thread_data *td, uint32_t parent, uint6
 	}
 	uint32_t n = atomic_load_explicit(&td->nnodes, memory_order_relaxed);
 	if (unlikely(n >= td->max_nodes)) {
-		ADD(&td->dropped_nodes, 1);
-		return UINT32_MAX;
+		if (hook_grow(td) < 0) {
+			ADD(&td->dropped_nodes, 1);
+			return UINT32_MAX;
+		}
+		for (i = slot_hash(fn ^ gen, parent) & td->slot_mask; td->slots[i];)
+			i = (i + 1) & td->slot_mask;
 	}
 	td->nodes[n] = (struct fmt_node){ .fn = fn, .parent = parent, .gen = gen };
 	td->slots[i] = n;
@@ -84,6 +91,49 @@ static inline void close_top(struct thread_data *td, uint64_t now)
 	/* An unrecorded call's time stays in its caller's own time. */
 }
 
+/*
+ * The tree grows on demand, doubling: nodes go in a reserved mapping
+ * whose pages are touched as nodes are added (moved once to one as big
+ * as the thread may need, see threads_move_nodes), the slot table is
+ * remade twice the size and rehashed. Only the owner reads the slots, so
+ * the old table is unmapped at once.
+ */
+__attribute__((noinline)) int hook_grow(struct thread_data *td)
+{
+	uint32_t nnodes = atomic_load_explicit(&td->nnodes, memory_order_relaxed);
+	uint64_t room = (uint64_t)td->max_nodes * 2;
+	size_t nslots = ((size_t)td->slot_mask + 1) * 2;
+
+	if (room > td->node_limit)
+		room = td->node_limit;
+	if (room <= td->max_nodes)
+		return -1;
+	int64_t bytes = (int64_t)((room - td->max_nodes) * sizeof(struct fmt_node) +
+				  (nslots / 2) * sizeof(uint32_t));
+	if (threads_charge(bytes) < 0)
+		return -1;
+	uint32_t *slots = threads_map_slots(nslots);
+	if (!slots || (room > td->nodes_reserved && threads_move_nodes(td) < 0)) {
+		if (slots)
+			threads_unmap_slots(slots, nslots);
+		threads_charge(-bytes);
+		return -1;
+	}
+	uint32_t mask = (uint32_t)(nslots - 1);
+	for (uint32_t n = 1; n < nnodes; n++) {
+		uint32_t i = slot_hash(td->nodes[n].fn ^ td->nodes[n].gen, td->nodes[n].parent) & mask;
+		while (slots[i])
+			i = (i + 1) & mask;
+		slots[i] = n;
+	}
+	threads_unmap_slots(td->slots, (size_t)td->slot_mask + 1);
+	td->slots = slots;
+	td->slot_mask = mask;
+	td->table_bytes += (uint64_t)bytes;
+	td->max_nodes = (uint32_t)room;
+	return 0;
+}
+
 void hook_close_all(struct thread_data *td, uint64_t now)
 {
 	while (td->depth)
@@ -91,22 +141,118 @@ void hook_close_all(struct thread_data *td, uint64_t now)
 	td->overflow = 0;
 }
 
-/* Closes frames a longjmp left behind: deeper than sp, same stack. */
-static inline void drop_stale(struct thread_data *td, uintptr_t sp, uint64_t now)
+/*
+ * The CFA of the instrumented function (its stack pointer before the
+ * call, above its whole frame), found without knowing its frame size:
+ * the compiler passes call_site = its return address, which sits just
+ * below its CFA, somewhere above the hook's own CFA. The first slot
+ * holding it, scanning up, gives the distance, cached per function and
+ * verified with one load on each call; a mismatch (a realigned frame,
+ * or another function sharing the cache entry) scans again.
+ */
+#define CFA_SCAN_WORDS 0xffff		/* 512 KiB: larger frames use the fallback */
+#define CFA_NOT_FOUND (1ull << 63)	/* entry flag: scanned in vain, do not scan again */
+
+/* The hook's own CFA: it keeps a frame pointer (it takes its address). */
+#define HOOK_CFA() ((uintptr_t)__builtin_frame_address(0) + 16)
+
+static __attribute__((noinline)) uintptr_t scan_cfa(uint64_t *entry, uint64_t fn,
+						    uintptr_t call_site, uintptr_t hook_cfa)
 {
-	while (td->depth && td->stack[td->depth - 1].sp < sp &&
-	       sp - td->stack[td->depth - 1].sp < STALE_WINDOW)
+	const uintptr_t *slot = (const uintptr_t *)hook_cfa;
+	uint32_t i = 0;
+
+	if (*entry != (CFA_NOT_FOUND | fn << 16)) {
+		while (call_site && i < CFA_SCAN_WORDS && slot[i] != call_site)
+			i++;
+		if (call_site && i < CFA_SCAN_WORDS) {
+			*entry = fn << 16 | i;
+			return (uintptr_t)(slot + i + 1);
+		}
+		*entry = CFA_NOT_FOUND | fn << 16;
+	}
+	/* No usable call_site: the hook's own CFA, as if the frame were
+	 * empty; a jump is then noticed only when the next frame is not
+	 * smaller. */
+	return hook_cfa + sizeof(uintptr_t);
+}
+
+static inline uintptr_t entry_cfa(struct thread_data *td, uint64_t fn, uintptr_t call_site,
+				  uintptr_t hook_cfa)
+{
+	uint64_t *entry = &td->cfa_cache[(fn >> 4) & (CFA_CACHE_SIZE - 1)];
+	uint64_t v = *entry;
+
+	/* A found entry of fn: the same function's frame, so reading at
+	 * its offset stays on the stack. */
+	if (likely(v >> 16 == fn)) {
+		const uintptr_t *slot = (const uintptr_t *)hook_cfa + (v & 0xffff);
+		if (likely(*slot == call_site))
+			return (uintptr_t)(slot + 1);
+	}
+	return scan_cfa(entry, fn, call_site, hook_cfa);
+}
+
+/*
+ * A new call whose CFA is not below the top frame's (the rare path): the
+ * frames a longjmp left behind are closed. A live caller's CFA is
+ * strictly above its callee's, whatever either frame's size; but a
+ * function inlined into its caller calls the hooks from the caller's
+ * frame, with the caller's CFA and call site. So frames at the new CFA
+ * and call site are live callers unless one of them is the new call's
+ * function: then they are a call made again from the same place (a loop
+ * around a setjmp), and were jumped over.
+ */
+static inline int is_below(const struct frame *f, uintptr_t cfa)
+{
+	return f->cfa < cfa && cfa - f->cfa < STALE_WINDOW;
+}
+
+static __attribute__((noinline)) void enter_slow(struct thread_data *td, uint64_t fn,
+						 uintptr_t cfa, uint32_t site)
+{
+	uint32_t depth = td->depth, i;
+	/* The clock only when closing: inlined callees come here on every
+	 * call. */
+	uint64_t now = td->depth && is_below(&td->stack[td->depth - 1], cfa) ? now_ticks() : 0;
+
+	while (td->depth && is_below(&td->stack[td->depth - 1], cfa))
 		close_top(td, now);
+	for (i = td->depth; i && td->stack[i - 1].cfa == cfa && td->stack[i - 1].site == site &&
+			    td->stack[i - 1].fn != fn;)
+		i--;
+	if (i == td->depth || (i && td->stack[i - 1].cfa == cfa)) {
+		if (td->depth && td->stack[td->depth - 1].cfa == cfa && td->depth == depth)
+			now = now_ticks();
+		while (td->depth && td->stack[td->depth - 1].cfa == cfa)
+			close_top(td, now);
+	}	/* else: inlined callees of the live frame below them */
+	if (td->depth != depth)
+		td->overflow = 0;	/* unrecorded calls deeper than a dead frame: dead too */
+}
+
+/* Past max_depth: calls are counted, not recorded. The first such call's
+ * CFA tells when a jump has left them all behind. */
+static __attribute__((noinline)) void enter_overflow(struct thread_data *td, uint64_t fn,
+						     uintptr_t cfa)
+{
+	if (td->overflow && td->overflow_cfa <= cfa && cfa - td->overflow_cfa < STALE_WINDOW)
+		td->overflow = 0;
+	if (!td->overflow) {
+		td->overflow_cfa = cfa;
+		td->overflow_fn = fn;
+	}
+	td->overflow++;
+	ADD(&td->dropped_frames, 1);
 }
 
 static inline __attribute__((always_inline)) void enter_on(struct thread_data *td, uint64_t fn,
-							       uintptr_t sp)
+							       uintptr_t cfa, uint32_t site)
 {
-	if (unlikely(td->depth && td->stack[td->depth - 1].sp < sp))
-		drop_stale(td, sp, now_ticks());
+	if (unlikely(td->depth && td->stack[td->depth - 1].cfa <= cfa))
+		enter_slow(td, fn, cfa, site);
 	if (unlikely(td->depth >= td->max_depth)) {
-		td->overflow++;
-		ADD(&td->dropped_frames, 1);
+		enter_overflow(td, fn, cfa);
 		return;
 	}
 	uint32_t parent = td->depth ? td->stack[td->depth - 1].node : 0;
@@ -114,7 +260,8 @@ static inline __attribute__((always_inline)) void enter_on(struct thread_data *t
 		parent = 0;	/* under an unrecorded call: file it at the root */
 	struct frame *f = &td->stack[td->depth];
 	STORE(&f->fn, fn);
-	STORE(&f->sp, sp);
+	STORE(&f->cfa, cfa);
+	STORE(&f->site, site);
 	STORE(&f->child_ticks, 0);
 	STORE(&f->node, child_node(td, parent, fn));
 	/* Read last so the tree lookup is not charged to the callee. */
@@ -125,66 +272,106 @@ static inline __attribute__((always_inline)) void enter_on(struct thread_data *t
 	STORE(&td->depth, td->depth + 1);
 }
 
-static inline __attribute__((always_inline)) void exit_on(struct thread_data *td, uint64_t fn,
-							      uintptr_t sp)
+/*
+ * An exit hook's CFA is fn's stack pointer when it calls the hook, or
+ * fn's own CFA when fn jumps to the hook as its last call: fn's frame is
+ * at or above it, a frame below it was jumped over. A frame exactly at
+ * it may be either (called at the stack pointer of fn's exit).
+ */
+static __attribute__((noinline)) void exit_slow(struct thread_data *td, uint64_t fn,
+						uintptr_t hook_cfa, uint64_t now)
 {
-	uint64_t now = now_ticks();
-
-	if (unlikely(td->overflow)) {
-		td->overflow--;
-		return;
+	if (td->overflow) {
+		if (td->overflow_cfa > hook_cfa && td->overflow_cfa - hook_cfa < STALE_WINDOW) {
+			td->overflow--;		/* an unrecorded call returns */
+			return;
+		}
+		int is_first = td->overflow_cfa == hook_cfa && td->overflow_fn == fn;
+		td->overflow = 0;	/* all jumped over, or all but the first */
+		if (is_first)
+			return;
 	}
-	if (unlikely(!td->depth))
-		return;		/* entered before cprof_enable(): not ours */
-	if (likely(td->stack[td->depth - 1].fn == fn)) {
+	while (td->depth && td->stack[td->depth - 1].cfa < hook_cfa &&
+	       hook_cfa - td->stack[td->depth - 1].cfa < STALE_WINDOW)
 		close_top(td, now);
-		return;
-	}
-	/* Not the top: frames above fn's may have been longjmp'd over. */
 	for (uint32_t i = td->depth; i-- > 0;) {
 		const struct frame *f = &td->stack[i];
 		if (f->fn == fn) {
-			while (td->depth > i + 1)
+			while (td->depth > i)
 				close_top(td, now);
+			return;
+		}
+		if (f->cfa != hook_cfa)
+			break;	/* a live frame that is not fn's */
+	}
+	/* fn was entered while disabled, or past the stack's depth and not
+	 * counted as such (a handler's call), or nothing is open. */
+	if (td->depth)
+		ADD(&td->mismatched_exits, 1);
+}
+
+static inline __attribute__((always_inline)) void exit_on(struct thread_data *td, uint64_t fn,
+							      uintptr_t hook_cfa)
+{
+	uint64_t now = now_ticks();
+
+	if (likely(!td->overflow && td->depth)) {
+		const struct frame *top = &td->stack[td->depth - 1];
+		if (likely(top->fn == fn && top->cfa >= hook_cfa)) {
 			close_top(td, now);
 			return;
 		}
-		if (f->sp >= sp || sp - f->sp >= STALE_WINDOW)
-			break;	/* a live frame that is not fn's: give up */
 	}
-	ADD(&td->mismatched_exits, 1);
+	exit_slow(td, fn, hook_cfa, now);
 }
 
 /*
- * busy holds the frame address of the hook that set it. A signal
- * handler that interrupted that hook runs below the kernel's signal
- * frame (siginfo, ucontext and FPU state: over 1 KiB on x86-64, plus the
- * red zone) or on the alternate signal stack: its calls are skipped. A
- * hook less deep than that on the same stack means the hook that set
- * busy is gone: a handler siglongjmp'd out of it; profiling goes on.
- * (1, set outside hooks, is never left behind.)
+ * busy is 0 outside hooks and, inside one, the frame address of the hook
+ * that set it. A signal handler that interrupted that hook runs below
+ * the kernel's signal frame (siginfo, ucontext and FPU state: over 1 KiB
+ * on x86-64, plus the red zone) or on the alternate signal stack: its
+ * calls are skipped. A hook less deep than that on the same stack means
+ * the hook that set busy is gone: a handler siglongjmp'd out of it;
+ * profiling goes on. BUSY_RUNTIME and BUSY_QUIET (the runtimes' own
+ * code, outside any hook) are never left behind.
  */
 #define SIGFRAME_MIN 1024
 
 static __attribute__((noinline)) int is_left_behind(uintptr_t busy_sp, uintptr_t sp)
 {
 	stack_t ss;
+	int err = errno, r;
 
-	if (sp + SIGFRAME_MIN <= busy_sp || sp + SIGFRAME_MIN - busy_sp >= STALE_WINDOW)
+	if (busy_sp <= BUSY_QUIET || sp + SIGFRAME_MIN <= busy_sp ||
+	    sp + SIGFRAME_MIN - busy_sp >= STALE_WINDOW)
 		return 0;
 	/* A system call, but only on this rare path. */
-	return !(sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK));
+	r = !(sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK));
+	errno = err;
+	return r;
+}
+
+/* Whether a hook may run while busy is set: skipped calls are counted,
+ * but for the runtimes' own (BUSY_QUIET), which are none of the
+ * program's. */
+static __attribute__((noinline)) int may_enter_busy(struct thread_data *td, uintptr_t sp)
+{
+	if (is_left_behind(td->busy, sp))
+		return 1;
+	if (td->busy != BUSY_QUIET)
+		ADD(&td->skipped_reentrant, 1);
+	return 0;
 }
 
 /*
  * The exported hooks. busy keeps a signal handler that interrupts a hook
  * from touching the half-updated stack: its calls are skipped whole
- * (enter and exit alike, so the stack stays balanced).
+ * (enter and exit alike, so the stack stays balanced). gcc and clang pass
+ * call_site = the instrumented function's return address.
  */
 __attribute__((visibility("default"))) void __cyg_profile_func_enter(void *fn, void *call_site)
 {
 	struct thread_data *td = threads_self;
-	(void)call_site;
 
 	if (unlikely(!td)) {
 		td = threads_attach();
@@ -192,14 +379,14 @@ __attribute__((visibility("default"))) void __cyg_profile_func_enter(void *fn, v
 			return;
 	}
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-	if (unlikely(td->busy) && !is_left_behind(td->busy, sp)) {
-		ADD(&td->skipped_reentrant, 1);
+	if (unlikely(td->busy) && !may_enter_busy(td, sp))
 		return;
-	}
 	td->busy = sp;
 	atomic_signal_fence(memory_order_seq_cst);
 	if (likely(atomic_load_explicit(&rt.is_enabled, memory_order_relaxed)))
-		enter_on(td, (uint64_t)(uintptr_t)fn, sp);
+		enter_on(td, (uint64_t)(uintptr_t)fn,
+			 entry_cfa(td, (uint64_t)(uintptr_t)fn, (uintptr_t)call_site, HOOK_CFA()),
+			 (uint32_t)(uintptr_t)call_site);
 	else if (td->depth)
 		hook_close_all(td, now_ticks());
 	atomic_signal_fence(memory_order_seq_cst);
@@ -217,9 +404,38 @@ __attribute__((visibility("default"))) void __cyg_profile_func_exit(void *fn, vo
 	td->busy = sp;
 	atomic_signal_fence(memory_order_seq_cst);
 	if (likely(atomic_load_explicit(&rt.is_enabled, memory_order_relaxed)))
-		exit_on(td, (uint64_t)(uintptr_t)fn, sp);
+		exit_on(td, (uint64_t)(uintptr_t)fn, HOOK_CFA());
 	else if (td->depth)
 		hook_close_all(td, now_ticks());
 	atomic_signal_fence(memory_order_seq_cst);
 	td->busy = 0;
+}
+
+/* ---- the runtimes' own work: none of the program's calls ---- */
+
+/* Nested begin/end pairs on one thread; see cprof_rt_quiet_begin. */
+static __thread uint32_t quiet_depth __attribute__((tls_model("initial-exec")));
+static __thread uintptr_t quiet_saved_busy __attribute__((tls_model("initial-exec")));
+
+int hook_is_quiet(void)
+{
+	return quiet_depth != 0;
+}
+
+__attribute__((visibility("default"))) void cprof_rt_quiet_begin(void)
+{
+	struct thread_data *td = threads_self;
+
+	if (quiet_depth++ == 0 && td) {
+		quiet_saved_busy = td->busy;
+		td->busy = BUSY_QUIET;
+	}
+}
+
+__attribute__((visibility("default"))) void cprof_rt_quiet_end(void)
+{
+	struct thread_data *td = threads_self;
+
+	if (quiet_depth && --quiet_depth == 0 && td)
+		td->busy = quiet_saved_busy;
 }

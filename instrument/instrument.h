@@ -3,13 +3,18 @@
  * program built with -finstrument-functions, it replaces glibc's no-op
  * __cyg_profile_func_enter/exit and writes DIR/PROG.PID.prof at exit.
  *
- * Environment (read once at start-up; a bad value is reported once and
- * the default used):
+ * Environment (read once at start-up, however early the first hook runs:
+ * from /proc/self/environ before libc has set up environ; a bad value is
+ * reported once and the default used):
  *   CPROF_OUTPUT=DIR        where files go (default ./cprof-out)
  *   CPROF_PAUSED=1          start disabled; cprof_enable() starts
  *   CPROF_COUNTS_ONLY=1     exact call counts, no clock reads
  *   CPROF_CLOCK=mono        clock_gettime instead of the TSC
- *   CPROF_MAX_NODES=N       calling-context nodes per thread (1M)
+ *   CPROF_MAX_MEMORY=BYTES  the calling-context trees of all threads grow
+ *                           until then (K, M, G, T: powers of 1024;
+ *                           default a quarter of the RAM); a call past
+ *                           it is counted as not recorded
+ *   CPROF_MAX_NODES=N       calling-context nodes per thread (no limit)
  *   CPROF_MAX_DEPTH=N       shadow-stack depth per thread (256k)
  */
 #ifndef CPROF_INSTRUMENT_H
@@ -20,5 +25,12 @@ void __cyg_profile_func_exit(void *fn, void *call_site);
 
 void cprof_rt_enable(void);
 void cprof_rt_disable(void);
+
+/* For the memory runtime (it calls them through weak references): its own
+ * work on this thread (start-up, snapshots) may run the program's
+ * instrumented code, a malloc of its own for one; between these, no such
+ * call is recorded, counted or given thread data. They nest. */
+void cprof_rt_quiet_begin(void);
+void cprof_rt_quiet_end(void);
 
 #endif

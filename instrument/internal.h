@@ -14,17 +14,20 @@
 #include "../common/format.h"
 
 #define HIDDEN __attribute__((visibility("hidden")))
+#define CFA_CACHE_SIZE 1024
 
-/* One open activation. sp is the hook's frame address: a frame deeper
- * than the current hook (smaller sp) is dead, which is how a longjmp
- * over instrumented frames is noticed. */
+/* One open activation. cfa is the function's stack pointer before its
+ * call (see entry_cfa in hooks.c): a frame whose cfa is not strictly
+ * above a new call's is dead, which is how a longjmp over instrumented
+ * frames is noticed, whatever the frames' sizes; but for functions
+ * inlined into it, which share its cfa and call site (see enter_slow). */
 struct frame {
 	uint64_t fn;
-	uintptr_t sp;
+	uintptr_t cfa;
 	uint64_t start_ticks;
 	uint64_t child_ticks;	/* inclusive ticks of finished callees */
 	uint32_t node;		/* UINT32_MAX: not recorded (tree full) */
-	uint32_t reserved;
+	uint32_t site;		/* low bits of the call site (the return address) */
 };
 
 /*
@@ -35,40 +38,60 @@ struct frame {
  */
 struct thread_data {
 	struct thread_data *next;	/* registry list; set once before publishing */
-	struct fmt_node *nodes;		/* [0] is the root */
+	/* [0] is the root. Moved once, to a bigger reservation, before
+	 * nnodes passes the first one's end (release order both). */
+	struct fmt_node *nodes;
 	_Atomic uint32_t nnodes;
-	uint32_t max_nodes;
+	uint32_t max_nodes;		/* nodes that fit now: the slots' load <= 1/2 */
+	uint32_t node_limit;		/* the most this thread may grow to */
+	uint32_t nodes_reserved;	/* room of the nodes' mapping */
 	uint32_t *slots;		/* (parent, fn) -> node index; 0 = empty */
 	uint32_t slot_mask;
+	uint64_t table_bytes;		/* of nodes and slots, charged to rt.table_bytes */
 	struct frame *stack;
 	uint32_t depth;
 	uint32_t max_depth;
 	uint32_t overflow;		/* calls deeper than max_depth, still open */
-	volatile uintptr_t busy;	/* inside a hook: its frame address (1 outside hooks);
-					 * a signal handler's calls are skipped */
+	uintptr_t overflow_cfa;		/* the first of them: its CFA */
+	uint64_t overflow_fn;		/* and its function */
+	/* 0, or the frame address of the hook running (a signal handler's
+	 * calls meanwhile are skipped), or BUSY_*: the runtimes' own code
+	 * runs on this thread, outside any hook. */
+	volatile uintptr_t busy;
 	uint64_t dropped_nodes;
 	uint64_t dropped_frames;
 	uint64_t mismatched_exits;
 	uint64_t skipped_reentrant;
 	pid_t tid;
 	char name[FMT_THREAD_NAME_MAX];
-	int has_exited;
+	/* Per function (by address bits): fn << 16 | the distance in words
+	 * from the hook's CFA to the slot of fn's return address, or
+	 * CFA_NOT_FOUND | fn << 16 (see entry_cfa in hooks.c). */
+	uint64_t cfa_cache[CFA_CACHE_SIZE];
 };
 
+#define BUSY_RUNTIME 1	/* the exit writer, thread exit, cprof_disable(): skipped, counted */
+#define BUSY_QUIET 2	/* the memory runtime's own work: skipped, not counted */
+
+enum { RT_FRESH, RT_STARTING, RT_READY };
+
 /* Process-wide state: written by rt_init (and the fork child handler)
- * before any hook can read it, read-only afterwards except is_enabled. */
+ * before state is RT_READY, read-only afterwards except is_enabled and
+ * is_finished. */
 struct runtime {
-	int is_ready;
+	_Atomic int state;		/* RT_*: who initializes, and when it is done */
 	int counts_only;
 	_Atomic int is_enabled;
-	_Atomic int is_finished;	/* profile written: hooks stop */
+	_Atomic int is_finished;	/* profile written: no thread attaches any more */
 	struct clock_calib clock;
 	uint64_t start_unix_ns;
 	double overhead_inner_ticks;
 	double overhead_outer_ticks;
-	uint32_t max_nodes;
+	uint32_t max_nodes;		/* CPROF_MAX_NODES, per thread */
 	uint32_t max_depth;
 	uint64_t inherited_node;	/* a forked child: see fmt_meta */
+	uint64_t max_memory;		/* CPROF_MAX_MEMORY: bytes of nodes and slots, all threads */
+	_Atomic uint64_t table_bytes;	/* what the threads' tables hold now */
 	char output_dir[PATH_MAX];
 	_Atomic(struct thread_data *) threads;	/* lock-free push list */
 };
@@ -76,13 +99,30 @@ struct runtime {
 extern struct runtime rt HIDDEN;
 
 /* hooks.c: the hot path. */
-/* Per-call overhead of the hooks, in ticks (see hooks.c). Needs rt.clock. */
-void hook_measure_overhead(double *inner_ticks, double *outer_ticks) HIDDEN;
 /* Closes every open frame of td as if they returned now. */
 void hook_close_all(struct thread_data *td, uint64_t now) HIDDEN;
+/* Doubles td's room for nodes (a new slot table, rehashed); 0, or -1
+ * when at its limit or CPROF_MAX_MEMORY. */
+int hook_grow(struct thread_data *td) HIDDEN;
+/* Inside cprof_rt_quiet_begin/end on this thread: no thread data is
+ * made, no call recorded. */
+int hook_is_quiet(void) HIDDEN;
+
+/* calibrate.c */
+/* Per-call overhead of the hooks, in ticks. Needs rt.clock. */
+void hook_measure_overhead(double *inner_ticks, double *outer_ticks) HIDDEN;
 
 /* threads.c */
 struct thread_data *threads_new_data(void) HIDDEN;
+/* Charges bytes to rt.table_bytes; 0, or -1 (nothing charged) past
+ * CPROF_MAX_MEMORY. A negative count gives them back. */
+int threads_charge(int64_t bytes) HIDDEN;
+/* Moves td's nodes to a mapping of node_limit nodes (the old one stays
+ * mapped: the exit writer may be reading it); 0, or -1. */
+int threads_move_nodes(struct thread_data *td) HIDDEN;
+/* A slot table of n entries, zeroed; NULL when it cannot be mapped. */
+uint32_t *threads_map_slots(size_t n) HIDDEN;
+void threads_unmap_slots(uint32_t *slots, size_t n) HIDDEN;
 void threads_free_data(struct thread_data *td) HIDDEN;
 struct thread_data *threads_attach(void) HIDDEN;
 void threads_init(void) HIDDEN;
@@ -92,7 +132,10 @@ extern __thread struct thread_data *threads_self
 	__attribute__((visibility("hidden"), tls_model("initial-exec")));
 
 /* runtime.c */
-void rt_init(void) HIDDEN;
+/* Initializes once; returns with rt.state RT_READY, or 0 when this thread
+ * is the one initializing (a hook reached from rt_init itself, or from a
+ * signal handler meanwhile). Other threads wait for it. */
+int rt_init(void) HIDDEN;
 /* The process's start time := now (a forked child starts its own). */
 void rt_restamp_start(void) HIDDEN;
 

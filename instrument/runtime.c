@@ -13,6 +13,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -20,7 +21,9 @@
 
 struct runtime rt;
 
-#define DEFAULT_MAX_NODES (1u << 20)
+extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
+
+#define DEFAULT_MAX_NODES (1u << 31)	/* no limit but the memory's */
 #define DEFAULT_MAX_DEPTH (1u << 18)
 
 void rt_restamp_start(void)
@@ -29,13 +32,18 @@ void rt_restamp_start(void)
 	clock_calib_start(&rt.clock);
 }
 
-void rt_init(void)
-{
-	const char *out = getenv("CPROF_OUTPUT");
+static void finish(void *arg);
 
-	if (rt.is_ready)
-		return;
-	rt.is_ready = 1;
+/* Only the initializing thread reaches hooks with this set (rt_init's
+ * own calibration, or a signal handler meanwhile): they are skipped. */
+static __thread int is_initializing __attribute__((tls_model("initial-exec")));
+
+/* Called once, by the first thread to get here; the others wait in
+ * rt_init until state is RT_READY, so no hook ever sees half of it. */
+static void init_once(void)
+{
+	const char *out = rtenv_get("CPROF_OUTPUT");
+
 	if (!out || !*out)
 		out = "cprof-out";
 	if (strlen(out) >= sizeof(rt.output_dir) - 64) {
@@ -44,13 +52,47 @@ void rt_init(void)
 	}
 	strcpy(rt.output_dir, out);
 	rt.counts_only = rtenv_flag("CPROF_COUNTS_ONLY");
-	rt.max_nodes = rtenv_count("CPROF_MAX_NODES", DEFAULT_MAX_NODES, 16, 1u << 28);
+	rt.max_nodes = rtenv_count("CPROF_MAX_NODES", DEFAULT_MAX_NODES, 16, 1u << 31);
+	/* A quarter of the RAM by default: the tree grows until then. */
+	rt.max_memory = rtenv_bytes("CPROF_MAX_MEMORY",
+				    (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE) / 4,
+				    1u << 20);
 	rt.max_depth = rtenv_count("CPROF_MAX_DEPTH", DEFAULT_MAX_DEPTH, 16, 1u << 24);
+	int is_paused = rtenv_flag("CPROF_PAUSED");
 	rt_restamp_start();
 	threads_init();
 	atomic_store(&rt.is_enabled, 1);
 	hook_measure_overhead(&rt.overhead_inner_ticks, &rt.overhead_outer_ticks);
-	atomic_store(&rt.is_enabled, !rtenv_flag("CPROF_PAUSED"));
+	atomic_store(&rt.is_enabled, !is_paused);
+	/*
+	 * The profile is written at exit, after every destructor: an exit
+	 * handler with no DSO runs only from exit() itself, last in, first
+	 * out, and this one is registered before __libc_start_main registers
+	 * ld.so's _dl_fini, which runs the ELF destructors of every object
+	 * (the program's libraries' included). A destructor would run in
+	 * this library's turn, before those of the program's own libraries.
+	 */
+	__cxa_atexit(finish, NULL, NULL);
+}
+
+int rt_init(void)
+{
+	int expected = RT_FRESH;
+
+	if (atomic_load(&rt.state) == RT_READY)
+		return 1;
+	if (atomic_compare_exchange_strong(&rt.state, &expected, RT_STARTING)) {
+		is_initializing = 1;
+		init_once();
+		is_initializing = 0;
+		atomic_store(&rt.state, RT_READY);
+		return 1;
+	}
+	if (is_initializing)
+		return 0;
+	while (atomic_load(&rt.state) != RT_READY)
+		sched_yield();
+	return 1;
 }
 
 static void program_name(char *out, size_t cap)
@@ -87,10 +129,10 @@ static struct fmt_node load_node(const struct fmt_node *src)
 	return n;
 }
 
-static void put_range(const struct thread_data *td, uint32_t from, uint32_t to)
+static void put_range(const struct fmt_node *nodes, uint32_t from, uint32_t to)
 {
 	for (uint32_t i = from; i < to; i++) {
-		struct fmt_node n = load_node(&td->nodes[i]);
+		struct fmt_node n = load_node(&nodes[i]);
 		fmt_writer_put(&writer, &n, sizeof(n));
 	}
 }
@@ -105,7 +147,8 @@ static void put_range(const struct thread_data *td, uint32_t from, uint32_t to)
  * left out. A child node is made after its parent, so the open frames'
  * nodes grow from the bottom of the stack up.
  */
-static void put_nodes(const struct thread_data *td, uint32_t nnodes, uint64_t now)
+static void put_nodes(const struct thread_data *td, const struct fmt_node *nodes, uint32_t nnodes,
+		      uint64_t now)
 {
 	uint32_t depth = LOAD(&td->depth), done = 0;
 
@@ -124,16 +167,16 @@ static void put_nodes(const struct thread_data *td, uint32_t nnodes, uint64_t no
 			if (LOAD(&callee->node) != UINT32_MAX && now > callee_start)
 				inner = now - callee_start;	/* the open callee's time */
 		}
-		struct fmt_node n = load_node(&td->nodes[node]);
+		struct fmt_node n = load_node(&nodes[node]);
 		n.calls++;
 		n.incl_ticks += elapsed;
 		if (elapsed > child + inner)
 			n.self_ticks += elapsed - child - inner;
-		put_range(td, done, node);
+		put_range(nodes, done, node);
 		fmt_writer_put(&writer, &n, sizeof(n));
 		done = node + 1;
 	}
-	put_range(td, done, nnodes);
+	put_range(nodes, done, nnodes);
 }
 
 static void write_profile(void)
@@ -191,7 +234,8 @@ static void write_profile(void)
 		th.nnodes = nnodes;
 		fmt_writer_begin(&writer, FMT_SEC_THREAD, 1);
 		fmt_writer_put(&writer, &th, sizeof(th));
-		put_nodes(td, nnodes, now);
+		/* After nnodes: the mapping that holds them (see threads_move_nodes). */
+		put_nodes(td, __atomic_load_n(&td->nodes, __ATOMIC_ACQUIRE), nnodes, now);
 		fmt_writer_end(&writer);
 	}
 	if (fmt_writer_commit(&writer) < 0)
@@ -208,20 +252,20 @@ __attribute__((constructor)) static void instrument_start(void)
 		rt_init();
 }
 
-/* Runs after the program's own atexit handlers and destructors (we are
- * preloaded, so initialized first and finalized last). */
-__attribute__((destructor)) static void instrument_finish(void)
+/* Registered by init_once: see there why not a destructor. */
+static void finish(void *arg)
 {
 	struct thread_data *me = threads_self;
+	(void)arg;
 
-	if (!rt.is_ready || atomic_exchange(&rt.is_finished, 1))
+	if (atomic_exchange(&rt.is_finished, 1))
 		return;
 	/* No hook ever ran (cprof run preloads this runtime into programs
 	 * that may only load instrumented code later): no profile. */
 	if (!atomic_load(&rt.threads) && !atomic_load(&threads_lost_calls))
 		return;
 	if (me) {
-		me->busy = 1;
+		me->busy = BUSY_RUNTIME;
 		hook_close_all(me, rt.counts_only ? 0 : clock_calib_ticks(&rt.clock));
 	}
 	write_profile();
@@ -231,8 +275,8 @@ __attribute__((destructor)) static void instrument_finish(void)
 
 __attribute__((visibility("default"))) void cprof_rt_enable(void)
 {
-	if (!rt.is_ready)
-		rt_init();
+	if (!rt_init())
+		return;
 	atomic_store(&rt.is_enabled, 1);
 }
 
@@ -243,7 +287,7 @@ __attribute__((visibility("default"))) void cprof_rt_disable(void)
 	atomic_store(&rt.is_enabled, 0);
 	/* Other threads close their open calls at their next hook. */
 	if (td && !td->busy) {
-		td->busy = 1;
+		td->busy = BUSY_RUNTIME;
 		hook_close_all(td, rt.counts_only ? 0 : clock_calib_ticks(&rt.clock));
 		td->busy = 0;
 	}

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "internal.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -35,26 +36,60 @@ static size_t slots_for(uint32_t max_nodes)
 	return n;
 }
 
+uint32_t *threads_map_slots(size_t n)
+{
+	return map_zeroed(n * sizeof(uint32_t));
+}
+
+void threads_unmap_slots(uint32_t *slots, size_t n)
+{
+	munmap(slots, n * sizeof(uint32_t));
+}
+
+int threads_charge(int64_t bytes)
+{
+	uint64_t now = atomic_fetch_add(&rt.table_bytes, (uint64_t)bytes) + (uint64_t)bytes;
+
+	if (bytes > 0 && now > rt.max_memory) {
+		atomic_fetch_sub(&rt.table_bytes, (uint64_t)bytes);
+		return -1;
+	}
+	return 0;
+}
+
 _Atomic uint64_t threads_lost_calls;
 static __thread int has_failed __attribute__((tls_model("initial-exec")));
 
-static struct thread_data *new_data_sized(uint32_t max_nodes, uint32_t max_depth)
+/* A thread starts with room for this many nodes, and grows by doubling. */
+#define FIRST_NODES 4096u
+/* The first mapping of nodes; a thread that needs more moves once. */
+#define FIRST_RESERVED (1u << 20)
+
+static struct thread_data *new_data_sized(uint32_t node_limit, uint32_t reserved,
+					  uint32_t max_depth)
 {
 	struct thread_data *td = map_zeroed(sizeof(*td));
-	size_t nslots = slots_for(max_nodes);
+	uint32_t room = node_limit < FIRST_NODES ? node_limit : FIRST_NODES;
+	size_t nslots = slots_for(room);
+	int64_t bytes = (int64_t)(room * sizeof(struct fmt_node) + nslots * sizeof(uint32_t));
 
 	if (!td)
 		return NULL;
-	td->max_nodes = max_nodes;
+	if (reserved > node_limit)
+		reserved = node_limit;
+	td->max_nodes = room;
+	td->node_limit = node_limit;
+	td->nodes_reserved = reserved;
 	td->max_depth = max_depth;
-	td->nodes = map_zeroed((size_t)max_nodes * sizeof(*td->nodes));
-	td->slots = map_zeroed(nslots * sizeof(*td->slots));
+	td->nodes = map_zeroed((size_t)reserved * sizeof(*td->nodes));
+	td->slots = threads_map_slots(nslots);
 	td->stack = map_zeroed((size_t)max_depth * sizeof(*td->stack));
-	if (!td->nodes || !td->slots || !td->stack) {
+	td->slot_mask = (uint32_t)(nslots - 1);
+	if (!td->nodes || !td->slots || !td->stack || threads_charge(bytes) < 0) {
 		threads_free_data(td);
 		return NULL;
 	}
-	td->slot_mask = (uint32_t)(nslots - 1);
+	td->table_bytes = (uint64_t)bytes;
 	atomic_store(&td->nnodes, 1);	/* the root */
 	td->tid = (pid_t)syscall(SYS_gettid);
 	prctl(PR_GET_NAME, td->name, 0, 0, 0);
@@ -63,13 +98,18 @@ static struct thread_data *new_data_sized(uint32_t max_nodes, uint32_t max_depth
 
 struct thread_data *threads_new_data(void)
 {
-	/* Under an address-space limit (RLIMIT_AS) the full tables (~60 MB
-	 * of NORESERVE mappings) may not fit: a sixteenth, then a 256th,
-	 * still records the thread; a tree or stack that fills counts its
-	 * drops as usual. */
+	/* Under an address-space limit (RLIMIT_AS) the first mappings
+	 * (~50 MB, NORESERVE) may not fit: a sixteenth, then a 256th, still
+	 * records the thread; a tree or stack that fills counts its drops
+	 * as usual. */
+	uint64_t limit = rt.max_memory / (sizeof(struct fmt_node) + 2 * sizeof(uint32_t));
+
+	if (limit > rt.max_nodes)
+		limit = rt.max_nodes;
 	for (uint32_t shrink = 1; shrink <= 256; shrink *= 16) {
-		uint32_t nodes = rt.max_nodes / shrink, depth = rt.max_depth / shrink;
-		struct thread_data *td = new_data_sized(nodes < 16 ? 16 : nodes,
+		uint32_t reserved = FIRST_RESERVED / shrink, depth = rt.max_depth / shrink;
+		uint32_t nodes = (uint32_t)(shrink == 1 ? limit : reserved);
+		struct thread_data *td = new_data_sized(nodes < 16 ? 16 : nodes, reserved,
 							depth < 16 ? 16 : depth);
 		if (td)
 			return td;
@@ -77,14 +117,30 @@ struct thread_data *threads_new_data(void)
 	return NULL;
 }
 
+int threads_move_nodes(struct thread_data *td)
+{
+	uint32_t n = atomic_load_explicit(&td->nnodes, memory_order_relaxed);
+	struct fmt_node *nodes = map_zeroed((size_t)td->node_limit * sizeof(*nodes));
+
+	if (!nodes)
+		return -1;
+	memcpy(nodes, td->nodes, (size_t)n * sizeof(*nodes));
+	/* Before nnodes passes the old mapping's end: a writer that read
+	 * nnodes (acquire) reads nodes after it, so never past an end. */
+	__atomic_store_n(&td->nodes, nodes, __ATOMIC_RELEASE);
+	td->nodes_reserved = td->node_limit;
+	return 0;
+}
+
 void threads_free_data(struct thread_data *td)
 {
 	if (!td)
 		return;
+	threads_charge(-(int64_t)td->table_bytes);
 	if (td->nodes)
-		munmap(td->nodes, (size_t)td->max_nodes * sizeof(*td->nodes));
+		munmap(td->nodes, (size_t)td->nodes_reserved * sizeof(*td->nodes));
 	if (td->slots)
-		munmap(td->slots, slots_for(td->max_nodes) * sizeof(*td->slots));
+		threads_unmap_slots(td->slots, (size_t)td->slot_mask + 1);
 	if (td->stack)
 		munmap(td->stack, (size_t)td->max_depth * sizeof(*td->stack));
 	munmap(td, sizeof(*td));
@@ -94,29 +150,29 @@ static void thread_exiting(void *arg)
 {
 	struct thread_data *td = arg;
 
-	td->busy = 1;
+	td->busy = BUSY_RUNTIME;
 	hook_close_all(td, rt.counts_only ? 0 : clock_calib_ticks(&rt.clock));
 	prctl(PR_GET_NAME, td->name, 0, 0, 0);	/* names are often set after start */
-	td->has_exited = 1;
 	td->busy = 0;
 	/* Calls made by later TLS destructors still land in td; they open
 	 * and close in pairs, so nothing is left open. */
 }
 
+/* The first hook of a thread: the program's errno is kept whatever
+ * fails here (mmap under RLIMIT_AS, reading the environment). */
 struct thread_data *threads_attach(void)
 {
-	struct thread_data *td;
+	struct thread_data *td = NULL;
+	int err = errno;
 
-	if (!rt.is_ready)
-		rt_init();
-	if (atomic_load(&rt.is_finished))
-		return NULL;
+	if (hook_is_quiet() || !rt_init() || atomic_load(&rt.is_finished))
+		goto out;
 	/* No tables even at a 256th: this thread's calls are counted as
 	 * dropped (one per entry), without trying again each time. */
 	if (has_failed || !(td = threads_new_data())) {
 		has_failed = 1;
 		atomic_fetch_add_explicit(&threads_lost_calls, 1, memory_order_relaxed);
-		return NULL;
+		goto out;
 	}
 	td->next = atomic_load(&rt.threads);
 	while (!atomic_compare_exchange_weak(&rt.threads, &td->next, td))
@@ -124,6 +180,8 @@ struct thread_data *threads_attach(void)
 	threads_self = td;
 	if (has_exit_key)
 		pthread_setspecific(exit_key, td);	/* key < 32: no allocation */
+out:
+	errno = err;
 	return td;
 }
 

@@ -328,6 +328,8 @@ int snapshot_take(const char *label) HIDDEN;
 void snapshot_start_helper(void) HIDDEN;
 /* Signal handler work: async-signal-safe. */
 void snapshot_request_from_signal(void) HIDDEN;
+/* The exit snapshot: an exit handler (__cxa_atexit), see snapshot.c. */
+void snapshot_at_exit(void *arg) HIDDEN;
 void snapshot_fork_prepare(void) HIDDEN;
 void snapshot_fork_parent(void) HIDDEN;
 void snapshot_fork_child(void) HIDDEN;
@@ -340,6 +342,10 @@ void headers_setup(void) HIDDEN;
 /* Resolves the originals and builds the tables, once. Returns with
  * rt.real filled, or (while resolving, from a nested call) without. */
 void runtime_resolve(void) HIDDEN;
+/* Around the shim's own work on a thread (with tls.busy): the call
+ * runtime, if loaded, records none of the calls it makes. They nest. */
+void runtime_quiet_begin(void) HIDDEN;
+void runtime_quiet_end(void) HIDDEN;
 /* One line on stderr, "cprof: " and the parts that are not NULL, then a
  * newline; without stdio or malloc. */
 

@@ -23,7 +23,27 @@
 
 struct mem_runtime rt;
 
+extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
+
 static int is_configured;	/* environment read and tables built (state lock) */
+
+/* The call runtime's, when it is loaded too (see instrument/instrument.h):
+ * what the shim's own work calls (a program's instrumented malloc, when
+ * dlopen loads libunwind) is none of the program's calls. */
+extern void cprof_rt_quiet_begin(void) __attribute__((weak));
+extern void cprof_rt_quiet_end(void) __attribute__((weak));
+
+void runtime_quiet_begin(void)
+{
+	if (cprof_rt_quiet_begin)
+		cprof_rt_quiet_begin();
+}
+
+void runtime_quiet_end(void)
+{
+	if (cprof_rt_quiet_end)
+		cprof_rt_quiet_end();
+}
 
 /* ---- environment: a bad value is said once and the default used ---- */
 
@@ -180,6 +200,7 @@ void runtime_resolve(void)
 		return;	/* resolved, or being resolved (maybe by this very thread) */
 	int was_busy = tls.busy;
 	tls.busy = 1;
+	runtime_quiet_begin();
 	RESOLVE(malloc);
 	RESOLVE(calloc);
 	RESOLVE(realloc);
@@ -193,6 +214,7 @@ void runtime_resolve(void)
 	if (environ)	/* libc has set up the environment */
 		configure();
 	atomic_store(&rt.state, STATE_RESOLVED);
+	runtime_quiet_end();
 	tls.busy = was_busy;
 }
 
@@ -231,9 +253,11 @@ __attribute__((constructor)) static void preload_start(void)
 	runtime_resolve();
 	int was_busy = tls.busy;
 	tls.busy = 1;
+	runtime_quiet_begin();
 	if (!is_configured)
 		configure();
 	if (!atomic_load(&rt.is_tracing)) {
+		runtime_quiet_end();
 		tls.busy = was_busy;
 		return;
 	}
@@ -251,6 +275,10 @@ __attribute__((constructor)) static void preload_start(void)
 			sigaction(rt.snap_signal, &sa, NULL);
 	}
 	snapshot_start_helper();
+	/* Registered first thing, before __libc_start_main registers ld.so's
+	 * _dl_fini: it runs after every destructor (see snapshot.c). */
+	__cxa_atexit(snapshot_at_exit, NULL, NULL);
+	runtime_quiet_end();
 	tls.busy = was_busy;
 }
 
@@ -289,7 +317,9 @@ __attribute__((visibility("default"))) int dlclose(void *handle)
 	if (!real) {
 		int was_busy = tls.busy;
 		tls.busy = 1;	/* dlsym's own allocations are not the program's */
+		runtime_quiet_begin();
 		real = (int (*)(void *))dlsym(RTLD_NEXT, "dlclose");
+		runtime_quiet_end();
 		tls.busy = was_busy;
 		if (!real)
 			return -1;

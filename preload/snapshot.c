@@ -1,6 +1,6 @@
 /*
  * Snapshots: DIR/PROG.PID.SEQ.snap written whole (temporary, rename) by
- * whoever asks (the API, the exit destructor, the helper thread that
+ * whoever asks (the API, the exit handler, the helper thread that
  * serves CPROF_SNAPSHOT_SIGNAL and CPROF_INTERVAL). The signal handler
  * only counts the request and wakes the helper: no unsafe work in it.
  */
@@ -156,12 +156,14 @@ static int take(const char *label, int is_last)
 	/* Our own allocations meanwhile (dl_iterate_phdr's, libc's) are
 	 * not the program's. */
 	tls.busy = 1;
+	runtime_quiet_begin();
 	pthread_mutex_lock(&snap.lock);
 	if (!snap.is_final) {
 		r = write_locked(label);
 		snap.is_final = is_last;
 	}
 	pthread_mutex_unlock(&snap.lock);
+	runtime_quiet_end();
 	tls.busy = was_busy;
 	return r;
 }
@@ -172,13 +174,16 @@ int snapshot_take(const char *label)
 }
 
 /*
- * Runs after the program's atexit handlers and destructors (we are
- * preloaded: initialized first, finalized last). The exit snapshot is
- * the last one: a helper snapshot begun after it had a higher SEQ than
- * "exit" and, cut off by the process's end, left a temporary behind.
+ * Registered by the constructor as an exit handler of no DSO, before
+ * __libc_start_main registers ld.so's _dl_fini: it runs after every
+ * destructor of the process, the program's libraries' included (see
+ * instrument/runtime.c). The exit snapshot is the last one: a helper
+ * snapshot begun after it had a higher SEQ than "exit" and, cut off by
+ * the process's end, left a temporary behind.
  */
-__attribute__((destructor)) static void snapshot_at_exit(void)
+void snapshot_at_exit(void *arg)
 {
+	(void)arg;
 	take("exit", 1);
 }
 
@@ -205,6 +210,7 @@ static void *helper_main(void *arg)
 	(void)arg;
 
 	tls.busy = 1;	/* never traced: whatever this thread allocates is ours */
+	runtime_quiet_begin();	/* and whatever it calls */
 	prctl(PR_SET_NAME, "cprof-snap", 0, 0, 0);
 	for (;;) {
 		uint32_t seen = atomic_load(&snap.wake);
@@ -263,11 +269,15 @@ void snapshot_start_helper(void)
 		pthread_attr_init(&attr);
 		pthread_attr_setstacksize(&attr, 256 * 1024);
 		atomic_store(&snap.helper_stop, 0);
+		/* pthread_create allocates (the thread's TLS): through the
+		 * program's own instrumented malloc, if it has one. */
+		runtime_quiet_begin();
 		if (pthread_create(&snap.helper, &attr, helper_main, NULL) == 0)
 			snap.has_helper = 1;
 		else
 			rtenv_say("cannot start the snapshot thread (signal and interval snapshots disabled)",
 				  NULL, NULL, NULL, NULL);
+		runtime_quiet_end();
 		pthread_attr_destroy(&attr);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}

@@ -291,8 +291,8 @@ static int report_profile(struct profile *p, const char *path, const struct repo
 	}
 	if (p->meta.dropped_nodes || p->meta.dropped_frames)
 		warning("'%s': %" PRIu64 " calls were not recorded (%" PRIu64
-			" past the node table, %" PRIu64
-			" past the stack depth); raise CPROF_MAX_NODES / CPROF_MAX_DEPTH",
+			" past the tree's memory, %" PRIu64
+			" past the stack depth); raise CPROF_MAX_MEMORY / CPROF_MAX_DEPTH",
 			path, p->meta.dropped_nodes + p->meta.dropped_frames, p->meta.dropped_nodes,
 			p->meta.dropped_frames);
 	callstats_build(&cs, p, o->compensate);
