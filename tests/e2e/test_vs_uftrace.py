@@ -68,13 +68,8 @@ from cprof_e2e import CPROF, PROGS, ROOT
 # Cases cprof fails today, and the item of issue 10 that fixes each. A
 # failure here prints XFAIL; a pass prints XPASS and fails the test.
 KNOWN_GAPS = {
-    "longjmp_shapes": "issue 10 item 1 (stale frames found by depth, not by CFA)",
-    "longjmp_depth1024": "issue 10 item 1 (stale frames use up CPROF_MAX_DEPTH)",
-    "own_malloc": "issue 10 item 5 (the memory runtime's start-up calls the program's malloc)",
-    "preinit": "issue 10 item 6 (no CPROF_OUTPUT before environ is set)",
     # Not asked by issue 10: the README says an exec loses the calls before it.
     "exec_before": "README 'What survives': the calls before an exec are lost",
-    "libdtor": "issue 10 item 10 (files written before library destructors)",
 }
 
 TIMEOUT = 60
