@@ -121,7 +121,7 @@ def installed_cprof_finds_runtimes():
     pc = subprocess.run(["pkg-config", "--cflags", "--libs", "cprof"], capture_output=True, text=True,
                         env=dict(os.environ, PKG_CONFIG_PATH=os.path.join(dest, "opt/cprof/lib/pkgconfig")))
     eq(pc.stdout.strip(), "-I/opt/cprof/include", "pkg-config --cflags --libs cprof")
-    for cmd in ["run", "report", "stats", "diff", "whatif", "export", "flamegraph"]:
+    for cmd in ["run", "report", "stats", "diff", "whatif", "export", "flamegraph", "html", "check"]:
         h = subprocess.run([installed, cmd, "--help"], capture_output=True, text=True)
         eq((h.returncode, h.stdout.startswith("usage: cprof " + cmd)), (0, True), cmd + " --help")
     out = os.path.join(tmp, "inst-out")
