@@ -132,6 +132,28 @@ report_races() {	# what, log
 	fi
 }
 
+# check_exit_snapshot NAME OUT LOG: the newest snapshot NAME wrote to OUT
+# is the 'exit' one, with the figures the program printed in LOG as
+# "expect key=value ...".
+check_exit_snapshot() {
+	local name=$1 out=$2 log=$3 last
+	last=$(ls "$out" | sed -n "s/^$name\.[0-9]*\.\([0-9]*\)\.snap\$/\1 &/p" | sort -n | tail -1 | cut -d' ' -f2)
+	if [ -n "$last" ] && "$CPROF" stats "$out/$last" --json >"$T/$name-exit.json" 2>"$T/$name-exit.err" &&
+		python3 - "$T/$name-exit.json" "$log" <<'EOF'; then
+import json, re, sys
+snap = json.load(open(sys.argv[1]))["snapshot"]
+want = dict(kv.split("=") for kv in re.search(r"^expect (.*)$", open(sys.argv[2]).read(), re.M).group(1).split())
+got = {k: str(snap[k]) for k in want}
+got["label"], want["label"] = snap["label"], "exit"
+if got != want:
+    sys.exit("exit snapshot %s: expected %s, got %s" % (snap["file"], want, got))
+EOF
+		ok "$name: the last snapshot ($last, of $(ls "$out" | wc -l) files) is 'exit' with the exact figures"
+	else
+		not_ok "$name: exit snapshot '$last' and its figures" "$(cat "$T/$name-exit.err" 2>/dev/null)"
+	fi
+}
+
 # ---- the malloc shim's tables ----
 out=$T/out-preload
 rm -rf "$out"
@@ -145,24 +167,7 @@ if [ $rc = 0 ] && grep -q '^ok: ' "$log"; then
 else
 	not_ok "stress_preload: exit status $rc" "$(grep -v '^ *#' "$log" | grep -E 'FAIL|ThreadSanitizer|rror' | head -20)"
 fi
-last=$(ls "$out" | sed -n 's/^stress_preload\.[0-9]*\.\([0-9]*\)\.snap$/\1 &/p' | sort -n | tail -1 | cut -d' ' -f2)
-if [ -n "$last" ] && "$CPROF" stats "$out/$last" --json >"$T/exit.json" 2>"$T/exit.err"; then
-	if python3 - "$T/exit.json" "$log" <<'EOF'; then
-import json, re, sys
-snap = json.load(open(sys.argv[1]))["snapshot"]
-want = dict(kv.split("=") for kv in re.search(r"^expect (.*)$", open(sys.argv[2]).read(), re.M).group(1).split())
-got = {k: str(snap[k]) for k in want}
-got["label"], want["label"] = snap["label"], "exit"
-if got != want:
-    sys.exit("exit snapshot %s: expected %s, got %s" % (snap["file"], want, got))
-EOF
-		ok "stress_preload: the last snapshot ($last, of $(ls "$out" | wc -l) files) is 'exit' with the exact figures"
-	else
-		not_ok "stress_preload: exit snapshot figures"
-	fi
-else
-	not_ok "stress_preload: cprof stats on the last snapshot '$last'" "$(cat "$T/exit.err" 2>/dev/null)"
-fi
+check_exit_snapshot stress_preload "$out" "$log"
 if ls -A "$out" | grep -q '^\.'; then
 	not_ok "stress_preload: temporaries left: $(ls -A "$out" | grep '^\.' | head -3)"
 else
@@ -182,21 +187,7 @@ if [ $rc = 0 ] && grep -q '^ok: ' "$log"; then
 else
 	not_ok "stress_hooks: exit status $rc" "$(grep -v '^ *#' "$log" | grep -E 'FAIL|ThreadSanitizer|rror' | head -20)"
 fi
-last=$(ls "$out" | sed -n 's/^stress_hooks\.[0-9]*\.\([0-9]*\)\.snap$/\1 &/p' | sort -n | tail -1 | cut -d' ' -f2)
-if [ -n "$last" ] && "$CPROF" stats "$out/$last" --json >"$T/hooks-exit.json" 2>"$T/hooks-exit.err" &&
-	python3 - "$T/hooks-exit.json" "$log" <<'EOF'; then
-import json, re, sys
-snap = json.load(open(sys.argv[1]))["snapshot"]
-want = dict(kv.split("=") for kv in re.search(r"^expect (.*)$", open(sys.argv[2]).read(), re.M).group(1).split())
-got = {k: str(snap[k]) for k in want}
-got["label"], want["label"] = snap["label"], "exit"
-if got != want:
-    sys.exit("exit snapshot %s: expected %s, got %s" % (snap["file"], want, got))
-EOF
-	ok "stress_hooks: the last snapshot ($last, of $(ls "$out" | wc -l) files) is 'exit' with the exact figures"
-else
-	not_ok "stress_hooks: exit snapshot figures" "$(cat "$T/hooks-exit.err" 2>/dev/null)"
-fi
+check_exit_snapshot stress_hooks "$out" "$log"
 
 # ---- the call profiler's runtime ----
 # check_profile LOG DIR MODE: cprof report of the one .prof against the

@@ -21,6 +21,8 @@
 #define _GNU_SOURCE
 #include "../../preload/internal.h"
 
+#include "generations.h"
+
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -154,7 +156,7 @@ static void expect_eq(const char *what, uint64_t got, uint64_t want)
 
 int main(void)
 {
-	pthread_t workers[NWORKERS], poke;
+	pthread_t poke;
 
 	if (atomic_load(&rt.is_tracing) != TRACING_ON) {
 		printf("FAIL the shim is not tracing after its constructor\n");
@@ -170,15 +172,7 @@ int main(void)
 	rt.headers = 1;
 
 	pthread_create(&poke, NULL, poker, NULL);
-	for (long w = 0; w < NWORKERS; w++)
-		pthread_create(&workers[w], NULL, worker, (void *)w);
-	for (int g = 1; g < NGENERATIONS; g++)
-		for (long w = 0; w < NWORKERS; w++) {
-			pthread_join(workers[w], NULL);
-			pthread_create(&workers[w], NULL, worker, (void *)(g * NWORKERS + w));
-		}
-	for (long w = 0; w < NWORKERS; w++)
-		pthread_join(workers[w], NULL);
+	run_generations(worker, NWORKERS, NGENERATIONS);
 	atomic_store(&is_running, 0);
 	pthread_join(poke, NULL);
 

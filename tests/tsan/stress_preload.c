@@ -14,6 +14,8 @@
 #define _GNU_SOURCE
 #include "../../preload/internal.h"
 
+#include "generations.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -202,7 +204,7 @@ static void expect_eq(const char *what, uint64_t got, uint64_t want)
 
 int main(int argc, char **argv)
 {
-	pthread_t workers[NWORKERS], snap_th, read_th;
+	pthread_t snap_th, read_th;
 	uint64_t reads = 0;
 	const char *out = argc > 1 ? argv[1] : "tsan-out";
 
@@ -226,16 +228,7 @@ int main(int argc, char **argv)
 
 	pthread_create(&snap_th, NULL, snapshotter, NULL);
 	pthread_create(&read_th, NULL, reader, &reads);
-	for (long w = 0; w < NWORKERS; w++)
-		pthread_create(&workers[w], NULL, worker, (void *)w);
-	/* Refill each slot as its thread ends: starts overlap exits. */
-	for (int g = 1; g < NGENERATIONS; g++)
-		for (long w = 0; w < NWORKERS; w++) {
-			pthread_join(workers[w], NULL);
-			pthread_create(&workers[w], NULL, worker, (void *)(g * NWORKERS + w));
-		}
-	for (long w = 0; w < NWORKERS; w++)
-		pthread_join(workers[w], NULL);
+	run_generations(worker, NWORKERS, NGENERATIONS);
 	atomic_store(&is_running, 0);
 	pthread_join(snap_th, NULL);
 	pthread_join(read_th, NULL);
