@@ -109,7 +109,11 @@ static int write_output(struct loaded *in, struct loaded *base, enum format fmt,
 		break;
 	case FORMAT_SVG: {
 		struct flamegraph *fg = flamegraph_new();
-		visit_all(in, flamegraph_add, fg);
+		if (in->p && !base)	/* one side only: both sides must keep the same frames */
+			stacks_of_profile_drawn(in->p, &in->cs, in->names, FLAMEGRAPH_RESOLUTION,
+						flamegraph_add, fg);
+		else
+			visit_all(in, flamegraph_add, fg);
 		if (base)
 			visit_all(base, flamegraph_add_base, fg);
 		struct by_name_index names = { .order = NULL };

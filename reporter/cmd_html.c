@@ -132,7 +132,8 @@ static void write_flame(FILE *out, struct loaded *in)
 	size_t len = 0;
 
 	if (in->p)
-		stacks_of_profile(in->p, &in->cs, in->names, fg_visit, &c);
+		stacks_of_profile_drawn(in->p, &in->cs, in->names, FLAMEGRAPH_RESOLUTION, fg_visit,
+					&c);
 	else
 		stacks_of_snapshot(in->s, in->sym, fg_visit, &c);
 	fputs("<h3>Flame graph</h3>\n", out);

@@ -31,6 +31,10 @@ int export_callgrind_snapshot(FILE *out, const struct snapshot *s, struct symbol
 
 /* A flame graph as a standalone SVG, built from stacks_visit calls. */
 struct flamegraph;
+/* The drawing's width, and how many of its narrowest frames drawn (a
+ * tenth of a pixel) fit in it: anything narrower is not drawn alone. */
+#define FLAMEGRAPH_WIDTH_PX 1200
+#define FLAMEGRAPH_RESOLUTION (FLAMEGRAPH_WIDTH_PX * 10)
 struct flamegraph *flamegraph_new(void);
 void flamegraph_free(struct flamegraph *fg);
 void flamegraph_add(void *fg, const char *const *frames, int nframes, uint64_t value);

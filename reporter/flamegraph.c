@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FG_WIDTH 1200.0
+#define FG_WIDTH ((double)FLAMEGRAPH_WIDTH_PX)
 #define FG_ROW 17
 #define FG_PAD 10
 #define FG_TOP 34	/* title and controls */
@@ -23,7 +23,7 @@
  * drawn as one box; what is narrower than FG_MIN_DRAWN is not drawn. */
 #define FG_MIN_WIDTH 1.0
 #define FG_MAX_NARROW 8
-#define FG_MIN_DRAWN 0.1
+#define FG_MIN_DRAWN (FG_WIDTH / FLAMEGRAPH_RESOLUTION)
 
 struct fg_node {
 	char *name;

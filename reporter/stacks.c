@@ -97,30 +97,83 @@ struct names_ctx {
 	stacks_visit visit;
 	void *ctx;
 	const char **path;
+	/* With a width: each node's subtree value, the narrowest drawn, and
+	 * per depth the depth of the first narrow frame on the path (-1). */
+	const uint64_t *subtree;
+	uint64_t min_subtree;
+	int *cut;
 };
+
+static uint64_t node_value(const struct names_ctx *c, uint32_t node)
+{
+	return c->p->is_counts_only ? c->p->nodes[node].calls : c->ns[node];
+}
 
 static void visit_named(void *ctx, uint32_t node, const uint32_t *funcs, int depth)
 {
 	struct names_ctx *c = ctx;
-	uint64_t value = c->p->is_counts_only ? c->p->nodes[node].calls : c->ns[node];
+	uint64_t value = node_value(c, node);
 
 	c->path[depth - 1] = c->names[funcs[depth - 1]];
+	if (c->subtree) {	/* depth first: cut[] below depth - 1 is this path's */
+		int cut = depth > 1 ? c->cut[depth - 2] : -1;
+		if (cut < 0 && c->subtree[node] < c->min_subtree)
+			cut = depth - 1;
+		c->cut[depth - 1] = cut;
+		if (cut >= 0) {	/* the narrow frame stands for its whole subtree */
+			const char *saved = c->path[cut];
+			c->path[cut] = STACKS_NARROW;
+			if (value)
+				c->visit(c->ctx, c->path, cut + 1, value);
+			c->path[cut] = saved;
+			return;
+		}
+	}
 	if (value)
 		c->visit(c->ctx, c->path, depth, value);
+}
+
+static void walk_named(const struct profile *p, const struct callstats *cs,
+		       const char *const *names, int resolution, stacks_visit visit, void *ctx)
+{
+	size_t n = p->nnodes ? p->nnodes : 1;
+	/* path[d] stays valid below the current depth: the walk is depth first */
+	struct names_ctx c = {
+		.p = p, .names = names, .ns = stacks_node_ns(p, cs), .visit = visit, .ctx = ctx,
+		.path = xmalloc(n * sizeof(*c.path)),
+	};
+
+	if (resolution > 0) {
+		uint64_t *subtree = xcalloc(n, sizeof(*subtree)), total = 0;
+		for (size_t i = p->nnodes; i-- > 0;) {	/* children after parents */
+			if (!p->nodes[i].fn)
+				continue;
+			subtree[i] += node_value(&c, (uint32_t)i);
+			subtree[p->nodes[i].parent] += subtree[i];
+			total += node_value(&c, (uint32_t)i);
+		}
+		c.subtree = subtree;
+		c.min_subtree = total / (uint64_t)resolution;
+		c.cut = xmalloc(n * sizeof(*c.cut));
+	}
+	stacks_walk_profile(p, cs, visit_named, &c);
+	free((void *)c.ns);
+	free((void *)c.subtree);
+	free(c.cut);
+	free(c.path);
 }
 
 void stacks_of_profile(const struct profile *p, const struct callstats *cs,
 		       const char *const *names, stacks_visit visit, void *ctx)
 {
-	/* path[d] stays valid below the current depth: the walk is depth first */
-	struct names_ctx c = {
-		.p = p, .names = names, .ns = stacks_node_ns(p, cs), .visit = visit, .ctx = ctx,
-		.path = xmalloc((p->nnodes ? p->nnodes : 1) * sizeof(*c.path)),
-	};
+	walk_named(p, cs, names, 0, visit, ctx);
+}
 
-	stacks_walk_profile(p, cs, visit_named, &c);
-	free((void *)c.ns);
-	free(c.path);
+void stacks_of_profile_drawn(const struct profile *p, const struct callstats *cs,
+			     const char *const *names, int resolution, stacks_visit visit,
+			     void *ctx)
+{
+	walk_named(p, cs, names, resolution, visit, ctx);
 }
 
 void stacks_of_snapshot(const struct snapshot *s, struct symbolizer *sym, stacks_visit visit,

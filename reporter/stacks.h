@@ -37,6 +37,19 @@ void stacks_walk_profile(const struct profile *p, const struct callstats *cs,
 void stacks_of_profile(const struct profile *p, const struct callstats *cs,
 		       const char *const *names, stacks_visit visit, void *ctx);
 
+/*
+ * The same for a drawing that shows frames down to 1/resolution of the
+ * total: the stacks through a node whose subtree is narrower are cut at
+ * that node, renamed STACKS_NARROW, so that one frame stands for the
+ * whole subtree. Every node is still visited and the values add up to
+ * the same total, but a flame graph of a 16M-node profile holds a few
+ * thousand frames.
+ */
+#define STACKS_NARROW "[frames too narrow to draw]"
+void stacks_of_profile_drawn(const struct profile *p, const struct callstats *cs,
+			     const char *const *names, int resolution, stacks_visit visit,
+			     void *ctx);
+
 /* Calls visit once per trace with live blocks; value = live bytes.
  * Inline frames are expanded. */
 void stacks_of_snapshot(const struct snapshot *s, struct symbolizer *sym, stacks_visit visit,

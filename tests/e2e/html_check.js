@@ -74,7 +74,7 @@ async function frames(f) {
     const { frame } = await graph(p, 'file0');
     z.graphs = await p.$$eval('iframe.fg', (fs) => fs.length);
     z.before = await frames(frame);
-    // fact's frames are under a pixel wide: a DOM click, not a mouse one.
+    // fact's frames are a few pixels wide: a DOM click hits exactly.
     await frame.locator('svg g', { has: frame.locator('title', { hasText: /^fact / }) })
       .first().dispatchEvent('click');
     z.after = await frames(frame);
@@ -83,7 +83,7 @@ async function frames(f) {
     await frame.locator('svg text', { hasText: 'Reset zoom' }).click();
     z.after_reset = await frames(frame);
     // A mouse click on a wide frame.
-    await frame.locator('svg g', { has: frame.locator('title', { hasText: /^is_even / }) })
+    await frame.locator('svg g', { has: frame.locator('title', { hasText: /^fact / }) })
       .first().dispatchEvent('click');
     await frame.locator('svg g', { has: frame.locator('title', { hasText: /^main / }) })
       .first().click();

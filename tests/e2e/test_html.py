@@ -136,9 +136,8 @@ def flame_graph_zooms():
     if any(abs(a["width"] - b["width"]) > 0.011 for a, b in zip(z["after_reset"], z["before"])):
         raise AssertionError("widths after Reset: %r" % z["after_reset"])
     eq(all(f["shown"] for f in z["after_reset"]), True, "every frame shown after Reset")
-    # After zooming into is_even, a mouse click on main zooms back out
-    # (is_even, like fact, keeps its width whatever the compensation:
-    # loop_caller loses 1,000 calls' worth, and can fall under 0.1 pixel).
+    # After zooming into fact (its base case spins, so it is drawn whatever
+    # the compensation), a mouse click on main zooms back out.
     eq(first(z["after_main"], "spin_50ms")["shown"], True, "spin_50ms after zooming on main")
     if abs(first(z["after_main"], "spin_50ms")["width"] - first(z["before"], "spin_50ms")["width"]) > 0.011:
         raise AssertionError("spin_50ms's width under main: %r" % z["after_main"])

@@ -2,7 +2,7 @@
  * Known call structure for exact-count tests: a loop, direct recursion,
  * mutual recursion, and a busy-wait of known length.
  *   leaf: 1000 calls from loop_caller
- *   fact: 10 calls, 1 primitive (fact(9) recursing down to fact(0))
+ *   fact: 10 calls, 1 primitive; fact(0) spins (wide enough to be drawn)
  *   is_even/is_odd: mutual recursion from 7: is_even 4 calls, is_odd 4
  *   spin_50ms: 1 call, ~50 ms of its own time, measured and printed
  */
@@ -24,7 +24,7 @@ __attribute__((noinline)) static void loop_caller(int n)
 
 __attribute__((noinline)) static int fact(int n)
 {
-	return n <= 0 ? 1 : n * fact(n - 1);
+	return n <= 0 ? ({ for (volatile int k = 0; k < 1000000; k++); 1; }) : n * fact(n - 1);
 }
 
 __attribute__((noinline)) static int is_odd(int n);
