@@ -82,7 +82,8 @@ static void spans_sort(struct spans *t)
 {
 	uint64_t max_hi = 0;
 
-	qsort(t->v, t->n, sizeof(*t->v), span_cmp);
+	if (t->n)	/* v is NULL when nothing was added (a module without debug info) */
+		qsort(t->v, t->n, sizeof(*t->v), span_cmp);
 	for (size_t i = 0; i < t->n; i++) {
 		if (t->v[i].hi > max_hi)
 			max_hi = t->v[i].hi;
@@ -376,7 +377,8 @@ static void read_symbols(struct symindex *x)
 		x->nsyms++;
 	}
 	spans_sort(&x->sym_spans);
-	qsort(x->sizeless_globals, x->nsizeless, sizeof(*x->sizeless_globals), u64_cmp);
+	if (x->nsizeless)	/* NULL when there is none */
+		qsort(x->sizeless_globals, x->nsizeless, sizeof(*x->sizeless_globals), u64_cmp);
 }
 
 static int sym_ndx_cmp(const void *a, const void *b)
@@ -431,8 +433,8 @@ const char *symindex_elf_name(struct symindex *x, uint64_t addr)
 	/* libdwfl skips the locals when a sizeless global sits exactly at
 	 * the address; what it then picks among sizeless symbols depends on
 	 * sections: leave those rare cases to it. */
-	int sizeless_here = bsearch(&addr, x->sizeless_globals, x->nsizeless,
-				    sizeof(*x->sizeless_globals), u64_cmp) != NULL;
+	int sizeless_here = x->nsizeless && bsearch(&addr, x->sizeless_globals, x->nsizeless,
+						    sizeof(*x->sizeless_globals), u64_cmp) != NULL;
 	if (!overflow && nl && !sizeless_here)
 		return pick(locals, nl)->name;
 	if (!overflow && !x->has_sizeless)
