@@ -13,14 +13,16 @@ run_one() {	# name, timeout seconds, command...
 	local name=$1 limit=$2 log
 	shift 2
 	log=$(mktemp)
+	local t0=$SECONDS
 	if timeout --kill-after=10 "$limit" "$@" >"$log" 2>&1; then
 		passed=$((passed + 1))
-		printf 'PASS %s\n' "$name"
+		printf 'PASS %s (%d s)\n' "$name" $((SECONDS - t0))
 	else
 		local rc=$?
 		failed=$((failed + 1))
 		failures+=("$name")
-		printf 'FAIL %s (exit %d%s)\n' "$name" "$rc" "$([ $rc = 124 ] && echo ', timed out')"
+		printf 'FAIL %s (exit %d%s, %d s)\n' "$name" "$rc" "$([ $rc = 124 ] && echo ', timed out')" \
+			$((SECONDS - t0))
 		sed 's/^/    /' "$log" | tail -40
 	fi
 	rm -f "$log"
