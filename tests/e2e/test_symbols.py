@@ -97,8 +97,13 @@ def clang_exports_match_gcc():
         eq(got[what], want[what], "clang vs gcc " + what)
     if "main" not in got["flamegraph"]:
         raise AssertionError("clang flame graph without main: %r" % got["flamegraph"])
-    for name, place in got["flamegraph"].items():
-        eq(place, want["flamegraph"].get(name), "clang vs gcc flame graph: " + name)
+    # Which narrow boxes are drawn depends on each run's times: compare
+    # the places of those both graphs drew (main and spin_50ms at least).
+    both = set(got["flamegraph"]) & set(want["flamegraph"])
+    if not {"main", "spin_50ms"} <= both:
+        raise AssertionError("flame graphs without main or spin_50ms: %r, %r" % (got, want))
+    for name in sorted(both):
+        eq(got["flamegraph"][name], want["flamegraph"][name], "clang vs gcc flame graph: " + name)
 
 
 def exit_snapshot(path):

@@ -24,7 +24,7 @@ __attribute__((noinline)) static void loop_caller(int n)
 
 __attribute__((noinline)) static int fact(int n)
 {
-	return n <= 0 ? ({ for (volatile int k = 0; k < 1000000; k++); 1; }) : n * fact(n - 1);
+	return n <= 0 ? ({ volatile int k = 0; while (k < 1000000) k++; 1; }) : n * fact(n - 1);
 }
 
 __attribute__((noinline)) static int is_odd(int n);
