@@ -127,9 +127,10 @@ $(O)/tests/progs-clang/%: tests/progs/%.c include/cprof.h | $(DEPS_OK)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) -std=gnu11 -g -O2 -fno-inline -finstrument-functions -Iinclude -o $@ $< -lpthread
 
-# A plain `make check` also runs the whole suite again on the sanitizer
-# build (ASan+UBSan reporter, demo and tests) in $(O)-san, so CI runs it
-# too; CHECK_SAN=0 skips that second pass.
+# A plain `make check` also runs the suite again on the sanitizer build
+# (ASan+UBSan reporter, demo and tests) in $(O)-san, less the tests of the
+# runtimes alone, which that build leaves unsanitized (tests/run-all.sh
+# lists them as skipped); CI runs it too; CHECK_SAN=0 skips that pass.
 CHECK_SAN ?= 1
 # Everything the tests run, built but not run (for running one test by hand).
 test-bins: all $(UNIT_BINS) $(PROG_BINS) $(PROG_CLANG_BINS)
