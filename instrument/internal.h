@@ -90,6 +90,8 @@ struct runtime {
 	uint32_t max_nodes;		/* CPROF_MAX_NODES, per thread */
 	uint32_t max_depth;
 	uint64_t inherited_node;	/* a forked child: see fmt_meta */
+	pid_t parent_pid;		/* the parent when this process started: at
+					 * exit it may be gone (a daemon's double fork) */
 	uint64_t max_memory;		/* CPROF_MAX_MEMORY: bytes of nodes and slots, all threads */
 	_Atomic uint64_t table_bytes;	/* what the threads' tables hold now */
 	char output_dir[PATH_MAX];

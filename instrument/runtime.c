@@ -59,6 +59,7 @@ static void init_once(void)
 				    1u << 20);
 	rt.max_depth = rtenv_count("CPROF_MAX_DEPTH", DEFAULT_MAX_DEPTH, 16, 1u << 24);
 	int is_paused = rtenv_flag("CPROF_PAUSED");
+	rt.parent_pid = getppid();
 	rt_restamp_start();
 	threads_init();
 	atomic_store(&rt.is_enabled, 1);
@@ -188,7 +189,7 @@ static void write_profile(void)
 
 	memset(&meta, 0, sizeof(meta));
 	meta.pid = (uint64_t)getpid();
-	meta.ppid = (uint64_t)getppid();
+	meta.ppid = (uint64_t)rt.parent_pid;
 	meta.start_unix_ns = rt.start_unix_ns;
 	meta.end_unix_ns = rtenv_unix_ns();
 	meta.ns_per_tick = rt.counts_only ? 1.0 : clock_calib_ns_per_tick(&rt.clock, &elapsed_ticks);

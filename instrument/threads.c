@@ -6,6 +6,8 @@
 #define _GNU_SOURCE
 #include "internal.h"
 
+#include "../common/rtenv.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -185,12 +187,26 @@ out:
 	return td;
 }
 
+/* The forking process's pid and the moment of the fork, taken in it: by
+ * the time the child runs, its parent may have exited (a daemon's double
+ * fork), and a merge finds a child's parent by pid among the processes
+ * alive when the child started. */
+static pid_t forking_pid;
+static uint64_t forking_unix_ns;
+
+static void fork_prepare(void)
+{
+	forking_pid = getpid();
+	forking_unix_ns = rtenv_unix_ns();
+}
+
 static void fork_child(void)
 {
 	struct thread_data *me = threads_self;
 	uint64_t now = rt.counts_only ? 0 : clock_calib_ticks(&rt.clock);
 
 	atomic_store(&rt.is_finished, 0);
+	rt.parent_pid = forking_pid;
 	/* The other threads do not exist in the child; their data stays
 	 * with the parent's profile. Ours starts again from zero, keeping
 	 * the call stack we are in so its exits still match. */
@@ -217,10 +233,11 @@ static void fork_child(void)
 	me->skipped_reentrant = 0;
 	me->tid = (pid_t)syscall(SYS_gettid);
 	rt_restamp_start();
+	rt.start_unix_ns = forking_unix_ns;
 }
 
 void threads_init(void)
 {
 	has_exit_key = pthread_key_create(&exit_key, thread_exiting) == 0;
-	pthread_atfork(NULL, NULL, fork_child);
+	pthread_atfork(fork_prepare, NULL, fork_child);
 }
