@@ -185,9 +185,15 @@ def naive_features_top_under_cprof():
     top = max(rep["functions"], key=lambda f: f["tottime"])
     eq(top["name"], "features_naive_update", "top function by tottime")
     eq(top["file"], "pipeline-demo/features.c", "its file")
+    # Bounds that hold beside two busy loops and more: at a load average of
+    # 14 its share was 0.41-0.52 (0.5 was the old bound) and it stayed
+    # 3.9-4.7 times the runner-up.
     total = sum(f["tottime"] for f in rep["functions"])
-    if top["tottime"] < 0.5 * total:
+    if top["tottime"] < 0.35 * total:
         raise AssertionError("naive features only %.0f%% of the time" % (100 * top["tottime"] / total))
+    second = sorted(f["tottime"] for f in rep["functions"])[-2]
+    if top["tottime"] < 2.5 * second:
+        raise AssertionError("naive features only %.1f times the next function" % (top["tottime"] / second))
 
 
 def bytes_per_record_under_cprof():

@@ -328,7 +328,10 @@ def stop_at_temp(mode, out, suffix, skip, rounds):
                 if name.endswith(want):
                     seen += 1
                     if seen > skip:
-                        os.kill(pid, signal.SIGSTOP)
+                        try:
+                            os.kill(pid, signal.SIGSTOP)
+                        except ProcessLookupError:
+                            pass	# it ended and was reaped first; stopped() says so
                         caught = name
     finally:
         os.close(fd)
@@ -354,7 +357,11 @@ def mid_write(kind):
             rounds = ROUNDS if kind == "snap" else 10
             p, pid, name, there = stop_at_temp("run", out, "." + kind + ".tmp%d",
                                                attempt % 3 if kind == "snap" else 0, rounds)
-            os.kill(pid, signal.SIGKILL)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:	# on a busy machine it can finish first: try again
+                finish(p)
+                continue
             status, stdout, err = finish(p)
             eq(status, 128 + signal.SIGKILL, "cprof run's exit status")
             snaps, profs, temps = check_dir(out, pid, False)
