@@ -23,16 +23,6 @@ static const char diff_prof_usage[] =
 	"                 [--fail-over PERCENT | --fail-over FUNCTION=PERCENT]...\n"
 	"  --fail-over: exit 1 when the total time (or FUNCTION's cumtime) grew by more";
 
-/* Opens a call profile; a snapshot here is a usage error of its own. */
-static int load(const char *path, struct loaded *l)
-{
-	if (loaded_open(l, path) < 0)
-		return -1;
-	if (!l->p)
-		return error("'%s' is a memory snapshot, not a call profile", path);
-	return 0;
-}
-
 static void print_json(const struct profdiff *d, const char *old_path, const char *new_path,
 		       const struct profdiff_row **rows, size_t n)
 {
@@ -97,7 +87,7 @@ static struct budget_entry label_entry(const struct profdiff_row *r)
 	return e;
 }
 
-int cmd_diff_profiles(int argc, char **argv)
+int cmd_diff_profiles(int argc, char **argv, struct fmt_file *read)
 {
 	static const struct option longopts[] = {
 		{ "limit", required_argument, NULL, 'l' },
@@ -154,7 +144,7 @@ int cmd_diff_profiles(int argc, char **argv)
 
 	struct loaded l[2] = { { 0 }, { 0 } };
 	int status = EXIT_OK;
-	if (load(argv[optind], &l[0]) < 0 || load(argv[optind + 1], &l[1]) < 0) {
+	if (loaded_open_read(&l[0], &read[0]) < 0 || loaded_open_read(&l[1], &read[1]) < 0) {
 		status = EXIT_ERROR;
 	} else {
 		if (strcmp(l[0].p->meta.program, l[1].p->meta.program) != 0)

@@ -352,7 +352,7 @@ static int report_profile(struct profile *p, const char *path, const struct repo
 static int report_set(char *const *paths, size_t n, const struct report_opts *o)
 {
 	int is_usage;
-	struct profile *p = profile_open_set(paths, n, &is_usage);
+	struct profile *p = profile_open_set(paths, n, NULL, &is_usage);
 
 	if (!p)
 		return is_usage ? EXIT_USAGE : EXIT_ERROR;

@@ -10,8 +10,10 @@
 
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
-/* `cprof diff OLD.prof NEW.prof` (main dispatches two profiles here). */
-int cmd_diff_profiles(int argc, char **argv);
+struct fmt_file;
+/* `cprof diff OLD.prof NEW.prof` (main dispatches two profiles here,
+ * read once by loaded_read(); read[] is consumed). */
+int cmd_diff_profiles(int argc, char **argv, struct fmt_file *read);
 /* `cprof whatif PROFILE FUNCTION=FACTOR...` (Amdahl's law). */
 int cmd_whatif(int argc, char **argv);
 /* `cprof export FILE --format ...` and `cprof flamegraph FILE`. */
@@ -64,8 +66,8 @@ int report_summary(char *const *paths, size_t n, int limit);
 /* `cprof stats SNAPSHOT ...` (tracemalloc's Snapshot.statistics). */
 int cmd_stats(int argc, char **argv);
 /* `cprof diff OLD.snap NEW.snap ...` (compare_to); main dispatches a
- * diff of two .snap files here. */
-int cmd_diff_snapshots(int argc, char **argv);
+ * diff of two .snap files here, read as for cmd_diff_profiles(). */
+int cmd_diff_snapshots(int argc, char **argv, struct fmt_file *read);
 
 /* Options stats and diff share; filter globs point into argv. */
 struct stats_options {
