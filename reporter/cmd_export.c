@@ -7,7 +7,6 @@
 #define _GNU_SOURCE
 #include "cmds.h"
 #include "export.h"
-#include "export_more.h"
 #include "loaded.h"
 #include "util.h"
 
@@ -17,8 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-enum format { FORMAT_FOLDED, FORMAT_CALLGRIND, FORMAT_SVG, FORMAT_PPROF, FORMAT_SPEEDSCOPE };
 
 static void visit_all(struct loaded *in, stacks_visit visit, void *ctx)
 {
@@ -78,8 +75,8 @@ static const char *profile_detail(void *ctx, const char *name)
 
 /* Writes through a temporary beside OUT, renamed at the end: a failed
  * export leaves no half-written file. base, when given, is the older
- * file of a differential flame graph. */
-static int write_output(struct loaded *in, struct loaded *base, enum format fmt,
+ * file of a differential flame graph; fmt NULL: the flame graph. */
+static int write_output(struct loaded *in, struct loaded *base, const struct exporter *fmt,
 			const char *out_path)
 {
 	char *tmp = out_path ? xstrfmt("%s.tmp%d", out_path, (int)getpid()) : NULL;
@@ -91,23 +88,9 @@ static int write_output(struct loaded *in, struct loaded *base, enum format fmt,
 		free(tmp);
 		return rc;
 	}
-	switch (fmt) {
-	case FORMAT_FOLDED:
-		visit_all(in, export_folded_line, out);
-		break;
-	case FORMAT_CALLGRIND:
-		rc = in->p ? export_callgrind_profile(out, in->p, &in->cs, in->syms)
-			   : export_callgrind_snapshot(out, in->s, in->sym);
-		break;
-	case FORMAT_PPROF:
-		rc = in->p ? export_pprof_profile(out, in->p, &in->cs, in->sym)
-			   : export_pprof_snapshot(out, in->s, in->sym);
-		break;
-	case FORMAT_SPEEDSCOPE:
-		rc = in->p ? export_speedscope_profile(out, in->p, &in->cs, in->sym)
-			   : export_speedscope_snapshot(out, in->s, in->sym);
-		break;
-	case FORMAT_SVG: {
+	if (fmt) {
+		rc = in->p ? fmt->write_profile(out, in) : fmt->write_snapshot(out, in);
+	} else {
 		struct flamegraph *fg = flamegraph_new();
 		if (in->p && !base)	/* one side only: both sides must keep the same frames */
 			stacks_of_profile_drawn(in->p, &in->cs, in->names, FLAMEGRAPH_RESOLUTION,
@@ -137,8 +120,6 @@ static int write_output(struct loaded *in, struct loaded *base, enum format fmt,
 		free(title);
 		free(names.order);
 		flamegraph_free(fg);
-		break;
-	}
 	}
 	if (fflush(out) != 0 && rc == 0)
 		rc = error("cannot write '%s': %s", out_path ? out_path : "standard output",
@@ -164,14 +145,17 @@ static int run(int argc, char **argv, int is_flamegraph)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *usage = is_flamegraph
-				    ? "usage: cprof flamegraph FILE [-o OUT.svg]\n"
-				      "       cprof flamegraph OLD NEW [-o OUT.svg]   (differential: NEW's widths,\n"
-				      "       red where it grew since OLD, blue where it shrank)"
-				    : "usage: cprof export FILE --format callgrind|folded|pprof|speedscope [-o OUT]";
+	char *names = exporter_names("|", "|");
+	char *usage = is_flamegraph
+			      ? xstrdup("usage: cprof flamegraph FILE [-o OUT.svg]\n"
+					"       cprof flamegraph OLD NEW [-o OUT.svg]   (differential: NEW's widths,\n"
+					"       red where it grew since OLD, blue where it shrank)")
+			      : xstrfmt("usage: cprof export FILE --format %s [-o OUT]", names);
 	const char *out_path = NULL, *format = NULL;
-	enum format fmt = FORMAT_SVG;
-	int c;
+	const struct exporter *fmt = NULL;
+	int c, rc;
+
+	free(names);
 
 	optind = 1;
 	opterr = 0;
@@ -187,38 +171,37 @@ static int run(int argc, char **argv, int is_flamegraph)
 			break;
 		case 'h':
 			puts(usage);
+			if (!is_flamegraph)
+				for (const struct exporter *e = exporters; e->name; e++)
+					printf("  %-11s %s\n", e->name, e->help);
+			free(usage);
 			return EXIT_OK;
 		default:
 		bad:
-			error("unknown option '%s'\n%s", argv[optind - 1], usage);
-			return EXIT_USAGE;
+			rc = usage_error("unknown option '%s'\n%s", argv[optind - 1], usage);
+			free(usage);
+			return rc;
 		}
 	}
 	int nfiles = argc - optind;
+	rc = 0;
 	if (nfiles != 1 && !(is_flamegraph && nfiles == 2))
-		return error("%s takes %s\n%s", argv[0], is_flamegraph ? "one file or two" : "one file",
-			     usage),
-		       EXIT_USAGE;
-	if (!is_flamegraph) {
-		if (!format)
-			return error("export needs --format\n%s", usage), EXIT_USAGE;
-		if (strcmp(format, "folded") == 0)
-			fmt = FORMAT_FOLDED;
-		else if (strcmp(format, "callgrind") == 0)
-			fmt = FORMAT_CALLGRIND;
-		else if (strcmp(format, "pprof") == 0)
-			fmt = FORMAT_PPROF;
-		else if (strcmp(format, "speedscope") == 0)
-			fmt = FORMAT_SPEEDSCOPE;
-		else
-			return error("unknown --format '%s' (use callgrind, folded, pprof or speedscope)",
-				     format),
-			       EXIT_USAGE;
+		rc = usage_error("%s takes %s\n%s", argv[0],
+				 is_flamegraph ? "one file or two" : "one file", usage);
+	else if (!is_flamegraph && !format)
+		rc = usage_error("export needs --format\n%s", usage);
+	else if (!is_flamegraph && !(fmt = exporter_find(format))) {
+		char *known = exporter_names(", ", " or ");
+		rc = usage_error("unknown --format '%s' (use %s)", format, known);
+		free(known);
 	}
+	free(usage);
+	if (rc)
+		return rc;
 	/* With two files the newer (last) one is drawn, the older is the base. */
 	struct loaded in, base;
 	memset(&base, 0, sizeof(base));
-	int rc = loaded_open(&in, argv[argc - 1]);
+	rc = loaded_open(&in, argv[argc - 1]);
 	if (rc == 0 && nfiles == 2) {
 		rc = loaded_open(&base, argv[optind]);
 		if (rc == 0 && !in.p != !base.p)

@@ -33,9 +33,11 @@ static uint64_t ns(double seconds)
 	return (uint64_t)llround(seconds * 1e9);
 }
 
-int export_callgrind_profile(FILE *out, const struct profile *p, const struct callstats *cs,
-			     const struct sym_frame *const *syms)
+int export_callgrind_profile(FILE *out, struct loaded *in)
 {
+	const struct profile *p = in->p;
+	const struct callstats *cs = &in->cs;
+	const struct sym_frame *const *syms = in->syms;
 	uint64_t total = 0;
 	char b1[PATH_MAX], b2[PATH_MAX];
 
@@ -139,8 +141,10 @@ static void cg_add_call(struct cg_func *fn, size_t callee, int line, uint64_t by
 	fn->calls[fn->ncalls++] = (struct cg_call){ callee, line, blocks, bytes, blocks };
 }
 
-int export_callgrind_snapshot(FILE *out, const struct snapshot *s, struct symbolizer *sym)
+int export_callgrind_snapshot(FILE *out, struct loaded *in)
 {
+	const struct snapshot *s = in->s;
+	struct symbolizer *sym = in->sym;
 	enum { INLINE_MAX = 16 };
 	struct cg g = { 0 };
 

@@ -6,7 +6,7 @@
  * concatenate), so a huge tree is never held whole in memory.
  * Also owns the node walk and per-node rounding the speedscope writer shares.
  */
-#include "export_more.h"
+#include "export.h"
 #include "hashmap.h"
 #include "stacks.h"
 #include "util.h"
@@ -349,16 +349,17 @@ static void note_depth(void *ctx, uint32_t node, const uint32_t *funcs, int dept
 		*max_depth = depth;
 }
 
-int export_pprof_profile(FILE *out, const struct profile *p, const struct callstats *cs,
-			 struct symbolizer *sym)
+int export_pprof_profile(FILE *out, struct loaded *in)
 {
+	const struct profile *p = in->p;
+	const struct callstats *cs = &in->cs;
 	static const char *const types[] = { "calls", "count", "cpu", "nanoseconds" };
 	struct builder *b = xmalloc(sizeof(*b));
 
 	builder_init(b, out, types, 4, &p->modules);
 	/* Location i + 1 is function i's entry, its line the definition's. */
 	for (size_t f = 0; f < cs->nfuncs; f++) {
-		struct sym_frame fr = *symbolize_function(sym, cs->funcs[f].fn);
+		struct sym_frame fr = *in->syms[f];
 		fr.line = fr.decl_line;
 		add_location(b, mapping_id(&p->modules, cs->funcs[f].fn), cs->funcs[f].fn, &fr, 1);
 	}
@@ -383,8 +384,10 @@ int export_pprof_profile(FILE *out, const struct profile *p, const struct callst
 
 /* ---- memory snapshots ---- */
 
-int export_pprof_snapshot(FILE *out, const struct snapshot *s, struct symbolizer *sym)
+int export_pprof_snapshot(FILE *out, struct loaded *in)
 {
+	const struct snapshot *s = in->s;
+	struct symbolizer *sym = in->sym;
 	enum { INLINE_MAX = 16 };
 	static const char *const types[] = { "alloc_objects", "count", "alloc_space", "bytes",
 					     "inuse_objects", "count", "inuse_space", "bytes" };

@@ -4,7 +4,7 @@
  * samples are stacks of frame indices, outermost first, with weights.
  * Streams the samples; never holds the output in memory.
  */
-#include "export_more.h"
+#include "export.h"
 #include "hashmap.h"
 #include "stacks.h"
 #include "util.h"
@@ -91,15 +91,16 @@ static void add_node(void *ctx, uint32_t node, const uint32_t *funcs, int depth)
 	fputc(']', c->out);
 }
 
-int export_speedscope_profile(FILE *out, const struct profile *p, const struct callstats *cs,
-			      struct symbolizer *sym)
+int export_speedscope_profile(FILE *out, struct loaded *in)
 {
+	const struct profile *p = in->p;
+	const struct callstats *cs = &in->cs;
 	char *name = xstrfmt("cprof: %s in %s (pid %llu)", p->is_counts_only ? "calls" : "time",
 			     p->meta.program, (unsigned long long)p->meta.pid);
 
 	write_head(out, name);
 	for (size_t f = 0; f < cs->nfuncs; f++) {
-		const struct sym_frame *fr = symbolize_function(sym, cs->funcs[f].fn);
+		const struct sym_frame *fr = in->syms[f];
 		write_frame(out, f == 0, fr->function, fr->file, fr->decl_line);
 	}
 	write_frame(out, cs->nfuncs == 0, EXPORT_OUTER_FRAMES, NULL, 0);
@@ -132,8 +133,10 @@ static uint32_t frame_index(FILE *out, struct hashmap *t, const char *function,
 	return (uint32_t)id - 1;
 }
 
-int export_speedscope_snapshot(FILE *out, const struct snapshot *s, struct symbolizer *sym)
+int export_speedscope_snapshot(FILE *out, struct loaded *in)
 {
+	const struct snapshot *s = in->s;
+	struct symbolizer *sym = in->sym;
 	enum { INLINE_MAX = 16 };
 	struct hashmap t;
 	size_t nstack = 0, cap = 64;

@@ -4,12 +4,14 @@
  */
 #include "cmd_html.h"
 #include "cmds.h"
+#include "export.h"
 #include "loaded.h"
 #include "util.h"
 
 #include "../common/format.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -74,7 +76,7 @@ static const struct {
 	{ "stats", cmd_stats, "print a memory snapshot (tracemalloc statistics)" },
 	{ "diff", cmd_diff, "compare two profiles or two memory snapshots" },
 	{ "whatif", cmd_whatif, "predict a speedup with Amdahl's law" },
-	{ "export", cmd_export, "write callgrind or folded stacks" },
+	{ "export", cmd_export, NULL },	/* help: from export.c's table */
 	{ "flamegraph", cmd_flamegraph, "draw a profile or a snapshot as an SVG flame graph" },
 	{ "html", cmd_html, "write a self-contained HTML report" },
 	{ "check", cmd_check, "enforce time and memory budgets (exit 1 when one fails)" },
@@ -83,8 +85,14 @@ static const struct {
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: cprof COMMAND [OPTIONS] FILE...\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		char *formats = commands[i].help ? NULL : exporter_names(", ", " or ");
+		if (formats)
+			fprintf(out, "  %-10s write %s\n", commands[i].name, formats);
+		else
+			fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+		free(formats);
+	}
 	fprintf(out, "\n'cprof COMMAND --help' shows a command's options.\n");
 }
 
