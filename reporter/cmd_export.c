@@ -8,6 +8,7 @@
 #include "cmds.h"
 #include "export.h"
 #include "loaded.h"
+#include "output.h"
 #include "util.h"
 
 #include <errno.h>
@@ -17,124 +18,19 @@
 #include <string.h>
 #include <unistd.h>
 
-static void visit_all(struct loaded *in, stacks_visit visit, void *ctx)
-{
-	if (in->p)
-		stacks_of_profile(in->p, &in->cs, in->names, visit, ctx);
-	else
-		stacks_of_snapshot(in->s, in->sym, visit, ctx);
-}
-
-/* A profile's functions sorted by name (then index), for the tooltips'
- * lookups: a linear search per frame drawn was quadratic. */
-struct by_name_index {
-	const struct loaded *in;
-	size_t *order;
-	char buf[4200];
-};
-
-static int by_name_then_index(const void *a, const void *b, void *ctx)
-{
-	const struct loaded *in = ctx;
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	int c = strcmp(in->names[i], in->names[j]);
-
-	return c ? c : (i < j ? -1 : i > j);
-}
-
-static void by_name_index_init(struct by_name_index *x, const struct loaded *in)
-{
-	x->in = in;
-	x->order = xcalloc(in->cs.nfuncs + 1, sizeof(*x->order));
-	for (size_t i = 0; i < in->cs.nfuncs; i++)
-		x->order[i] = i;
-	if (in->cs.nfuncs)
-		qsort_r(x->order, in->cs.nfuncs, sizeof(*x->order), by_name_then_index, (void *)in);
-}
-
-/* "file:line" of a profile's function (the first of that name), for
- * flame-graph tooltips. */
-static const char *profile_detail(void *ctx, const char *name)
-{
-	struct by_name_index *x = ctx;
-	size_t lo = 0, hi = x->in->cs.nfuncs;
-
-	while (lo < hi) {	/* the leftmost name >= name */
-		size_t mid = lo + (hi - lo) / 2;
-		if (strcmp(x->in->names[x->order[mid]], name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == x->in->cs.nfuncs || strcmp(x->in->names[x->order[lo]], name) != 0)
-		return NULL;
-	const struct sym_frame *f = x->in->syms[x->order[lo]];
-	snprintf(x->buf, sizeof(x->buf), "%s:%d", f->file, f->decl_line);
-	return x->buf;
-}
-
-/* Writes through a temporary beside OUT, renamed at the end: a failed
- * export leaves no half-written file. base, when given, is the older
- * file of a differential flame graph; fmt NULL: the flame graph. */
+/* base, when given, is the older file of a differential flame graph;
+ * fmt NULL: the flame graph. */
 static int write_output(struct loaded *in, struct loaded *base, const struct exporter *fmt,
 			const char *out_path)
 {
-	char *tmp = out_path ? xstrfmt("%s.tmp%d", out_path, (int)getpid()) : NULL;
-	FILE *out = tmp ? fopen(tmp, "wx") : stdout;
-	int rc = 0;
+	struct output o;
 
-	if (!out) {
-		rc = error("cannot create '%s': %s (choose another -o)", out_path, strerror(errno));
-		free(tmp);
-		return rc;
-	}
-	if (fmt) {
-		rc = in->p ? fmt->write_profile(out, in) : fmt->write_snapshot(out, in);
-	} else {
-		struct flamegraph *fg = flamegraph_new();
-		if (in->p && !base)	/* one side only: both sides must keep the same frames */
-			stacks_of_profile_drawn(in->p, &in->cs, in->names, FLAMEGRAPH_RESOLUTION,
-						flamegraph_add, fg);
-		else
-			visit_all(in, flamegraph_add, fg);
-		if (base)
-			visit_all(base, flamegraph_add_base, fg);
-		struct by_name_index names = { .order = NULL };
-		if (in->p) {
-			by_name_index_init(&names, in);
-			flamegraph_set_detail(fg, profile_detail, &names);
-		}
-		char *title = in->p ? xstrfmt("cprof: time in %s (pid %llu)", in->p->meta.program,
-					      (unsigned long long)in->p->meta.pid)
-				    : xstrfmt("cprof: live memory at '%s' in %s (pid %llu)",
-					      in->s->meta.label, in->s->meta.program,
-					      (unsigned long long)in->s->meta.pid);
-		if (base) {
-			char *longer = xstrfmt("%s, red: grew, blue: shrank since '%s'", title,
-					       base->p ? "the older profile" : base->s->meta.label);
-			free(title);
-			title = longer;
-		}
-		rc = flamegraph_write_svg(out, fg, title, in->p && !in->p->is_counts_only ? "ns"
-							  : in->p ? "calls" : "bytes");
-		free(title);
-		free(names.order);
-		flamegraph_free(fg);
-	}
-	if (fflush(out) != 0 && rc == 0)
-		rc = error("cannot write '%s': %s", out_path ? out_path : "standard output",
-			   strerror(errno));
-	if (tmp) {
-		fclose(out);
-		if (rc == 0 && rename(tmp, out_path) != 0)
-			rc = error("cannot create '%s': %s", out_path, strerror(errno));
-		if (rc != 0)
-			unlink(tmp);
-		else
-			fprintf(stderr, "cprof: wrote %s\n", out_path);
-		free(tmp);
-	}
-	return rc;
+	if (output_open(&o, out_path) < 0)
+		return -1;
+	int rc = !fmt	 ? export_svg_write(o.f, in, base)
+		 : in->p ? fmt->write_profile(o.f, in)
+			 : fmt->write_snapshot(o.f, in);
+	return output_close(&o, rc);
 }
 
 static int run(int argc, char **argv, int is_flamegraph)

@@ -9,6 +9,7 @@
 #include "cmds.h"
 #include "export.h"
 #include "loaded.h"
+#include "output.h"
 #include "profdiff.h"
 #include "util.h"
 
@@ -106,19 +107,6 @@ static void td_int(FILE *out, int64_t v, int with_sign)
 
 /* ---- flame graphs ---- */
 
-struct fg_ctx {
-	struct flamegraph *fg;
-	uint64_t total;
-};
-
-static void fg_visit(void *ctx, const char *const *frames, int nframes, uint64_t value)
-{
-	struct fg_ctx *c = ctx;
-
-	c->total += value;
-	flamegraph_add(c->fg, frames, nframes, value);
-}
-
 /*
  * The SVG of flamegraph.c, with its own zoom and search script, inline in
  * an iframe's srcdoc: each graph then has a document of its own, since
@@ -127,42 +115,32 @@ static void fg_visit(void *ctx, const char *const *frames, int nframes, uint64_t
  */
 static void write_flame(FILE *out, struct loaded *in)
 {
-	struct fg_ctx c = {flamegraph_new(), 0};
+	uint64_t total;
+	struct flamegraph *fg = export_svg_build(in, NULL, &total);
 	char *svg = NULL;
 	size_t len = 0;
 
-	if (in->p)
-		stacks_of_profile_drawn(in->p, &in->cs, in->names, FLAMEGRAPH_RESOLUTION, fg_visit,
-					&c);
-	else
-		stacks_of_snapshot(in->s, in->sym, fg_visit, &c);
 	fputs("<h3>Flame graph</h3>\n", out);
-	if (!c.total) {
+	if (!total) {
 		fputs("<p class=\"note\">Nothing to draw: the file records no time or live "
 		      "memory.</p>\n",
 		      out);
-		flamegraph_free(c.fg);
+		flamegraph_free(fg);
 		return;
 	}
 	FILE *mem = open_memstream(&svg, &len);
 	if (!mem) {
-		flamegraph_free(c.fg);
+		flamegraph_free(fg);
 		fputs("<p class=\"note\">The flame graph could not be drawn (out of "
 		      "memory).</p>\n",
 		      out);
 		return;
 	}
-	char *title = in->p ? xstrfmt("time in %s (pid %" PRIu64 ")", in->p->meta.program,
-				      in->p->meta.pid)
-			    : xstrfmt("live memory at '%s' in %s (pid %" PRIu64 ")",
-				      in->s->meta.label, in->s->meta.program, in->s->meta.pid);
-	int rc = flamegraph_write_svg(mem, c.fg, title,
-				      in->p && !in->p->is_counts_only ? "ns"
-				      : in->p			      ? "calls"
-								      : "bytes");
+	char *title = export_svg_title(in);
+	int rc = flamegraph_write_svg(mem, fg, title, export_svg_unit(in));
 	fclose(mem);
 	free(title);
-	flamegraph_free(c.fg);
+	flamegraph_free(fg);
 	const char *body = svg ? strstr(svg, "<svg") : NULL;
 	const char *h = body ? strstr(body, " height=\"") : NULL;
 	int height = h ? atoi(h + 9) : 0;
@@ -500,35 +478,14 @@ static void write_page(FILE *out, struct loaded *in, int n)
 	fputs("</script>\n</body>\n</html>\n", out);
 }
 
-/* Writes through a temporary beside OUT, renamed at the end: a failed
- * report leaves no half-written file. */
 static int write_output(struct loaded *in, int n, const char *out_path)
 {
-	char *tmp = out_path ? xstrfmt("%s.tmp%d", out_path, (int)getpid()) : NULL;
-	FILE *out = tmp ? fopen(tmp, "wx") : stdout;
-	int rc = 0;
+	struct output o;
 
-	if (!out) {
-		rc = error("cannot create '%s': %s (choose another -o)", out_path, strerror(errno));
-		free(tmp);
-		return rc;
-	}
-	write_page(out, in, n);
-	if ((fflush(out) != 0 || ferror(out)) && rc == 0)
-		rc = error("cannot write '%s': %s", out_path ? out_path : "standard output",
-			   strerror(errno));
-	if (tmp) {
-		if (fclose(out) != 0 && rc == 0)
-			rc = error("cannot write '%s': %s", out_path, strerror(errno));
-		if (rc == 0 && rename(tmp, out_path) != 0)
-			rc = error("cannot create '%s': %s", out_path, strerror(errno));
-		if (rc != 0)
-			unlink(tmp);
-		else
-			fprintf(stderr, "cprof: wrote %s\n", out_path);
-		free(tmp);
-	}
-	return rc;
+	if (output_open(&o, out_path) < 0)
+		return -1;
+	write_page(o.f, in, n);
+	return output_close(&o, 0);
 }
 
 int cmd_html(int argc, char **argv)

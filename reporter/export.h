@@ -1,8 +1,10 @@
 /*
  * Writers of the formats other tools read, over the loaded model, and
  * the one table of them. Each writes to the FILE it is given and
- * returns 0, or -1 after one error line. Never prints to stdout on its
- * own. A new format: one export_<name>.c and one row in export.c.
+ * returns 0, or -1 after one error line; a failed write of the FILE
+ * itself is output_close()'s to report (output.h). Never prints to
+ * stdout on its own. A new format: one export_<name>.c and one row in
+ * export.c.
  */
 #ifndef CPROF_REPORTER_EXPORT_H
 #define CPROF_REPORTER_EXPORT_H
@@ -69,6 +71,17 @@ int export_pprof_snapshot(FILE *out, struct loaded *in);
  * (calls for a counts-only profile) or live bytes. */
 int export_speedscope_profile(FILE *out, struct loaded *in);
 int export_speedscope_snapshot(FILE *out, struct loaded *in);
+
+/* `cprof flamegraph`: the SVG of a profile or a snapshot, or with base
+ * (the older file, of the same kind) coloured by growth. */
+int export_svg_write(FILE *out, struct loaded *in, struct loaded *base);
+/* Its pieces, shared with the html page: the graph of in's stacks (a
+ * profile's as drawn at FLAMEGRAPH_RESOLUTION when alone; *total, when
+ * given, their sum), "time in PROG (pid N)" or "live memory at ...",
+ * and the unit of the values. */
+struct flamegraph *export_svg_build(struct loaded *in, struct loaded *base, uint64_t *total);
+char *export_svg_title(const struct loaded *in);
+const char *export_svg_unit(const struct loaded *in);
 
 /* A flame graph as a standalone SVG, built from stacks_visit calls. */
 struct flamegraph;

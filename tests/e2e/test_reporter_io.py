@@ -1,11 +1,14 @@
 """
 How the reporter touches files: every command opens each input file
 exactly once (one loader reads it and learns its kind from the header),
-counted with strace.
+counted with strace; and a full disk while writing an output is one
+`cprof: ...` error and a non-zero exit, never "wrote" nor a half file.
 """
 import glob
 import os
+import resource
 import shutil
+import signal
 import subprocess
 import tempfile
 
@@ -85,5 +88,83 @@ def run_summary_opens_each_file_once():
 
 
 c.case("run_summary_opens_each_file_once", run_summary_opens_each_file_once)
+
+# ---- a full disk ----
+
+writers = [["export", prof[0], "--format", f] for f in ("callgrind", "folded", "pprof", "speedscope")]
+writers += [["export", snap_new, "--format", f] for f in ("callgrind", "folded", "pprof", "speedscope")]
+writers += [["flamegraph", prof[0]], ["flamegraph", snap_old, snap_new], ["html", prof[0]],
+            ["html", prof[0], prof[1]]]
+
+
+def one_error(p, what):
+    lines = p.stderr.splitlines()
+    eq(p.returncode, 1, "exit status of %s (stderr %r)" % (what, p.stderr))
+    if len(lines) != 1 or not lines[0].startswith("cprof: ") or "wrote" in p.stderr:
+        raise AssertionError("%s: want one 'cprof: ' error line and no 'wrote', got %r"
+                             % (what, p.stderr))
+    return lines[0]
+
+
+def full_stdout():
+    # /dev/full: every write fails with ENOSPC, as on a full disk.
+    for args in writers:
+        with open("/dev/full", "w") as full:
+            p = subprocess.run([CPROF, *args], stdout=full, stderr=subprocess.PIPE, text=True,
+                               timeout=120)
+        line = one_error(p, " ".join(args[:1]) + " > /dev/full")
+        eq(line, "cprof: cannot write 'standard output': No space left on device", "the error")
+
+
+def small_file_limit():
+    # A file may not grow past 100 bytes (RLIMIT_FSIZE, SIGXFSZ ignored so
+    # the write fails with EFBIG): the -o file must not appear, nor stay
+    # half-written, nor may a temporary stay behind.
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100, 100))
+    d = out("fsize")
+    os.makedirs(d, exist_ok=True)
+    for args in writers:
+        target = os.path.join(d, "out")
+        p = subprocess.run([CPROF, *args, "-o", target], capture_output=True, text=True,
+                           timeout=120, preexec_fn=limit)
+        line = one_error(p, " ".join(args[:1]) + " -o (file size limit)")
+        if not line.startswith("cprof: cannot write '%s': File too large" % target):
+            raise AssertionError("%s: error %r" % (args[0], line))
+        eq(os.listdir(d), [], "files left by %s" % " ".join(args))
+
+
+def full_tmpfs():
+    # A real full file system: a 16 KiB tmpfs already holding 12 KiB.
+    if os.geteuid() != 0:
+        raise AssertionError("mounting a tmpfs needs root (run the tests as root)")
+    d = out("tiny")
+    os.makedirs(d)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", d], check=True)
+    try:
+        with open(os.path.join(d, "filler"), "wb") as f:
+            f.write(b"x" * 12288)
+        for args in writers:
+            target = os.path.join(d, "out")
+            p = subprocess.run([CPROF, *args, "-o", target], capture_output=True, text=True,
+                               timeout=120)
+            if p.returncode == 0:
+                # Small enough to fit: then the whole file is there.
+                ref = subprocess.run([CPROF, *args], capture_output=True, timeout=120).stdout
+                eq(open(target, "rb").read(), ref, "%s written whole" % " ".join(args))
+                os.unlink(target)
+                continue
+            line = one_error(p, " ".join(args[:1]) + " -o (full tmpfs)")
+            if not line.startswith("cprof: cannot write '%s': No space left on device" % target):
+                raise AssertionError("%s: error %r" % (args[0], line))
+            eq(sorted(os.listdir(d)), ["filler"], "files left by %s" % " ".join(args))
+    finally:
+        subprocess.run(["umount", d])
+
+
+c.case("full_disk_on_stdout_is_an_error", full_stdout)
+c.case("file_size_limit_is_an_error", small_file_limit)
+c.case("full_tmpfs_is_an_error", full_tmpfs)
 shutil.rmtree(tmp, ignore_errors=True)
 c.done()
