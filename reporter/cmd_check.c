@@ -122,7 +122,7 @@ static int load_set(char **paths, size_t npaths, struct loaded *files, size_t *n
 	if (status == 0 && nprofiles &&
 	    loaded_adopt_profile(&files[(*nloaded)++],
 				 profile_open_set(profiles, nprofiles, read, &is_usage),
-				 profiles[0]) < 0)
+				 profiles[0], 1) < 0)
 		status = -1;
 	for (size_t i = 0; i < nprofiles; i++)
 		fmt_file_close(&read[i]);

@@ -3,6 +3,7 @@
  * sorted by the absolute size difference, then the total difference.
  * Refuses snapshots of different programs and call profiles.
  */
+#include "cmd_stats.h"
 #include "cmds.h"
 #include "loaded.h"
 #include "snapshot.h"

@@ -4,6 +4,7 @@
  * live at exit, by site). Also the option parsing and printing that
  * `cprof diff` shares for snapshots (cmd_diff_snap.c).
  */
+#include "cmd_stats.h"
 #include "cmds.h"
 #include "snapshot.h"
 #include "util.h"

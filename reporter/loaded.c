@@ -53,7 +53,7 @@ int loaded_open_read(struct loaded *l, struct fmt_file *f)
 	}
 	const char *path = f->path;
 	fmt_file_close(f);
-	return loaded_adopt_profile(l, p, path);
+	return loaded_adopt_profile(l, p, path, 1);
 }
 
 int loaded_open(struct loaded *l, const char *path)
@@ -68,14 +68,14 @@ int loaded_open(struct loaded *l, const char *path)
 	return loaded_open_read(l, &f);
 }
 
-int loaded_adopt_profile(struct loaded *l, struct profile *p, const char *path)
+int loaded_adopt_profile(struct loaded *l, struct profile *p, const char *path, int compensate)
 {
 	memset(l, 0, sizeof(*l));
 	l->path = path;
 	l->p = p;
 	if (!l->p)
 		return -1;
-	callstats_build(&l->cs, l->p, 1);
+	callstats_build(&l->cs, l->p, compensate);
 	l->sym = symbolizer_new(&l->p->modules);
 	l->syms = xcalloc(l->cs.nfuncs + 1, sizeof(*l->syms));
 	l->names = xcalloc(l->cs.nfuncs + 1, sizeof(*l->names));

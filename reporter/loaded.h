@@ -15,7 +15,7 @@ struct loaded {
 	struct symbolizer *sym;
 	/* a call profile: */
 	struct profile *p;
-	struct callstats cs;		/* overhead-compensated */
+	struct callstats cs;		/* overhead-compensated but for report --no-compensate */
 	const struct sym_frame **syms;	/* per cs.funcs entry */
 	const char **names;		/* per function: its name */
 	char **labels;			/* per function: file:line(function) */
@@ -35,8 +35,10 @@ int loaded_open_read(struct loaded *l, struct fmt_file *f);
 /* loaded_read() then loaded_open_read(). */
 int loaded_open(struct loaded *l, const char *path);
 /* The same for a profile already made (a merged set): l owns p from now
- * on; NULL p gives -1 (its error already said). */
-int loaded_adopt_profile(struct loaded *l, struct profile *p, const char *path);
+ * on; NULL p gives -1 (its error already said). compensate: subtract the
+ * measured overhead of the hooks (what every command but `report
+ * --no-compensate` wants). */
+int loaded_adopt_profile(struct loaded *l, struct profile *p, const char *path, int compensate);
 void loaded_close(struct loaded *l);
 
 #endif

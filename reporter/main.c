@@ -2,7 +2,6 @@
  * cprof: the one command users type. Dispatches to cmd_*.c, which choose
  * the exit status (0 ok, 1 error, 2 usage).
  */
-#include "cmd_html.h"
 #include "cmds.h"
 #include "export.h"
 #include "loaded.h"
