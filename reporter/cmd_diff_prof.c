@@ -111,7 +111,7 @@ int cmd_diff_profiles(int argc, char **argv, struct fmt_file *read)
 		case 'l':
 			limit = util_parse_count(optarg);
 			if (limit < 0)
-				return error("--limit needs a number, not '%s'", optarg), EXIT_USAGE;
+				return usage_error("--limit needs a number, not '%s'", optarg);
 			break;
 		case 'm':
 			match = optarg;

@@ -50,16 +50,13 @@ int cmd_html(int argc, char **argv)
 			return EXIT_OK;
 		default:
 			if (optopt == 'o')
-				error("-o needs a file name\n%s", html_usage);
-			else
-				error("unknown option '%s'\n%s", argv[optind - 1], html_usage);
-			return EXIT_USAGE;
+				return usage_error("-o needs a file name\n%s", html_usage);
+			return usage_error("unknown option '%s'\n%s", argv[optind - 1], html_usage);
 		}
 	}
 	int n = argc - optind;
 	if (n < 1)
-		return error("html takes one or more profiles or snapshots\n%s", html_usage),
-		       EXIT_USAGE;
+		return usage_error("html takes one or more profiles or snapshots\n%s", html_usage);
 	struct loaded *in = xcalloc((size_t)n, sizeof(*in));
 	int status = EXIT_OK, loaded = 0;
 	for (; loaded < n; loaded++)

@@ -288,8 +288,8 @@ static int report_profile(struct profile *p, const char *path, const struct repo
 
 	if (o->match && regcomp(&re, o->match, REG_EXTENDED | REG_NOSUB) != 0) {
 		profile_free(p);
-		error("bad --match regular expression '%s' (POSIX extended syntax)", o->match);
-		return EXIT_USAGE;
+		return usage_error("bad --match regular expression '%s' (POSIX extended syntax)",
+				   o->match);
 	}
 	if (p->meta.dropped_nodes || p->meta.dropped_frames)
 		warning("'%s': %" PRIu64 " calls were not recorded (%" PRIu64
@@ -405,8 +405,7 @@ int cmd_report(int argc, char **argv)
 		case 'l':
 			o.limit = util_parse_count(optarg);
 			if (o.limit < 0) {
-				error("--limit needs a number, not '%s'", optarg);
-				return EXIT_USAGE;
+				return usage_error("--limit needs a number, not '%s'", optarg);
 			}
 			break;
 		case 'm':
@@ -431,17 +430,15 @@ int cmd_report(int argc, char **argv)
 			puts(report_usage);
 			return EXIT_OK;
 		default:
-			error("unknown option '%s' for report\n%s", argv[optind - 1], report_usage);
-			return EXIT_USAGE;
+			return usage_error("unknown option '%s' for report\n%s", argv[optind - 1],
+					   report_usage);
 		}
 	}
 	if (o.callers && o.callees) {
-		error("--callers and --callees are exclusive (run report twice)");
-		return EXIT_USAGE;
+		return usage_error("--callers and --callees are exclusive (run report twice)");
 	}
 	if (optind >= argc) {
-		error("report needs a profile file\n%s", report_usage);
-		return EXIT_USAGE;
+		return usage_error("report needs a profile file\n%s", report_usage);
 	}
 	if (is_merge)
 		return report_set(argv + optind, (size_t)(argc - optind), &o);

@@ -113,6 +113,5 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);
-	error("unknown command '%s' (see 'cprof --help')", argv[1]);
-	return EXIT_USAGE;
+	return usage_error("unknown command '%s' (see 'cprof --help')", argv[1]);
 }
