@@ -118,16 +118,11 @@ static void write_profile(FILE *out, struct loaded *in, int idx)
 	html_table_summary_u64(out, "calls skipped in signal handlers", p->meta.skipped_reentrant);
 	if (p->is_counts_only)
 		html_table_summary_row(out, "note", "counts only: the profile was taken without a clock");
-	fputs("</table>\n<h3>Functions</h3>\n"
-	      "<div class=\"wrap\"><table class=\"sortable stats\"><thead><tr>",
-	      out);
-	html_table_th(out, "ncalls", 1);
-	html_table_th(out, "tottime", 1);
-	html_table_th(out, "percall", 1);
-	html_table_th(out, "cumtime", 1);
-	html_table_th(out, "percall", 1);
-	html_table_th(out, "filename:lineno(function)", 0);
-	fputs("</tr></thead>\n<tbody>\n", out);
+	fputs("</table>\n<h3>Functions</h3>\n", out);
+	html_table_open(out,
+			(const char *const[]){ "ncalls", "tottime", "percall", "cumtime", "percall",
+					       "filename:lineno(function)" },
+			"nnnnnt");
 
 	/* Ordered by cumulative time, as `cprof run` prints it. */
 	size_t *order = xcalloc(cs->nfuncs + 1, sizeof(*order));
@@ -153,9 +148,39 @@ static void write_profile(FILE *out, struct loaded *in, int idx)
 		fputs("</tr>\n", out);
 	}
 	free(order);
-	fputs("</tbody></table></div>\n", out);
+	html_table_close(out);
 	write_flame(out, in);
 	fputs("</section>\n", out);
+}
+
+/* Live memory by site; a diff adds the changes beside size and count. */
+static void site_table(FILE *out, const struct snap_stats *st, int is_diff)
+{
+	if (is_diff)
+		html_table_open(out,
+				(const char *const[]){ "file:line", "function", "size", "size change",
+						       "count", "count change", "average" },
+				"ttnnnnn");
+	else
+		html_table_open(out,
+				(const char *const[]){ "file:line", "function", "size", "count",
+						       "average" },
+				"ttnnn");
+	for (size_t i = 0; i < st->nstats; i++) {
+		const struct snap_stat *e = &st->stats[i];
+		fputs("<tr>", out);
+		html_table_td_text(out, e->key);
+		html_table_td_text(out, e->function ? e->function : "?");
+		html_table_td_bytes(out, (double)e->size, 0);
+		if (is_diff)
+			html_table_td_bytes(out, (double)e->size_diff, 1);
+		html_table_td_int(out, e->count, 0);
+		if (is_diff)
+			html_table_td_int(out, e->count_diff, 1);
+		html_table_td_bytes(out, e->count ? (double)e->size / (double)e->count : 0, 0);
+		fputs("</tr>\n", out);
+	}
+	html_table_close(out);
 }
 
 static void write_snapshot(FILE *out, struct loaded *in, int idx)
@@ -190,30 +215,22 @@ static void write_snapshot(FILE *out, struct loaded *in, int idx)
 	util_format_bytes(sz, sizeof(sz), (double)st.size, 0);
 	fprintf(out, "<h3>Live memory by line</h3>\n<p>%zu site%s, %s in %" PRId64 " blocks</p>\n",
 		st.nstats, st.nstats == 1 ? "" : "s", sz, st.count);
-	fputs("<div class=\"wrap\"><table class=\"sortable stats\"><thead><tr>", out);
-	html_table_th(out, "file:line", 0);
-	html_table_th(out, "function", 0);
-	html_table_th(out, "size", 1);
-	html_table_th(out, "count", 1);
-	html_table_th(out, "average", 1);
-	fputs("</tr></thead>\n<tbody>\n", out);
-	for (size_t i = 0; i < st.nstats; i++) {
-		const struct snap_stat *e = &st.stats[i];
-		fputs("<tr>", out);
-		html_table_td_text(out, e->key);
-		html_table_td_text(out, e->function ? e->function : "?");
-		html_table_td_bytes(out, (double)e->size, 0);
-		html_table_td_int(out, e->count, 0);
-		html_table_td_bytes(out, e->count ? (double)e->size / (double)e->count : 0, 0);
-		fputs("</tr>\n", out);
-	}
-	fputs("</tbody></table></div>\n", out);
+	site_table(out, &st, 0);
 	snapshot_stats_release(&st);
 	write_flame(out, in);
 	fputs("</section>\n", out);
 }
 
 /* ---- two files of a kind ---- */
+
+/* The diff's section and "Diff: A -> B" (its <h2> left open). */
+static void diff_heading(FILE *out, const struct loaded *a, const struct loaded *b)
+{
+	fputs("<section class=\"diff\" id=\"diff\">\n<h2>Diff: ", out);
+	html_table_text(out, util_display_path(a->path));
+	fputs(" &rarr; ", out);
+	html_table_text(out, util_display_path(b->path));
+}
 
 static void write_diff_profiles(FILE *out, struct loaded *a, struct loaded *b)
 {
@@ -223,24 +240,16 @@ static void write_diff_profiles(FILE *out, struct loaded *a, struct loaded *b)
 
 	profdiff_build(&d, cs, labels);
 	double speedup = d.total[1] > 0 ? d.total[0] / d.total[1] : 0;
-	fputs("<section class=\"diff\" id=\"diff\">\n<h2>Diff: ", out);
-	html_table_text(out, util_display_path(a->path));
-	fputs(" &rarr; ", out);
-	html_table_text(out, util_display_path(b->path));
+	diff_heading(out, a, b);
 	fprintf(out, "</h2>\n<p>%.3f s &rarr; %.3f s: %.2fx %s</p>\n", d.total[0], d.total[1],
 		speedup >= 1 ? speedup : (speedup > 0 ? 1 / speedup : 0),
 		speedup >= 1 ? "faster" : "slower");
-	fputs("<div class=\"wrap\"><table class=\"sortable stats\"><thead><tr>", out);
-	html_table_th(out, "ncalls old", 1);
-	html_table_th(out, "ncalls new", 1);
-	html_table_th(out, "tottime old", 1);
-	html_table_th(out, "tottime new", 1);
-	html_table_th(out, "tottime change", 1);
-	html_table_th(out, "cumtime old", 1);
-	html_table_th(out, "cumtime new", 1);
-	html_table_th(out, "cumtime change", 1);
-	html_table_th(out, "filename:lineno(function)", 0);
-	fputs("</tr></thead>\n<tbody>\n", out);
+	html_table_open(out,
+			(const char *const[]){ "ncalls old", "ncalls new", "tottime old",
+					       "tottime new", "tottime change", "cumtime old",
+					       "cumtime new", "cumtime change",
+					       "filename:lineno(function)" },
+			"nnnnnnnnt");
 	for (size_t i = 0; i < d.nrows; i++) {
 		const struct profdiff_row *r = &d.rows[i];
 		double dt = r->tottime[1] - r->tottime[0], dc = r->cumtime[1] - r->cumtime[0];
@@ -256,7 +265,8 @@ static void write_diff_profiles(FILE *out, struct loaded *a, struct loaded *b)
 		html_table_td_text(out, r->label);
 		fputs("</tr>\n", out);
 	}
-	fputs("</tbody></table></div>\n</section>\n", out);
+	html_table_close(out);
+	fputs("</section>\n", out);
 	profdiff_release(&d);
 }
 
@@ -268,34 +278,11 @@ static void write_diff_snapshots(FILE *out, struct loaded *a, struct loaded *b)
 	snapshot_compare(a->s, a->sym, b->s, b->sym, SNAP_BY_LINENO, NULL, &st);
 	util_format_bytes(sz, sizeof(sz), (double)st.size, 0);
 	util_format_bytes(dsz, sizeof(dsz), (double)st.size_diff, 1);
-	fputs("<section class=\"diff\" id=\"diff\">\n<h2>Diff: ", out);
-	html_table_text(out, util_display_path(a->path));
-	fputs(" &rarr; ", out);
-	html_table_text(out, util_display_path(b->path));
+	diff_heading(out, a, b);
 	fprintf(out, "</h2>\n<p>%zu site%s, %s (%s) in %" PRId64 " blocks (%+" PRId64 ")</p>\n",
 		st.nstats, st.nstats == 1 ? "" : "s", sz, dsz, st.count, st.count_diff);
-	fputs("<div class=\"wrap\"><table class=\"sortable stats\"><thead><tr>", out);
-	html_table_th(out, "file:line", 0);
-	html_table_th(out, "function", 0);
-	html_table_th(out, "size", 1);
-	html_table_th(out, "size change", 1);
-	html_table_th(out, "count", 1);
-	html_table_th(out, "count change", 1);
-	html_table_th(out, "average", 1);
-	fputs("</tr></thead>\n<tbody>\n", out);
-	for (size_t i = 0; i < st.nstats; i++) {
-		const struct snap_stat *e = &st.stats[i];
-		fputs("<tr>", out);
-		html_table_td_text(out, e->key);
-		html_table_td_text(out, e->function ? e->function : "?");
-		html_table_td_bytes(out, (double)e->size, 0);
-		html_table_td_bytes(out, (double)e->size_diff, 1);
-		html_table_td_int(out, e->count, 0);
-		html_table_td_int(out, e->count_diff, 1);
-		html_table_td_bytes(out, e->count ? (double)e->size / (double)e->count : 0, 0);
-		fputs("</tr>\n", out);
-	}
-	fputs("</tbody></table></div>\n</section>\n", out);
+	site_table(out, &st, 1);
+	fputs("</section>\n", out);
 	snapshot_stats_release(&st);
 }
 

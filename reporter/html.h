@@ -22,6 +22,11 @@ void html_table_summary_u64(FILE *out, const char *name, uint64_t v);
 void html_table_summary_bytes(FILE *out, const char *name, double bytes, uint64_t blocks);
 /* A header cell: numeric columns sort largest first on the first click. */
 void html_table_th(FILE *out, const char *title, int is_num);
+/* A sortable table with these column titles, kinds[i] 'n' for a number
+ * column and 't' for text (the string's length is the column count);
+ * html_table_close() ends it. */
+void html_table_open(FILE *out, const char *const *titles, const char *kinds);
+void html_table_close(FILE *out);
 /* Cells: text, and numbers with their value in data-v for sorting. */
 void html_table_td_text(FILE *out, const char *s);
 void html_table_td_num(FILE *out, double v, const char *fmt);

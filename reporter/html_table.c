@@ -85,3 +85,16 @@ void html_table_td_int(FILE *out, int64_t v, int with_sign)
 	fprintf(out, "<td class=\"num\" data-v=\"%" PRId64 "\">%s%" PRId64 "</td>", v,
 		with_sign && v > 0 ? "+" : "", v);
 }
+
+void html_table_open(FILE *out, const char *const *titles, const char *kinds)
+{
+	fputs("<div class=\"wrap\"><table class=\"sortable stats\"><thead><tr>", out);
+	for (size_t i = 0; kinds[i]; i++)
+		html_table_th(out, titles[i], kinds[i] == 'n');
+	fputs("</tr></thead>\n<tbody>\n", out);
+}
+
+void html_table_close(FILE *out)
+{
+	fputs("</tbody></table></div>\n", out);
+}
