@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "cmd_stats.h"
 #include "cmds.h"
+#include "loaded.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -307,16 +308,17 @@ int cmd_stats(int argc, char **argv)
 		cmd_stats_options_release(&o);
 		return EXIT_USAGE;
 	}
-	struct snapshot *s = snapshot_open(o.files[0]);
-	if (!s) {
+	struct loaded l;
+	if (loaded_open_snapshot(&l, o.files[0]) < 0) {
+		loaded_close(&l);
 		cmd_stats_options_release(&o);
 		return EXIT_ERROR;
 	}
+	const struct snapshot *s = l.s;
 	if (o.is_leaks && strcmp(s->meta.label, "exit") != 0)
 		warning("'%s' is labelled '%s', not 'exit': showing what was live when it was taken",
 			o.files[0], s->meta.label);
-	struct symbolizer *sym = symbolizer_new(&s->modules);
-	snapshot_statistics(s, sym, (enum snap_key)o.key, &o.filter, &st);
+	snapshot_statistics(s, l.sym, (enum snap_key)o.key, &o.filter, &st);
 	if (o.is_json) {
 		printf("{");
 		cmd_stats_print_json_snapshot("snapshot", s);
@@ -344,8 +346,7 @@ int cmd_stats(int argc, char **argv)
 		cmd_stats_print_text(&st, &o, 0);
 	}
 	snapshot_stats_release(&st);
-	symbolizer_free(sym);
-	snapshot_free(s);
+	loaded_close(&l);
 	cmd_stats_options_release(&o);
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
 }

@@ -26,13 +26,15 @@ int loaded_read(struct fmt_file *f, const char *path)
 	return 0;
 }
 
-int loaded_open_read(struct loaded *l, struct fmt_file *f)
+/* The model of f as kind (the header's, or what the command wants: the
+ * parser then says what else the file is). */
+static int open_as(struct loaded *l, struct fmt_file *f, uint32_t kind)
 {
 	char err[512];
 
 	memset(l, 0, sizeof(*l));
 	l->path = f->path;
-	if (f->header.kind == FMT_KIND_SNAPSHOT) {
+	if (kind == FMT_KIND_SNAPSHOT) {
 		l->s = snapshot_parse(f, err, sizeof(err));
 		fmt_file_close(f);
 		if (!l->s)
@@ -54,6 +56,23 @@ int loaded_open_read(struct loaded *l, struct fmt_file *f)
 	const char *path = f->path;
 	fmt_file_close(f);
 	return loaded_adopt_profile(l, p, path, 1);
+}
+
+int loaded_open_read(struct loaded *l, struct fmt_file *f)
+{
+	return open_as(l, f, f->header.kind);
+}
+
+int loaded_open_snapshot(struct loaded *l, const char *path)
+{
+	struct fmt_file f;
+	char err[512];
+
+	memset(l, 0, sizeof(*l));
+	l->path = path;
+	if (fmt_file_open(&f, path, err, sizeof(err)) < 0)
+		return error("%s", err);
+	return open_as(l, &f, FMT_KIND_SNAPSHOT);
 }
 
 int loaded_open(struct loaded *l, const char *path)

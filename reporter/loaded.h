@@ -34,6 +34,9 @@ int loaded_read(struct fmt_file *f, const char *path);
 int loaded_open_read(struct loaded *l, struct fmt_file *f);
 /* loaded_read() then loaded_open_read(). */
 int loaded_open(struct loaded *l, const char *path);
+/* For a command that takes snapshots only: path read once and parsed as
+ * one (a profile there is an error that names the command to use). */
+int loaded_open_snapshot(struct loaded *l, const char *path);
 /* The same for a profile already made (a merged set): l owns p from now
  * on; NULL p gives -1 (its error already said). compensate: subtract the
  * measured overhead of the hooks (what every command but `report

@@ -154,22 +154,6 @@ fail:
 	return NULL;
 }
 
-struct snapshot *snapshot_open(const char *path)
-{
-	struct fmt_file f;
-	char err[512];
-
-	if (fmt_file_open(&f, path, err, sizeof(err)) < 0) {
-		error("%s", err);
-		return NULL;
-	}
-	struct snapshot *s = snapshot_parse(&f, err, sizeof(err));
-	fmt_file_close(&f);
-	if (!s)
-		error("%s", err);
-	return s;
-}
-
 void snapshot_free(struct snapshot *s)
 {
 	if (!s)
