@@ -71,22 +71,6 @@ static void print_text(const struct profdiff *d, const char *old_path, const cha
 	}
 }
 
-/* A row as a growth budget sees it: "file:line(name)" split (file and
- * function allocated), cumtime. */
-static struct budget_entry label_entry(const struct profdiff_row *r)
-{
-	struct budget_entry e = { .label = r->label, .old_value = r->cumtime[0],
-				  .new_value = r->cumtime[1] };
-	const char *open = strrchr(r->label, '('), *colon;
-
-	if (open && (colon = memrchr(r->label, ':', (size_t)(open - r->label)))) {
-		e.file = xstrfmt("%.*s", (int)(colon - r->label), r->label);
-		e.line = atoi(colon + 1);
-		e.function = xstrfmt("%.*s", (int)strcspn(open + 1, ")"), open + 1);
-	}
-	return e;
-}
-
 int cmd_diff_profiles(int argc, char **argv, struct fmt_file *read)
 {
 	static const struct option longopts[] = {
@@ -157,7 +141,7 @@ int cmd_diff_profiles(int argc, char **argv, struct fmt_file *read)
 		struct budget_entry *entries = xcalloc(d.nrows + 1, sizeof(*entries));
 		struct growth_check gc;
 		for (size_t i = 0; i < d.nrows; i++)
-			entries[i] = label_entry(&d.rows[i]);
+			entries[i] = profdiff_budget_entry(&d.rows[i]);
 		status = check_growth_eval(&gc, budgets, nbudgets, d.total[0], d.total[1], entries,
 					   d.nrows, BUDGET_SECONDS);
 		const struct profdiff_row **rows = xcalloc(d.nrows + 1, sizeof(*rows));

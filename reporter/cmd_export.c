@@ -1,22 +1,19 @@
 /*
  * `cprof export FILE --format F [-o OUT]` and `cprof flamegraph FILE
  * [-o OUT.svg]`: a profile or a snapshot in the formats other tools read.
- * Options, file kinds and output files; the writers are export_*.c and
- * flamegraph.c.
+ * Options and file kinds; the formats are export.c's table, the flame
+ * graph export_svg.c's, the output file output.c's.
  */
-#define _GNU_SOURCE
 #include "cmds.h"
 #include "export.h"
 #include "loaded.h"
 #include "output.h"
 #include "util.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* base, when given, is the older file of a differential flame graph;
  * fmt NULL: the flame graph. */

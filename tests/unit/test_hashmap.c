@@ -12,7 +12,7 @@
 
 enum { MANY = 10000 };
 
-Test(hashmap, fnv1a_test_vectors)
+Test(hashmap, fnv1a_test_vectors, .timeout = 30)
 {
 	/* The published FNV-1a values for "" and "a". */
 	cr_assert_eq(hash_str(""), 0xcbf29ce484222325ull);
@@ -22,7 +22,7 @@ Test(hashmap, fnv1a_test_vectors)
 	cr_assert_eq(hash_str32("foobar"), 0xbf9cf968u);
 }
 
-Test(hashmap, string_keys_survive_growth)
+Test(hashmap, string_keys_survive_growth, .timeout = 30)
 {
 	struct hashmap m;
 	char key[32];
@@ -48,7 +48,7 @@ Test(hashmap, string_keys_survive_growth)
 	cr_assert_null(m.vals);
 }
 
-Test(hashmap, keys_are_copied)
+Test(hashmap, keys_are_copied, .timeout = 30)
 {
 	struct hashmap m;
 	char key[8] = "abc";
@@ -61,7 +61,7 @@ Test(hashmap, keys_are_copied)
 	hashmap_release(&m);
 }
 
-Test(hashmap, u64_keys_with_crowded_low_bits)
+Test(hashmap, u64_keys_with_crowded_low_bits, .timeout = 30)
 {
 	struct hashmap m;
 
@@ -81,7 +81,7 @@ Test(hashmap, u64_keys_with_crowded_low_bits)
 	hashmap_release(&m);
 }
 
-Test(hashmap, release_of_an_unused_map)
+Test(hashmap, release_of_an_unused_map, .timeout = 30)
 {
 	struct hashmap m = { 0 };
 
