@@ -5,6 +5,7 @@
  * counted) only when its function is not already open above it.
  */
 #include "callstats.h"
+#include "hashmap.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -12,63 +13,14 @@
 
 #define NONE UINT32_MAX
 
-struct index_map {
-	uint64_t *keys;		/* key + 1; 0 = empty */
-	uint32_t *vals;
-	size_t cap, used;
-};
-
-static void map_init(struct index_map *m, size_t expect)
+/* The dense id of key in m, the next one (*added set) when new. */
+static uint32_t map_get(struct hashmap *m, uint64_t key, uint32_t next_val, int *added)
 {
-	m->cap = 16;
-	while (m->cap < expect * 2)
-		m->cap <<= 1;
-	m->keys = xcalloc(m->cap, sizeof(*m->keys));
-	m->vals = xcalloc(m->cap, sizeof(*m->vals));
-	m->used = 0;
-}
+	size_t known = m->count;
+	uint32_t v = (uint32_t)hashmap_u64(m, key, (uint64_t)next_val + 1) - 1;
 
-static void map_release(struct index_map *m)
-{
-	free(m->keys);
-	free(m->vals);
-}
-
-static size_t map_slot(const struct index_map *m, uint64_t key)
-{
-	size_t i = (size_t)((key + 1) * 0x9e3779b97f4a7c15ull >> 17) & (m->cap - 1);
-
-	while (m->keys[i] && m->keys[i] != key + 1)
-		i = (i + 1) & (m->cap - 1);
-	return i;
-}
-
-/* Value for key, inserting next_val when absent (*added set). */
-static uint32_t map_get(struct index_map *m, uint64_t key, uint32_t next_val, int *added)
-{
-	size_t i = map_slot(m, key);
-
-	*added = !m->keys[i];
-	if (*added) {
-		if ((m->used + 1) * 2 > m->cap) {
-			struct index_map bigger;
-			map_init(&bigger, m->cap);
-			for (size_t j = 0; j < m->cap; j++)
-				if (m->keys[j]) {
-					size_t k = map_slot(&bigger, m->keys[j] - 1);
-					bigger.keys[k] = m->keys[j];
-					bigger.vals[k] = m->vals[j];
-				}
-			bigger.used = m->used;
-			map_release(m);
-			*m = bigger;
-			i = map_slot(m, key);
-		}
-		m->keys[i] = key + 1;
-		m->vals[i] = next_val;
-		m->used++;
-	}
-	return m->vals[i];
+	*added = m->count > known;
+	return v;
 }
 
 size_t callstats_find(const struct callstats *cs, uint64_t fn)
@@ -87,7 +39,7 @@ static double clamp0(double v)
 void callstats_build(struct callstats *cs, const struct profile *p, int compensate)
 {
 	size_t n = p->nnodes;
-	struct index_map fmap, emap;
+	struct hashmap fmap, emap;
 	uint32_t *edge_of = xcalloc(n, sizeof(*edge_of));
 	uint64_t *child_calls = xcalloc(n, sizeof(*child_calls));
 	double *self, *incl;
@@ -96,8 +48,8 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 	cs->node_func = xcalloc(n, sizeof(*cs->node_func));
 	cs->node_incl = incl = xcalloc(n, sizeof(*cs->node_incl));
 	cs->node_self = self = xcalloc(n, sizeof(*cs->node_self));
-	map_init(&fmap, 64);
-	map_init(&emap, 64);
+	hashmap_init(&fmap, 0);
+	hashmap_init(&emap, 0);
 
 	/* Dense ids for functions and edges; roots have none. */
 	for (size_t i = 0; i < n; i++) {
@@ -223,8 +175,8 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 	free(visited);
 	free(child_calls);
 	free(edge_of);
-	map_release(&fmap);
-	map_release(&emap);
+	hashmap_release(&fmap);
+	hashmap_release(&emap);
 }
 
 void callstats_release(struct callstats *cs)

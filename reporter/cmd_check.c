@@ -103,21 +103,30 @@ static int has_kind(const struct loaded *files, size_t n, int kind)
 static int load_set(char **paths, size_t npaths, struct loaded *files, size_t *nloaded)
 {
 	char **profiles = xcalloc(npaths + 1, sizeof(*profiles));
+	struct fmt_file *read = xcalloc(npaths + 1, sizeof(*read));
 	size_t nprofiles = 0;
 	int is_usage, status = 0;
 
 	*nloaded = 0;
 	for (size_t i = 0; i < npaths && status == 0; i++) {
-		int kind = loaded_kind(paths[i]);
-		if (kind == FMT_KIND_PROFILE)
-			profiles[nprofiles++] = paths[i];
-		else if (kind < 0 || loaded_open(&files[(*nloaded)++], paths[i]) < 0)
+		struct fmt_file f;
+		if (loaded_read(&f, paths[i]) < 0) {
 			status = -1;
+		} else if (f.header.kind == FMT_KIND_PROFILE) {
+			read[nprofiles] = f;	/* merged below, not read again */
+			profiles[nprofiles++] = paths[i];
+		} else if (loaded_open_read(&files[(*nloaded)++], &f) < 0) {
+			status = -1;
+		}
 	}
 	if (status == 0 && nprofiles &&
-	    loaded_adopt_profile(&files[(*nloaded)++], profile_open_set(profiles, nprofiles, &is_usage),
-				 profiles[0]) < 0)
+	    loaded_adopt_profile(&files[(*nloaded)++],
+				 profile_open_set(profiles, nprofiles, read, &is_usage),
+				 profiles[0], 1) < 0)
 		status = -1;
+	for (size_t i = 0; i < nprofiles; i++)
+		fmt_file_close(&read[i]);
+	free(read);
 	free(profiles);
 	return status;
 }

@@ -23,16 +23,6 @@ static const char diff_prof_usage[] =
 	"                 [--fail-over PERCENT | --fail-over FUNCTION=PERCENT]...\n"
 	"  --fail-over: exit 1 when the total time (or FUNCTION's cumtime) grew by more";
 
-/* Opens a call profile; a snapshot here is a usage error of its own. */
-static int load(const char *path, struct loaded *l)
-{
-	if (loaded_open(l, path) < 0)
-		return -1;
-	if (!l->p)
-		return error("'%s' is a memory snapshot, not a call profile", path);
-	return 0;
-}
-
 static void print_json(const struct profdiff *d, const char *old_path, const char *new_path,
 		       const struct profdiff_row **rows, size_t n)
 {
@@ -81,23 +71,7 @@ static void print_text(const struct profdiff *d, const char *old_path, const cha
 	}
 }
 
-/* A row as a growth budget sees it: "file:line(name)" split (file and
- * function allocated), cumtime. */
-static struct budget_entry label_entry(const struct profdiff_row *r)
-{
-	struct budget_entry e = { .label = r->label, .old_value = r->cumtime[0],
-				  .new_value = r->cumtime[1] };
-	const char *open = strrchr(r->label, '('), *colon;
-
-	if (open && (colon = memrchr(r->label, ':', (size_t)(open - r->label)))) {
-		e.file = xstrfmt("%.*s", (int)(colon - r->label), r->label);
-		e.line = atoi(colon + 1);
-		e.function = xstrfmt("%.*s", (int)strcspn(open + 1, ")"), open + 1);
-	}
-	return e;
-}
-
-int cmd_diff_profiles(int argc, char **argv)
+int cmd_diff_profiles(int argc, char **argv, struct fmt_file *read)
 {
 	static const struct option longopts[] = {
 		{ "limit", required_argument, NULL, 'l' },
@@ -121,7 +95,7 @@ int cmd_diff_profiles(int argc, char **argv)
 		case 'l':
 			limit = util_parse_count(optarg);
 			if (limit < 0)
-				return error("--limit needs a number, not '%s'", optarg), EXIT_USAGE;
+				return usage_error("--limit needs a number, not '%s'", optarg);
 			break;
 		case 'm':
 			match = optarg;
@@ -154,7 +128,7 @@ int cmd_diff_profiles(int argc, char **argv)
 
 	struct loaded l[2] = { { 0 }, { 0 } };
 	int status = EXIT_OK;
-	if (load(argv[optind], &l[0]) < 0 || load(argv[optind + 1], &l[1]) < 0) {
+	if (loaded_open_read(&l[0], &read[0]) < 0 || loaded_open_read(&l[1], &read[1]) < 0) {
 		status = EXIT_ERROR;
 	} else {
 		if (strcmp(l[0].p->meta.program, l[1].p->meta.program) != 0)
@@ -167,7 +141,7 @@ int cmd_diff_profiles(int argc, char **argv)
 		struct budget_entry *entries = xcalloc(d.nrows + 1, sizeof(*entries));
 		struct growth_check gc;
 		for (size_t i = 0; i < d.nrows; i++)
-			entries[i] = label_entry(&d.rows[i]);
+			entries[i] = profdiff_budget_entry(&d.rows[i]);
 		status = check_growth_eval(&gc, budgets, nbudgets, d.total[0], d.total[1], entries,
 					   d.nrows, BUDGET_SECONDS);
 		const struct profdiff_row **rows = xcalloc(d.nrows + 1, sizeof(*rows));

@@ -3,7 +3,9 @@
  * sorted by the absolute size difference, then the total difference.
  * Refuses snapshots of different programs and call profiles.
  */
+#include "cmd_stats.h"
 #include "cmds.h"
+#include "loaded.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -22,8 +24,9 @@ static void usage(void)
 	       "function) grew by more than PERCENT.\n");
 }
 
-int cmd_diff_snapshots(int argc, char **argv)
+int cmd_diff_snapshots(int argc, char **argv, struct fmt_file *read)
 {
+	struct loaded l[2] = { { 0 }, { 0 } };
 	struct stats_options o;
 	struct snap_stats st;
 	int status = EXIT_ERROR;
@@ -37,18 +40,15 @@ int cmd_diff_snapshots(int argc, char **argv)
 		cmd_stats_options_release(&o);
 		return EXIT_USAGE;
 	}
-	struct snapshot *old_snap = snapshot_open(o.files[0]);
-	struct snapshot *new_snap = old_snap ? snapshot_open(o.files[1]) : NULL;
-	if (!old_snap || !new_snap)
+	if (loaded_open_read(&l[0], &read[0]) < 0 || loaded_open_read(&l[1], &read[1]) < 0)
 		goto out;
+	struct snapshot *old_snap = l[0].s, *new_snap = l[1].s;
 	if (strcmp(old_snap->meta.program, new_snap->meta.program) != 0) {
 		error("'%s' and '%s' are snapshots of different programs ('%s' and '%s'); compare snapshots of one program",
 		      o.files[0], o.files[1], old_snap->meta.program, new_snap->meta.program);
 		goto out;
 	}
-	struct symbolizer *old_sym = symbolizer_new(&old_snap->modules);
-	struct symbolizer *new_sym = symbolizer_new(&new_snap->modules);
-	snapshot_compare(old_snap, old_sym, new_snap, new_sym, (enum snap_key)o.key, &o.filter, &st);
+	snapshot_compare(old_snap, l[0].sym, new_snap, l[1].sym, (enum snap_key)o.key, &o.filter, &st);
 	struct budget_entry *entries = xcalloc(st.nstats + 1, sizeof(*entries));
 	for (size_t i = 0; i < st.nstats; i++) {
 		const struct snap_stat *e = &st.stats[i];
@@ -82,11 +82,9 @@ int cmd_diff_snapshots(int argc, char **argv)
 	check_growth_release(&gc);
 	free(entries);
 	snapshot_stats_release(&st);
-	symbolizer_free(old_sym);
-	symbolizer_free(new_sym);
 out:
-	snapshot_free(old_snap);
-	snapshot_free(new_snap);
+	loaded_close(&l[0]);
+	loaded_close(&l[1]);
 	cmd_stats_options_release(&o);
 	return status;
 }

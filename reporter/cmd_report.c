@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "callstats.h"
 #include "cmds.h"
+#include "loaded.h"
 #include "symbolize.h"
 #include "util.h"
 
@@ -51,25 +52,26 @@ struct report_opts {
 	FILE *out;
 };
 
-/* stdout for `report`, stderr for the summary after `run` (the
- * program's stdout must stay its own). */
-static FILE *report_out;
-static const struct callstats *sort_cs;
-static const struct report_opts *sort_opts;
+/* What cmp_rows sorts by (qsort_r's context). */
+struct sort_by {
+	const struct callstats *cs;
+	const struct report_opts *o;
+};
 
 static int cmp_double_desc(double a, double b)
 {
 	return a < b ? 1 : a > b ? -1 : 0;
 }
 
-static int cmp_rows(const void *pa, const void *pb)
+static int cmp_rows(const void *pa, const void *pb, void *ctx)
 {
+	const struct sort_by *by = ctx;
 	const struct row *a = pa, *b = pb;
-	const struct func_stat *fa = &sort_cs->funcs[a->func], *fb = &sort_cs->funcs[b->func];
+	const struct func_stat *fa = &by->cs->funcs[a->func], *fb = &by->cs->funcs[b->func];
 
-	for (int i = 0; i < sort_opts->nkeys; i++) {
+	for (int i = 0; i < by->o->nkeys; i++) {
 		int c = 0;
-		switch (sort_opts->keys[i]) {
+		switch (by->o->keys[i]) {
 		case SORT_CUMULATIVE:
 			c = cmp_double_desc(fa->cumtime, fb->cumtime);
 			break;
@@ -106,95 +108,95 @@ static void ncalls_text(char *buf, size_t cap, uint64_t calls, uint64_t pcalls)
 }
 
 /* Which processes a merged set holds, under the header. */
-static void print_processes(const struct profile *p)
+static void print_processes(FILE *out, const struct profile *p)
 {
 	if (p->nprocesses < 2)
 		return;
-	fprintf(report_out, "   Merged %zu processes:\n", p->nprocesses);
+	fprintf(out, "   Merged %zu processes:\n", p->nprocesses);
 	for (size_t i = 0; i < p->nprocesses; i++) {
 		const struct profile_process *pr = &p->processes[i];
-		fprintf(report_out, "     pid %" PRIu64 " (parent %" PRIu64 ") %s  %s\n", pr->pid,
+		fprintf(out, "     pid %" PRIu64 " (parent %" PRIu64 ") %s  %s\n", pr->pid,
 			pr->ppid, pr->program, util_display_path(pr->path));
 	}
 	if (p->inherited_calls_removed)
-		fprintf(report_out, "   %" PRIu64 " call%s that forked children inherited open counted once, in the parent\n",
+		fprintf(out, "   %" PRIu64 " call%s that forked children inherited open counted once, in the parent\n",
 			p->inherited_calls_removed, p->inherited_calls_removed == 1 ? "" : "s");
-	fprintf(report_out, "\n");
+	fprintf(out, "\n");
 }
 
-static void json_processes(const struct profile *p)
+static void json_processes(FILE *out, const struct profile *p)
 {
-	fprintf(report_out, " \"processes\": [");
+	fprintf(out, " \"processes\": [");
 	for (size_t i = 0; i < p->nprocesses; i++) {
 		const struct profile_process *pr = &p->processes[i];
-		fprintf(report_out, "%s{\"pid\": %" PRIu64 ", \"ppid\": %" PRIu64 ", \"program\": ",
+		fprintf(out, "%s{\"pid\": %" PRIu64 ", \"ppid\": %" PRIu64 ", \"program\": ",
 			i ? ", " : "", pr->pid, pr->ppid);
-		util_json_string(report_out, pr->program);
-		fprintf(report_out, ", \"file\": ");
-		util_json_string(report_out, pr->path);
-		fprintf(report_out, "}");
+		util_json_string(out, pr->program);
+		fprintf(out, ", \"file\": ");
+		util_json_string(out, pr->path);
+		fprintf(out, "}");
 	}
-	fprintf(report_out, "], \"inherited_calls_counted_once\": %" PRIu64 ",\n",
+	fprintf(out, "], \"inherited_calls_counted_once\": %" PRIu64 ",\n",
 		p->inherited_calls_removed);
 }
 
-static void print_header(const struct profile *p, const struct callstats *cs,
+static void print_header(FILE *out, const struct profile *p, const struct callstats *cs,
 			 const struct report_opts *o, size_t shown, size_t total)
 {
 	if (cs->total_calls == cs->total_pcalls)
-		fprintf(report_out, "         %" PRIu64 " function calls in %.3f seconds\n\n", cs->total_calls,
+		fprintf(out, "         %" PRIu64 " function calls in %.3f seconds\n\n", cs->total_calls,
 		       cs->total_time);
 	else
-		fprintf(report_out, "         %" PRIu64 " function calls (%" PRIu64
+		fprintf(out, "         %" PRIu64 " function calls (%" PRIu64
 		       " primitive calls) in %.3f seconds\n\n",
 		       cs->total_calls, cs->total_pcalls, cs->total_time);
-	fprintf(report_out, "   Ordered by: ");
+	fprintf(out, "   Ordered by: ");
 	for (int i = 0; i < o->nkeys; i++)
 		for (size_t k = 0; k < sizeof(sort_names) / sizeof(sort_names[0]); k++)
 			if (sort_names[k].key == o->keys[i]) {
-				fprintf(report_out, "%s%s", i ? ", " : "", sort_names[k].title);
+				fprintf(out, "%s%s", i ? ", " : "", sort_names[k].title);
 				break;
 			}
-	fprintf(report_out, "\n");
+	fprintf(out, "\n");
 	if (o->match)
-		fprintf(report_out, "   List reduced from %zu to %zu due to restriction <'%s'>\n", total, shown,
+		fprintf(out, "   List reduced from %zu to %zu due to restriction <'%s'>\n", total, shown,
 		       o->match);
 	else if (shown < total)
-		fprintf(report_out, "   List reduced from %zu to %zu due to restriction <%ld>\n", total, shown,
+		fprintf(out, "   List reduced from %zu to %zu due to restriction <%ld>\n", total, shown,
 		       o->limit);
-	fprintf(report_out, "\n");
-	print_processes(p);
+	fprintf(out, "\n");
+	print_processes(out, p);
 	if (p->is_counts_only)
-		fprintf(report_out, "   (counts only: the profile was taken without a clock)\n\n");
+		fprintf(out, "   (counts only: the profile was taken without a clock)\n\n");
 }
 
-static void print_flat(const struct callstats *cs, const struct row *rows, size_t nrows)
+static void print_flat(FILE *out, const struct callstats *cs, const struct row *rows, size_t nrows)
 {
-	fprintf(report_out, "   ncalls  tottime  percall  cumtime  percall filename:lineno(function)\n");
+	fprintf(out, "   ncalls  tottime  percall  cumtime  percall filename:lineno(function)\n");
 	for (size_t i = 0; i < nrows; i++) {
 		const struct func_stat *f = &cs->funcs[rows[i].func];
 		char nc[48];
 		ncalls_text(nc, sizeof(nc), f->calls, f->pcalls);
-		fprintf(report_out, "%9s %8.3f %8.3f %8.3f %8.3f %s\n", nc, f->tottime,
+		fprintf(out, "%9s %8.3f %8.3f %8.3f %8.3f %s\n", nc, f->tottime,
 		       f->calls ? f->tottime / (double)f->calls : 0, f->cumtime,
 		       f->pcalls ? f->cumtime / (double)f->pcalls : 0, rows[i].label);
 	}
-	fprintf(report_out, "\n\n");
+	fprintf(out, "\n\n");
 }
 
-static void print_edges(const struct callstats *cs, const struct row *rows, size_t nrows,
-			char **labels, int callers)
+static void print_edges(FILE *out, const struct callstats *cs, const struct row *rows,
+			size_t nrows, char **labels, int callers)
 {
 	size_t width = 8;
 
 	for (size_t i = 0; i < nrows; i++)
 		if (strlen(rows[i].label) > width)
 			width = strlen(rows[i].label);
-	fprintf(report_out, "%-*s %s\n", (int)width + 4, "Function", callers ? "was called by..." : "called...");
-	fprintf(report_out, "%*s ncalls  tottime  cumtime\n", (int)width + 4 + (callers ? 4 : 4), "");
+	fprintf(out, "%-*s %s\n", (int)width + 4, "Function", callers ? "was called by..." : "called...");
+	fprintf(out, "%*s ncalls  tottime  cumtime\n", (int)width + 8, "");
 	for (size_t i = 0; i < nrows; i++) {
 		int first = 1;
-		fprintf(report_out, "%-*s %s", (int)width, rows[i].label, callers ? "<-" : "->");
+		fprintf(out, "%-*s %s", (int)width, rows[i].label, callers ? "<-" : "->");
 		for (size_t e = 0; e < cs->nedges; e++) {
 			const struct edge_stat *es = &cs->edges[e];
 			size_t self = callers ? es->callee : es->caller;
@@ -203,91 +205,91 @@ static void print_edges(const struct callstats *cs, const struct row *rows, size
 				continue;
 			char nc[48];
 			ncalls_text(nc, sizeof(nc), es->calls, es->pcalls);
-			fprintf(report_out, "%*s%9s %8.3f %8.3f  %s\n", first ? 0 : (int)width + 3, "", nc,
+			fprintf(out, "%*s%9s %8.3f %8.3f  %s\n", first ? 0 : (int)width + 3, "", nc,
 			       es->tottime, es->cumtime, labels[other]);
 			first = 0;
 		}
 		if (first)
-			fprintf(report_out, "\n");
+			fprintf(out, "\n");
 	}
-	fprintf(report_out, "\n\n");
+	fprintf(out, "\n\n");
 }
 
-static void json_edges(const struct callstats *cs, size_t func, char **labels,
-		       const struct sym_frame **syms, int callers)
+static void json_edges(FILE *out, const struct callstats *cs, size_t func,
+		       const struct sym_frame *const *syms, int callers)
 {
 	int first = 1;
-	(void)labels;
 
-	fprintf(report_out, ",\n     \"%s\": [", callers ? "callers" : "callees");
+	fprintf(out, ",\n     \"%s\": [", callers ? "callers" : "callees");
 	for (size_t e = 0; e < cs->nedges; e++) {
 		const struct edge_stat *es = &cs->edges[e];
 		size_t self = callers ? es->callee : es->caller;
 		size_t other = callers ? es->caller : es->callee;
 		if (self != func || other == SIZE_MAX || !es->calls)
 			continue;
-		fprintf(report_out, "%s{\"name\": ", first ? "" : ", ");
-		util_json_string(report_out, syms[other]->function);
-		fprintf(report_out, ", \"file\": ");
-		util_json_string(report_out, syms[other]->file);
-		fprintf(report_out, ", \"line\": %d, \"calls\": %" PRIu64 ", \"primitive_calls\": %" PRIu64
+		fprintf(out, "%s{\"name\": ", first ? "" : ", ");
+		util_json_string(out, syms[other]->function);
+		fprintf(out, ", \"file\": ");
+		util_json_string(out, syms[other]->file);
+		fprintf(out, ", \"line\": %d, \"calls\": %" PRIu64 ", \"primitive_calls\": %" PRIu64
 		       ", \"tottime\": %.9f, \"cumtime\": %.9f}",
 		       syms[other]->decl_line, es->calls, es->pcalls, es->tottime, es->cumtime);
 		first = 0;
 	}
-	fprintf(report_out, "]");
+	fprintf(out, "]");
 }
 
-static void print_json(const struct profile *p, const struct callstats *cs,
+static void print_json(FILE *out, const struct profile *p, const struct callstats *cs,
 		       const struct report_opts *o, const struct row *rows, size_t nrows,
-		       char **labels, const struct sym_frame **syms)
+		       const struct sym_frame *const *syms)
 {
-	fprintf(report_out, "{\"program\": ");
-	util_json_string(report_out, p->meta.program);
-	fprintf(report_out, ", \"pid\": %" PRIu64 ", \"threads\": %zu, \"counts_only\": %s,\n",
+	fprintf(out, "{\"program\": ");
+	util_json_string(out, p->meta.program);
+	fprintf(out, ", \"pid\": %" PRIu64 ", \"threads\": %zu, \"counts_only\": %s,\n",
 	       p->meta.pid, p->nthreads, p->is_counts_only ? "true" : "false");
-	json_processes(p);
-	fprintf(report_out, " \"total_calls\": %" PRIu64 ", \"primitive_calls\": %" PRIu64
+	json_processes(out, p);
+	fprintf(out, " \"total_calls\": %" PRIu64 ", \"primitive_calls\": %" PRIu64
 	       ", \"total_time\": %.9f,\n",
 	       cs->total_calls, cs->total_pcalls, cs->total_time);
-	fprintf(report_out, " \"overhead_compensated\": %s, \"overhead_per_call\": {\"inner\": %.3e, \"outer\": %.3e},\n",
+	fprintf(out, " \"overhead_compensated\": %s, \"overhead_per_call\": {\"inner\": %.3e, \"outer\": %.3e},\n",
 	       o->compensate ? "true" : "false", p->inner_s, p->outer_s);
-	fprintf(report_out, " \"dropped\": {\"nodes\": %" PRIu64 ", \"frames\": %" PRIu64
+	fprintf(out, " \"dropped\": {\"nodes\": %" PRIu64 ", \"frames\": %" PRIu64
 	       ", \"mismatched_exits\": %" PRIu64
 	       ", \"skipped_in_signal_handlers\": %" PRIu64 "},\n",
 	       p->meta.dropped_nodes, p->meta.dropped_frames, p->meta.mismatched_exits,
 	       p->meta.skipped_reentrant);
-	fprintf(report_out, " \"functions\": [");
+	fprintf(out, " \"functions\": [");
 	for (size_t i = 0; i < nrows; i++) {
 		const struct func_stat *f = &cs->funcs[rows[i].func];
-		fprintf(report_out, "%s\n    {\"name\": ", i ? "," : "");
-		util_json_string(report_out, rows[i].sym->function);
-		fprintf(report_out, ", \"file\": ");
-		util_json_string(report_out, rows[i].sym->file);
-		fprintf(report_out, ", \"line\": %d, \"module\": ", rows[i].sym->decl_line);
-		util_json_string(report_out, rows[i].sym->module);
-		fprintf(report_out, ", \"address\": \"0x%" PRIx64 "\", \"calls\": %" PRIu64
+		fprintf(out, "%s\n    {\"name\": ", i ? "," : "");
+		util_json_string(out, rows[i].sym->function);
+		fprintf(out, ", \"file\": ");
+		util_json_string(out, rows[i].sym->file);
+		fprintf(out, ", \"line\": %d, \"module\": ", rows[i].sym->decl_line);
+		util_json_string(out, rows[i].sym->module);
+		fprintf(out, ", \"address\": \"0x%" PRIx64 "\", \"calls\": %" PRIu64
 		       ", \"primitive_calls\": %" PRIu64 ", \"tottime\": %.9f, \"cumtime\": %.9f",
 		       f->fn, f->calls, f->pcalls, f->tottime, f->cumtime);
 		if (o->callers)
-			json_edges(cs, rows[i].func, labels, syms, 1);
+			json_edges(out, cs, rows[i].func, syms, 1);
 		if (o->callees)
-			json_edges(cs, rows[i].func, labels, syms, 0);
-		fprintf(report_out, "}");
+			json_edges(out, cs, rows[i].func, syms, 0);
+		fprintf(out, "}");
 	}
-	fprintf(report_out, "\n ]}\n");
+	fprintf(out, "\n ]}\n");
 }
 
+/* Prints p (taken over: freed here) as o asks. */
 static int report_profile(struct profile *p, const char *path, const struct report_opts *o)
 {
-	struct callstats cs;
+	FILE *out = o->out;
 	regex_t re;
 	int status = EXIT_OK;
 
-	report_out = o->out;
 	if (o->match && regcomp(&re, o->match, REG_EXTENDED | REG_NOSUB) != 0) {
-		error("bad --match regular expression '%s' (POSIX extended syntax)", o->match);
-		return EXIT_USAGE;
+		profile_free(p);
+		return usage_error("bad --match regular expression '%s' (POSIX extended syntax)",
+				   o->match);
 	}
 	if (p->meta.dropped_nodes || p->meta.dropped_frames)
 		warning("'%s': %" PRIu64 " calls were not recorded (%" PRIu64
@@ -295,54 +297,41 @@ static int report_profile(struct profile *p, const char *path, const struct repo
 			" past the stack depth); raise CPROF_MAX_MEMORY / CPROF_MAX_DEPTH",
 			path, p->meta.dropped_nodes + p->meta.dropped_frames, p->meta.dropped_nodes,
 			p->meta.dropped_frames);
-	callstats_build(&cs, p, o->compensate);
-	struct symbolizer *sym = symbolizer_new(&p->modules);
-	char **labels = xcalloc(cs.nfuncs + 1, sizeof(*labels));
-	const struct sym_frame **syms = xcalloc(cs.nfuncs + 1, sizeof(*syms));
-	struct row *rows = xcalloc(cs.nfuncs + 1, sizeof(*rows));
+	struct loaded l;
+	loaded_adopt_profile(&l, p, path, o->compensate);
+	const struct callstats *cs = &l.cs;
+	struct row *rows = xcalloc(cs->nfuncs + 1, sizeof(*rows));
 	size_t nrows = 0, ncalled = 0;
-	for (size_t i = 0; i < cs.nfuncs; i++) {
-		util_progress("symbolizing functions", i, cs.nfuncs);
-		syms[i] = symbolize_function(sym, cs.funcs[i].fn);
-		labels[i] = xstrfmt("%s:%d(%s)", syms[i]->file, syms[i]->decl_line,
-				    syms[i]->function);
+	for (size_t i = 0; i < cs->nfuncs; i++) {
 		/* A forked child keeps the parent's tree with zeroed counts. */
-		if (!cs.funcs[i].calls)
+		if (!cs->funcs[i].calls)
 			continue;
 		ncalled++;
-		if (o->match && regexec(&re, labels[i], 0, NULL, 0) != 0)
+		if (o->match && regexec(&re, l.labels[i], 0, NULL, 0) != 0)
 			continue;
-		rows[nrows++] = (struct row){ .func = i, .sym = syms[i], .label = labels[i] };
+		rows[nrows++] = (struct row){ .func = i, .sym = l.syms[i], .label = l.labels[i] };
 	}
-	util_progress("symbolizing functions", cs.nfuncs, cs.nfuncs);
-	sort_cs = &cs;
-	sort_opts = o;
-	qsort(rows, nrows, sizeof(*rows), cmp_rows);
+	struct sort_by by = { cs, o };
+	qsort_r(rows, nrows, sizeof(*rows), cmp_rows, &by);
 	if (o->limit >= 0 && (size_t)o->limit < nrows)
 		nrows = (size_t)o->limit;
 
 	if (o->json) {
-		print_json(p, &cs, o, rows, nrows, labels, syms);
+		print_json(out, p, cs, o, rows, nrows, l.syms);
 	} else {
-		struct report_opts shown = *o;
-		print_header(p, &cs, &shown, nrows, ncalled);
+		print_header(out, p, cs, o, nrows, ncalled);
 		if (o->callers)
-			print_edges(&cs, rows, nrows, labels, 1);
+			print_edges(out, cs, rows, nrows, l.labels, 1);
 		if (o->callees)
-			print_edges(&cs, rows, nrows, labels, 0);
+			print_edges(out, cs, rows, nrows, l.labels, 0);
 		if (!o->callers && !o->callees)
-			print_flat(&cs, rows, nrows);
+			print_flat(out, cs, rows, nrows);
 	}
-	if (fflush(report_out) != 0)
+	if (fflush(out) != 0)
 		status = error("cannot write the report (%s)", "output closed or full");
 
-	for (size_t i = 0; i < cs.nfuncs; i++)
-		free(labels[i]);
-	free(labels);
-	free(syms);
 	free(rows);
-	symbolizer_free(sym);
-	callstats_release(&cs);
+	loaded_close(&l);
 	if (o->match)
 		regfree(&re);
 	return status;
@@ -352,13 +341,11 @@ static int report_profile(struct profile *p, const char *path, const struct repo
 static int report_set(char *const *paths, size_t n, const struct report_opts *o)
 {
 	int is_usage;
-	struct profile *p = profile_open_set(paths, n, &is_usage);
+	struct profile *p = profile_open_set(paths, n, NULL, &is_usage);
 
 	if (!p)
 		return is_usage ? EXIT_USAGE : EXIT_ERROR;
-	int status = report_profile(p, n == 1 ? paths[0] : p->path, o);
-	profile_free(p);
-	return status;
+	return report_profile(p, n == 1 ? paths[0] : p->path, o);
 }
 
 static int parse_sort(struct report_opts *o, const char *arg)
@@ -418,8 +405,7 @@ int cmd_report(int argc, char **argv)
 		case 'l':
 			o.limit = util_parse_count(optarg);
 			if (o.limit < 0) {
-				error("--limit needs a number, not '%s'", optarg);
-				return EXIT_USAGE;
+				return usage_error("--limit needs a number, not '%s'", optarg);
 			}
 			break;
 		case 'm':
@@ -444,17 +430,15 @@ int cmd_report(int argc, char **argv)
 			puts(report_usage);
 			return EXIT_OK;
 		default:
-			error("unknown option '%s' for report\n%s", argv[optind - 1], report_usage);
-			return EXIT_USAGE;
+			return usage_error("unknown option '%s' for report\n%s", argv[optind - 1],
+					   report_usage);
 		}
 	}
 	if (o.callers && o.callees) {
-		error("--callers and --callees are exclusive (run report twice)");
-		return EXIT_USAGE;
+		return usage_error("--callers and --callees are exclusive (run report twice)");
 	}
 	if (optind >= argc) {
-		error("report needs a profile file\n%s", report_usage);
-		return EXIT_USAGE;
+		return usage_error("report needs a profile file\n%s", report_usage);
 	}
 	if (is_merge)
 		return report_set(argv + optind, (size_t)(argc - optind), &o);

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "budget.h"
 #include "cmds.h"
+#include "loaded.h"
 #include "profile.h"
 #include "snapshot.h"
 #include "util.h"
@@ -296,13 +297,16 @@ static void say_found(const char *prog, const struct written *w, int has_calls, 
  * child's last snapshot, on stderr. */
 static void memory_summary(const char *path)
 {
-	struct snapshot *snap = snapshot_open(path);
+	struct loaded l;
 	struct snap_filter no_filter = { 0 };
 	struct snap_stats st;
 	char peak[32], live[32], size[32], avg[32];
 
-	if (!snap)
+	if (loaded_open_snapshot(&l, path) < 0) {
+		loaded_close(&l);
 		return;
+	}
+	const struct snapshot *snap = l.s;
 	const struct fmt_snap_info *in = &snap->info;
 	util_format_bytes(peak, sizeof(peak), (double)in->peak_bytes, 0);
 	util_format_bytes(live, sizeof(live), (double)in->current_bytes, 0);
@@ -313,8 +317,7 @@ static void memory_summary(const char *path)
 		fprintf(stderr, "cprof: dropped: %llu allocations not traced (table full), %llu without a stack\n",
 			(unsigned long long)in->dropped_allocs,
 			(unsigned long long)in->dropped_traces);
-	struct symbolizer *sym = symbolizer_new(&snap->modules);
-	snapshot_statistics(snap, sym, SNAP_BY_LINENO, &no_filter, &st);
+	snapshot_statistics(snap, l.sym, SNAP_BY_LINENO, &no_filter, &st);
 	if (st.nstats)
 		fprintf(stderr, "cprof: top %zu sites by live size:\n", st.nstats < 5 ? st.nstats : 5);
 	for (size_t i = 0; i < st.nstats && i < 5; i++) {
@@ -326,8 +329,7 @@ static void memory_summary(const char *path)
 	}
 	fprintf(stderr, "cprof: more with 'cprof stats %s'\n", util_display_path(path));
 	snapshot_stats_release(&st);
-	symbolizer_free(sym);
-	snapshot_free(snap);
+	loaded_close(&l);
 }
 
 static void set_env_prepend(const char *name, const char *value)

@@ -4,10 +4,14 @@
  * live at exit, by site). Also the option parsing and printing that
  * `cprof diff` shares for snapshots (cmd_diff_snap.c).
  */
+#define _GNU_SOURCE
+#include "cmd_stats.h"
 #include "cmds.h"
+#include "loaded.h"
 #include "snapshot.h"
 #include "util.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,69 +29,92 @@ void cmd_stats_options_release(struct stats_options *o)
 int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int nfiles,
 			    int allow_leaks)
 {
+	static const struct option all[] = {
+		{ "by", required_argument, NULL, 'b' },
+		{ "limit", required_argument, NULL, 'l' },
+		{ "include", required_argument, NULL, 'i' },
+		{ "exclude", required_argument, NULL, 'x' },
+		{ "all-frames", no_argument, NULL, 'a' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "fail-over", required_argument, NULL, 'f' },
+		{ "leaks", optional_argument, NULL, 'L' },
+	};
+	struct option longopts[sizeof(all) / sizeof(all[0]) + 1] = { { 0 } };
+	size_t nopts = 0;
+	int c;
+
+	/* --fail-over is diff's, --leaks stats': the other one's is unknown. */
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if ((all[i].val != 'f' || nfiles == 2) && (all[i].val != 'L' || allow_leaks))
+			longopts[nopts++] = all[i];
+
 	memset(o, 0, sizeof(*o));
 	o->key = SNAP_BY_LINENO;
 	o->limit = -1;
 	o->filter.include = xcalloc((size_t)argc + 1, sizeof(char *));
 	o->filter.exclude = xcalloc((size_t)argc + 1, sizeof(char *));
 	o->fail_over = xcalloc((size_t)argc + 1, sizeof(char *));
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-		const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
-		char name[32];
-
-		if (eq && (size_t)(eq - a) < sizeof(name)) {
-			memcpy(name, a, (size_t)(eq - a));
-			name[eq - a] = 0;
-			a = name;
-			val = eq + 1;
-		}
-		int takes = !eq;	/* a separate value consumes the next argument */
-		if (!strcmp(a, "--by")) {
-			if (!val || (o->key = snapshot_parse_key(val)) < 0)
-				return error("%s: --by takes lineno, filename, function or traceback%s%s%s",
-					     argv[0], val ? " (not '" : "", val ? val : "", val ? "')" : "");
-		} else if (!strcmp(a, "--limit")) {
-			if (!val || (o->limit = util_parse_count(val)) < 0)
+	optind = 1;
+	opterr = 0;
+	/* ':' first: a missing value is told apart from an unknown option. */
+	while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+		const char *val = optarg;
+		switch (c) {
+		case 'b':
+			if ((o->key = snapshot_parse_key(val)) < 0)
+				return error("%s: --by takes lineno, filename, function or traceback (not '%s')",
+					     argv[0], val);
+			break;
+		case 'l':
+			if ((o->limit = util_parse_count(val)) < 0)
 				return error("%s: --limit takes a number of entries (0 = all)", argv[0]);
-		} else if (!strcmp(a, "--include") || !strcmp(a, "--exclude")) {
-			if (!val)
-				return error("%s: %s takes a glob (e.g. '*features.c')", argv[0], a);
-			if (a[2] == 'i')
-				o->filter.include[o->filter.ninclude++] = val;
-			else
-				o->filter.exclude[o->filter.nexclude++] = val;
-		} else if (!strcmp(a, "--all-frames") && !eq) {
+			break;
+		case 'i':
+			o->filter.include[o->filter.ninclude++] = val;
+			break;
+		case 'x':
+			o->filter.exclude[o->filter.nexclude++] = val;
+			break;
+		case 'a':
 			o->filter.all_frames = 1;
-			takes = 0;
-		} else if (!strcmp(a, "--json") && !eq) {
+			break;
+		case 'j':
 			o->is_json = 1;
-			takes = 0;
-		} else if (!strcmp(a, "--fail-over") && nfiles == 2) {
-			if (!val)
-				return error("%s: --fail-over takes PERCENT or SITE=PERCENT (e.g. 5%%)",
-					     argv[0]);
+			break;
+		case 'f':
 			o->fail_over[o->nfail_over++] = val;
-		} else if (!strcmp(a, "--leaks") && allow_leaks) {
-			if (eq && strcmp(val, "all") != 0)
+			break;
+		case 'L':
+			if (val && strcmp(val, "all") != 0)
 				return error("%s: --leaks takes no value but 'all' (not '%s')", argv[0],
 					     val);
 			o->is_leaks = 1;
-			o->filter.hide_libc_kept = !eq;	/* --leaks=all keeps libc's own */
-			takes = 0;
-		} else if (a[0] == '-' && a[1]) {
-			return error("%s: unknown option '%s' (see 'cprof %s --help')", argv[0], argv[i],
-				     argv[0]);
-		} else {
-			if (o->nfiles == nfiles)
-				return error("%s: too many files ('%s'): give %s", argv[0], a,
-					     nfiles == 1 ? "one snapshot" : "two snapshots, OLD and NEW");
-			o->files[o->nfiles++] = argv[i];
-			takes = 0;
+			o->filter.hide_libc_kept = !val;	/* --leaks=all keeps libc's own */
+			break;
+		case ':':
+			switch (optopt) {
+			case 'b':
+				return error("%s: --by takes lineno, filename, function or traceback",
+					     argv[0]);
+			case 'l':
+				return error("%s: --limit takes a number of entries (0 = all)", argv[0]);
+			case 'f':
+				return error("%s: --fail-over takes PERCENT or SITE=PERCENT (e.g. 5%%)",
+					     argv[0]);
+			default:
+				return error("%s: %s takes a glob (e.g. '*features.c')", argv[0],
+					     optopt == 'i' ? "--include" : "--exclude");
+			}
+		default:
+			return error("%s: unknown option '%s' (see 'cprof %s --help')", argv[0],
+				     argv[optind - 1], argv[0]);
 		}
-		if (takes)
-			i++;
+	}
+	for (int i = optind; i < argc; i++) {
+		if (o->nfiles == nfiles)
+			return error("%s: too many files ('%s'): give %s", argv[0], argv[i],
+				     nfiles == 1 ? "one snapshot" : "two snapshots, OLD and NEW");
+		o->files[o->nfiles++] = argv[i];
 	}
 	if (o->nfiles != nfiles)
 		return error("%s: give %s", argv[0],
@@ -281,16 +308,17 @@ int cmd_stats(int argc, char **argv)
 		cmd_stats_options_release(&o);
 		return EXIT_USAGE;
 	}
-	struct snapshot *s = snapshot_open(o.files[0]);
-	if (!s) {
+	struct loaded l;
+	if (loaded_open_snapshot(&l, o.files[0]) < 0) {
+		loaded_close(&l);
 		cmd_stats_options_release(&o);
 		return EXIT_ERROR;
 	}
+	const struct snapshot *s = l.s;
 	if (o.is_leaks && strcmp(s->meta.label, "exit") != 0)
 		warning("'%s' is labelled '%s', not 'exit': showing what was live when it was taken",
 			o.files[0], s->meta.label);
-	struct symbolizer *sym = symbolizer_new(&s->modules);
-	snapshot_statistics(s, sym, (enum snap_key)o.key, &o.filter, &st);
+	snapshot_statistics(s, l.sym, (enum snap_key)o.key, &o.filter, &st);
 	if (o.is_json) {
 		printf("{");
 		cmd_stats_print_json_snapshot("snapshot", s);
@@ -318,8 +346,7 @@ int cmd_stats(int argc, char **argv)
 		cmd_stats_print_text(&st, &o, 0);
 	}
 	snapshot_stats_release(&st);
-	symbolizer_free(sym);
-	snapshot_free(s);
+	loaded_close(&l);
 	cmd_stats_options_release(&o);
 	return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
 }

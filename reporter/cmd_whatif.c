@@ -103,8 +103,8 @@ int cmd_whatif(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (argc < 3) {
-		error("whatif needs a profile and at least one FUNCTION=FACTOR\n%s", whatif_usage);
-		return EXIT_USAGE;
+		return usage_error("whatif needs a profile and at least one FUNCTION=FACTOR\n%s",
+				   whatif_usage);
 	}
 	size_t n = (size_t)argc - 2;
 	struct whatif_target *t = xcalloc(n, sizeof(*t));

@@ -8,15 +8,21 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "budget.h"
+
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
-/* `cprof diff OLD.prof NEW.prof` (main dispatches two profiles here). */
-int cmd_diff_profiles(int argc, char **argv);
+struct fmt_file;
+/* `cprof diff OLD.prof NEW.prof` (main dispatches two profiles here,
+ * read once by loaded_read(); read[] is consumed). */
+int cmd_diff_profiles(int argc, char **argv, struct fmt_file *read);
 /* `cprof whatif PROFILE FUNCTION=FACTOR...` (Amdahl's law). */
 int cmd_whatif(int argc, char **argv);
 /* `cprof export FILE --format ...` and `cprof flamegraph FILE`. */
 int cmd_export(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
+/* `cprof html FILE... [-o report.html]`: one self-contained page. */
+int cmd_html(int argc, char **argv);
 
 /* `cprof check FILE... RULE...` (budgets), and the same verdict, as text
  * on out or JSON on stdout, for the files `cprof run --check` found:
@@ -30,7 +36,6 @@ int check_files(char **paths, size_t npaths, char **rules, size_t nrules, int is
  * anything is printed (2 after one error line for a bad budget or a
  * target in neither file); check_growth_report() then prints one verdict
  * line each on stderr and returns 0, or 1 when one is exceeded. */
-#include "budget.h"
 struct growth_verdict {
 	const char *text;		/* as given; borrowed */
 	struct budget_growth growth;
@@ -56,41 +61,10 @@ void check_growth_release(struct growth_check *gc);
  * cumulative time, as `cprof run` does after the program ends. */
 int report_summary(char *const *paths, size_t n, int limit);
 
-
-/* ---- memory snapshots (cmd_stats.c, cmd_diff_snap.c) ---- */
-
-#include "snapshot.h"
-
 /* `cprof stats SNAPSHOT ...` (tracemalloc's Snapshot.statistics). */
 int cmd_stats(int argc, char **argv);
 /* `cprof diff OLD.snap NEW.snap ...` (compare_to); main dispatches a
- * diff of two .snap files here. */
-int cmd_diff_snapshots(int argc, char **argv);
-
-/* Options stats and diff share; filter globs point into argv. */
-struct stats_options {
-	int key;		/* enum snap_key */
-	long limit;		/* entries shown, 0 = all */
-	int is_json, is_leaks;
-	struct snap_filter filter;
-	const char *files[2];
-	int nfiles;
-	const char **fail_over;	/* diff's growth budgets; point into argv */
-	size_t nfail_over;
-};
-/* Parses argv[1..] wanting nfiles files; -1 after one error line (usage).
- * Release o with cmd_stats_options_release() either way. */
-int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int nfiles,
-			    int allow_leaks);
-void cmd_stats_options_release(struct stats_options *o);
-/* The entries lines and the total, tracemalloc's shapes (stdout). */
-void cmd_stats_print_text(const struct snap_stats *st, const struct stats_options *o, int is_diff);
-/* "Snapshot N 'label' of PROG (pid P): ..." and dropped counts (stdout). */
-void cmd_stats_print_header(const struct snapshot *s);
-/* JSON members (no braces): "by", totals and "entries"; and "NAME":{...}
- * describing one snapshot. */
-void cmd_stats_print_json_entries(const struct snap_stats *st, const struct stats_options *o,
-				  int is_diff);
-void cmd_stats_print_json_snapshot(const char *name, const struct snapshot *s);
+ * diff of two .snap files here, read as for cmd_diff_profiles(). */
+int cmd_diff_snapshots(int argc, char **argv, struct fmt_file *read);
 
 #endif

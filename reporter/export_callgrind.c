@@ -7,6 +7,7 @@
  * inclusive on each call site of the inline-expanded traces.
  */
 #include "export.h"
+#include "hashmap.h"
 #include "util.h"
 
 #include <inttypes.h>
@@ -32,9 +33,11 @@ static uint64_t ns(double seconds)
 	return (uint64_t)llround(seconds * 1e9);
 }
 
-int export_callgrind_profile(FILE *out, const struct profile *p, const struct callstats *cs,
-			     const struct sym_frame *const *syms)
+int export_callgrind_profile(FILE *out, struct loaded *in)
 {
+	const struct profile *p = in->p;
+	const struct callstats *cs = &in->cs;
+	const struct sym_frame *const *syms = in->syms;
 	uint64_t total = 0;
 	char b1[PATH_MAX], b2[PATH_MAX];
 
@@ -64,7 +67,7 @@ int export_callgrind_profile(FILE *out, const struct profile *p, const struct ca
 		}
 		fputc('\n', out);
 	}
-	return ferror(out) ? error("cannot write the callgrind file") : 0;
+	return 0;	/* stream errors: output_close() */
 }
 
 /* ---- memory snapshots: events Bytes and Blocks of live memory ---- */
@@ -92,51 +95,24 @@ struct cg_func {
 struct cg {
 	struct cg_func *funcs;
 	size_t nfuncs;
-	size_t *slots;		/* index + 1 into funcs; 0 = empty */
-	size_t cap;
+	struct hashmap index;	/* "file\x1ffunction" -> index + 1 into funcs */
 };
-
-static uint64_t str_hash(const char *a, const char *b)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *a; a++)
-		h = (h ^ (unsigned char)*a) * 1099511628211ull;
-	h = (h ^ 1) * 1099511628211ull;
-	for (; *b; b++)
-		h = (h ^ (unsigned char)*b) * 1099511628211ull;
-	return h;
-}
 
 /* The function of frame f, added on first sight (file and name identify it). */
 static size_t cg_func_of(struct cg *g, const struct sym_frame *f)
 {
-	if ((g->nfuncs + 1) * 2 > g->cap) {
-		size_t cap = g->cap ? g->cap * 2 : 256;
-		size_t *slots = xcalloc(cap, sizeof(*slots));
-		for (size_t i = 0; i < g->nfuncs; i++) {
-			size_t j = str_hash(g->funcs[i].file, g->funcs[i].function) & (cap - 1);
-			while (slots[j])
-				j = (j + 1) & (cap - 1);
-			slots[j] = i + 1;
-		}
-		free(g->slots);
-		g->slots = slots;
-		g->cap = cap;
-	}
-	size_t j = str_hash(f->file, f->function) & (g->cap - 1);
-	for (; g->slots[j]; j = (j + 1) & (g->cap - 1)) {
-		const struct cg_func *c = &g->funcs[g->slots[j] - 1];
-		if (strcmp(c->file, f->file) == 0 && strcmp(c->function, f->function) == 0)
-			return g->slots[j] - 1;
-	}
+	char *key = xstrfmt("%s\x1f%s", f->file, f->function);
+	size_t i = (size_t)hashmap_str(&g->index, key, g->nfuncs + 1) - 1;
+
+	free(key);
+	if (i < g->nfuncs)
+		return i;
 	g->funcs = xreallocarray(g->funcs, g->nfuncs + 1, sizeof(*g->funcs));
 	g->funcs[g->nfuncs] = (struct cg_func){
 		.file = f->file, .function = f->function, .module = f->module,
 		.decl_line = f->decl_line,
 	};
-	g->slots[j] = ++g->nfuncs;
-	return g->nfuncs - 1;
+	return g->nfuncs++;
 }
 
 static void cg_add_cost(struct cg_func *fn, int line, uint64_t bytes, uint64_t blocks)
@@ -165,10 +141,14 @@ static void cg_add_call(struct cg_func *fn, size_t callee, int line, uint64_t by
 	fn->calls[fn->ncalls++] = (struct cg_call){ callee, line, blocks, bytes, blocks };
 }
 
-int export_callgrind_snapshot(FILE *out, const struct snapshot *s, struct symbolizer *sym)
+int export_callgrind_snapshot(FILE *out, struct loaded *in)
 {
+	const struct snapshot *s = in->s;
+	struct symbolizer *sym = in->sym;
 	enum { INLINE_MAX = 16 };
 	struct cg g = { 0 };
+
+	hashmap_init(&g.index, 1);
 	uint64_t bytes = 0, blocks = 0;
 	char b1[PATH_MAX], b2[PATH_MAX];
 
@@ -230,6 +210,6 @@ int export_callgrind_snapshot(FILE *out, const struct snapshot *s, struct symbol
 		free(g.funcs[i].calls);
 	}
 	free(g.funcs);
-	free(g.slots);
-	return ferror(out) ? error("cannot write the callgrind file") : 0;
+	hashmap_release(&g.index);
+	return 0;
 }

@@ -17,3 +17,15 @@ void export_folded_line(void *ctx, const char *const *frames, int nframes, uint6
 	}
 	fprintf(out, " %llu\n", (unsigned long long)value);
 }
+
+int export_folded_profile(FILE *out, struct loaded *in)
+{
+	stacks_of_profile(in->p, &in->cs, in->names, export_folded_line, out);
+	return 0;
+}
+
+int export_folded_snapshot(FILE *out, struct loaded *in)
+{
+	stacks_of_snapshot(in->s, in->sym, export_folded_line, out);
+	return 0;
+}

@@ -6,7 +6,8 @@
  * concatenate), so a huge tree is never held whole in memory.
  * Also owns the node walk and per-node rounding the speedscope writer shares.
  */
-#include "export_more.h"
+#include "export.h"
+#include "hashmap.h"
 #include "stacks.h"
 #include "util.h"
 
@@ -28,105 +29,13 @@ typedef Perftools__Profiles__Function PbFunction;
 
 enum { SAMPLE_CHUNK = 1024 };
 
-/* ---- hash maps: strings and 64-bit keys to ids ---- */
-
-struct idmap {
-	char **skeys;		/* string keys (owned), or NULL for u64 keys */
-	uint64_t *ukeys;
-	uint64_t *ids;		/* 0: empty slot */
-	size_t cap, count;
-};
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
-static uint64_t hash_u64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	return x;
-}
-
-static void idmap_init(struct idmap *m, int is_str)
-{
-	m->cap = 256;
-	m->count = 0;
-	m->ids = xcalloc(m->cap, sizeof(*m->ids));
-	m->skeys = is_str ? xcalloc(m->cap, sizeof(*m->skeys)) : NULL;
-	m->ukeys = is_str ? NULL : xcalloc(m->cap, sizeof(*m->ukeys));
-}
-
-static void idmap_release(struct idmap *m)
-{
-	if (m->skeys)
-		for (size_t i = 0; i < m->cap; i++)
-			free(m->skeys[i]);
-	free(m->skeys);
-	free(m->ukeys);
-	free(m->ids);
-}
-
-static size_t idmap_slot(const struct idmap *m, const char *s, uint64_t u)
-{
-	size_t i = (size_t)(m->skeys ? hash_str(s) : hash_u64(u)) & (m->cap - 1);
-	while (m->ids[i] && (m->skeys ? strcmp(m->skeys[i], s) != 0 : m->ukeys[i] != u))
-		i = (i + 1) & (m->cap - 1);
-	return i;
-}
-
-static void idmap_grow(struct idmap *m)
-{
-	struct idmap old = *m;
-
-	m->cap *= 2;
-	m->ids = xcalloc(m->cap, sizeof(*m->ids));
-	m->skeys = old.skeys ? xcalloc(m->cap, sizeof(*m->skeys)) : NULL;
-	m->ukeys = old.ukeys ? xcalloc(m->cap, sizeof(*m->ukeys)) : NULL;
-	for (size_t i = 0; i < old.cap; i++) {
-		if (!old.ids[i])
-			continue;
-		size_t j = idmap_slot(m, old.skeys ? old.skeys[i] : NULL, old.ukeys ? old.ukeys[i] : 0);
-		m->ids[j] = old.ids[i];
-		if (m->skeys)
-			m->skeys[j] = old.skeys[i];
-		else
-			m->ukeys[j] = old.ukeys[i];
-	}
-	free(old.ids);
-	free(old.skeys);
-	free(old.ukeys);
-}
-
-/* The id of s (or u), 0 if absent; with add_id, adds it as add_id. */
-static uint64_t idmap_get(struct idmap *m, const char *s, uint64_t u, uint64_t add_id)
-{
-	size_t i = idmap_slot(m, s, u);
-
-	if (m->ids[i] || !add_id)
-		return m->ids[i];
-	m->ids[i] = add_id;
-	if (m->skeys)
-		m->skeys[i] = xstrdup(s);
-	else
-		m->ukeys[i] = u;
-	if (++m->count * 2 > m->cap)
-		idmap_grow(m);
-	return add_id;
-}
-
 /* ---- the profile being built ---- */
 
 struct builder {
 	PbProfile pb;
-	struct idmap strings;	/* id = index + 1 */
-	struct idmap funcs;	/* "name\x1ffile\x1fline" -> function id */
-	struct idmap locs;	/* address (snapshots) -> location id */
+	struct hashmap strings;	/* id = index + 1 */
+	struct hashmap funcs;	/* "name\x1ffile\x1fline" -> function id */
+	struct hashmap locs;	/* address (snapshots) -> location id */
 	size_t cap_strings, cap_funcs, cap_locs;
 	/* the current chunk of samples */
 	PbSample *samples;
@@ -139,13 +48,12 @@ struct builder {
 	ProtobufCBuffer base_buf;
 	z_stream z;
 	FILE *out;
-	int failed;
 	unsigned char zout[1 << 16];
 };
 
 static int64_t str_id(struct builder *b, const char *s)
 {
-	uint64_t id = idmap_get(&b->strings, s, 0, b->pb.n_string_table + 1);
+	uint64_t id = hashmap_str(&b->strings, s, b->pb.n_string_table + 1);
 
 	if (id == b->pb.n_string_table + 1) {
 		if (b->pb.n_string_table == b->cap_strings) {
@@ -173,9 +81,9 @@ static void builder_init(struct builder *b, FILE *out, const char *const *types,
 {
 	memset(b, 0, sizeof(*b));
 	perftools__profiles__profile__init(&b->pb);
-	idmap_init(&b->strings, 1);
-	idmap_init(&b->funcs, 1);
-	idmap_init(&b->locs, 0);
+	hashmap_init(&b->strings, 1);
+	hashmap_init(&b->funcs, 1);
+	hashmap_init(&b->locs, 0);
 	str_id(b, "");	/* string_table[0] must be "" */
 	b->out = out;
 	b->nvalues = ntypes / 2;
@@ -215,7 +123,7 @@ static uint64_t mapping_id(const struct modmap *mods, uint64_t addr)
 static uint64_t function_id(struct builder *b, const struct sym_frame *fr)
 {
 	char *key = xstrfmt("%s\x1f%s\x1f%d", fr->function, fr->file, fr->decl_line);
-	uint64_t id = idmap_get(&b->funcs, key, 0, b->pb.n_function + 1);
+	uint64_t id = hashmap_str(&b->funcs, key, b->pb.n_function + 1);
 
 	free(key);
 	if (id == b->pb.n_function + 1) {
@@ -281,8 +189,8 @@ static void gz_write(struct builder *b, int flush)
 		b->z.avail_out = sizeof(b->zout);
 		rc = deflate(&b->z, flush);
 		size_t have = sizeof(b->zout) - b->z.avail_out;
-		if (have && fwrite(b->zout, 1, have, b->out) != have)
-			b->failed = 1;
+		if (have)
+			fwrite(b->zout, 1, have, b->out);
 	} while (b->z.avail_out == 0 && rc != Z_STREAM_END);
 }
 
@@ -341,9 +249,7 @@ static int finish(struct builder *b)
 	b->z.avail_in = 0;
 	gz_write(b, Z_FINISH);
 	deflateEnd(&b->z);
-	if (b->failed || ferror(b->out))
-		return error("cannot write the pprof file");
-	return 0;
+	return 0;	/* a failed fwrite stays in ferror: output_close() */
 }
 
 static void builder_release(struct builder *b)
@@ -372,9 +278,9 @@ static void builder_release(struct builder *b)
 		free(b->pb.string_table[i]);
 	free(b->pb.string_table);
 	free(b->pb.comment);
-	idmap_release(&b->strings);
-	idmap_release(&b->funcs);
-	idmap_release(&b->locs);
+	hashmap_release(&b->strings);
+	hashmap_release(&b->funcs);
+	hashmap_release(&b->locs);
 	free(b->samples);
 	free(b->sample_ptrs);
 	free(b->loc_ids);
@@ -440,16 +346,17 @@ static void note_depth(void *ctx, uint32_t node, const uint32_t *funcs, int dept
 		*max_depth = depth;
 }
 
-int export_pprof_profile(FILE *out, const struct profile *p, const struct callstats *cs,
-			 struct symbolizer *sym)
+int export_pprof_profile(FILE *out, struct loaded *in)
 {
+	const struct profile *p = in->p;
+	const struct callstats *cs = &in->cs;
 	static const char *const types[] = { "calls", "count", "cpu", "nanoseconds" };
 	struct builder *b = xmalloc(sizeof(*b));
 
 	builder_init(b, out, types, 4, &p->modules);
 	/* Location i + 1 is function i's entry, its line the definition's. */
 	for (size_t f = 0; f < cs->nfuncs; f++) {
-		struct sym_frame fr = *symbolize_function(sym, cs->funcs[f].fn);
+		struct sym_frame fr = *in->syms[f];
 		fr.line = fr.decl_line;
 		add_location(b, mapping_id(&p->modules, cs->funcs[f].fn), cs->funcs[f].fn, &fr, 1);
 	}
@@ -474,8 +381,10 @@ int export_pprof_profile(FILE *out, const struct profile *p, const struct callst
 
 /* ---- memory snapshots ---- */
 
-int export_pprof_snapshot(FILE *out, const struct snapshot *s, struct symbolizer *sym)
+int export_pprof_snapshot(FILE *out, struct loaded *in)
 {
+	const struct snapshot *s = in->s;
+	struct symbolizer *sym = in->sym;
 	enum { INLINE_MAX = 16 };
 	static const char *const types[] = { "alloc_objects", "count", "alloc_space", "bytes",
 					     "inuse_objects", "count", "inuse_space", "bytes" };
@@ -488,12 +397,12 @@ int export_pprof_snapshot(FILE *out, const struct snapshot *s, struct symbolizer
 			outer_location(b);
 		for (uint32_t k = 0; k < s->traces[i].nframes; k++) {
 			uint64_t addr = s->traces[i].frames[k];
-			if (idmap_get(&b->locs, NULL, addr, 0))
+			if (hashmap_u64(&b->locs, addr, 0))
 				continue;
 			struct sym_frame fr[INLINE_MAX];
 			int nf = symbolize_code(sym, addr, fr, INLINE_MAX);
 			uint64_t id = add_location(b, mapping_id(&s->modules, addr), addr, fr, nf);
-			idmap_get(&b->locs, NULL, addr, id);
+			hashmap_u64(&b->locs, addr, id);
 		}
 	}
 	char *comment = xstrfmt("%s (pid %llu), snapshot %llu '%s'", s->meta.program,
@@ -509,7 +418,7 @@ int export_pprof_snapshot(FILE *out, const struct snapshot *s, struct symbolizer
 		uint32_t keep = t->nframes > EXPORT_MAX_FRAMES ? EXPORT_MAX_FRAMES - 1 : t->nframes;
 		for (uint32_t k = 0; k < keep; k++)	/* innermost first, as stored */
 			smp->location_id[smp->n_location_id++] =
-				idmap_get(&b->locs, NULL, t->frames[k], 0);
+				hashmap_u64(&b->locs, t->frames[k], 0);
 		if (keep < t->nframes)
 			smp->location_id[smp->n_location_id++] = outer_location(b);
 		smp->value[0] = (int64_t)t->total_blocks;

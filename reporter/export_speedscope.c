@@ -4,7 +4,8 @@
  * samples are stacks of frame indices, outermost first, with weights.
  * Streams the samples; never holds the output in memory.
  */
-#include "export_more.h"
+#include "export.h"
+#include "hashmap.h"
 #include "stacks.h"
 #include "util.h"
 
@@ -53,7 +54,7 @@ static int write_tail(FILE *out, const uint64_t *weights, size_t n)
 		total += weights[i];
 	}
 	fprintf(out, "],\n\"endValue\":%" PRIu64 "}]}\n", total);
-	return ferror(out) ? error("cannot write the speedscope file") : 0;
+	return 0;	/* stream errors: output_close() */
 }
 
 /* ---- call profiles: frame i is function i; the last one "[outer frames]" ---- */
@@ -90,15 +91,16 @@ static void add_node(void *ctx, uint32_t node, const uint32_t *funcs, int depth)
 	fputc(']', c->out);
 }
 
-int export_speedscope_profile(FILE *out, const struct profile *p, const struct callstats *cs,
-			      struct symbolizer *sym)
+int export_speedscope_profile(FILE *out, struct loaded *in)
 {
+	const struct profile *p = in->p;
+	const struct callstats *cs = &in->cs;
 	char *name = xstrfmt("cprof: %s in %s (pid %llu)", p->is_counts_only ? "calls" : "time",
 			     p->meta.program, (unsigned long long)p->meta.pid);
 
 	write_head(out, name);
 	for (size_t f = 0; f < cs->nfuncs; f++) {
-		const struct sym_frame *fr = symbolize_function(sym, cs->funcs[f].fn);
+		const struct sym_frame *fr = in->syms[f];
 		write_frame(out, f == 0, fr->function, fr->file, fr->decl_line);
 	}
 	write_frame(out, cs->nfuncs == 0, EXPORT_OUTER_FRAMES, NULL, 0);
@@ -116,64 +118,27 @@ int export_speedscope_profile(FILE *out, const struct profile *p, const struct c
 
 /* ---- memory snapshots: one frame per function, file and line ---- */
 
-struct frame_table {
-	char **keys;		/* "function\x1ffile\x1fline" */
-	uint32_t *ids;		/* index + 1; 0 empty */
-	size_t cap, count;
-};
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
-static size_t table_slot(const struct frame_table *t, const char *key)
-{
-	size_t i = (size_t)hash_str(key) & (t->cap - 1);
-	while (t->ids[i] && strcmp(t->keys[i], key) != 0)
-		i = (i + 1) & (t->cap - 1);
-	return i;
-}
-
 /* The frame index of fr, writing it to the frames array when new. */
-static uint32_t frame_index(FILE *out, struct frame_table *t, const char *function,
+static uint32_t frame_index(FILE *out, struct hashmap *t, const char *function,
 			    const char *file, int line)
 {
+	/* keyed "function\x1ffile\x1fline" */
 	char *key = xstrfmt("%s\x1f%s\x1f%d", function, file ? file : "", line);
-	size_t i = table_slot(t, key);
+	size_t known = t->count;
+	uint64_t id = hashmap_str(t, key, known + 1);
 
-	if (t->ids[i]) {
-		free(key);
-		return t->ids[i] - 1;
-	}
-	write_frame(out, t->count == 0, function, file, line);
-	t->keys[i] = key;
-	t->ids[i] = (uint32_t)++t->count;
-	uint32_t index = t->ids[i] - 1;
-	if (t->count * 2 > t->cap) {
-		struct frame_table old = *t;
-		t->cap *= 2;
-		t->keys = xcalloc(t->cap, sizeof(*t->keys));
-		t->ids = xcalloc(t->cap, sizeof(*t->ids));
-		for (size_t k = 0; k < old.cap; k++)
-			if (old.ids[k]) {
-				size_t j = table_slot(t, old.keys[k]);
-				t->keys[j] = old.keys[k];
-				t->ids[j] = old.ids[k];
-			}
-		free(old.keys);
-		free(old.ids);
-	}
-	return index;
+	free(key);
+	if (t->count > known)	/* new: the next frame */
+		write_frame(out, known == 0, function, file, line);
+	return (uint32_t)id - 1;
 }
 
-int export_speedscope_snapshot(FILE *out, const struct snapshot *s, struct symbolizer *sym)
+int export_speedscope_snapshot(FILE *out, struct loaded *in)
 {
+	const struct snapshot *s = in->s;
+	struct symbolizer *sym = in->sym;
 	enum { INLINE_MAX = 16 };
-	struct frame_table t = { .cap = 256 };
+	struct hashmap t;
 	size_t nstack = 0, cap = 64;
 	uint32_t **stacks = xcalloc(s->ntraces ? s->ntraces : 1, sizeof(*stacks));
 	uint32_t *depths = xcalloc(s->ntraces ? s->ntraces : 1, sizeof(*depths));
@@ -182,8 +147,7 @@ int export_speedscope_snapshot(FILE *out, const struct snapshot *s, struct symbo
 	char *name = xstrfmt("cprof: live memory at '%s' in %s (pid %llu)", s->meta.label,
 			     s->meta.program, (unsigned long long)s->meta.pid);
 
-	t.keys = xcalloc(t.cap, sizeof(*t.keys));
-	t.ids = xcalloc(t.cap, sizeof(*t.ids));
+	hashmap_init(&t, 1);
 	write_head(out, name);
 	/* Frames are written as they are first met, so stacks wait in memory. */
 	for (size_t i = 0; i < s->ntraces; i++) {
@@ -223,10 +187,7 @@ int export_speedscope_snapshot(FILE *out, const struct snapshot *s, struct symbo
 		free(stacks[i]);
 	}
 	int rc = write_tail(out, weights, nstack);
-	for (size_t i = 0; i < t.cap; i++)
-		free(t.keys[i]);
-	free(t.keys);
-	free(t.ids);
+	hashmap_release(&t);
 	free(stacks);
 	free(depths);
 	free(weights);

@@ -2,14 +2,15 @@
  * cprof: the one command users type. Dispatches to cmd_*.c, which choose
  * the exit status (0 ok, 1 error, 2 usage).
  */
-#include "cmd_html.h"
 #include "cmds.h"
+#include "export.h"
 #include "loaded.h"
 #include "util.h"
 
 #include "../common/format.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /*
@@ -20,8 +21,8 @@ static int cmd_diff(int argc, char **argv)
 {
 	static const char *const with_value[] = { "--by",    "--limit", "--include",
 						  "--exclude", "--match", "--fail-over" };
-	int kinds[2] = { 0, 0 }, nfiles = 0;
-	const char *names[2] = { NULL, NULL };
+	struct fmt_file read[2];
+	int nfiles = 0, status;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		puts("usage: cprof diff OLD.prof NEW.prof [--limit N] [--match REGEX] [--json]\n"
@@ -37,27 +38,31 @@ static int cmd_diff(int argc, char **argv)
 			is_value |= strcmp(argv[i - 1], with_value[k]) == 0;
 		if (argv[i][0] == '-' || is_value)
 			continue;
-		/* A directory is a merged set of profiles (see loaded_open). */
-		int kind = loaded_kind(argv[i]);
-		if (kind < 0)
-			return EXIT_ERROR;
-		if (nfiles < 2) {
-			kinds[nfiles] = kind;
-			names[nfiles] = argv[i];
+		/* Read here, once: the kind decides which diff runs. */
+		struct fmt_file f;
+		if (loaded_read(nfiles < 2 ? &read[nfiles] : &f, argv[i]) < 0) {
+			status = EXIT_ERROR;
+			goto out;
 		}
-		nfiles++;
+		if (nfiles++ >= 2)
+			fmt_file_close(&f);
 	}
-	if (nfiles != 2)
-		return error("diff takes two files, OLD and NEW: two profiles or two snapshots"),
-		       EXIT_USAGE;
-	if (kinds[0] != kinds[1])
-		return error("'%s' is a %s and '%s' a %s: diff compares two of a kind", names[0],
-			     fmt_kind_name((uint32_t)kinds[0]), names[1],
-			     fmt_kind_name((uint32_t)kinds[1])),
-		       EXIT_ERROR;
-	if (kinds[0] == FMT_KIND_PROFILE)
-		return cmd_diff_profiles(argc, argv);
-	return cmd_diff_snapshots(argc, argv);
+	if (nfiles != 2) {
+		status = usage_error("diff takes two files, OLD and NEW: two profiles or two snapshots");
+	} else if (read[0].header.kind != read[1].header.kind) {
+		status = EXIT_ERROR;
+		error("'%s' is a %s and '%s' a %s: diff compares two of a kind", read[0].path,
+		      fmt_kind_name(read[0].header.kind), read[1].path,
+		      fmt_kind_name(read[1].header.kind));
+	} else if (read[0].header.kind == FMT_KIND_PROFILE) {
+		status = cmd_diff_profiles(argc, argv, read);
+	} else {
+		status = cmd_diff_snapshots(argc, argv, read);
+	}
+out:
+	for (int i = 0; i < nfiles && i < 2; i++)
+		fmt_file_close(&read[i]);
+	return status;
 }
 
 static const struct {
@@ -70,7 +75,7 @@ static const struct {
 	{ "stats", cmd_stats, "print a memory snapshot (tracemalloc statistics)" },
 	{ "diff", cmd_diff, "compare two profiles or two memory snapshots" },
 	{ "whatif", cmd_whatif, "predict a speedup with Amdahl's law" },
-	{ "export", cmd_export, "write callgrind or folded stacks" },
+	{ "export", cmd_export, NULL },	/* help: from export.c's table */
 	{ "flamegraph", cmd_flamegraph, "draw a profile or a snapshot as an SVG flame graph" },
 	{ "html", cmd_html, "write a self-contained HTML report" },
 	{ "check", cmd_check, "enforce time and memory budgets (exit 1 when one fails)" },
@@ -79,8 +84,14 @@ static const struct {
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: cprof COMMAND [OPTIONS] FILE...\n\ncommands:\n");
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		char *formats = commands[i].help ? NULL : exporter_names(", ", " or ");
+		if (formats)
+			fprintf(out, "  %-10s write %s\n", commands[i].name, formats);
+		else
+			fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+		free(formats);
+	}
 	fprintf(out, "\n'cprof COMMAND --help' shows a command's options.\n");
 }
 
@@ -102,6 +113,5 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);
-	error("unknown command '%s' (see 'cprof --help')", argv[1]);
-	return EXIT_USAGE;
+	return usage_error("unknown command '%s' (see 'cprof --help')", argv[1]);
 }

@@ -1,7 +1,9 @@
 /*
  * Matching two profiles' functions by label and sorting the changes.
- * Quadratic-free: rows are found through a sorted index of labels.
+ * Quadratic-free: rows are found through a sorted index of labels. Also
+ * a row as a growth budget (budget.h) sees it.
  */
+#define _GNU_SOURCE
 #include "profdiff.h"
 #include "util.h"
 
@@ -93,4 +95,20 @@ void profdiff_release(struct profdiff *d)
 		free(d->rows[i].label);
 	free(d->rows);
 	memset(d, 0, sizeof(*d));
+}
+
+/* A row as a growth budget sees it: "file:line(name)" split (file and
+ * function allocated), cumtime. */
+struct budget_entry profdiff_budget_entry(const struct profdiff_row *r)
+{
+	struct budget_entry e = { .label = r->label, .old_value = r->cumtime[0],
+				  .new_value = r->cumtime[1] };
+	const char *open = strrchr(r->label, '('), *colon;
+
+	if (open && (colon = memrchr(r->label, ':', (size_t)(open - r->label)))) {
+		e.file = xstrfmt("%.*s", (int)(colon - r->label), r->label);
+		e.line = atoi(colon + 1);
+		e.function = xstrfmt("%.*s", (int)strcspn(open + 1, ")"), open + 1);
+	}
+	return e;
 }

@@ -7,6 +7,7 @@
 #ifndef CPROF_REPORTER_PROFDIFF_H
 #define CPROF_REPORTER_PROFDIFF_H
 
+#include "budget.h"
 #include "callstats.h"
 
 struct profdiff_row {
@@ -28,5 +29,8 @@ struct profdiff {
  */
 void profdiff_build(struct profdiff *d, const struct callstats *cs[2], char **const labels[2]);
 void profdiff_release(struct profdiff *d);
+/* A row as a growth budget sees it: "file:line(name)" split (file and
+ * function allocated: the caller frees them), cumtime old and new. */
+struct budget_entry profdiff_budget_entry(const struct profdiff_row *r);
 
 #endif

@@ -360,10 +360,13 @@ static int by_string(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* paths, a directory replaced by the .prof files in it (sorted). */
-static char **expand(char *const *paths, size_t n, size_t *count, int *is_usage)
+/* paths, a directory replaced by the .prof files in it (sorted); *from
+ * says which path each came from (-1: found in a directory). */
+static char **expand(char *const *paths, size_t n, size_t *count, long **from, int *is_usage)
 {
 	char **out = NULL;
+
+	*from = NULL;
 
 	*count = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -371,6 +374,8 @@ static char **expand(char *const *paths, size_t n, size_t *count, int *is_usage)
 		DIR *d;
 		if (stat(paths[i], &st) < 0 || !S_ISDIR(st.st_mode) || !(d = opendir(paths[i]))) {
 			out = xreallocarray(out, *count + 1, sizeof(*out));
+			*from = xreallocarray(*from, *count + 1, sizeof(**from));
+			(*from)[*count] = (long)i;
 			out[(*count)++] = xstrdup(paths[i]);
 			continue;
 		}
@@ -379,6 +384,8 @@ static char **expand(char *const *paths, size_t n, size_t *count, int *is_usage)
 		while ((de = readdir(d)))
 			if (is_profile_name(de->d_name)) {
 				out = xreallocarray(out, *count + 1, sizeof(*out));
+				*from = xreallocarray(*from, *count + 1, sizeof(**from));
+				(*from)[*count] = -1;
 				out[(*count)++] = xstrfmt("%s%s%s", paths[i],
 							  paths[i][strlen(paths[i]) - 1] == '/' ? "" : "/",
 							  de->d_name);
@@ -390,6 +397,8 @@ static char **expand(char *const *paths, size_t n, size_t *count, int *is_usage)
 			for (size_t k = 0; k < *count; k++)
 				free(out[k]);
 			free(out);
+			free(*from);
+			*from = NULL;
 			return NULL;
 		}
 		qsort(out + first, *count - first, sizeof(*out), by_string);
@@ -397,22 +406,27 @@ static char **expand(char *const *paths, size_t n, size_t *count, int *is_usage)
 	return out;
 }
 
-struct profile *profile_open_set(char *const *paths, size_t n, int *is_usage)
+struct profile *profile_open_set(char *const *paths, size_t n, struct fmt_file *read,
+				 int *is_usage)
 {
 	size_t count = 0, opened = 0;
+	long *from;
 	char **files;
 	struct profile **ps = NULL, *m = NULL;
 	uint64_t total = 0, total_nodes = 0;
 
 	*is_usage = 0;
-	files = expand(paths, n, &count, is_usage);
+	files = expand(paths, n, &count, &from, is_usage);
 	if (!files)
 		return NULL;
 	ps = xcalloc(count, sizeof(*ps));
 	for (; opened < count; opened++) {
 		struct fmt_file f;
 		char err[512];
-		if (fmt_file_open(&f, files[opened], err, sizeof(err)) < 0) {
+		if (read && from[opened] >= 0 && read[from[opened]].data) {
+			f = read[from[opened]];	/* already read: take it over */
+			memset(&read[from[opened]], 0, sizeof(f));
+		} else if (fmt_file_open(&f, files[opened], err, sizeof(err)) < 0) {
 			error("%s", err);
 			goto out;
 		}
@@ -465,6 +479,7 @@ out:
 	for (size_t k = 0; k < count; k++)
 		free(files[k]);
 	free(files);
+	free(from);
 	free(ps);
 	return m;
 }

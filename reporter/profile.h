@@ -81,8 +81,10 @@ struct profile *profile_merge(struct profile **ps, size_t n);
  * Loads one file, or merges several (a directory stands for the .prof
  * files in it). NULL after printing one error line; *is_usage set when
  * the set itself is wrong (a snapshot among profiles, an empty
- * directory, a file given twice).
+ * directory, a file given twice). read: NULL, or per path the file
+ * loaded_read() already read (taken over; data NULL: read it here).
  */
-struct profile *profile_open_set(char *const *paths, size_t n, int *is_usage);
+struct profile *profile_open_set(char *const *paths, size_t n, struct fmt_file *read,
+				 int *is_usage);
 
 #endif

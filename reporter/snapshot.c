@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "snapshot.h"
+#include "hashmap.h"
 #include "util.h"
 
 #include <fnmatch.h>
@@ -153,22 +154,6 @@ fail:
 	return NULL;
 }
 
-struct snapshot *snapshot_open(const char *path)
-{
-	struct fmt_file f;
-	char err[512];
-
-	if (fmt_file_open(&f, path, err, sizeof(err)) < 0) {
-		error("%s", err);
-		return NULL;
-	}
-	struct snapshot *s = snapshot_parse(&f, err, sizeof(err));
-	fmt_file_close(&f);
-	if (!s)
-		error("%s", err);
-	return s;
-}
-
 void snapshot_free(struct snapshot *s)
 {
 	if (!s)
@@ -194,52 +179,23 @@ int snapshot_parse_key(const char *s)
 
 #define MAX_INLINE 16
 
-/* A group index keyed by its text: open addressing over a growing array. */
+/* The groups in the order they were met, indexed by their text. */
 struct group_map {
 	struct snap_stat *stats;
 	size_t n, cap;
-	size_t *slots;		/* index + 1; 0 = empty */
-	size_t mask;
+	struct hashmap index;	/* key -> index + 1 into stats */
 };
-
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
-static void map_grow(struct group_map *m)
-{
-	size_t nslots = m->mask ? (m->mask + 1) * 2 : 64;
-
-	free(m->slots);
-	m->slots = xcalloc(nslots, sizeof(*m->slots));
-	m->mask = nslots - 1;
-	for (size_t i = 0; i < m->n; i++) {
-		size_t j = hash_str(m->stats[i].key) & m->mask;
-		while (m->slots[j])
-			j = (j + 1) & m->mask;
-		m->slots[j] = i + 1;
-	}
-}
 
 /* The group for key (created empty if new); takes ownership of key. */
 static struct snap_stat *map_get(struct group_map *m, char *key, int *is_new)
 {
-	if ((m->n + 1) * 2 > m->mask + 1)
-		map_grow(m);
-	size_t j = hash_str(key) & m->mask;
-	while (m->slots[j]) {
-		struct snap_stat *st = &m->stats[m->slots[j] - 1];
-		if (strcmp(st->key, key) == 0) {
-			free(key);
-			*is_new = 0;
-			return st;
-		}
-		j = (j + 1) & m->mask;
+	if (!m->index.cap)
+		hashmap_init(&m->index, 1);
+	size_t i = (size_t)hashmap_str(&m->index, key, m->n + 1) - 1;
+	*is_new = i == m->n;
+	if (!*is_new) {
+		free(key);
+		return &m->stats[i];
 	}
 	if (m->n == m->cap) {
 		m->cap = m->cap ? m->cap * 2 : 64;
@@ -248,8 +204,6 @@ static struct snap_stat *map_get(struct group_map *m, char *key, int *is_new)
 	struct snap_stat *st = &m->stats[m->n++];
 	memset(st, 0, sizeof(*st));
 	st->key = key;
-	m->slots[j] = m->n;
-	*is_new = 1;
 	return st;
 }
 
@@ -483,7 +437,7 @@ static void finish(struct group_map *m, struct snap_stats *out, int is_diff)
 		qsort(m->stats, kept, sizeof(*m->stats), is_diff ? by_diff : by_size);
 	out->stats = m->stats;
 	out->nstats = kept;
-	free(m->slots);
+	hashmap_release(&m->index);
 }
 
 void snapshot_statistics(const struct snapshot *s, struct symbolizer *sym, enum snap_key key,

@@ -34,14 +34,9 @@ struct snapshot {
 	uint64_t *frames;		/* storage of every trace's frames */
 };
 
-/*
- * Loads path. Returns a snapshot the caller frees with snapshot_free(),
- * or NULL after printing one error line (missing, truncated, corrupt,
- * foreign, a call profile instead of a snapshot).
- */
-struct snapshot *snapshot_open(const char *path);
-/* The same checks on a container already read (tests, fuzzing): NULL
- * with one line in err. */
+/* A snapshot from a container read by the loader (loaded.h; tests,
+ * fuzzing): NULL with one line in err (truncated, corrupt, a call
+ * profile instead of a snapshot). Free with snapshot_free(). */
 struct snapshot *snapshot_parse(const struct fmt_file *f, char *err, size_t errlen);
 void snapshot_free(struct snapshot *s);
 

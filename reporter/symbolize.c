@@ -7,6 +7,7 @@
  */
 #define _GNU_SOURCE
 #include "symbolize.h"
+#include "hashmap.h"
 #include "symindex.h"
 #include "util.h"
 
@@ -24,8 +25,6 @@
 enum mod_state { MOD_UNSEEN, MOD_READY, MOD_MISSING };
 
 struct cache_entry {
-	uint64_t addr;		/* 0 = empty slot */
-	int kind;		/* 1 function, 2 code */
 	int nframes;
 	struct sym_frame *frames;
 };
@@ -36,8 +35,9 @@ struct symbolizer {
 	enum mod_state *states;	/* per map entry */
 	struct symindex **index;	/* per map entry, once MOD_READY */
 	size_t nmods;		/* map->count: the map may go before us */
-	struct cache_entry *cache;
-	size_t cache_cap, cache_used;
+	struct cache_entry *cache;	/* in the order made */
+	size_t ncache, cache_cap;
+	struct hashmap functions, code;	/* address -> index + 1 into cache */
 	char **strings;		/* every string handed out, freed at the end */
 	size_t nstrings, strings_cap;
 };
@@ -59,8 +59,8 @@ struct symbolizer *symbolizer_new(const struct modmap *map)
 	s->states = xcalloc(map->count ? map->count : 1, sizeof(*s->states));
 	s->index = xcalloc(map->count ? map->count : 1, sizeof(*s->index));
 	s->nmods = map->count;
-	s->cache_cap = 1024;
-	s->cache = xcalloc(s->cache_cap, sizeof(*s->cache));
+	hashmap_init(&s->functions, 0);
+	hashmap_init(&s->code, 0);
 	return s;
 }
 
@@ -73,8 +73,10 @@ void symbolizer_free(struct symbolizer *s)
 	free(s->index);
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
-	for (size_t i = 0; i < s->cache_cap; i++)
+	for (size_t i = 0; i < s->ncache; i++)
 		free(s->cache[i].frames);
+	hashmap_release(&s->functions);
+	hashmap_release(&s->code);
 	for (size_t i = 0; i < s->nstrings; i++)
 		free(s->strings[i]);
 	free(s->strings);
@@ -154,28 +156,22 @@ static struct symindex *module_of(struct symbolizer *s, uint64_t addr,
 	return s->states[i] == MOD_READY ? s->index[i] : NULL;
 }
 
-static struct cache_entry *cache_slot(struct symbolizer *s, uint64_t addr, int kind)
+/* The cache entry of addr in m (functions or code); *is_new when it
+ * was just made, empty. Valid until the next call. */
+static struct cache_entry *cache_entry_of(struct symbolizer *s, struct hashmap *m, uint64_t addr,
+					  int *is_new)
 {
-	uint64_t key = addr * 2 + (uint64_t)kind;
+	size_t known = m->count;
+	size_t i = (size_t)hashmap_u64(m, addr, s->ncache + 1) - 1;
 
-	if (s->cache_used * 2 >= s->cache_cap) {
-		struct cache_entry *old = s->cache;
-		size_t old_cap = s->cache_cap;
-		s->cache_cap *= 2;
-		s->cache = xcalloc(s->cache_cap, sizeof(*s->cache));
-		s->cache_used = 0;
-		for (size_t i = 0; i < old_cap; i++) {
-			if (!old[i].addr)
-				continue;
-			struct cache_entry *e = cache_slot(s, old[i].addr, old[i].kind);
-			*e = old[i];
-			s->cache_used++;
+	*is_new = m->count > known;
+	if (*is_new) {
+		if (s->ncache == s->cache_cap) {
+			s->cache_cap = s->cache_cap ? s->cache_cap * 2 : 1024;
+			s->cache = xreallocarray(s->cache, s->cache_cap, sizeof(*s->cache));
 		}
-		free(old);
+		memset(&s->cache[s->ncache++], 0, sizeof(*s->cache));
 	}
-	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ull) >> 20) & (s->cache_cap - 1);
-	while (s->cache[i].addr && !(s->cache[i].addr == addr && s->cache[i].kind == kind))
-		i = (i + 1) & (s->cache_cap - 1);
 	return &s->cache[i];
 }
 
@@ -245,16 +241,14 @@ static void fill_unknown(struct symbolizer *s, struct sym_frame *f, uint64_t add
 
 const struct sym_frame *symbolize_function(struct symbolizer *s, uint64_t fn_addr)
 {
-	struct cache_entry *c = cache_slot(s, fn_addr, 1);
+	int is_new;
+	struct cache_entry *c = cache_entry_of(s, &s->functions, fn_addr, &is_new);
 	const struct modmap_entry *e;
 
-	if (c->addr)
+	if (!is_new)
 		return c->frames;
-	c->addr = fn_addr;
-	c->kind = 1;
 	c->nframes = 1;
 	c->frames = xcalloc(1, sizeof(*c->frames));
-	s->cache_used++;
 
 	struct sym_frame *f = c->frames;
 	struct symindex *x = module_of(s, fn_addr, &e);
@@ -287,13 +281,11 @@ static const char *cu_file(struct symbolizer *s, Dwarf_Die *die, Dwarf_Word idx)
 int symbolize_code(struct symbolizer *s, uint64_t addr, struct sym_frame *out, int max)
 {
 	uint64_t pc = addr ? addr - 1 : 0;	/* the call, not the return point */
-	struct cache_entry *c = cache_slot(s, pc, 2);
+	int is_new;
+	struct cache_entry *c = cache_entry_of(s, &s->code, pc, &is_new);
 	const struct modmap_entry *e;
 
-	if (!c->addr) {
-		c->addr = pc;
-		c->kind = 2;
-		s->cache_used++;
+	if (is_new) {
 		struct symindex *x = module_of(s, pc, &e);
 		Dwarf_Die *scopes = NULL, cu;
 		/* One frame per inlined_subroutine plus the subprogram. */
