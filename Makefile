@@ -166,7 +166,8 @@ install: all
 # before trailing comments and its longer message lines are hand-made,
 # and clang-format over whole files would rewrite about 1,150 lines.
 format:
-	git clang-format --style=file --force HEAD -- $(wildcard */*.c */*.h */*/*.c */*/*.h)
+	git clang-format --style=file --force HEAD -- \
+		$(filter-out build/% build-san/% $(O)/%,$(wildcard */*.c */*.h */*/*.c */*/*.h))
 
 clean:
 	rm -rf build build-san $(O) $(O)-san

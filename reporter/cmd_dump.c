@@ -289,7 +289,9 @@ static int dump_records(struct dumper *d, const struct fmt_file_section *s)
 		print_record(d, R_THREAD, base, NULL);
 		off = sizeof(t);
 		if (t.nnodes > (s->size - off) / sizeof(struct fmt_node))
-			NEED((size_t)-1, "its nodes");
+			return error("'%s' is corrupt: thread section at byte %zu is too short "
+				     "for its %llu nodes", d->f->path, base,
+				     (unsigned long long)t.nnodes);
 		for (uint64_t i = 0; i < t.nnodes; i++, off += sizeof(struct fmt_node))
 			print_record(d, R_NODE, base + off, NULL);
 		break;
@@ -303,7 +305,22 @@ static int dump_records(struct dumper *d, const struct fmt_file_section *s)
 				return error("'%s' is corrupt: a trace at byte %zu has %u frames (at most %d)",
 					     d->f->path, base + off, t.nframes, FMT_FRAMES_MAX);
 			NEED(sizeof(t) + 8u * t.nframes, "a trace's frames");
-			print_record(d, R_TRACE, base + off, NULL);
+			char *extra;
+			size_t len;
+			FILE *mem = open_memstream(&extra, &len);
+			if (!mem)
+				return error("out of memory dumping '%s'", d->f->path);
+			fputs(d->is_json ? ", \"frames\": [" : "    (frames)              ", mem);
+			for (uint32_t k = 0; k < t.nframes; k++) {
+				uint64_t pc;
+				memcpy(&pc, s->payload + off + sizeof(t) + 8u * k, sizeof(pc));
+				fprintf(mem, d->is_json ? "%s%llu" : "%s%#llx", k ? ", " : "",
+					(unsigned long long)pc);
+			}
+			fputs(d->is_json ? "]" : "\n", mem);
+			fclose(mem);
+			print_record(d, R_TRACE, base + off, extra);
+			free(extra);
 			off += sizeof(t) + 8u * t.nframes;
 		}
 		break;

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import tempfile
 
-from cprof_e2e import CPROF, ROOT, BUILD, Checks, Run, by_name, eq, prog
+from cprof_e2e import CPROF, ROOT, BUILD, Checks, Run, by_name, dump, eq, prog
 
 c = Checks()
 tmp = tempfile.mkdtemp(prefix="cprof-cli-")
@@ -43,7 +43,8 @@ def write(name, content):
 
 
 future = bytearray(data)
-future[8] = 99  # the version field follows the 8-byte magic
+version = dump(good)["layout"]["fmt_header"]["fields"]["version"]
+future[version["offset"]:version["offset"] + version["size"]] = (99).to_bytes(version["size"], "little")
 cases = [
     ("missing_file", ["report", os.path.join(tmp, "nope.prof")], 1, "cannot open"),
     ("empty_file", ["report", write("empty.prof", b"")], 1, "is empty"),

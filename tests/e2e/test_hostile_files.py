@@ -493,6 +493,28 @@ c.case("readers write nothing outside their -o and nothing at all on refusal: %d
        "%d under valgrind" % (len(jobs), len(grind)), nothing_written_outside)
 
 
+def dump_reads_or_refuses_every_case():
+    """`cprof dump` checks the container and the record lengths only (a
+    tree with a cycle is dumped as it is): each case is either dumped as
+    JSON whose sections end at the file's end, or refused in one line."""
+    for idx, (kind, name, fk, data, expect) in enumerate(CASES):
+        bad = os.path.join(FILES, "case%03d.%s" % (idx, fk))
+        p = run_reader(["dump", "--json", bad], OUTS)
+        why = crash_of(p)
+        if not why and p.returncode == 0:
+            d = json.loads(p.stdout)
+            if (d["size"], d["sections"][-1]["end"]) != (len(data), len(data)):
+                why = "sections end at %d of %d bytes" % (d["sections"][-1]["end"], len(data))
+        elif not why:
+            why = one_line_refusal(p, bad)
+        if why:
+            raise AssertionError("%s %s: %s" % (fk, name, why))
+
+
+table_case("cprof dump", "cprof dump --json reads or refuses in one line each of the %d cases"
+           % len(CASES), dump_reads_or_refuses_every_case)
+
+
 # ---- module paths that name something other than an ELF file ----
 
 def module_path_case(label, path):
