@@ -374,7 +374,7 @@ __attribute__((visibility("default"))) void __cyg_profile_func_enter(void *fn, v
 	struct thread_data *td = threads_self;
 
 	if (unlikely(!td)) {
-		td = threads_attach();
+		td = rt.attach_thread();
 		if (!td)
 			return;
 	}

@@ -1,7 +1,11 @@
 /*
  * Internals shared by the instrument runtime's files: the per-thread
  * calling-context tree and shadow stack, and the process-wide state.
- * Included from instrument/ only.
+ * Included from instrument/ only. The files form layers, each calling
+ * only the ones below it: threads.c (tables), hooks.c (the hot path),
+ * calibrate.c (runs the hooks at start-up), runtime.c (start-up, thread
+ * attach, exit and fork, the profile writer, the API) on top. A thread's
+ * first hook reaches runtime.c only through rt.attach_thread.
  */
 #ifndef CPROF_INSTRUMENT_INTERNAL_H
 #define CPROF_INSTRUMENT_INTERNAL_H
@@ -96,9 +100,31 @@ struct runtime {
 	_Atomic uint64_t table_bytes;	/* what the threads' tables hold now */
 	char output_dir[PATH_MAX];
 	_Atomic(struct thread_data *) threads;	/* lock-free push list */
+	/* Called by a thread's first hook: its data, made and published,
+	 * after starting the runtime if need be; NULL when it gets none.
+	 * Set statically (runtime.c), so a hook run before any constructor
+	 * finds it. */
+	struct thread_data *(*attach_thread)(void);
 };
 
 extern struct runtime rt HIDDEN;
+
+/* threads.c: the bottom layer. */
+struct thread_data *threads_new_data(void) HIDDEN;
+/* Charges bytes to rt.table_bytes; 0, or -1 (nothing charged) past
+ * CPROF_MAX_MEMORY. A negative count gives them back. */
+int threads_charge(int64_t bytes) HIDDEN;
+/* Moves td's nodes to a mapping of node_limit nodes (the old one stays
+ * mapped: the exit writer may be reading it); 0, or -1. */
+int threads_move_nodes(struct thread_data *td) HIDDEN;
+/* A slot table of n entries, zeroed; NULL when it cannot be mapped. */
+uint32_t *threads_map_slots(size_t n) HIDDEN;
+void threads_unmap_slots(uint32_t *slots, size_t n) HIDDEN;
+void threads_free_data(struct thread_data *td) HIDDEN;
+/* Calls of threads that got no tables at all: reported as dropped. */
+extern _Atomic uint64_t threads_lost_calls HIDDEN;
+extern __thread struct thread_data *threads_self
+	__attribute__((visibility("hidden"), tls_model("initial-exec")));
 
 /* hooks.c: the hot path. */
 /* Closes every open frame of td as if they returned now. */
@@ -113,32 +139,5 @@ int hook_is_quiet(void) HIDDEN;
 /* calibrate.c */
 /* Per-call overhead of the hooks, in ticks. Needs rt.clock. */
 void hook_measure_overhead(double *inner_ticks, double *outer_ticks) HIDDEN;
-
-/* threads.c */
-struct thread_data *threads_new_data(void) HIDDEN;
-/* Charges bytes to rt.table_bytes; 0, or -1 (nothing charged) past
- * CPROF_MAX_MEMORY. A negative count gives them back. */
-int threads_charge(int64_t bytes) HIDDEN;
-/* Moves td's nodes to a mapping of node_limit nodes (the old one stays
- * mapped: the exit writer may be reading it); 0, or -1. */
-int threads_move_nodes(struct thread_data *td) HIDDEN;
-/* A slot table of n entries, zeroed; NULL when it cannot be mapped. */
-uint32_t *threads_map_slots(size_t n) HIDDEN;
-void threads_unmap_slots(uint32_t *slots, size_t n) HIDDEN;
-void threads_free_data(struct thread_data *td) HIDDEN;
-struct thread_data *threads_attach(void) HIDDEN;
-void threads_init(void) HIDDEN;
-/* Calls of threads that got no tables at all: reported as dropped. */
-extern _Atomic uint64_t threads_lost_calls HIDDEN;
-extern __thread struct thread_data *threads_self
-	__attribute__((visibility("hidden"), tls_model("initial-exec")));
-
-/* runtime.c */
-/* Initializes once; returns with rt.state RT_READY, or 0 when this thread
- * is the one initializing (a hook reached from rt_init itself, or from a
- * signal handler meanwhile). Other threads wait for it. */
-int rt_init(void) HIDDEN;
-/* The process's start time := now (a forked child starts its own). */
-void rt_restamp_start(void) HIDDEN;
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * Start-up (environment, clock, overhead calibration), the public API,
- * and writing DIR/PROG.PID.prof at exit. Runs outside the hot path; may
+ * Start-up (environment, clock, overhead calibration), a thread's attach,
+ * exit and fork, the public API, and writing DIR/PROG.PID.prof at exit:
+ * the top layer (see internal.h). Runs outside the hot path; may
  * use libc, but never malloc (the host's allocator may be traced) and
  * never stdio (the host may hold its locks).
  */
@@ -16,23 +17,134 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-struct runtime rt;
+static struct thread_data *attach_thread(void);
+static int rt_init(void);
+
+/* attach_thread is reached from a thread's first hook through rt, so the
+ * hot path (hooks.c) never calls up into this file. */
+struct runtime rt = { .attach_thread = attach_thread };
 
 extern int __cxa_atexit(void (*fn)(void *), void *arg, void *dso);
 
 #define DEFAULT_MAX_NODES (1u << 31)	/* no limit but the memory's */
 #define DEFAULT_MAX_DEPTH (1u << 18)
 
-void rt_restamp_start(void)
+/* The process's start time := now (a forked child starts its own). */
+static void rt_restamp_start(void)
 {
 	rt.start_unix_ns = rtenv_unix_ns();
 	clock_calib_start(&rt.clock);
 }
 
 static void finish(void *arg);
+
+/* ---- a thread's and a process's life: attach, thread exit, fork ---- */
+
+static pthread_key_t exit_key;
+static int has_exit_key;
+
+static __thread int has_failed __attribute__((tls_model("initial-exec")));
+
+static void thread_exiting(void *arg)
+{
+	struct thread_data *td = arg;
+
+	td->busy = BUSY_RUNTIME;
+	hook_close_all(td, rt.counts_only ? 0 : clock_calib_ticks(&rt.clock));
+	prctl(PR_GET_NAME, td->name, 0, 0, 0);	/* names are often set after start */
+	td->busy = 0;
+	/* Calls made by later TLS destructors still land in td; they open
+	 * and close in pairs, so nothing is left open. */
+}
+
+/* The first hook of a thread: the program's errno is kept whatever
+ * fails here (mmap under RLIMIT_AS, reading the environment). */
+static struct thread_data *attach_thread(void)
+{
+	struct thread_data *td = NULL;
+	int err = errno;
+
+	if (hook_is_quiet() || !rt_init() || atomic_load(&rt.is_finished))
+		goto out;
+	/* No tables even at a 256th: this thread's calls are counted as
+	 * dropped (one per entry), without trying again each time. */
+	if (has_failed || !(td = threads_new_data())) {
+		has_failed = 1;
+		atomic_fetch_add_explicit(&threads_lost_calls, 1, memory_order_relaxed);
+		goto out;
+	}
+	td->next = atomic_load(&rt.threads);
+	while (!atomic_compare_exchange_weak(&rt.threads, &td->next, td))
+		;
+	threads_self = td;
+	if (has_exit_key)
+		pthread_setspecific(exit_key, td);	/* key < 32: no allocation */
+out:
+	errno = err;
+	return td;
+}
+
+/* The forking process's pid and the moment of the fork, taken in it: by
+ * the time the child runs, its parent may have exited (a daemon's double
+ * fork), and a merge finds a child's parent by pid among the processes
+ * alive when the child started. */
+static pid_t forking_pid;
+static uint64_t forking_unix_ns;
+
+static void fork_prepare(void)
+{
+	forking_pid = getpid();
+	forking_unix_ns = rtenv_unix_ns();
+}
+
+static void fork_child(void)
+{
+	struct thread_data *me = threads_self;
+	uint64_t now = rt.counts_only ? 0 : clock_calib_ticks(&rt.clock);
+
+	atomic_store(&rt.is_finished, 0);
+	rt.parent_pid = forking_pid;
+	/* The other threads do not exist in the child; their data stays
+	 * with the parent's profile. Ours starts again from zero, keeping
+	 * the call stack we are in so its exits still match. */
+	atomic_store(&rt.threads, NULL);
+	rt.inherited_node = 0;
+	if (!me)
+		return;
+	me->next = NULL;
+	atomic_store(&rt.threads, me);
+	uint32_t n = atomic_load(&me->nnodes);
+	for (uint32_t i = 0; i < n; i++) {
+		me->nodes[i].calls = 0;
+		me->nodes[i].incl_ticks = 0;
+		me->nodes[i].self_ticks = 0;
+	}
+	for (uint32_t i = 0; i < me->depth; i++) {
+		me->stack[i].start_ticks = now;
+		me->stack[i].child_ticks = 0;
+		/* The innermost recorded one: the parent counts these calls. */
+		if (me->stack[i].node != UINT32_MAX)
+			rt.inherited_node = (uint64_t)me->stack[i].node + 1;
+	}
+	me->dropped_nodes = me->dropped_frames = me->mismatched_exits = 0;
+	me->skipped_reentrant = 0;
+	me->tid = (pid_t)syscall(SYS_gettid);
+	rt_restamp_start();
+	rt.start_unix_ns = forking_unix_ns;
+}
+
+/* At start-up: a thread's exit closes its calls, a fork child starts over. */
+static void watch_threads(void)
+{
+	has_exit_key = pthread_key_create(&exit_key, thread_exiting) == 0;
+	pthread_atfork(fork_prepare, NULL, fork_child);
+}
 
 /* Only the initializing thread reaches hooks with this set (rt_init's
  * own calibration, or a signal handler meanwhile): they are skipped. */
@@ -61,7 +173,7 @@ static void init_once(void)
 	int is_paused = rtenv_flag("CPROF_PAUSED");
 	rt.parent_pid = getppid();
 	rt_restamp_start();
-	threads_init();
+	watch_threads();
 	atomic_store(&rt.is_enabled, 1);
 	hook_measure_overhead(&rt.overhead_inner_ticks, &rt.overhead_outer_ticks);
 	atomic_store(&rt.is_enabled, !is_paused);
@@ -76,7 +188,10 @@ static void init_once(void)
 	__cxa_atexit(finish, NULL, NULL);
 }
 
-int rt_init(void)
+/* Initializes once; returns with rt.state RT_READY, or 0 when this thread
+ * is the one initializing (a hook reached from rt_init itself, or from a
+ * signal handler meanwhile). Other threads wait for it. */
+static int rt_init(void)
 {
 	int expected = RT_FRESH;
 

@@ -1,15 +1,12 @@
 /*
- * Per-thread data: created on a thread's first hook (mmap, never malloc),
- * published on a lock-free list so the exit writer finds threads that
- * already ended, closed by a pthread key destructor when a thread exits.
+ * Per-thread data: the tables (nodes, slots, shadow stack), mmap'd, never
+ * malloc'd, and what they may cost (CPROF_MAX_MEMORY). The bottom layer:
+ * calls nothing in hooks.c or runtime.c (runtime.c attaches threads,
+ * publishes them and closes them at exit and fork).
  */
 #define _GNU_SOURCE
 #include "internal.h"
 
-#include "../common/rtenv.h"
-
-#include <errno.h>
-#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -17,9 +14,6 @@
 #include <unistd.h>
 
 __thread struct thread_data *threads_self __attribute__((tls_model("initial-exec")));
-
-static pthread_key_t exit_key;
-static int has_exit_key;
 
 static void *map_zeroed(size_t bytes)
 {
@@ -60,7 +54,6 @@ int threads_charge(int64_t bytes)
 }
 
 _Atomic uint64_t threads_lost_calls;
-static __thread int has_failed __attribute__((tls_model("initial-exec")));
 
 /* A thread starts with room for this many nodes, and grows by doubling. */
 #define FIRST_NODES 4096u
@@ -146,98 +139,4 @@ void threads_free_data(struct thread_data *td)
 	if (td->stack)
 		munmap(td->stack, (size_t)td->max_depth * sizeof(*td->stack));
 	munmap(td, sizeof(*td));
-}
-
-static void thread_exiting(void *arg)
-{
-	struct thread_data *td = arg;
-
-	td->busy = BUSY_RUNTIME;
-	hook_close_all(td, rt.counts_only ? 0 : clock_calib_ticks(&rt.clock));
-	prctl(PR_GET_NAME, td->name, 0, 0, 0);	/* names are often set after start */
-	td->busy = 0;
-	/* Calls made by later TLS destructors still land in td; they open
-	 * and close in pairs, so nothing is left open. */
-}
-
-/* The first hook of a thread: the program's errno is kept whatever
- * fails here (mmap under RLIMIT_AS, reading the environment). */
-struct thread_data *threads_attach(void)
-{
-	struct thread_data *td = NULL;
-	int err = errno;
-
-	if (hook_is_quiet() || !rt_init() || atomic_load(&rt.is_finished))
-		goto out;
-	/* No tables even at a 256th: this thread's calls are counted as
-	 * dropped (one per entry), without trying again each time. */
-	if (has_failed || !(td = threads_new_data())) {
-		has_failed = 1;
-		atomic_fetch_add_explicit(&threads_lost_calls, 1, memory_order_relaxed);
-		goto out;
-	}
-	td->next = atomic_load(&rt.threads);
-	while (!atomic_compare_exchange_weak(&rt.threads, &td->next, td))
-		;
-	threads_self = td;
-	if (has_exit_key)
-		pthread_setspecific(exit_key, td);	/* key < 32: no allocation */
-out:
-	errno = err;
-	return td;
-}
-
-/* The forking process's pid and the moment of the fork, taken in it: by
- * the time the child runs, its parent may have exited (a daemon's double
- * fork), and a merge finds a child's parent by pid among the processes
- * alive when the child started. */
-static pid_t forking_pid;
-static uint64_t forking_unix_ns;
-
-static void fork_prepare(void)
-{
-	forking_pid = getpid();
-	forking_unix_ns = rtenv_unix_ns();
-}
-
-static void fork_child(void)
-{
-	struct thread_data *me = threads_self;
-	uint64_t now = rt.counts_only ? 0 : clock_calib_ticks(&rt.clock);
-
-	atomic_store(&rt.is_finished, 0);
-	rt.parent_pid = forking_pid;
-	/* The other threads do not exist in the child; their data stays
-	 * with the parent's profile. Ours starts again from zero, keeping
-	 * the call stack we are in so its exits still match. */
-	atomic_store(&rt.threads, NULL);
-	rt.inherited_node = 0;
-	if (!me)
-		return;
-	me->next = NULL;
-	atomic_store(&rt.threads, me);
-	uint32_t n = atomic_load(&me->nnodes);
-	for (uint32_t i = 0; i < n; i++) {
-		me->nodes[i].calls = 0;
-		me->nodes[i].incl_ticks = 0;
-		me->nodes[i].self_ticks = 0;
-	}
-	for (uint32_t i = 0; i < me->depth; i++) {
-		me->stack[i].start_ticks = now;
-		me->stack[i].child_ticks = 0;
-		/* The innermost recorded one: the parent counts these calls. */
-		if (me->stack[i].node != UINT32_MAX)
-			rt.inherited_node = (uint64_t)me->stack[i].node + 1;
-	}
-	me->dropped_nodes = me->dropped_frames = me->mismatched_exits = 0;
-	me->skipped_reentrant = 0;
-	me->tid = (pid_t)syscall(SYS_gettid);
-	rt_restamp_start();
-	rt.start_unix_ns = forking_unix_ns;
-}
-
-void threads_init(void)
-{
-	has_exit_key = pthread_key_create(&exit_key, thread_exiting) == 0;
-	pthread_atfork(fork_prepare, NULL, fork_child);
 }

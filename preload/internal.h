@@ -154,8 +154,6 @@ static inline int live_is_empty(void)
 {
 	return atomic_load_explicit(&live_count, memory_order_relaxed) == 0;
 }
-/* Entries and bytes of table memory now (for the shim's own cost). */
-void live_usage(uint64_t *entries, uint64_t *table_bytes) HIDDEN;
 /* Fork: lock every shard (prepare), unlock them (parent and child). */
 void live_lock_all(void) HIDDEN;
 void live_unlock_all(void) HIDDEN;

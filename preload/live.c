@@ -241,16 +241,6 @@ int live_remove(void *p, struct live_block *out)
 	return 1;
 }
 
-void live_usage(uint64_t *entries, uint64_t *table_bytes)
-{
-	*entries = 0;
-	*table_bytes = 0;
-	for (int i = 0; i < NSHARDS; i++) {
-		*entries += shards[i].used;
-		*table_bytes += (uint64_t)shards[i].n * sizeof(struct slot);
-	}
-}
-
 void live_lock_all(void)
 {
 	for (int i = 0; i < NSHARDS; i++)

@@ -357,9 +357,12 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 	return r;
 }
 
-/* execl*: the arguments up to the NULL, counted first, then into an
- * argv on the stack, as libc does. */
-static size_t count_args(va_list *ap)
+enum exec_list_kind { EXEC_PATH, EXEC_SEARCH, EXEC_ENV };
+
+/* execl, execlp, execle: the arguments up to the NULL, counted first,
+ * then into an argv on the stack, as libc does (execle's envp follows
+ * the NULL); then the v form, interposed above. */
+static int exec_list(enum exec_list_kind kind, const char *path, const char *arg, va_list *ap)
 {
 	va_list c;
 	size_t n = 1;
@@ -368,14 +371,13 @@ static size_t count_args(va_list *ap)
 	while (va_arg(c, char *))
 		n++;
 	va_end(c);
-	return n;
-}
-
-static void fill_args(char **argv, const char *arg, va_list *ap, size_t n)
-{
+	char *argv[n + 1];
 	argv[0] = (char *)arg;
 	for (size_t i = 1; i <= n; i++)	/* argv[n]: the NULL */
 		argv[i] = va_arg(*ap, char *);
+	if (kind == EXEC_ENV)
+		return execve(path, argv, va_arg(*ap, char *const *));
+	return kind == EXEC_SEARCH ? execvp(path, argv) : execv(path, argv);
 }
 
 EXPORT int execl(const char *path, const char *arg, ...)
@@ -383,11 +385,9 @@ EXPORT int execl(const char *path, const char *arg, ...)
 	va_list ap;
 
 	va_start(ap, arg);
-	size_t n = count_args(&ap);
-	char *argv[n + 1];
-	fill_args(argv, arg, &ap, n);
+	int r = exec_list(EXEC_PATH, path, arg, &ap);
 	va_end(ap);
-	return execv(path, argv);
+	return r;
 }
 
 EXPORT int execlp(const char *file, const char *arg, ...)
@@ -395,11 +395,9 @@ EXPORT int execlp(const char *file, const char *arg, ...)
 	va_list ap;
 
 	va_start(ap, arg);
-	size_t n = count_args(&ap);
-	char *argv[n + 1];
-	fill_args(argv, arg, &ap, n);
+	int r = exec_list(EXEC_SEARCH, file, arg, &ap);
 	va_end(ap);
-	return execvp(file, argv);
+	return r;
 }
 
 EXPORT int execle(const char *path, const char *arg, ...)
@@ -407,12 +405,9 @@ EXPORT int execle(const char *path, const char *arg, ...)
 	va_list ap;
 
 	va_start(ap, arg);
-	size_t n = count_args(&ap);
-	char *argv[n + 1];
-	fill_args(argv, arg, &ap, n);
-	char *const *envp = va_arg(ap, char *const *);
+	int r = exec_list(EXEC_ENV, path, arg, &ap);
 	va_end(ap);
-	return execve(path, argv, envp);
+	return r;
 }
 
 static int spawn_with(spawn_fn real, pid_t *pid, const char *path,

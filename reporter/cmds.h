@@ -23,6 +23,8 @@ int cmd_export(int argc, char **argv);
 int cmd_flamegraph(int argc, char **argv);
 /* `cprof html FILE... [-o report.html]`: one self-contained page. */
 int cmd_html(int argc, char **argv);
+/* `cprof dump FILE [--json]`: sections, records and offsets (cmd_dump.c). */
+int cmd_dump(int argc, char **argv);
 
 /* `cprof check FILE... RULE...` (budgets), and the same verdict, as text
  * on out or JSON on stdout, for the files `cprof run --check` found:

@@ -79,6 +79,7 @@ static const struct {
 	{ "flamegraph", cmd_flamegraph, "draw a profile or a snapshot as an SVG flame graph" },
 	{ "html", cmd_html, "write a self-contained HTML report" },
 	{ "check", cmd_check, "enforce time and memory budgets (exit 1 when one fails)" },
+	{ "dump", cmd_dump, "print a file's sections and records with their byte offsets" },
 };
 
 static void usage(FILE *out)

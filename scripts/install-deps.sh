@@ -10,7 +10,7 @@ set -eu
 want=${1:-build}
 
 build_pkgs="pkg-config libunwind-dev libdw-dev libelf-dev libcriterion-dev zlib1g-dev
-            valgrind uftrace binutils clang libclang-rt-14-dev python3
+            valgrind uftrace binutils clang clang-format libclang-rt-14-dev python3
             chromium protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
             golang-github-google-pprof-dev strace"
 # npm fetches test-time sources (playwright-core; SQLite from better-sqlite3).

@@ -87,3 +87,44 @@ def eq(actual, expected, what):
 def within(actual, expected, rel, what):
     if abs(actual - expected) > rel * expected:
         raise AssertionError("%s: expected %g within %g%%, got %g" % (what, expected, rel * 100, actual))
+
+
+def dump(path):
+    """`cprof dump --json PATH`: the file's sections and records with their
+    byte offsets, and "layout" (each record's size and fields' offsets),
+    so tests reach the format through common/format.h, never re-encode it."""
+    p = subprocess.run([CPROF, "dump", "--json", path], capture_output=True, timeout=120)
+    if p.returncode != 0:
+        raise AssertionError("cprof dump failed: " + p.stderr.decode())
+    return json.loads(p.stdout)
+
+
+STRUCT_CHAR = {"u8": "B", "u16": "H", "u32": "I", "u64": "Q", "f64": "d"}
+
+
+def field(layout, record, name):
+    """(offset in the record, struct format) of one field, from a dump's layout."""
+    f = layout[record]["fields"][name]
+    return f["offset"], STRUCT_CHAR[f["type"]]
+
+
+IS_CI = os.environ.get("CI") == "true"
+
+
+def skip(why):
+    """Says a check did not run: run-all.sh counts each "SKIP " line as
+    skipped, never as passed."""
+    print("SKIP " + why, flush=True)
+
+
+def have_tool(name):
+    """True when name is on PATH. scripts/install-deps.sh installs every
+    tool the tests use: missing under CI=true it fails the test (exit 1);
+    elsewhere it prints a SKIP line and returns False."""
+    if shutil.which(name):
+        return True
+    why = "%s is missing (scripts/install-deps.sh build installs it)" % name
+    if IS_CI:
+        raise SystemExit("FAIL " + why + ": under CI=true that is a failure")
+    skip(why)
+    return False

@@ -215,8 +215,16 @@ def full_tables_count_drops():
     r = Run([prog("calls")], env={"CPROF_MAX_NODES": "16"})
     rep = r.report()
     eq(r.status, 0, "exit status with a small node table")
-    if rep["dropped"]["nodes"] == 0:
-        raise AssertionError("no drop counted with 16 nodes")
+    # calls.c makes 1021 calls along 22 call paths: main, loop_caller,
+    # leaf (1000 calls), 10 of fact, 8 of is_even/is_odd, spin_50ms. The
+    # root takes one of the 16 nodes, the first three paths three more, and
+    # every other path holds one call: 22 - 15 of them find no node,
+    # whichever of fact and is_even runs first.
+    eq(rep["dropped"]["nodes"], 22 - 15, "calls dropped with 16 nodes")
+    eq(rep["total_calls"] + rep["dropped"]["nodes"], 1021, "recorded + dropped")
+    f = by_name(rep)
+    eq((f["main"]["calls"], f["loop_caller"]["calls"], f["leaf"]["calls"]), (1, 1, 1000),
+       "the first paths recorded")
     if "not recorded" not in subprocess.run([CPROF, "report", r.main_profile()],
                                             capture_output=True, text=True).stderr:
         raise AssertionError("report does not warn about dropped calls")

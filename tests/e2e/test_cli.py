@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import tempfile
 
-from cprof_e2e import CPROF, ROOT, BUILD, Checks, Run, by_name, eq, prog
+from cprof_e2e import CPROF, ROOT, BUILD, Checks, Run, by_name, dump, eq, prog
 
 c = Checks()
 tmp = tempfile.mkdtemp(prefix="cprof-cli-")
@@ -43,7 +43,8 @@ def write(name, content):
 
 
 future = bytearray(data)
-future[8] = 99  # the version field follows the 8-byte magic
+version = dump(good)["layout"]["fmt_header"]["fields"]["version"]
+future[version["offset"]:version["offset"] + version["size"]] = (99).to_bytes(version["size"], "little")
 cases = [
     ("missing_file", ["report", os.path.join(tmp, "nope.prof")], 1, "cannot open"),
     ("empty_file", ["report", write("empty.prof", b"")], 1, "is empty"),
@@ -65,6 +66,9 @@ cases = [
     ("whatif_unknown_function", ["whatif", good, "nosuch=2"], 1, "no function 'nosuch'"),
     ("whatif_without_target", ["whatif", good], 2, "at least one"),
     ("diff_one_file", ["diff", good], 2, "two files"),
+    ("dump_truncated", ["dump", write("dump-half.prof", data[: len(data) // 2])], 1, "truncated"),
+    ("dump_without_file", ["dump"], 2, "one file"),
+    ("dump_unknown_option", ["dump", good, "--frobnicate"], 2, "unknown option"),
 ]
 for name, args, status, needle in cases:
     c.case(name, one_line_error(args, status, needle))
@@ -224,7 +228,49 @@ def signals_to_cprof_run_reach_the_program():
     eq(json.loads(text)["snapshot"]["label"], "signal", "its label")
 
 
-for fn in [whatif_on_a_real_profile, diff_of_two_runs, stripped_binary_reports_addresses, vanished_module_still_reports,
+def dump_of_a_real_profile():
+    """`cprof dump --json`: sections tile the file, records fill their
+    sections, values match the file name and `cprof report`; a record
+    whose length points past its section is refused (exit 1, stdout empty)."""
+    rc, text, err = cprof("dump", "--json", good)
+    eq(rc, 0, "exit status: " + err)
+    d = json.loads(text)
+    layout, secs = d["layout"], d["sections"]
+    eq((d["size"], d["kind"]), (len(data), "call profile"), "size and kind")
+    eq(d["header"]["fields"]["version"], 1, "version")
+    eq(secs[0]["offset"], layout["fmt_header"]["size"], "first section after the header")
+    for a, b in zip(secs, secs[1:]):
+        eq(b["offset"], a["end"], "section after %s" % a["name"])
+        eq(a["payload"], a["offset"] + layout["fmt_section"]["size"], a["name"] + " payload")
+    eq((secs[-1]["name"], secs[-1]["end"]), ("end", len(data)), "END last, at the file's end")
+    meta = secs[0]["records"][0]
+    eq((secs[0]["name"], secs[0]["size"]), ("meta", layout["fmt_meta"]["size"]), "meta section")
+    eq(meta["fields"]["pid"], int(good.split(".")[-2]), "meta pid")
+    eq(meta["fields"]["program"], prog("calls"), "meta program")
+    thread = next(s for s in secs if s["name"] == "thread")
+    nodes = [r for r in thread["records"] if r["record"] == "fmt_node"]
+    eq(len(nodes), thread["records"][0]["fields"]["nnodes"], "fmt_node records")
+    eq(thread["size"], layout["fmt_thread"]["size"] + len(nodes) * layout["fmt_node"]["size"],
+       "thread section size")
+    calls = sum(n["fields"]["calls"] for n in nodes)
+    rep = json.loads(subprocess.run([CPROF, "report", good, "--json"], capture_output=True,
+                                    timeout=60).stdout)
+    eq(calls, rep["total_calls"], "calls of every node: report's total")
+    mods = next(s for s in secs if s["name"] == "modules")["records"]
+    eq((len(mods), mods[0]["path"]), (mods[0] and secs[1]["count"], prog("calls")), "modules")
+    # Damage a record inside an intact container: path_len past the section.
+    off = mods[-1]["offset"] + layout["fmt_module"]["fields"]["path_len"]["offset"]
+    bad = bytearray(data)
+    bad[off:off + 2] = (0xFFFF).to_bytes(2, "little")
+    one_line_error(["dump", write("dump-bad.prof", bytes(bad))], 1, "ends inside")()
+    rc, text, err = cprof("dump", good)
+    eq(rc, 0, "exit status of the text dump: " + err)
+    for s in secs:
+        if "%s (type %#x) @%d" % (s["name"], s["type"], s["offset"]) not in text:
+            raise AssertionError("text dump lacks section %s @%d" % (s["name"], s["offset"]))
+
+
+for fn in [dump_of_a_real_profile, whatif_on_a_real_profile, diff_of_two_runs, stripped_binary_reports_addresses, vanished_module_still_reports,
            changed_binary_warns, installed_cprof_finds_runtimes,
            signals_to_cprof_run_reach_the_program]:
     c.case(fn.__name__, fn)

@@ -154,20 +154,33 @@ EOF
 	fi
 }
 
+# fresh DIR: an empty output directory
+fresh() {
+	rm -rf "$1"
+	mkdir -p "$1"
+}
+
+# stress_shim NAME WHAT COMMAND...: runs a shim stress program, which
+# writes its snapshots into $out and ends with an "ok: " line: no race,
+# that line and exit 0, and the exit snapshot's exact figures.
+stress_shim() {
+	local name=$1 what=$2 log=$T/$1.log rc
+	shift 2
+	run "$log" "$@"
+	rc=$?
+	report_races "$name ($what)" "$log"
+	if [ $rc = 0 ] && grep -q '^ok: ' "$log"; then
+		ok "$name: exact counts ($(grep '^ok: ' "$log" | cut -c5-))"
+	else
+		not_ok "$name: exit status $rc" "$(grep -v '^ *#' "$log" | grep -E 'FAIL|ThreadSanitizer|rror' | head -20)"
+	fi
+	check_exit_snapshot "$name" "$out" "$log"
+}
+
 # ---- the malloc shim's tables ----
 out=$T/out-preload
-rm -rf "$out"
-mkdir -p "$out"
-log=$T/stress_preload.log
-run "$log" "$T/stress_preload" "$out"
-rc=$?
-report_races "stress_preload (live table, traces, snapshots, 72 threads)" "$log"
-if [ $rc = 0 ] && grep -q '^ok: ' "$log"; then
-	ok "stress_preload: exact counts ($(grep '^ok: ' "$log" | cut -c5-))"
-else
-	not_ok "stress_preload: exit status $rc" "$(grep -v '^ *#' "$log" | grep -E 'FAIL|ThreadSanitizer|rror' | head -20)"
-fi
-check_exit_snapshot stress_preload "$out" "$log"
+fresh "$out"
+stress_shim stress_preload "live table, traces, snapshots, 72 threads" "$T/stress_preload" "$out"
 if ls -A "$out" | grep -q '^\.'; then
 	not_ok "stress_preload: temporaries left: $(ls -A "$out" | grep '^\.' | head -3)"
 else
@@ -176,18 +189,9 @@ fi
 
 # ---- the malloc shim's hooks ----
 out=$T/out-hooks
-rm -rf "$out"
-mkdir -p "$out"
-log=$T/stress_hooks.log
-CPROF_OUTPUT=$out CPROF_UNWIND=fp run "$log" "$T/stress_hooks"
-rc=$?
-report_races "stress_hooks (headers, frees across threads, helper stopped by unshare)" "$log"
-if [ $rc = 0 ] && grep -q '^ok: ' "$log"; then
-	ok "stress_hooks: exact counts ($(grep '^ok: ' "$log" | cut -c5-))"
-else
-	not_ok "stress_hooks: exit status $rc" "$(grep -v '^ *#' "$log" | grep -E 'FAIL|ThreadSanitizer|rror' | head -20)"
-fi
-check_exit_snapshot stress_hooks "$out" "$log"
+fresh "$out"
+CPROF_OUTPUT=$out CPROF_UNWIND=fp stress_shim stress_hooks \
+	"headers, frees across threads, helper stopped by unshare" "$T/stress_hooks"
 
 # ---- the call profiler's runtime ----
 # check_profile LOG DIR MODE: cprof report of the one .prof against the
@@ -229,8 +233,7 @@ EOF
 
 for mode in exact running; do
 	dir=$T/out-instrument-$mode
-	rm -rf "$dir"
-	mkdir -p "$dir"
+	fresh "$dir"
 	log=$T/stress_instrument-$mode.log
 	arg=
 	[ $mode = running ] && arg=running

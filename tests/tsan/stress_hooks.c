@@ -22,6 +22,7 @@
 #include "../../preload/internal.h"
 
 #include "generations.h"
+#include "tally.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -46,10 +47,6 @@ int cprof_rt_snapshot(const char *label);
 #define ITERS 6000
 #define KEEP 256
 #define MAILBOX 128
-
-struct tally {
-	uint64_t allocs, alloc_bytes, frees, free_bytes, bad;
-};
 
 /* A block's size lives in its first 8 bytes: whoever frees it knows it. */
 static void *_Atomic mailbox[MAILBOX];
@@ -143,17 +140,6 @@ static void *poker(void *arg)
 	return NULL;
 }
 
-static int failures;
-
-static void expect_eq(const char *what, uint64_t got, uint64_t want)
-{
-	if (got != want) {
-		printf("FAIL %s: expected %llu, got %llu\n", what, (unsigned long long)want,
-		       (unsigned long long)got);
-		failures++;
-	}
-}
-
 int main(void)
 {
 	pthread_t poke;
@@ -176,26 +162,10 @@ int main(void)
 	atomic_store(&is_running, 0);
 	pthread_join(poke, NULL);
 
-	struct tally sum = { 0 };
-	for (int w = 0; w < NWORKERS * NGENERATIONS; w++) {
-		sum.allocs += tallies[w].allocs;
-		sum.alloc_bytes += tallies[w].alloc_bytes;
-		sum.frees += tallies[w].frees;
-		sum.free_bytes += tallies[w].free_bytes;
-		sum.bad += tallies[w].bad;
-	}
+	struct tally sum = tally_sum(tallies, NWORKERS * NGENERATIONS);
 	expect_eq("blocks with their size and contents", sum.bad, 0);
 	uint32_t ntraces;
-	traces_all(&ntraces);
-	struct fmt_trace total = { 0 };
-	for (uint32_t i = 0; i < ntraces; i++) {
-		struct fmt_trace ft;
-		traces_read(i, &ft);
-		total.total_blocks += ft.total_blocks;
-		total.total_bytes += ft.total_bytes;
-		total.live_blocks += ft.live_blocks;
-		total.live_bytes += ft.live_bytes;
-	}
+	struct fmt_trace total = tally_traces(&ntraces);
 	expect_eq("allocations summed over traces", total.total_blocks, sum.allocs);
 	expect_eq("bytes summed over traces", total.total_bytes, sum.alloc_bytes);
 	expect_eq("live blocks", total.live_blocks, sum.allocs - sum.frees);
