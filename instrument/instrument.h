@@ -33,4 +33,16 @@ void cprof_rt_disable(void);
 void cprof_rt_quiet_begin(void);
 void cprof_rt_quiet_end(void);
 
+/* For the memory runtime's CPROF_UNWIND=cct (it finds this with dlsym):
+ * the calling thread's open instrumented calls, innermost first, at most
+ * max: each call's function and the address it returns to in its caller.
+ * Returns the count, or -1 when the stack cannot be read now (a hook or
+ * the runtime's own code is half-way through it, or it overflowed).
+ * Allocation-free, lock-free; async-signal-safe. */
+struct cprof_shadow_frame {
+	unsigned long long fn;
+	unsigned long long ret;
+};
+int cprof_rt_shadow_stack(struct cprof_shadow_frame *out, int max);
+
 #endif

@@ -15,6 +15,7 @@
 #include "../common/format.h"
 #include "../common/modmap.h"
 #include "../common/rtenv.h"
+#include "../instrument/instrument.h"	/* struct cprof_shadow_frame */
 
 #define HIDDEN __attribute__((visibility("hidden")))
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -46,6 +47,7 @@ struct ctr_set;
 /* A thread's recent stacks -> trace id (traces.c): a hit is checked
  * frame by frame against the interned trace, so it is exact. */
 #define TCACHE_SIZE 64
+#define MODS_CACHED 4
 struct tcache_entry {
 	uint32_t hash;			/* the stack hash's low half; 0 = empty */
 	uint32_t id;
@@ -60,6 +62,10 @@ struct tls_state {
 	struct ctr_set *ctr_set;
 	uintptr_t stack_lo, stack_hi;	/* CPROF_UNWIND=fp: this thread's stack, 0 = not yet */
 	struct tcache_entry tcache[TCACHE_SIZE];
+	/* CPROF_UNWIND=cct: modules' address ranges seen lately (traces.c). */
+	struct { uintptr_t lo, hi; } mods[MODS_CACHED];
+	uint32_t mods_gen;		/* load generation they were found in */
+	uint32_t mods_next;		/* the entry replaced next */
 };
 extern __thread struct tls_state tls
 	__attribute__((visibility("hidden"), tls_model("initial-exec")));
@@ -69,7 +75,8 @@ enum { STATE_FRESH, STATE_RESOLVING, STATE_RESOLVED };
  * next hook (after fork, or after unshare). */
 enum { TRACING_OFF, TRACING_ON, TRACING_PENDING };
 enum { CTR_NONE, CTR_OWNED, CTR_EXITED };	/* tls.ctr_state */
-enum { UNWIND_LIBUNWIND, UNWIND_FP };		/* CPROF_UNWIND */
+/* CPROF_UNWIND; UNWIND_AUTO is resolved by traces_start_unwinder(). */
+enum { UNWIND_LIBUNWIND, UNWIND_FP, UNWIND_CCT, UNWIND_AUTO };
 
 #define DEFAULT_FRAMES 16	/* see runtime.c for the measurement */
 #define DEFAULT_MAX_TRACES (1u << 20)
@@ -182,6 +189,23 @@ extern int (*_Atomic traces_backtrace_fn)(void **, int) HIDDEN;
  * the next frame pointer is not above the current one, not 16-aligned or
  * outside this thread's stack. Returns the count. */
 int traces_fp_walk(uint64_t *out, int max, const void *hook_fp) HIDDEN;
+/* CPROF_UNWIND=cct (or auto): the call runtime's cprof_rt_shadow_stack,
+ * set by traces_start_unwinder(); NULL when it is not loaded (then
+ * libunwind takes every stack). */
+typedef int (*shadow_fn)(struct cprof_shadow_frame *, int);
+extern shadow_fn _Atomic traces_shadow_fn HIDDEN;
+/* traces_same_module's miss: dl_iterate_phdr (takes the loader's lock). */
+int traces_same_module_slow(uint64_t a, uint64_t b) HIDDEN;
+
+/* Whether a and b lie in one module, from a per-thread cache of ranges. */
+static inline int traces_same_module(uint64_t a, uint64_t b)
+{
+	if (likely(tls.mods_gen == atomic_load_explicit(&modmap_generation, memory_order_relaxed)))
+		for (int i = 0; i < MODS_CACHED; i++)
+			if (b - tls.mods[i].lo < tls.mods[i].hi - tls.mods[i].lo)
+				return a - tls.mods[i].lo < tls.mods[i].hi - tls.mods[i].lo;
+	return traces_same_module_slow(a, b);
+}
 /* The frame arena (written by traces_init before tracing starts). */
 extern uint64_t *traces_arena HIDDEN;
 /* traces_intern's slow path: the global table, then the thread's cache. */
