@@ -44,15 +44,17 @@ struct real_fns {
  */
 struct trace_ctr;
 struct ctr_set;
-/* A thread's recent stacks -> trace id (traces.c): a hit is checked
- * frame by frame against the interned trace, so it is exact. */
+/* A thread's recent stacks -> trace id (traces.c), two ways a set,
+ * the set chosen by the innermost frame: no hash of the whole stack on
+ * a hit, which is checked frame by frame against the interned trace, so
+ * it is exact. */
 #define TCACHE_SIZE 64
 #define MODS_CACHED 4
 struct tcache_entry {
-	uint32_t hash;			/* the stack hash's low half; 0 = empty */
+	uint64_t first;			/* the innermost frame */
 	uint32_t id;
 	uint32_t frames_at;		/* the trace's frames in the arena */
-	uint32_t nframes;
+	uint32_t nframes;		/* 0 = empty */
 	uint32_t gen;			/* load generation the trace was made in */
 };
 struct tls_state {
@@ -209,7 +211,13 @@ static inline int traces_same_module(uint64_t a, uint64_t b)
 /* The frame arena (written by traces_init before tracing starts). */
 extern uint64_t *traces_arena HIDDEN;
 /* traces_intern's slow path: the global table, then the thread's cache. */
-uint32_t traces_intern_miss(const uint64_t *f, uint32_t n, uint64_t h, uint32_t gen) HIDDEN;
+uint32_t traces_intern_miss(const uint64_t *f, uint32_t n, uint32_t gen) HIDDEN;
+
+/* The first of the two entries of f0's set. */
+static inline struct tcache_entry *tcache_set(uint64_t f0)
+{
+	return &tls.tcache[((f0 * 0x9e3779b97f4a7c15ull) >> 59) * 2];
+}
 
 static inline uint64_t traces_mix64(uint64_t x)
 {
@@ -249,17 +257,19 @@ static inline uint32_t traces_intern(const uint64_t *f, uint32_t n)
 		return 0;
 	/* After a dlclose, the same addresses may be another library's. */
 	uint32_t gen = atomic_load_explicit(&modmap_generation, memory_order_relaxed);
-	uint64_t h = traces_hash(f, n) ^ ((uint64_t)gen << 32), diff = 0;
-	const struct tcache_entry *e = &tls.tcache[(h >> 32) & (TCACHE_SIZE - 1)];
+	const struct tcache_entry *e = tcache_set(f[0]);
 
-	if (likely(e->hash == (uint32_t)h && e->nframes == n && e->gen == gen)) {
+	for (int way = 0; way < 2; way++, e++) {
+		if (e->first != f[0] || e->nframes != n || e->gen != gen)
+			continue;
 		const uint64_t *g = traces_arena + e->frames_at;
-		for (uint32_t i = 0; i < n; i++)	/* short and branch-free: no memcmp call */
+		uint64_t diff = 0;
+		for (uint32_t i = 1; i < n; i++)	/* short and branch-free: no memcmp call */
 			diff |= g[i] ^ f[i];
 		if (likely(!diff))
 			return e->id;
 	}
-	return traces_intern_miss(f, n, h, gen);
+	return traces_intern_miss(f, n, gen);
 }
 /* Records [0, *count): complete, frames published. */
 const struct trace_rec *traces_all(uint32_t *count) HIDDEN;

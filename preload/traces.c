@@ -285,13 +285,14 @@ static uint32_t intern_slow(const uint64_t *f, uint32_t n, uint64_t h, uint32_t 
 uint64_t *traces_arena;
 
 /* A miss in the thread's cache: the global table, then the cache. */
-uint32_t traces_intern_miss(const uint64_t *f, uint32_t n, uint64_t h, uint32_t gen)
+uint32_t traces_intern_miss(const uint64_t *f, uint32_t n, uint32_t gen)
 {
-	struct tcache_entry *e = &tls.tcache[(h >> 32) & (TCACHE_SIZE - 1)];
-	uint32_t id = intern_slow(f, n, h, gen);
+	struct tcache_entry *e = tcache_set(f[0]);
+	uint32_t id = intern_slow(f, n, traces_hash(f, n) ^ ((uint64_t)gen << 32), gen);
 
 	if (likely(id)) {	/* 0: the table is full, the stack was not kept */
-		e->hash = (uint32_t)h;
+		e[1] = e[0];	/* the newest first, the older one second */
+		e->first = f[0];
 		e->id = id;
 		e->frames_at = tt.recs[id].frames_at;
 		e->nframes = n;
