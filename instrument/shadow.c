@@ -7,12 +7,35 @@
 #include "internal.h"
 #include "instrument.h"
 
-__attribute__((visibility("default"))) int cprof_rt_shadow_stack(struct cprof_shadow_frame *out,
-								 int max)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* The next entry below frame i (exclusive): functions inlined into one
+ * another share its CFA and call site, so they are one entry, named
+ * after the outermost (the function whose code holds the call sites of
+ * the inner ones). Returns its frame's index. */
+static inline uint32_t entry_below(const struct frame *s, uint32_t i)
+{
+	uintptr_t cfa = s[i - 1].cfa;
+
+	while (i > 1 && s[i - 2].cfa == cfa)
+		i--;
+	return i - 1;
+}
+
+/*
+ * An open call is known again by its depth, function and entry stamp
+ * (its start ticks: a thread's hooks read the clock at every entry, so
+ * two calls at one depth never share one). The frames below a call that
+ * is still open are those they were when the caller last looked: the
+ * walk stops there and keeps the rest of buf, moved into place.
+ */
+__attribute__((visibility("default"))) int cprof_rt_shadow_stack(struct cprof_shadow_frame *buf,
+								 int max, int nprev, int *fresh)
 {
 	const struct thread_data *td = threads_self;
-	int n = 0;
+	int n = 0, p = 0, kept = 0;
 
+	*fresh = 0;
 	/* busy: a hook (or the runtimes' own code) is half-way through
 	 * this stack, and a signal handler's calls are not on it. */
 	if (!td || td->busy || td->overflow)
@@ -20,23 +43,36 @@ __attribute__((visibility("default"))) int cprof_rt_shadow_stack(struct cprof_sh
 	const struct frame *s = td->stack;
 	uint32_t i = td->depth;
 
+	/* The new calls on top, down to the first one buf knows (and that
+	 * has enough below it in buf: all down to the outermost call, or as
+	 * many as are needed now). */
 	while (i && n < max) {
-		/* Functions inlined into one another share its CFA and call
-		 * site: one entry, named after the outermost (the function
-		 * whose code holds the call sites of the inner ones). */
-		uintptr_t cfa = s[i - 1].cfa;
-		while (i > 1 && s[i - 2].cfa == cfa)
-			i--;
-		i--;
-		/* The full return address, at the slot below the CFA (the
-		 * frame only keeps its low bits); it must agree with them, or
-		 * the CFA was the hook's fallback (see entry_cfa). */
-		uint64_t ret = ((const uint64_t *)cfa)[-1];
-		if ((uint32_t)ret != s[i].site)
-			return -1;
-		out[n].fn = s[i].fn;
-		out[n].ret = ret;
+		i = entry_below(s, i);
+		while (p < nprev && buf[p].depth > i)
+			p++;
+		if (p < nprev && buf[p].depth == i && buf[p].stamp == s[i].start_ticks &&
+		    buf[p].stamp && buf[p].fn == s[i].fn && (nprev < max || nprev - p >= max - n)) {
+			kept = nprev - p < max - n ? nprev - p : max - n;
+			if (p != n)
+				__builtin_memmove(buf + n, buf + p, (size_t)kept * sizeof(*buf));
+			break;
+		}
 		n++;
 	}
-	return n;
+	/* Then those new ones, read. The full return address is at the slot
+	 * below the CFA (the frame keeps only its low bits); it must agree
+	 * with them, or the CFA was the hook's fallback (see entry_cfa). */
+	i = td->depth;
+	for (int k = 0; k < n; k++) {
+		i = entry_below(s, i);
+		uint64_t ret = ((const uint64_t *)s[i].cfa)[-1];
+		if (unlikely((uint32_t)ret != s[i].site))
+			return -1;
+		buf[k].fn = s[i].fn;
+		buf[k].ret = ret;
+		buf[k].stamp = s[i].start_ticks;
+		buf[k].depth = i;
+	}
+	*fresh = n;
+	return n + kept;
 }

@@ -91,11 +91,15 @@ static inline uint32_t intern_skipping_self(uint64_t *buf, int n, int max)
  * A function without instrumentation in the same module is not noticed:
  * its caller's frame is missing from the trace.
  */
-HOOK_INLINE int cct_stack(shadow_fn sf, struct cprof_shadow_frame *f, uint64_t *buf, int max,
+HOOK_INLINE int cct_stack(shadow_fn sf, struct cprof_shadow_frame *local, uint64_t *buf, int max,
 			  const void *hook_fp)
 {
-	int n = sf(f, max);
+	/* The thread's last read is kept and reused (up to CCT_MEMO frames). */
+	int use_memo = max <= CCT_MEMO, fresh;
+	struct cprof_shadow_frame *f = use_memo ? tls.cct_memo : local;
+	int n = sf(f, max, use_memo ? tls.cct_nmemo : 0, &fresh);
 
+	tls.cct_nmemo = 0;	/* until it is checked whole */
 	if (n <= 0)
 		return 0;
 	buf[0] = ((const uint64_t *)hook_fp)[1];
@@ -103,11 +107,13 @@ HOOK_INLINE int cct_stack(shadow_fn sf, struct cprof_shadow_frame *f, uint64_t *
 		return 0;
 	if (n > max)
 		n = max;
+	/* The pairs among frames kept from the last read were checked then. */
 	for (int i = 1; i < n; i++) {
 		buf[i] = f[i - 1].ret;
-		if (!traces_same_module(buf[i], f[i].fn))
+		if (i <= fresh && !traces_same_module(buf[i], f[i].fn))
 			return 0;
 	}
+	tls.cct_nmemo = n;
 	return n;
 }
 

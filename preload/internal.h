@@ -50,6 +50,7 @@ struct ctr_set;
  * it is exact. */
 #define TCACHE_SIZE 64
 #define MODS_CACHED 4
+#define CCT_MEMO 16	/* DEFAULT_FRAMES: deeper CPROF_FRAMES read it all each time */
 struct tcache_entry {
 	uint64_t first;			/* the innermost frame */
 	uint32_t id;
@@ -68,6 +69,10 @@ struct tls_state {
 	struct { uintptr_t lo, hi; } mods[MODS_CACHED];
 	uint32_t mods_gen;		/* load generation they were found in */
 	uint32_t mods_next;		/* the entry replaced next */
+	/* CPROF_UNWIND=cct: the shadow stack as last read (hooks.c), when
+	 * it made a whole trace; frames reused while their calls are open. */
+	int cct_nmemo;
+	struct cprof_shadow_frame cct_memo[CCT_MEMO];
 };
 extern __thread struct tls_state tls
 	__attribute__((visibility("hidden"), tls_model("initial-exec")));
@@ -194,7 +199,7 @@ int traces_fp_walk(uint64_t *out, int max, const void *hook_fp) HIDDEN;
 /* CPROF_UNWIND=cct (or auto): the call runtime's cprof_rt_shadow_stack,
  * set by traces_start_unwinder(); NULL when it is not loaded (then
  * libunwind takes every stack). */
-typedef int (*shadow_fn)(struct cprof_shadow_frame *, int);
+typedef int (*shadow_fn)(struct cprof_shadow_frame *, int, int, int *);
 extern shadow_fn _Atomic traces_shadow_fn HIDDEN;
 /* traces_same_module's miss: dl_iterate_phdr (takes the loader's lock). */
 int traces_same_module_slow(uint64_t a, uint64_t b) HIDDEN;

@@ -273,6 +273,10 @@ def cct_tracebacks():
         110: (1, (fr("inlined_alloc", "SITE_INLINE", True), fr("has_inlined", "CALL_INLINE"),
                   fr("main", "CALL_HAS_INLINED"))),
         170: (1, (fr("thread_alloc", "SITE_THREAD"), fr("thread_main", "CALL_THREAD"))),
+        190: (1, (fr("leaf_site", "SITE_TWICE"), fr("twice", "CALL_TWICE_A"),
+                  fr("main", "CALL_TWICE"))),
+        210: (1, (fr("leaf_site", "SITE_TWICE"), fr("twice", "CALL_TWICE_B"),
+                  fr("main", "CALL_TWICE"))),
     }
     by_size = {size: (count, tb) for size, count, tb in cct}
     eq(len(by_size), len(cct), "distinct sizes")

@@ -1,7 +1,8 @@
 /*
  * Allocation stacks for CPROF_UNWIND=cct against libunwind's: blocks
  * kept live until exit from instrumented chains (a thread's too, one
- * deeper than 16 frames, one through an always_inline function) and from
+ * deeper than 16 frames, one through an always_inline function, one
+ * function called twice from two lines) and from
  * places the shadow stack cannot vouch for (qsort calling back, strdup
  * inside libc, a signal handler). Counts are exact; prints "done".
  */
@@ -45,6 +46,19 @@ __attribute__((noinline)) static int deep(int n)
 		return 0;
 	}
 	return deep(n - 1) + 1; /* CALL_DEEP */
+}
+
+/* The same function from two lines, one call after the other: the
+ * second is another call at the same depth. */
+__attribute__((noinline)) static void leaf_site(int size)
+{
+	keep(malloc(size)); /* SITE_TWICE */
+}
+
+__attribute__((noinline)) static void twice(void)
+{
+	leaf_site(190); /* CALL_TWICE_A */
+	leaf_site(210); /* CALL_TWICE_B */
 }
 
 static inline __attribute__((always_inline)) void inlined_alloc(void)
@@ -99,6 +113,7 @@ int main(void)
 	level1(); /* CALL_LEVEL1 */
 	deep(20); /* CALL_DEEP_MAIN */
 	has_inlined(); /* CALL_HAS_INLINED */
+	twice(); /* CALL_TWICE */
 	sorts(); /* CALL_SORTS */
 	dups(); /* CALL_DUPS */
 	signal(SIGUSR1, on_signal);
