@@ -23,11 +23,13 @@ static inline uint32_t entry_below(const struct frame *s, uint32_t i)
 }
 
 /*
- * An open call is known again by its depth, function and entry stamp
- * (its start ticks: a thread's hooks read the clock at every entry, so
- * two calls at one depth never share one). The frames below a call that
- * is still open are those they were when the caller last looked: the
- * walk stops there and keeps the rest of buf, moved into place.
+ * An open call is known again by its depth, function, call site and
+ * entry stamp (its start ticks: the TSC, or CLOCK_MONOTONIC's ns, read at
+ * every entry, so two calls at one depth do not share one; counts-only
+ * mode reads no clock, its stamps are 0 and never match). The frames
+ * below a call that is still open are those they were when the caller
+ * last looked: the walk stops there and keeps the rest of buf, moved
+ * into place.
  */
 __attribute__((visibility("default"))) int cprof_rt_shadow_stack(struct cprof_shadow_frame *buf,
 								 int max, int nprev, int *fresh)
@@ -51,7 +53,8 @@ __attribute__((visibility("default"))) int cprof_rt_shadow_stack(struct cprof_sh
 		while (p < nprev && buf[p].depth > i)
 			p++;
 		if (p < nprev && buf[p].depth == i && buf[p].stamp == s[i].start_ticks &&
-		    buf[p].stamp && buf[p].fn == s[i].fn && (nprev < max || nprev - p >= max - n)) {
+		    buf[p].stamp && buf[p].fn == s[i].fn && (uint32_t)buf[p].ret == s[i].site &&
+		    (nprev < max || nprev - p >= max - n)) {
 			kept = nprev - p < max - n ? nprev - p : max - n;
 			if (p != n)
 				__builtin_memmove(buf + n, buf + p, (size_t)kept * sizeof(*buf));
