@@ -91,15 +91,11 @@ static inline uint32_t intern_skipping_self(uint64_t *buf, int n, int max)
  * A function without instrumentation in the same module is not noticed:
  * its caller's frame is missing from the trace.
  */
-HOOK_INLINE int cct_stack(shadow_fn sf, struct cprof_shadow_frame *local, uint64_t *buf, int max,
-			  const void *hook_fp)
+HOOK_INLINE int cct_read(shadow_fn sf, struct cprof_shadow_frame *f, int nprev, uint64_t *buf,
+			 int max, const void *hook_fp)
 {
-	/* The thread's last read is kept and reused (up to CCT_MEMO frames). */
-	int use_memo = max <= CCT_MEMO, fresh;
-	struct cprof_shadow_frame *f = use_memo ? tls.cct_memo : local;
-	int n = sf(f, max, use_memo ? tls.cct_nmemo : 0, &fresh);
+	int fresh, n = sf(f, max, nprev, &fresh);
 
-	tls.cct_nmemo = 0;	/* until it is checked whole */
 	if (n <= 0)
 		return 0;
 	buf[0] = ((const uint64_t *)hook_fp)[1];
@@ -113,6 +109,28 @@ HOOK_INLINE int cct_stack(shadow_fn sf, struct cprof_shadow_frame *local, uint64
 		if (i <= fresh && !traces_same_module(buf[i], f[i].fn))
 			return 0;
 	}
+	return n;
+}
+
+/* CPROF_FRAMES > CCT_MEMO: read whole each time, into a buffer too big
+ * for every hook's frame. */
+static __attribute__((noinline)) int cct_read_whole(shadow_fn sf, uint64_t *buf, int max,
+						    const void *hook_fp)
+{
+	struct cprof_shadow_frame f[FMT_FRAMES_MAX];
+
+	return cct_read(sf, f, 0, buf, max, hook_fp);
+}
+
+/* The thread's last read is kept, once checked whole, and reused. */
+HOOK_INLINE int cct_stack(shadow_fn sf, uint64_t *buf, int max, const void *hook_fp)
+{
+	if (unlikely(max > CCT_MEMO))
+		return cct_read_whole(sf, buf, max, hook_fp);
+	int nprev = tls.cct_nmemo;
+
+	tls.cct_nmemo = 0;	/* the memo is rewritten in place: invalid until checked */
+	int n = cct_read(sf, tls.cct_memo, nprev, buf, max, hook_fp);
 	tls.cct_nmemo = n;
 	return n;
 }
@@ -122,14 +140,13 @@ HOOK_INLINE int cct_stack(shadow_fn sf, struct cprof_shadow_frame *local, uint64
 static __attribute__((noinline)) uint32_t capture_deep(const void *hook_fp)
 {
 	uint64_t buf[FMT_FRAMES_MAX + 2];
-	struct cprof_shadow_frame f[FMT_FRAMES_MAX];
 	int n, max = (int)rt.max_frames;
 	shadow_fn sf;
 
 	if (rt.unwind == UNWIND_FP)
 		n = traces_fp_walk(buf, max, hook_fp);
 	else if ((sf = atomic_load_explicit(&traces_shadow_fn, memory_order_relaxed)) &&
-		 (n = cct_stack(sf, f, buf, max, hook_fp)) > 0)
+		 (n = cct_stack(sf, buf, max, hook_fp)) > 0)
 		return traces_intern(buf, (uint32_t)n);
 	else {
 		int (*bt)(void **, int) =
@@ -146,7 +163,6 @@ static __attribute__((noinline)) uint32_t capture_deep(const void *hook_fp)
 HOOK_INLINE uint32_t capture(const void *hook_fp)
 {
 	uint64_t buf[SHALLOW_FRAMES + 1];
-	struct cprof_shadow_frame f[SHALLOW_FRAMES];
 	int n, max = (int)rt.max_frames;
 	shadow_fn sf;
 
@@ -155,7 +171,7 @@ HOOK_INLINE uint32_t capture(const void *hook_fp)
 	if (rt.unwind == UNWIND_FP)
 		n = traces_fp_walk(buf, max, hook_fp);
 	else if ((sf = atomic_load_explicit(&traces_shadow_fn, memory_order_relaxed)) &&
-		 (n = cct_stack(sf, f, buf, max, hook_fp)) > 0)
+		 (n = cct_stack(sf, buf, max, hook_fp)) > 0)
 		return traces_intern(buf, (uint32_t)n);
 	else {
 		int (*bt)(void **, int) =

@@ -228,11 +228,12 @@ def cct_line(marker):
     raise AssertionError("no %r in mem_cct.c" % marker)
 
 
-def cct_run(unwind, preload):
+def cct_run(unwind, preload, frames="16"):
     """mem_cct's exit snapshot: [(size, count, traceback)], each frame
     (file, line, function, inlined), innermost first; and its stderr."""
     d = tempfile.mkdtemp(prefix="cct-", dir=TMP)
-    e = dict(os.environ, LD_PRELOAD=preload, CPROF_OUTPUT=d, CPROF_UNWIND=unwind)
+    e = dict(os.environ, LD_PRELOAD=preload, CPROF_OUTPUT=d, CPROF_UNWIND=unwind,
+             CPROF_FRAMES=frames)
     p = subprocess.run([prog("mem_cct")], env=e, capture_output=True, text=True, timeout=TIMEOUT)
     eq((p.returncode, p.stdout), (0, "done\n"), "mem_cct under CPROF_UNWIND=" + unwind)
     snaps = [f for f in os.listdir(d) if f.endswith(".snap")]
@@ -296,6 +297,15 @@ def cct_tracebacks():
         if frame not in by_size[size][1]:
             raise AssertionError("%d-byte site: %r not in its traceback %r" %
                                  (size, frame, by_size[size][1]))
+    # Deeper than the kept read (16): read whole each time, 64 through the
+    # deep capture path.
+    for frames in ("32", "64"):
+        deep = {size: tb for size, _, tb in cct_run("cct", both, frames)[0]}[90]
+        udeep = {size: tb for size, _, tb in cct_run("libunwind", both, frames)[0]}[90]
+        want_deep = ((fr("deep", "SITE_DEEP"),) + (fr("deep", "CALL_DEEP"),) * 20 +
+                     (fr("main", "CALL_DEEP_MAIN"),))
+        eq((deep, udeep[:len(want_deep)]), (want_deep, want_deep),
+           "the 90-byte site with CPROF_FRAMES=%s (cct, libunwind's innermost)" % frames)
     auto, _ = cct_run("auto", both)
     eq(auto, cct, "auto with the call runtime loaded: cct")
     alone, err = cct_run("cct", LIB)
