@@ -253,6 +253,27 @@ __attribute__((constructor)) static void instrument_start(void)
 		rt_init();
 }
 
+/*
+ * The overhead measured once more at exit, keeping the smaller of the two
+ * for each part: start-up may run on a cold or slowed CPU, and whatever
+ * disturbs a calibration only adds time. Not while paused (the traced
+ * loop would record nothing).
+ */
+static void recalibrate(void)
+{
+	double inner, outer;
+
+	if (rt.counts_only || !atomic_load(&rt.is_enabled))
+		return;
+	hook_measure_overhead(&inner, &outer);
+	if (inner <= 0)
+		return;
+	if (inner < rt.overhead_inner_ticks)
+		rt.overhead_inner_ticks = inner;
+	if (outer < rt.overhead_outer_ticks)
+		rt.overhead_outer_ticks = outer;
+}
+
 /* Registered by init_once: see there why not a destructor. */
 static void finish(void *arg)
 {
@@ -269,6 +290,7 @@ static void finish(void *arg)
 		me->busy = BUSY_RUNTIME;
 		hook_close_all(me, rt.counts_only ? 0 : clock_calib_ticks(&rt.clock));
 	}
+	recalibrate();
 	write_profile();
 }
 

@@ -84,6 +84,37 @@ static double clamp0(double v)
 	return v > 0 ? v : 0;
 }
 
+/* Leaves with fewer calls do not bound the overhead: one call may be a
+ * rare fast path, or the clock's resolution. */
+#define LEAF_MIN_CALLS 1000
+
+/*
+ * Per process (index 0 for a single profile): the least time per call of
+ * its leaves (nodes without callees) of LEAF_MIN_CALLS calls or more, in
+ * seconds; -1 when it has none. Caller frees.
+ */
+static double *fastest_leaves(const struct profile *p, const uint64_t *child_calls)
+{
+	size_t nprocs = p->nprocesses > 1 ? p->nprocesses : 1;
+	double *least = xmalloc(nprocs * sizeof(*least));
+
+	for (size_t k = 0; k < nprocs; k++)
+		least[k] = -1;
+	for (size_t t = 0; t < p->nthreads; t++) {
+		const struct profile_thread *th = &p->threads[t];
+		size_t k = p->nprocesses > 1 && th->process < p->nprocesses ? th->process : 0;
+		for (size_t i = th->root; i < (size_t)th->root + th->nnodes && i < p->nnodes; i++) {
+			const struct profile_node *nd = &p->nodes[i];
+			if (!nd->fn || child_calls[i] || nd->calls < LEAF_MIN_CALLS)
+				continue;
+			double per_call = nd->self_s / (double)nd->calls;
+			if (least[k] < 0 || per_call < least[k])
+				least[k] = per_call;
+		}
+	}
+	return least;
+}
+
 void callstats_build(struct callstats *cs, const struct profile *p, int compensate)
 {
 	size_t n = p->nnodes;
@@ -131,6 +162,7 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 	for (size_t i = 0; i < n; i++)
 		if (p->nodes[i].fn)
 			child_calls[p->nodes[i].parent] += p->nodes[i].calls;
+	double *leaf_min = compensate ? fastest_leaves(p, child_calls) : NULL;
 	/* Each thread by its own process's overhead (a merged set holds
 	 * several). */
 	for (size_t t = 0; t < p->nthreads; t++) {
@@ -139,6 +171,14 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 			p->nprocesses > 1 && th->process < p->nprocesses ? &p->processes[th->process] : NULL;
 		double in = !compensate ? 0 : pr ? pr->inner_s : p->inner_s;
 		double out = !compensate ? 0 : pr ? pr->outer_s : p->outer_s;
+		double bound = compensate ? leaf_min[pr ? th->process : 0] : -1;
+		/* A leaf's time per call is the inner overhead and its own
+		 * body, as the program really ran: a calibration above the
+		 * fastest leaf's ran slowed down, its outer part with it. */
+		if (bound >= 0 && in > bound) {
+			out *= bound / in;
+			in = bound;
+		}
 		for (size_t i = th->root; i < (size_t)th->root + th->nnodes && i < n; i++) {
 			const struct profile_node *nd = &p->nodes[i];
 			self[i] = clamp0(nd->self_s - (double)nd->calls * in -
@@ -221,6 +261,7 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 	free(eopen);
 	free(stack);
 	free(visited);
+	free(leaf_min);
 	free(child_calls);
 	free(edge_of);
 	map_release(&fmap);
