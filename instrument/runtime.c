@@ -254,10 +254,12 @@ __attribute__((constructor)) static void instrument_start(void)
 }
 
 /*
- * The overhead measured once more at exit, keeping the smaller of the two
- * for each part: start-up may run on a cold or slowed CPU, and whatever
- * disturbs a calibration only adds time. Not while paused (the traced
- * loop would record nothing).
+ * The overhead measured once more at exit, keeping the larger of the two
+ * for each part: on a busy machine the loop alternates between a fast
+ * and a slow mode for milliseconds at a time (outer 11 or 23 ns here),
+ * and the program's hooks cost at least the slow one. The reporter caps
+ * both parts by what the run's own leaves and wrappers show. Not while
+ * paused (the traced loop would record nothing).
  */
 static void recalibrate(void)
 {
@@ -268,9 +270,9 @@ static void recalibrate(void)
 	hook_measure_overhead(&inner, &outer);
 	if (inner <= 0)
 		return;
-	if (inner < rt.overhead_inner_ticks)
+	if (inner > rt.overhead_inner_ticks)
 		rt.overhead_inner_ticks = inner;
-	if (outer < rt.overhead_outer_ticks)
+	if (outer > rt.overhead_outer_ticks)
 		rt.overhead_outer_ticks = outer;
 }
 

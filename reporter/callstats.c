@@ -84,35 +84,46 @@ static double clamp0(double v)
 	return v > 0 ? v : 0;
 }
 
-/* Leaves with fewer calls do not bound the overhead: one call may be a
- * rare fast path, or the clock's resolution. */
-#define LEAF_MIN_CALLS 1000
+/* Nodes of fewer calls do not bound the overhead: one call may be a rare
+ * fast path, or the clock's resolution. */
+#define BOUND_MIN_CALLS 1000
+
+static size_t process_of(const struct profile *p, const struct profile_thread *th)
+{
+	return p->nprocesses > 1 && th->process < p->nprocesses ? th->process : 0;
+}
 
 /*
- * Per process (index 0 for a single profile): the least time per call of
- * its leaves (nodes without callees) of LEAF_MIN_CALLS calls or more, in
- * seconds; -1 when it has none. Caller frees.
+ * The per-call overhead to take out, per process (index 0 for a single
+ * profile): its calibration, capped by what the run itself shows. The
+ * calibration loop can run faster than the program's hooks do (warm
+ * caches, a quiet core) or slower (a busy one); the run's own nodes of
+ * BOUND_MIN_CALLS calls or more give upper bounds in situ:
+ *   inner <= a leaf's time per call (its inner overhead plus its body);
+ *   outer <= (a node's own time - calls * inner) / its callees' calls,
+ *            for nodes making at least one call per call (their own
+ *            time is their body plus outer per callee call).
  */
-static double *fastest_leaves(const struct profile *p, const uint64_t *child_calls)
+static void settle_overhead(const struct profile *p, const uint64_t *child_calls, double *in,
+			    double *out)
 {
-	size_t nprocs = p->nprocesses > 1 ? p->nprocesses : 1;
-	double *least = xmalloc(nprocs * sizeof(*least));
-
-	for (size_t k = 0; k < nprocs; k++)
-		least[k] = -1;
-	for (size_t t = 0; t < p->nthreads; t++) {
-		const struct profile_thread *th = &p->threads[t];
-		size_t k = p->nprocesses > 1 && th->process < p->nprocesses ? th->process : 0;
-		for (size_t i = th->root; i < (size_t)th->root + th->nnodes && i < p->nnodes; i++) {
-			const struct profile_node *nd = &p->nodes[i];
-			if (!nd->fn || child_calls[i] || nd->calls < LEAF_MIN_CALLS)
-				continue;
-			double per_call = nd->self_s / (double)nd->calls;
-			if (least[k] < 0 || per_call < least[k])
-				least[k] = per_call;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t t = 0; t < p->nthreads; t++) {
+			const struct profile_thread *th = &p->threads[t];
+			size_t k = process_of(p, th);
+			for (size_t i = th->root; i < (size_t)th->root + th->nnodes && i < p->nnodes; i++) {
+				const struct profile_node *nd = &p->nodes[i];
+				if (!nd->fn || nd->calls < BOUND_MIN_CALLS)
+					continue;
+				if (pass == 0 && !child_calls[i] && nd->self_s < (double)nd->calls * in[k])
+					in[k] = nd->self_s / (double)nd->calls;
+				if (pass == 1 && child_calls[i] >= nd->calls) {
+					double o = (nd->self_s - (double)nd->calls * in[k]) / (double)child_calls[i];
+					if (o < out[k])
+						out[k] = o > 0 ? o : 0;
+				}
+			}
 		}
-	}
-	return least;
 }
 
 void callstats_build(struct callstats *cs, const struct profile *p, int compensate)
@@ -162,27 +173,23 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 	for (size_t i = 0; i < n; i++)
 		if (p->nodes[i].fn)
 			child_calls[p->nodes[i].parent] += p->nodes[i].calls;
-	double *leaf_min = compensate ? fastest_leaves(p, child_calls) : NULL;
+	size_t nprocs = p->nprocesses > 1 ? p->nprocesses : 1;
+	double *in = xcalloc(nprocs, sizeof(*in)), *out = xcalloc(nprocs, sizeof(*out));
 	/* Each thread by its own process's overhead (a merged set holds
 	 * several). */
+	for (size_t k = 0; compensate && k < nprocs; k++) {
+		in[k] = p->nprocesses > 1 ? p->processes[k].inner_s : p->inner_s;
+		out[k] = p->nprocesses > 1 ? p->processes[k].outer_s : p->outer_s;
+	}
+	if (compensate)
+		settle_overhead(p, child_calls, in, out);
 	for (size_t t = 0; t < p->nthreads; t++) {
 		const struct profile_thread *th = &p->threads[t];
-		const struct profile_process *pr =
-			p->nprocesses > 1 && th->process < p->nprocesses ? &p->processes[th->process] : NULL;
-		double in = !compensate ? 0 : pr ? pr->inner_s : p->inner_s;
-		double out = !compensate ? 0 : pr ? pr->outer_s : p->outer_s;
-		double bound = compensate ? leaf_min[pr ? th->process : 0] : -1;
-		/* A leaf's time per call is the inner overhead and its own
-		 * body, as the program really ran: a calibration above the
-		 * fastest leaf's ran slowed down, its outer part with it. */
-		if (bound >= 0 && in > bound) {
-			out *= bound / in;
-			in = bound;
-		}
+		size_t k = process_of(p, th);
 		for (size_t i = th->root; i < (size_t)th->root + th->nnodes && i < n; i++) {
 			const struct profile_node *nd = &p->nodes[i];
-			self[i] = clamp0(nd->self_s - (double)nd->calls * in -
-					 (double)child_calls[i] * out);
+			self[i] = clamp0(nd->self_s - (double)nd->calls * in[k] -
+					 (double)child_calls[i] * out[k]);
 			incl[i] = compensate ? self[i] : nd->incl_s;
 		}
 	}
@@ -261,7 +268,8 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 	free(eopen);
 	free(stack);
 	free(visited);
-	free(leaf_min);
+	free(in);
+	free(out);
 	free(child_calls);
 	free(edge_of);
 	map_release(&fmap);

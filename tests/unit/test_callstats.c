@@ -402,7 +402,7 @@ Test(callstats, no_compensation_keeps_measured_times)
 /*
  * main (1 call, incl 0.01, self 0.005) -> tiny (999 calls, 0.005 s):
  * the overhead measured exceeds every time, which ends at zero, not below.
- * (999 calls: too few for tiny to bound the overhead, see below.)
+ * (999 calls: too few for tiny to cap the overhead, see below.)
  *   main self 0.005 - 0.001 - 999*0.002 < 0; incl 0.01 - 0.001 - 999*0.003 < 0
  *   tiny self = incl = 0.005 - 999*0.001 < 0
  * With b (2 calls, self 0.004) beside it, only main and tiny clamp:
@@ -433,7 +433,7 @@ Test(callstats, compensation_clamps_at_zero)
 /*
  * An overestimated overhead clamps some times, never into tottime >
  * cumtime: main (incl 1.0, self 0.5) -> leaf x999 (0.5 s, too few calls
- * to bound the overhead), inner 0.001, outer 0.0001 (the leaf really
+ * to cap the overhead), inner 0.001, outer 0.0001 (the leaf really
  * cost 0.0005 a call):
  *   leaf self = incl = 0.5 - 999*0.001 < 0 -> 0
  *   main self 0.5 - 0.001 - 999*0.0001 = 0.3991; its incl is that plus
@@ -462,17 +462,17 @@ Test(callstats, compensation_keeps_tottime_within_cumtime)
 }
 
 /*
- * The fastest leaf of 1000 calls or more bounds the overhead: its time per
- * call is the inner overhead plus its own body, in the run itself. main
+ * A leaf of 1000 calls or more caps the inner overhead: its time per call
+ * is the inner overhead plus its own body, in the run itself. main
  * (incl 1.0, self 0.4) -> a (1000 calls, leaf, 0.1 s: 1e-4 a call) and
- * b (2000 calls, leaf, 0.5 s); calibrated inner 2e-4, outer 1e-4. The
- * calibration ran at least twice too slow: inner 1e-4, outer 5e-5.
+ * b (2000 calls, leaf, 0.5 s); calibrated inner 2e-4, outer 1e-4: inner
+ * becomes 1e-4 (main, of 1 call, caps nothing):
  *   a: 0.1 - 1000*1e-4 = 0
  *   b: 0.5 - 2000*1e-4 = 0.3
- *   main self 0.4 - 1e-4 - 3000*5e-5 = 0.2499, incl 0.2499 + 0 + 0.3
- * (unbounded: b 0.1, main 0.0998).
+ *   main self 0.4 - 1e-4 - 3000*1e-4 = 0.0999, incl 0.0999 + 0 + 0.3
+ * (uncapped: b 0.1, main 0.0998).
  */
-Test(callstats, compensation_bounded_by_fastest_leaf)
+Test(callstats, compensation_inner_capped_by_fastest_leaf)
 {
 	struct profile *p = new_profile();
 	struct callstats cs;
@@ -484,12 +484,45 @@ Test(callstats, compensation_bounded_by_fastest_leaf)
 	p->outer_s = 1e-4;
 	callstats_build(&cs, p, 1);
 	static const struct want_func funcs[] = {
-		{ F_MAIN, 1, 1, 0.2499, 0.5499 },
+		{ F_MAIN, 1, 1, 0.0999, 0.3999 },
 		{ F_A, 1000, 1000, 0, 0 },
 		{ F_B, 2000, 2000, 0.3, 0.3 },
 	};
 	assert_funcs(&cs, funcs, N(funcs));
-	assert_totals(&cs, 3001, 3001, 0.5499);
+	assert_totals(&cs, 3001, 3001, 0.3999);
+	callstats_release(&cs);
+	profile_free(p);
+}
+
+/*
+ * A node of 1000 calls or more making a call per call caps the outer
+ * overhead: its own time is its body plus outer per callee call. main
+ * (1 call, incl 0.14, self 0.1) -> w (1000 calls, incl 0.04, self 0.03)
+ * -> leaf (1000 calls, 0.01 s); calibrated inner 5e-6 (below leaf's 1e-5
+ * a call: kept), outer 5e-5; w gives outer <= (0.03 - 1000*5e-6) / 1000
+ * = 2.5e-5:
+ *   leaf 0.01 - 0.005 = 0.005
+ *   w 0.03 - 0.005 - 1000*2.5e-5 = 0, incl 0.005
+ *   main self 0.1 - 5e-6 - 1000*2.5e-5 = 0.074995, incl 0.079995
+ * (uncapped: w 0, main 0.049995).
+ */
+Test(callstats, compensation_outer_capped_by_wrapper)
+{
+	struct profile *p = new_profile();
+	struct callstats cs;
+	uint32_t m = add(p, add_thread(p, 1), F_MAIN, 1, 0.14, 0.1);
+	uint32_t w = add(p, m, F_A, 1000, 0.04, 0.03);
+
+	add(p, w, F_LEAF, 1000, 0.01, 0.01);
+	p->inner_s = 5e-6;
+	p->outer_s = 5e-5;
+	callstats_build(&cs, p, 1);
+	static const struct want_func funcs[] = {
+		{ F_MAIN, 1, 1, 0.074995, 0.079995 },
+		{ F_A, 1000, 1000, 0, 0.005 },
+		{ F_LEAF, 1000, 1000, 0.005, 0.005 },
+	};
+	assert_funcs(&cs, funcs, N(funcs));
 	callstats_release(&cs);
 	profile_free(p);
 }
@@ -520,13 +553,13 @@ Test(callstats, compensation_below_leaves_unchanged)
 }
 
 /*
- * Merged processes: each one's leaves bound its own overhead only.
- * Process 0: main -> a (1000 calls, 0.1 s), inner 2e-4, outer 0 -> 1e-4.
- * Process 1: main -> b (1000 calls, 0.5 s), inner 2e-4: not bounded.
+ * Merged processes: each one's leaves cap its own overhead only.
+ * Process 0: main -> a (1000 calls, 0.1 s), inner 2e-4 -> 1e-4, outer 0.
+ * Process 1: main -> b (1000 calls, 0.5 s), inner 2e-4: not capped.
  *   a 0.1 - 0.1 = 0, main0 0.4 - 1e-4 = 0.3999
  *   b 0.5 - 0.2 = 0.3, main1 0.4 - 2e-4 = 0.3998
  */
-Test(callstats, compensation_bound_per_process)
+Test(callstats, compensation_capped_per_process)
 {
 	struct profile *p = new_profile();
 	struct callstats cs;
