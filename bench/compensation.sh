@@ -7,11 +7,14 @@
 # then COMP_RUNS runs under cprof's call profiler, each with cprof's raw and
 # compensated total time (the sum of tottime) and the error of the latter
 # against that median; PASS when every run is within +-COMP_TOLERANCE %.
-# Beside it, the same in CPU time (cpu_err), for a machine too busy for
-# wall-clock figures.
+# Beside it, for a machine too busy for wall-clock figures (cpu_err): the
+# run's time waiting for a CPU (wall - CPU) taken out of its compensated
+# total, against the plain runs' median CPU time.
 # Scaled down from the issue's 1M rows: COMP_ROWS (default 200000) SQLite
-# rows and COMP_RECORDS (default 300000) demo records keep it to a few
-# minutes; the per-call figures do not depend on the size.
+# rows and COMP_RECORDS (default 300000) demo records keep it to about
+# 3 minutes on a quiet 2-core machine (10 when busy), plus a minute or so
+# per SQLite build the first time; the per-call figures hardly depend on
+# the size.
 # COMP_PROGS="sqlite" or "demo" runs one of the two.
 # A FAIL is only reported; a build or run that fails makes it exit non-zero.
 set -euo pipefail
@@ -87,13 +90,13 @@ build_sqlite() {
 		"$B/sqlite3-$name.o" -o "$B/sqlite-$name" -lm
 }
 build_demo() {
-	local name=$1 cc=$2 hooks=$3 src once=
+	local name=$1 cc=$2 hooks=$3 src obj cmd once=
 	# gcc's flag, as pipeline.mk builds the demo (clang has no such flag).
 	[ "$cc" = gcc ] && once=-fno-inline-functions-called-once
 	mkdir -p "$B/demo-$name.obj"
 	for src in pipeline-demo/*.c; do
-		local obj=$B/demo-$name.obj/$(basename "${src%.c}").o
-		local cmd="$cc -std=gnu11 -g -O2 $once -Iinclude $hooks"
+		obj=$B/demo-$name.obj/$(basename "${src%.c}").o
+		cmd="$cc -std=gnu11 -g -O2 $once -Iinclude $hooks"
 		if stale "$obj" "$cmd" "$src" pipeline-demo/pipeline.h; then
 			# shellcheck disable=SC2086
 			$cmd -c "$src" -o "$obj"
