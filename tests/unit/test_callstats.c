@@ -465,14 +465,15 @@ Test(callstats, compensation_keeps_tottime_within_cumtime)
  * A leaf of 1000 calls or more caps the inner overhead: its time per call
  * is the inner overhead plus its own body, in the run itself. main
  * (incl 1.0, self 0.4) -> a (1000 calls, leaf, 0.1 s: 1e-4 a call) and
- * b (2000 calls, leaf, 0.5 s); calibrated inner 2e-4, outer 1e-4: inner
- * becomes 1e-4 (main, of 1 call, caps nothing):
+ * b (2000 calls, leaf, 0.5 s); calibrated inner 2e-4, outer 1e-4. The
+ * calibration ran at least twice too slow: inner 1e-4, outer 5e-5 (main,
+ * of 1 call, caps nothing).
  *   a: 0.1 - 1000*1e-4 = 0
  *   b: 0.5 - 2000*1e-4 = 0.3
- *   main self 0.4 - 1e-4 - 3000*1e-4 = 0.0999, incl 0.0999 + 0 + 0.3
+ *   main self 0.4 - 1e-4 - 3000*5e-5 = 0.2499, incl 0.2499 + 0 + 0.3
  * (uncapped: b 0.1, main 0.0998).
  */
-Test(callstats, compensation_inner_capped_by_fastest_leaf)
+Test(callstats, compensation_capped_by_fastest_leaf)
 {
 	struct profile *p = new_profile();
 	struct callstats cs;
@@ -484,29 +485,26 @@ Test(callstats, compensation_inner_capped_by_fastest_leaf)
 	p->outer_s = 1e-4;
 	callstats_build(&cs, p, 1);
 	static const struct want_func funcs[] = {
-		{ F_MAIN, 1, 1, 0.0999, 0.3999 },
+		{ F_MAIN, 1, 1, 0.2499, 0.5499 },
 		{ F_A, 1000, 1000, 0, 0 },
 		{ F_B, 2000, 2000, 0.3, 0.3 },
 	};
 	assert_funcs(&cs, funcs, N(funcs));
-	assert_totals(&cs, 3001, 3001, 0.3999);
+	assert_totals(&cs, 3001, 3001, 0.5499);
 	callstats_release(&cs);
 	profile_free(p);
 }
 
 /*
- * A node of 1000 calls or more making a call per call caps the outer
- * overhead: its own time is its body plus outer per callee call. main
- * (1 call, incl 0.14, self 0.1) -> w (1000 calls, incl 0.04, self 0.03)
- * -> leaf (1000 calls, 0.01 s); calibrated inner 5e-6 (below leaf's 1e-5
- * a call: kept), outer 5e-5; w gives outer <= (0.03 - 1000*5e-6) / 1000
- * = 2.5e-5:
+ * A caller's time per callee call caps nothing (the cheapest caller is
+ * no bound for the average): main (1 call, incl 0.14, self 0.1) -> w
+ * (1000 calls, incl 0.04, self 0.03) -> leaf (1000 calls, 0.01 s);
+ * inner 5e-6 (below leaf's 1e-5 a call: kept), outer 5e-5:
  *   leaf 0.01 - 0.005 = 0.005
- *   w 0.03 - 0.005 - 1000*2.5e-5 = 0, incl 0.005
- *   main self 0.1 - 5e-6 - 1000*2.5e-5 = 0.074995, incl 0.079995
- * (uncapped: w 0, main 0.049995).
+ *   w 0.03 - 0.005 - 1000*5e-5 < 0 -> 0, incl 0.005
+ *   main self 0.1 - 5e-6 - 1000*5e-5 = 0.049995, incl 0.054995
  */
-Test(callstats, compensation_outer_capped_by_wrapper)
+Test(callstats, compensation_outer_not_capped_by_callers)
 {
 	struct profile *p = new_profile();
 	struct callstats cs;
@@ -518,7 +516,7 @@ Test(callstats, compensation_outer_capped_by_wrapper)
 	p->outer_s = 5e-5;
 	callstats_build(&cs, p, 1);
 	static const struct want_func funcs[] = {
-		{ F_MAIN, 1, 1, 0.074995, 0.079995 },
+		{ F_MAIN, 1, 1, 0.049995, 0.054995 },
 		{ F_A, 1000, 1000, 0, 0.005 },
 		{ F_LEAF, 1000, 1000, 0.005, 0.005 },
 	};
