@@ -95,39 +95,27 @@ static size_t process_of(const struct profile *p, const struct profile_thread *t
 
 /*
  * The per-call overhead to take out, per process (index 0 for a single
- * profile): its calibration, unless the run itself shows it too high. A
- * leaf's time per call is its inner overhead plus its body: a calibrated
- * inner above the fastest leaf's of BOUND_MIN_CALLS calls or more came
- * from a slowed loop (a busy start-up), and its outer part with it, so
- * both are scaled down by the same ratio. Nothing caps the outer part on
- * its own: the cheapest caller's time per callee call is no bound for
- * the average (on SQLite, gcc: 15 ns, where the hooks cost 46 ns a call
- * in all, 12 of them inner).
+ * profile): its calibration, but no more inner time than the fastest
+ * leaf of BOUND_MIN_CALLS calls or more took per call in the run itself
+ * (its inner overhead plus its body): beyond that the loop ran slower
+ * than the program, and the leaf would be zeroed. The outer part is
+ * left as calibrated: neither a leaf nor the cheapest caller bounds the
+ * average (on SQLite built by gcc, scaling it with the inner part or
+ * capping it by the cheapest caller made the totals worse: the hooks
+ * cost more there than any calibration shows).
  */
-static void settle_overhead(const struct profile *p, const uint64_t *child_calls, double *in,
-			    double *out)
+static void settle_overhead(const struct profile *p, const uint64_t *child_calls, double *in)
 {
-	size_t nprocs = p->nprocesses > 1 ? p->nprocesses : 1;
-	double *fastest = xmalloc(nprocs * sizeof(*fastest));
-
-	for (size_t k = 0; k < nprocs; k++)
-		fastest[k] = in[k];
 	for (size_t t = 0; t < p->nthreads; t++) {
 		const struct profile_thread *th = &p->threads[t];
 		size_t k = process_of(p, th);
 		for (size_t i = th->root; i < (size_t)th->root + th->nnodes && i < p->nnodes; i++) {
 			const struct profile_node *nd = &p->nodes[i];
 			if (nd->fn && !child_calls[i] && nd->calls >= BOUND_MIN_CALLS &&
-			    nd->self_s < (double)nd->calls * fastest[k])
-				fastest[k] = nd->self_s / (double)nd->calls;
+			    nd->self_s < (double)nd->calls * in[k])
+				in[k] = nd->self_s / (double)nd->calls;
 		}
 	}
-	for (size_t k = 0; k < nprocs; k++)
-		if (fastest[k] < in[k]) {
-			out[k] *= fastest[k] / in[k];
-			in[k] = fastest[k];
-		}
-	free(fastest);
 }
 
 void callstats_build(struct callstats *cs, const struct profile *p, int compensate)
@@ -186,7 +174,7 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 		out[k] = p->nprocesses > 1 ? p->processes[k].outer_s : p->outer_s;
 	}
 	if (compensate)
-		settle_overhead(p, child_calls, in, out);
+		settle_overhead(p, child_calls, in);
 	for (size_t t = 0; t < p->nthreads; t++) {
 		const struct profile_thread *th = &p->threads[t];
 		size_t k = process_of(p, th);

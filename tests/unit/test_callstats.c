@@ -465,12 +465,11 @@ Test(callstats, compensation_keeps_tottime_within_cumtime)
  * A leaf of 1000 calls or more caps the inner overhead: its time per call
  * is the inner overhead plus its own body, in the run itself. main
  * (incl 1.0, self 0.4) -> a (1000 calls, leaf, 0.1 s: 1e-4 a call) and
- * b (2000 calls, leaf, 0.5 s); calibrated inner 2e-4, outer 1e-4. The
- * calibration ran at least twice too slow: inner 1e-4, outer 5e-5 (main,
- * of 1 call, caps nothing).
+ * b (2000 calls, leaf, 0.5 s); calibrated inner 2e-4, outer 1e-4: inner
+ * becomes 1e-4, outer stays (main, of 1 call, caps nothing):
  *   a: 0.1 - 1000*1e-4 = 0
  *   b: 0.5 - 2000*1e-4 = 0.3
- *   main self 0.4 - 1e-4 - 3000*5e-5 = 0.2499, incl 0.2499 + 0 + 0.3
+ *   main self 0.4 - 1e-4 - 3000*1e-4 = 0.0999, incl 0.0999 + 0 + 0.3
  * (uncapped: b 0.1, main 0.0998).
  */
 Test(callstats, compensation_capped_by_fastest_leaf)
@@ -485,12 +484,12 @@ Test(callstats, compensation_capped_by_fastest_leaf)
 	p->outer_s = 1e-4;
 	callstats_build(&cs, p, 1);
 	static const struct want_func funcs[] = {
-		{ F_MAIN, 1, 1, 0.2499, 0.5499 },
+		{ F_MAIN, 1, 1, 0.0999, 0.3999 },
 		{ F_A, 1000, 1000, 0, 0 },
 		{ F_B, 2000, 2000, 0.3, 0.3 },
 	};
 	assert_funcs(&cs, funcs, N(funcs));
-	assert_totals(&cs, 3001, 3001, 0.5499);
+	assert_totals(&cs, 3001, 3001, 0.3999);
 	callstats_release(&cs);
 	profile_free(p);
 }
