@@ -84,7 +84,7 @@ static double clamp0(double v)
 	return v > 0 ? v : 0;
 }
 
-/* Nodes of fewer calls do not bound the overhead: one call may be a rare
+/* Leaves of fewer calls do not cap the overhead: one call may be a rare
  * fast path, or the clock's resolution. */
 #define BOUND_MIN_CALLS 1000
 
@@ -104,7 +104,7 @@ static size_t process_of(const struct profile *p, const struct profile_thread *t
  * capping it by the cheapest caller made the totals worse: the hooks
  * cost more there than any calibration shows).
  */
-static void settle_overhead(const struct profile *p, const uint64_t *child_calls, double *in)
+static void cap_inner_by_leaves(const struct profile *p, const uint64_t *child_calls, double *in)
 {
 	for (size_t t = 0; t < p->nthreads; t++) {
 		const struct profile_thread *th = &p->threads[t];
@@ -174,7 +174,7 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 		out[k] = p->nprocesses > 1 ? p->processes[k].outer_s : p->outer_s;
 	}
 	if (compensate)
-		settle_overhead(p, child_calls, in);
+		cap_inner_by_leaves(p, child_calls, in);
 	for (size_t t = 0; t < p->nthreads; t++) {
 		const struct profile_thread *th = &p->threads[t];
 		size_t k = process_of(p, th);
