@@ -4,7 +4,8 @@
 #                   same on a sanitizer build in build-san/ (CHECK_SAN=0: not)
 #   make check SAN=address,undefined   only the sanitizer build
 #   make demo       the guided tour
-#   make bench      overhead against uftrace, gprof, callgrind, ...
+#   make bench      overhead against uftrace, gprof, callgrind, ...; then
+#                   how well compensation gives back SQLite's and the demo's time
 #   make install PREFIX=/usr/local DESTDIR=
 # Missing build dependencies are installed once through apt-get
 # (scripts/install-deps.sh); V=1 shows full commands; WERROR=1 adds -Werror.
@@ -150,6 +151,7 @@ demo: all $(PROG_BINS)
 
 bench: all
 	$(Q)O=$(O) bench/run.sh
+	$(Q)O=$(O) bench/compensation.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \

@@ -36,6 +36,40 @@ static double clamp0(double v)
 	return v > 0 ? v : 0;
 }
 
+/* Leaves of fewer calls do not cap the overhead: one call may be a rare
+ * fast path, or the clock's resolution. */
+#define BOUND_MIN_CALLS 1000
+
+static size_t process_of(const struct profile *p, const struct profile_thread *th)
+{
+	return p->nprocesses > 1 && th->process < p->nprocesses ? th->process : 0;
+}
+
+/*
+ * The per-call overhead to take out, per process (index 0 for a single
+ * profile): its calibration, but no more inner time than the fastest
+ * leaf of BOUND_MIN_CALLS calls or more took per call in the run itself
+ * (its inner overhead plus its body): beyond that the loop ran slower
+ * than the program, and the leaf would be zeroed. The outer part is
+ * left as calibrated: neither a leaf nor the cheapest caller bounds the
+ * average (on SQLite built by gcc, scaling it with the inner part or
+ * capping it by the cheapest caller made the totals worse: the hooks
+ * cost more there than any calibration shows).
+ */
+static void cap_inner_by_leaves(const struct profile *p, const uint64_t *child_calls, double *in)
+{
+	for (size_t t = 0; t < p->nthreads; t++) {
+		const struct profile_thread *th = &p->threads[t];
+		size_t k = process_of(p, th);
+		for (size_t i = th->root; i < (size_t)th->root + th->nnodes && i < p->nnodes; i++) {
+			const struct profile_node *nd = &p->nodes[i];
+			if (nd->fn && !child_calls[i] && nd->calls >= BOUND_MIN_CALLS &&
+			    nd->self_s < (double)nd->calls * in[k])
+				in[k] = nd->self_s / (double)nd->calls;
+		}
+	}
+}
+
 void callstats_build(struct callstats *cs, const struct profile *p, int compensate)
 {
 	size_t n = p->nnodes;
@@ -83,18 +117,23 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 	for (size_t i = 0; i < n; i++)
 		if (p->nodes[i].fn)
 			child_calls[p->nodes[i].parent] += p->nodes[i].calls;
+	size_t nprocs = p->nprocesses > 1 ? p->nprocesses : 1;
+	double *in = xcalloc(nprocs, sizeof(*in)), *out = xcalloc(nprocs, sizeof(*out));
 	/* Each thread by its own process's overhead (a merged set holds
 	 * several). */
+	for (size_t k = 0; compensate && k < nprocs; k++) {
+		in[k] = p->nprocesses > 1 ? p->processes[k].inner_s : p->inner_s;
+		out[k] = p->nprocesses > 1 ? p->processes[k].outer_s : p->outer_s;
+	}
+	if (compensate)
+		cap_inner_by_leaves(p, child_calls, in);
 	for (size_t t = 0; t < p->nthreads; t++) {
 		const struct profile_thread *th = &p->threads[t];
-		const struct profile_process *pr =
-			p->nprocesses > 1 && th->process < p->nprocesses ? &p->processes[th->process] : NULL;
-		double in = !compensate ? 0 : pr ? pr->inner_s : p->inner_s;
-		double out = !compensate ? 0 : pr ? pr->outer_s : p->outer_s;
+		size_t k = process_of(p, th);
 		for (size_t i = th->root; i < (size_t)th->root + th->nnodes && i < n; i++) {
 			const struct profile_node *nd = &p->nodes[i];
-			self[i] = clamp0(nd->self_s - (double)nd->calls * in -
-					 (double)child_calls[i] * out);
+			self[i] = clamp0(nd->self_s - (double)nd->calls * in[k] -
+					 (double)child_calls[i] * out[k]);
 			incl[i] = compensate ? self[i] : nd->incl_s;
 		}
 	}
@@ -173,6 +212,8 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 	free(eopen);
 	free(stack);
 	free(visited);
+	free(in);
+	free(out);
 	free(child_calls);
 	free(edge_of);
 	hashmap_release(&fmap);

@@ -142,7 +142,14 @@ def overhead_compensation():
         r = Run([prog("overhead")])
         figures = {k.decode(): int(v) for k, v in re.findall(rb"(\w+)_ns (\d+)", r.stdout)}
         truth = figures["plain"] / 1e9
-        comp = by_name(r.report())["parent"]["cumtime"]
+        report = r.report()
+        # Both parts of the calibration are measured, never 0: each of its
+        # timings keeps its own fastest round, so an interrupted plain loop
+        # cannot cancel the traced loop's extra time.
+        per_call = report["overhead_per_call"]
+        if not (per_call["inner"] > 0 and per_call["outer"] > 0):
+            raise AssertionError("calibrated overhead per call %r: a part is 0" % per_call)
+        comp = by_name(report)["parent"]["cumtime"]
         raw = by_name(r.report(None, "--no-compensate"))["parent"]["cumtime"]
         if not 0 <= comp < raw:
             raise AssertionError("compensated %g s is not below raw %g s" % (comp, raw))

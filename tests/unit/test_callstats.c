@@ -400,10 +400,11 @@ Test(callstats, no_compensation_keeps_measured_times)
 }
 
 /*
- * main (1 call, incl 0.01, self 0.005) -> tiny (1000 calls, 0.005 s):
+ * main (1 call, incl 0.01, self 0.005) -> tiny (999 calls, 0.005 s):
  * the overhead measured exceeds every time, which ends at zero, not below.
- *   main self 0.005 - 0.001 - 1000*0.002 < 0; incl 0.01 - 0.001 - 1000*0.003 < 0
- *   tiny self = incl = 0.005 - 1000*0.001 < 0
+ * (999 calls: too few for tiny to cap the overhead, see below.)
+ *   main self 0.005 - 0.001 - 999*0.002 < 0; incl 0.01 - 0.001 - 999*0.003 < 0
+ *   tiny self = incl = 0.005 - 999*0.001 < 0
  * With b (2 calls, self 0.004) beside it, only main and tiny clamp:
  *   b: 0.004 - 2*0.001 = 0.002 (self and incl)
  */
@@ -413,30 +414,31 @@ Test(callstats, compensation_clamps_at_zero)
 	struct callstats cs;
 	uint32_t m = add(p, add_thread(p, 1), F_MAIN, 1, 0.01, 0.005);
 
-	add(p, m, F_TINY, 1000, 0.005, 0.005);
+	add(p, m, F_TINY, 999, 0.005, 0.005);
 	add(p, add_thread(p, 2), F_B, 2, 0.004, 0.004);
 	p->inner_s = 0.001;
 	p->outer_s = 0.002;
 	callstats_build(&cs, p, 1);
 	static const struct want_func funcs[] = {
 		{ F_MAIN, 1, 1, 0, 0 },
-		{ F_TINY, 1000, 1000, 0, 0 },
+		{ F_TINY, 999, 999, 0, 0 },
 		{ F_B, 2, 2, 0.002, 0.002 },
 	};
 	assert_funcs(&cs, funcs, N(funcs));
-	assert_totals(&cs, 1003, 1003, 0.002);
+	assert_totals(&cs, 1002, 1002, 0.002);
 	callstats_release(&cs);
 	profile_free(p);
 }
 
 /*
  * An overestimated overhead clamps some times, never into tottime >
- * cumtime: main (incl 1.0, self 0.5) -> leaf x1000 (0.5 s), inner 0.001,
- * outer 0.0001 (the leaf really cost 0.0005 a call):
- *   leaf self = incl = 0.5 - 1000*0.001 < 0 -> 0
- *   main self 0.5 - 0.001 - 1000*0.0001 = 0.399; its incl is that plus
+ * cumtime: main (incl 1.0, self 0.5) -> leaf x999 (0.5 s, too few calls
+ * to cap the overhead), inner 0.001, outer 0.0001 (the leaf really
+ * cost 0.0005 a call):
+ *   leaf self = incl = 0.5 - 999*0.001 < 0 -> 0
+ *   main self 0.5 - 0.001 - 999*0.0001 = 0.3991; its incl is that plus
  *   leaf's 0 (subtracting every descendant's overhead from 1.0 would
- *   give 1.0 - 0.001 - 1000*0.0011 < 0, below main's own 0.399).
+ *   give 1.0 - 0.001 - 999*0.0011 < 0, below main's own 0.3991).
  */
 Test(callstats, compensation_keeps_tottime_within_cumtime)
 {
@@ -444,17 +446,139 @@ Test(callstats, compensation_keeps_tottime_within_cumtime)
 	struct callstats cs;
 	uint32_t m = add(p, add_thread(p, 1), F_MAIN, 1, 1.0, 0.5);
 
-	add(p, m, F_TINY, 1000, 0.5, 0.5);
+	add(p, m, F_TINY, 999, 0.5, 0.5);
 	p->inner_s = 0.001;
 	p->outer_s = 0.0001;
 	callstats_build(&cs, p, 1);
 	static const struct want_func funcs[] = {
-		{ F_MAIN, 1, 1, 0.399, 0.399 },
-		{ F_TINY, 1000, 1000, 0, 0 },
+		{ F_MAIN, 1, 1, 0.3991, 0.3991 },
+		{ F_TINY, 999, 999, 0, 0 },
 	};
 	assert_funcs(&cs, funcs, N(funcs));
 	for (size_t i = 0; i < cs.nfuncs; i++)
 		cr_assert_leq(cs.funcs[i].tottime, cs.funcs[i].cumtime + 1e-12);
+	callstats_release(&cs);
+	profile_free(p);
+}
+
+/*
+ * A leaf of 1000 calls or more caps the inner overhead: its time per call
+ * is the inner overhead plus its own body, in the run itself. main
+ * (incl 1.0, self 0.4) -> a (1000 calls, leaf, 0.1 s: 1e-4 a call) and
+ * b (2000 calls, leaf, 0.5 s); calibrated inner 2e-4, outer 1e-4: inner
+ * becomes 1e-4, outer stays (main, of 1 call, caps nothing):
+ *   a: 0.1 - 1000*1e-4 = 0
+ *   b: 0.5 - 2000*1e-4 = 0.3
+ *   main self 0.4 - 1e-4 - 3000*1e-4 = 0.0999, incl 0.0999 + 0 + 0.3
+ * (uncapped: b 0.1, main 0.0998).
+ */
+Test(callstats, compensation_capped_by_fastest_leaf)
+{
+	struct profile *p = new_profile();
+	struct callstats cs;
+	uint32_t m = add(p, add_thread(p, 1), F_MAIN, 1, 1.0, 0.4);
+
+	add(p, m, F_A, 1000, 0.1, 0.1);
+	add(p, m, F_B, 2000, 0.5, 0.5);
+	p->inner_s = 2e-4;
+	p->outer_s = 1e-4;
+	callstats_build(&cs, p, 1);
+	static const struct want_func funcs[] = {
+		{ F_MAIN, 1, 1, 0.0999, 0.3999 },
+		{ F_A, 1000, 1000, 0, 0 },
+		{ F_B, 2000, 2000, 0.3, 0.3 },
+	};
+	assert_funcs(&cs, funcs, N(funcs));
+	assert_totals(&cs, 3001, 3001, 0.3999);
+	callstats_release(&cs);
+	profile_free(p);
+}
+
+/*
+ * A caller's time per callee call caps nothing (the cheapest caller is
+ * no bound for the average): main (1 call, incl 0.14, self 0.1) -> w
+ * (1000 calls, incl 0.04, self 0.03) -> leaf (1000 calls, 0.01 s);
+ * inner 5e-6 (below leaf's 1e-5 a call: kept), outer 5e-5:
+ *   leaf 0.01 - 0.005 = 0.005
+ *   w 0.03 - 0.005 - 1000*5e-5 < 0 -> 0, incl 0.005
+ *   main self 0.1 - 5e-6 - 1000*5e-5 = 0.049995, incl 0.054995
+ */
+Test(callstats, compensation_outer_not_capped_by_callers)
+{
+	struct profile *p = new_profile();
+	struct callstats cs;
+	uint32_t m = add(p, add_thread(p, 1), F_MAIN, 1, 0.14, 0.1);
+	uint32_t w = add(p, m, F_A, 1000, 0.04, 0.03);
+
+	add(p, w, F_LEAF, 1000, 0.01, 0.01);
+	p->inner_s = 5e-6;
+	p->outer_s = 5e-5;
+	callstats_build(&cs, p, 1);
+	static const struct want_func funcs[] = {
+		{ F_MAIN, 1, 1, 0.049995, 0.054995 },
+		{ F_A, 1000, 1000, 0, 0.005 },
+		{ F_LEAF, 1000, 1000, 0.005, 0.005 },
+	};
+	assert_funcs(&cs, funcs, N(funcs));
+	callstats_release(&cs);
+	profile_free(p);
+}
+
+/* A calibration below every leaf's time per call stays as it is (the same
+ * tree, inner 5e-5, outer 1e-4):
+ *   a 0.1 - 0.05 = 0.05, b 0.5 - 0.1 = 0.4, main self 0.4 - 5e-5 - 0.3 =
+ *   0.09995, incl 0.09995 + 0.05 + 0.4 */
+Test(callstats, compensation_below_leaves_unchanged)
+{
+	struct profile *p = new_profile();
+	struct callstats cs;
+	uint32_t m = add(p, add_thread(p, 1), F_MAIN, 1, 1.0, 0.4);
+
+	add(p, m, F_A, 1000, 0.1, 0.1);
+	add(p, m, F_B, 2000, 0.5, 0.5);
+	p->inner_s = 5e-5;
+	p->outer_s = 1e-4;
+	callstats_build(&cs, p, 1);
+	static const struct want_func funcs[] = {
+		{ F_MAIN, 1, 1, 0.09995, 0.54995 },
+		{ F_A, 1000, 1000, 0.05, 0.05 },
+		{ F_B, 2000, 2000, 0.4, 0.4 },
+	};
+	assert_funcs(&cs, funcs, N(funcs));
+	callstats_release(&cs);
+	profile_free(p);
+}
+
+/*
+ * Merged processes: each one's leaves cap its own overhead only.
+ * Process 0: main -> a (1000 calls, 0.1 s), inner 2e-4 -> 1e-4, outer 0.
+ * Process 1: main -> b (1000 calls, 0.5 s), inner 2e-4: not capped.
+ *   a 0.1 - 0.1 = 0, main0 0.4 - 1e-4 = 0.3999
+ *   b 0.5 - 0.2 = 0.3, main1 0.4 - 2e-4 = 0.3998
+ */
+Test(callstats, compensation_capped_per_process)
+{
+	struct profile *p = new_profile();
+	struct callstats cs;
+	uint32_t m0 = add(p, add_thread(p, 1), F_MAIN, 1, 0.5, 0.4);
+
+	add(p, m0, F_A, 1000, 0.1, 0.1);
+	uint32_t m1 = add(p, add_thread(p, 2), F_MAIN, 1, 0.9, 0.4);
+	add(p, m1, F_B, 1000, 0.5, 0.5);
+	p->threads[1].process = 1;
+	p->processes = xcalloc(2, sizeof(*p->processes));
+	p->nprocesses = 2;
+	for (int k = 0; k < 2; k++) {
+		p->processes[k].inner_s = 2e-4;
+		p->processes[k].outer_s = 0;
+	}
+	callstats_build(&cs, p, 1);
+	static const struct want_func funcs[] = {
+		{ F_MAIN, 2, 2, 0.3999 + 0.3998, 0.3999 + 0.3998 + 0.3 },
+		{ F_A, 1000, 1000, 0, 0 },
+		{ F_B, 1000, 1000, 0.3, 0.3 },
+	};
+	assert_funcs(&cs, funcs, N(funcs));
 	callstats_release(&cs);
 	profile_free(p);
 }
