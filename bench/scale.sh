@@ -97,7 +97,7 @@ EOF
 # holds, or "- -" without chromium, node or playwright-core (fetched into
 # $O/npm as tests/e2e/test_html.py does).
 page_load() {
-	[ -x /usr/bin/chromium ] && command -v node >/dev/null || { echo "- -"; return; }
+	if [ ! -x /usr/bin/chromium ] || ! command -v node >/dev/null; then echo "- -"; return; fi
 	[ -d "$NPM_PREFIX/node_modules/playwright-core" ] ||
 		npm install --no-save --no-audit --no-fund --prefix "$NPM_PREFIX" \
 			playwright-core@1.65.1 >/dev/null 2>&1 || { echo "- -"; return; }
