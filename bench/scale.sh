@@ -36,17 +36,17 @@ die() { echo "bench/scale.sh: $*" >&2; exit 1; }
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cprof-scale.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
-# timed OUT CMD...: runs CMD with stdout discarded; OUT gets "seconds KB"
-# (the seconds from date: time's %e has 10 ms steps, a plain run less).
+# timed OUT CMD...: runs CMD with stdout discarded; OUT gets "seconds KB
+# cpu_seconds" (wall seconds from date: time's %e has 10 ms steps, a
+# plain run takes less; CPU seconds, user + system, for a busy machine).
 timed() {
-	local out=$1 t0 t1 kb
+	local out=$1 t0 t1
 	shift
 	t0=$(date +%s%N)
-	/usr/bin/time -f '%M' -o "$out.kb" "$@" >/dev/null 2>"$out.err" ||
+	/usr/bin/time -f '%M %U %S' -o "$out.kb" "$@" >/dev/null 2>"$out.err" ||
 		die "failed: $* ($(tail -1 "$out.err"))"
 	t1=$(date +%s%N)
-	kb=$(tail -1 "$out.kb")
-	awk -v d=$((t1 - t0)) -v kb="$kb" 'BEGIN { printf "%.3f %s\n", d / 1e9, kb }' >"$out"
+	tail -1 "$out.kb" | awk -v d=$((t1 - t0)) '{ printf "%.3f %s %.2f\n", d / 1e9, $1, $2 + $3 }' >"$out"
 }
 mb() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 
@@ -107,8 +107,8 @@ page_load() {
 
 echo
 echo "cprof at scale (gcc -O1 -g, generated programs; runtime and reporter with their defaults):"
-printf '%8s %5s %9s %8s %7s %7s %6s %6s %7s %8s %6s %8s %6s %8s %6s %8s %6s %8s %6s %6s %7s\n' \
-	functions roots paths dropped plain_s run_s slow B/path prof_MB \
+printf '%8s %5s %9s %8s %7s %7s %6s %6s %6s %7s %8s %6s %8s %6s %8s %6s %8s %6s %8s %6s %6s %7s\n' \
+	functions roots paths dropped plain_s run_s slow cpu_x B/path prof_MB \
 	report_s MB limit_s MB html_s MB flame_s MB svg_MB html_MB xfile report_us/fn
 twenty_k="" big_failed="" big_row=""
 for row in $ROWS; do
@@ -129,19 +129,20 @@ print(len(d["functions"]), d["dropped"]["nodes"] + d["dropped"]["frames"])' "$di
 	timed "$dir/limit.time" "$CPROF" report "$prof" --limit 20
 	timed "$dir/html.time" "$CPROF" html "$prof" -o "$dir/report.html"
 	timed "$dir/flame.time" "$CPROF" flamegraph "$prof" -o "$dir/flame.svg"
-	read -r plain_s plain_kb <"$dir/plain.time"
-	read -r run_s run_kb <"$dir/run.time"
-	read -r report_s report_kb <"$dir/report.time"
-	read -r limit_s limit_kb <"$dir/limit.time"
-	read -r html_s html_kb <"$dir/html.time"
-	read -r flame_s flame_kb <"$dir/flame.time"
+	read -r plain_s plain_kb plain_cpu <"$dir/plain.time"
+	read -r run_s run_kb run_cpu <"$dir/run.time"
+	read -r report_s report_kb _ <"$dir/report.time"
+	read -r limit_s limit_kb _ <"$dir/limit.time"
+	read -r html_s html_kb _ <"$dir/html.time"
+	read -r flame_s flame_kb _ <"$dir/flame.time"
 	peak_kb=$(printf '%s\n' "$report_kb" "$limit_kb" "$html_kb" "$flame_kb" | sort -n | tail -1)
 	xfile=$(awk -v k="$peak_kb" -v b="$size" 'BEGIN { printf "%.2f", k * 1024 / b }')
 	svg_mb=$(awk -v b="$(stat -c %s "$dir/flame.svg")" 'BEGIN { printf "%.2f", b / 1048576 }')
 	html_mb=$(awk -v b="$(stat -c %s "$dir/report.html")" 'BEGIN { printf "%.2f", b / 1048576 }')
-	printf '%8s %5s %9s %8s %7s %7s %6.1f %6.1f %7.1f %8s %6s %8s %6s %8s %6s %8s %6s %8s %6s %6s %7.2f\n' \
+	printf '%8s %5s %9s %8s %7s %7s %6.1f %6s %6.1f %7.1f %8s %6s %8s %6s %8s %6s %8s %6s %8s %6s %6s %7.2f\n' \
 		"$n" "$r" "$paths" "$dropped" "$plain_s" "$run_s" \
 		"$(awk -v a="$run_s" -v b="$plain_s" 'BEGIN { print (b > 0 ? a / b : 0) }')" \
+		"$(awk -v a="$run_cpu" -v b="$plain_cpu" 'BEGIN { if (b >= 0.05) printf "%.1f", a / b; else print "-" }')" \
 		"$(awk -v a="$run_kb" -v b="$plain_kb" -v p="$paths" 'BEGIN { print (a - b) * 1024 / p }')" \
 		"$(awk -v b="$size" 'BEGIN { print b / 1048576 }')" \
 		"$report_s" "$(mb "$report_kb")" "$limit_s" "$(mb "$limit_kb")" "$html_s" \
@@ -149,7 +150,7 @@ print(len(d["functions"]), d["dropped"]["nodes"] + d["dropped"]["frames"])' "$di
 		"$(awk -v s="$report_s" -v f="$reported" 'BEGIN { print s * 1e6 / f }')"
 	if [ -n "$BASELINE" ] && [ "$n" -le "$BASELINE_MAX" ]; then
 		timed "$dir/base.time" "$BASELINE" report "$prof"
-		read -r bsecs bkb <"$dir/base.time"
+		read -r bsecs bkb _ <"$dir/base.time"
 		printf '%8s %5s   report by %s: %s s, %s MB\n' "" "" "$BASELINE" "$bsecs" "$(mb "$bkb")"
 	fi
 	[ "$row" = 20000:200 ] && twenty_k=$report_s
@@ -165,8 +166,10 @@ print(len(d["functions"]), d["dropped"]["nodes"] + d["dropped"]["frames"])' "$di
 	fi
 	rm -rf "$dir"
 done
-echo "(paths: call paths in the profile; B/path: the run's peak RSS over the plain"
-echo " run's, per path; xfile: the largest reporter peak over the profile's size)"
+echo "(paths: call paths in the profile; slow: wall time over the plain run's;"
+echo " cpu_x: the same in CPU time (user + system; '-' when the plain run took"
+echo " under 50 ms of it); B/path: the run's peak RSS over the plain run's, per"
+echo " path; xfile: the largest reporter peak over the profile's size)"
 if [ -n "$twenty_k" ]; then
 	verdict=$(awk -v s="$twenty_k" 'BEGIN { print (s <= 2) ? "PASS" : "FAIL" }')
 	echo "$verdict cprof report of the 20k-function R=200 profile: $twenty_k s (target <= 2 s)"
