@@ -181,4 +181,4 @@ for mult in 1 10; do
 		"$(sed -n 's/.*ncalls=\([0-9]*\).*/\1/p' "$dir/stdout")" "$(stat -c %s "$prof")" "$(basename "$prof")"
 done
 bash "$(dirname "$0")/mem.sh"
-bash "$(dirname "$0")/symbolize.sh"
+bash "$(dirname "$0")/scale.sh"

@@ -31,6 +31,60 @@ size_t callstats_find(const struct callstats *cs, uint64_t fn)
 	return SIZE_MAX;
 }
 
+/* heap[0] is the last of the k kept so far: the one a better one evicts. */
+static void heap_down(size_t *heap, size_t len, size_t i, const struct callstats *cs,
+		      callstats_cmp cmp, void *ctx)
+{
+	for (;;) {
+		size_t worst = i, l = 2 * i + 1, r = l + 1;
+		if (l < len && cmp(&cs->funcs[heap[l]], &cs->funcs[heap[worst]], ctx) > 0)
+			worst = l;
+		if (r < len && cmp(&cs->funcs[heap[r]], &cs->funcs[heap[worst]], ctx) > 0)
+			worst = r;
+		if (worst == i)
+			return;
+		size_t t = heap[i];
+		heap[i] = heap[worst];
+		heap[worst] = t;
+		i = worst;
+	}
+}
+
+size_t *callstats_top(const struct callstats *cs, size_t k, callstats_cmp cmp, void *ctx,
+		      size_t *n)
+{
+	size_t *out = xcalloc(cs->nfuncs + 1, sizeof(*out)), len = 0;
+
+	*n = 0;
+	if (!k)
+		return out;
+	/* A max-heap (by cmp) of the best k seen: its top is the k-th. */
+	size_t *heap = xcalloc(k < cs->nfuncs ? k : cs->nfuncs + 1, sizeof(*heap));
+	for (size_t i = 0; i < cs->nfuncs; i++) {
+		if (!cs->funcs[i].calls)
+			continue;
+		if (len < k) {
+			size_t j = len++;
+			heap[j] = i;
+			while (j && cmp(&cs->funcs[heap[j]], &cs->funcs[heap[(j - 1) / 2]], ctx) > 0) {
+				size_t t = heap[j];
+				heap[j] = heap[(j - 1) / 2];
+				heap[(j - 1) / 2] = t;
+				j = (j - 1) / 2;
+			}
+		} else if (cmp(&cs->funcs[i], &cs->funcs[heap[0]], ctx) < 0) {
+			heap[0] = i;
+			heap_down(heap, len, 0, cs, cmp, ctx);
+		}
+	}
+	/* The kept ones, and every tie of the k-th that the heap left out. */
+	for (size_t i = 0; len && i < cs->nfuncs; i++)
+		if (cs->funcs[i].calls && cmp(&cs->funcs[i], &cs->funcs[heap[0]], ctx) <= 0)
+			out[(*n)++] = i;
+	free(heap);
+	return out;
+}
+
 static double clamp0(double v)
 {
 	return v > 0 ? v : 0;

@@ -43,6 +43,18 @@ struct callstats {
 void callstats_build(struct callstats *cs, const struct profile *p, int compensate);
 void callstats_release(struct callstats *cs);
 
+/* Orders two functions: negative when a comes first. */
+typedef int (*callstats_cmp)(const struct func_stat *a, const struct func_stat *b, void *ctx);
+
+/*
+ * The called functions (calls > 0) among the first k by cmp, without
+ * sorting the others: those that tie with the k-th are kept too, so that
+ * a finer order (a name) can still choose among them. Their indices into
+ * cs->funcs, in no order, *n of them. O(nfuncs log k). Caller frees.
+ */
+size_t *callstats_top(const struct callstats *cs, size_t k, callstats_cmp cmp, void *ctx,
+		      size_t *n);
+
 /* Index of the function with entry address fn, or SIZE_MAX. */
 size_t callstats_find(const struct callstats *cs, uint64_t fn);
 

@@ -63,6 +63,51 @@ static int cmp_double_desc(double a, double b)
 	return a < b ? 1 : a > b ? -1 : 0;
 }
 
+/* The numeric keys; 0 for the others. */
+static int cmp_number(enum sort_key key, const struct func_stat *fa, const struct func_stat *fb)
+{
+	switch (key) {
+	case SORT_CUMULATIVE:
+		return cmp_double_desc(fa->cumtime, fb->cumtime);
+	case SORT_TOTTIME:
+		return cmp_double_desc(fa->tottime, fb->tottime);
+	case SORT_CALLS:
+		return fa->calls < fb->calls ? 1 : fa->calls > fb->calls ? -1 : 0;
+	case SORT_PCALLS:
+		return fa->pcalls < fb->pcalls ? 1 : fa->pcalls > fb->pcalls ? -1 : 0;
+	default:
+		return 0;
+	}
+}
+
+/* The order of cmp_rows up to the name that breaks ties (callstats_top). */
+static int cmp_numbers(const struct func_stat *fa, const struct func_stat *fb, void *ctx)
+{
+	const struct report_opts *o = ctx;
+
+	for (int i = 0; i < o->nkeys; i++) {
+		int c = cmp_number(o->keys[i], fa, fb);
+		if (c)
+			return c;
+	}
+	return 0;
+}
+
+/*
+ * With --limit and numeric keys only, the rows are the top of the
+ * statistics, symbolized alone: 100,000 functions need not be named and
+ * sorted to print 20. Filters and edges need every name.
+ */
+static int selects_top(const struct report_opts *o)
+{
+	if (o->limit < 0 || o->match || o->callers || o->callees)
+		return 0;
+	for (int i = 0; i < o->nkeys; i++)
+		if (o->keys[i] == SORT_NAME || o->keys[i] == SORT_FILE)
+			return 0;
+	return 1;
+}
+
 static int cmp_rows(const void *pa, const void *pb, void *ctx)
 {
 	const struct sort_by *by = ctx;
@@ -73,16 +118,10 @@ static int cmp_rows(const void *pa, const void *pb, void *ctx)
 		int c = 0;
 		switch (by->o->keys[i]) {
 		case SORT_CUMULATIVE:
-			c = cmp_double_desc(fa->cumtime, fb->cumtime);
-			break;
 		case SORT_TOTTIME:
-			c = cmp_double_desc(fa->tottime, fb->tottime);
-			break;
 		case SORT_CALLS:
-			c = fa->calls < fb->calls ? 1 : fa->calls > fb->calls ? -1 : 0;
-			break;
 		case SORT_PCALLS:
-			c = fa->pcalls < fb->pcalls ? 1 : fa->pcalls > fb->pcalls ? -1 : 0;
+			c = cmp_number(by->o->keys[i], fa, fb);
 			break;
 		case SORT_NAME:
 			c = strcmp(a->sym->function, b->sym->function);
@@ -298,19 +337,29 @@ static int report_profile(struct profile *p, const char *path, const struct repo
 			path, p->meta.dropped_nodes + p->meta.dropped_frames, p->meta.dropped_nodes,
 			p->meta.dropped_frames);
 	struct loaded l;
-	loaded_adopt_profile(&l, p, path, o->compensate);
+	loaded_adopt_profile_unnamed(&l, p, path, o->compensate);
 	const struct callstats *cs = &l.cs;
 	struct row *rows = xcalloc(cs->nfuncs + 1, sizeof(*rows));
-	size_t nrows = 0, ncalled = 0;
-	for (size_t i = 0; i < cs->nfuncs; i++) {
+	size_t nrows = 0, ncalled = 0, ntop = 0;
+	size_t *top = selects_top(o) ? callstats_top(cs, (size_t)o->limit, cmp_numbers,
+						      (void *)o, &ntop)
+				     : NULL;
+	size_t nnamed = top ? ntop : cs->nfuncs;
+	for (size_t i = 0; i < cs->nfuncs; i++)
+		ncalled += cs->funcs[i].calls != 0;
+	for (size_t k = 0; k < nnamed; k++) {
+		size_t i = top ? top[k] : k;
+		util_progress("symbolizing functions", k, nnamed);
+		loaded_name_function(&l, i);
 		/* A forked child keeps the parent's tree with zeroed counts. */
 		if (!cs->funcs[i].calls)
 			continue;
-		ncalled++;
 		if (o->match && regexec(&re, l.labels[i], 0, NULL, 0) != 0)
 			continue;
 		rows[nrows++] = (struct row){ .func = i, .sym = l.syms[i], .label = l.labels[i] };
 	}
+	util_progress("symbolizing functions", nnamed, nnamed);
+	free(top);
 	struct sort_by by = { cs, o };
 	qsort_r(rows, nrows, sizeof(*rows), cmp_rows, &by);
 	if (o->limit >= 0 && (size_t)o->limit < nrows)

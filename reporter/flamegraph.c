@@ -77,6 +77,9 @@ void flamegraph_set_detail(struct flamegraph *fg, const char *(*detail)(void *, 
 
 static struct fg_node *kid(struct fg_node *n, const char *name)
 {
+	/* Stacks come depth first: most go on through the newest kid. */
+	if (n->nkids && strcmp(n->kids[n->nkids - 1]->name, name) == 0)
+		return n->kids[n->nkids - 1];
 	for (size_t i = 0; i < n->nkids; i++)
 		if (strcmp(n->kids[i]->name, name) == 0)
 			return n->kids[i];

@@ -76,16 +76,24 @@ static void write_flame(FILE *out, struct loaded *in)
 /* ---- one file ---- */
 
 /* Larger cumtime first; ties keep the functions' order (stable). */
+static int by_cumtime_stat(const struct func_stat *a, const struct func_stat *b, void *ctx)
+{
+	(void)ctx;
+	if (a->cumtime != b->cumtime)
+		return a->cumtime > b->cumtime ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
 static int by_cumtime(const void *a, const void *b, void *ctx)
 {
 	const struct callstats *cs = ctx;
-	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	double x = cs->funcs[i].cumtime, y = cs->funcs[j].cumtime;
 
-	if (x != y)
-		return x > y ? -1 : 1;
-	return i < j ? -1 : i > j;
+	return by_cumtime_stat(&cs->funcs[*(const size_t *)a], &cs->funcs[*(const size_t *)b], NULL);
 }
+
+/* Table rows of a profile: a browser keeps every row in its DOM, and
+ * `cprof report` lists them all. */
+#define HTML_MAX_FUNCTIONS 5000
 
 static void write_profile(FILE *out, struct loaded *in, int idx)
 {
@@ -125,11 +133,10 @@ static void write_profile(FILE *out, struct loaded *in, int idx)
 			"nnnnnt");
 
 	/* Ordered by cumulative time, as `cprof run` prints it. */
-	size_t *order = xcalloc(cs->nfuncs + 1, sizeof(*order));
-	size_t n = 0;
+	size_t n, ncalled = 0;
+	size_t *order = callstats_top(cs, HTML_MAX_FUNCTIONS, by_cumtime_stat, NULL, &n);
 	for (size_t i = 0; i < cs->nfuncs; i++)
-		if (cs->funcs[i].calls)
-			order[n++] = i;
+		ncalled += cs->funcs[i].calls != 0;
 	if (n)	/* 100,000 functions happen: not an insertion sort */
 		qsort_r(order, n, sizeof(*order), by_cumtime, (void *)cs);
 	for (size_t k = 0; k < n; k++) {
@@ -149,6 +156,9 @@ static void write_profile(FILE *out, struct loaded *in, int idx)
 	}
 	free(order);
 	html_table_close(out);
+	if (n < ncalled)
+		fprintf(out, "<p class=\"note\">The %zu functions of most cumulative time of %zu "
+			"(<code>cprof report</code> lists them all).</p>\n", n, ncalled);
 	write_flame(out, in);
 	fputs("</section>\n", out);
 }

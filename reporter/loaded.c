@@ -87,7 +87,8 @@ int loaded_open(struct loaded *l, const char *path)
 	return loaded_open_read(l, &f);
 }
 
-int loaded_adopt_profile(struct loaded *l, struct profile *p, const char *path, int compensate)
+int loaded_adopt_profile_unnamed(struct loaded *l, struct profile *p, const char *path,
+				 int compensate)
 {
 	memset(l, 0, sizeof(*l));
 	l->path = path;
@@ -99,12 +100,26 @@ int loaded_adopt_profile(struct loaded *l, struct profile *p, const char *path, 
 	l->syms = xcalloc(l->cs.nfuncs + 1, sizeof(*l->syms));
 	l->names = xcalloc(l->cs.nfuncs + 1, sizeof(*l->names));
 	l->labels = xcalloc(l->cs.nfuncs + 1, sizeof(*l->labels));
+	return 0;
+}
+
+void loaded_name_function(struct loaded *l, size_t i)
+{
+	if (l->syms[i])
+		return;
+	l->syms[i] = symbolize_function(l->sym, l->cs.funcs[i].fn);
+	l->names[i] = l->syms[i]->function;
+	l->labels[i] = xstrfmt("%s:%d(%s)", l->syms[i]->file, l->syms[i]->decl_line,
+			       l->syms[i]->function);
+}
+
+int loaded_adopt_profile(struct loaded *l, struct profile *p, const char *path, int compensate)
+{
+	if (loaded_adopt_profile_unnamed(l, p, path, compensate) < 0)
+		return -1;
 	for (size_t i = 0; i < l->cs.nfuncs; i++) {
 		util_progress("symbolizing functions", i, l->cs.nfuncs);
-		l->syms[i] = symbolize_function(l->sym, l->cs.funcs[i].fn);
-		l->names[i] = l->syms[i]->function;
-		l->labels[i] = xstrfmt("%s:%d(%s)", l->syms[i]->file, l->syms[i]->decl_line,
-				       l->syms[i]->function);
+		loaded_name_function(l, i);
 	}
 	util_progress("symbolizing functions", l->cs.nfuncs, l->cs.nfuncs);
 	return 0;

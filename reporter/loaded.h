@@ -42,6 +42,12 @@ int loaded_open_snapshot(struct loaded *l, const char *path);
  * measured overhead of the hooks (what every command but `report
  * --no-compensate` wants). */
 int loaded_adopt_profile(struct loaded *l, struct profile *p, const char *path, int compensate);
+/* The same without naming any function: loaded_name_function(l, i) names
+ * function i (syms, names, labels) when a caller needs it, once. For a
+ * report that prints 20 rows of 100,000 functions. */
+int loaded_adopt_profile_unnamed(struct loaded *l, struct profile *p, const char *path,
+				 int compensate);
+void loaded_name_function(struct loaded *l, size_t i);
 void loaded_close(struct loaded *l);
 
 #endif

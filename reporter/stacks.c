@@ -117,15 +117,17 @@ static void visit_named(void *ctx, uint32_t node, const uint32_t *funcs, int dep
 	c->path[depth - 1] = c->names[funcs[depth - 1]];
 	if (c->subtree) {	/* depth first: cut[] below depth - 1 is this path's */
 		int cut = depth > 1 ? c->cut[depth - 2] : -1;
-		if (cut < 0 && c->subtree[node] < c->min_subtree)
-			cut = depth - 1;
 		c->cut[depth - 1] = cut;
-		if (cut >= 0) {	/* the narrow frame stands for its whole subtree */
-			const char *saved = c->path[cut];
-			c->path[cut] = STACKS_NARROW;
-			if (value)
-				c->visit(c->ctx, c->path, cut + 1, value);
-			c->path[cut] = saved;
+		if (cut >= 0)	/* its value went in with the cut frame's subtree */
+			return;
+		if (c->subtree[node] < c->min_subtree) {
+			/* The narrow frame stands for its whole subtree, in one
+			 * visit: 16M nodes under a few thousand cut frames would
+			 * otherwise be 16M visits of the same few stacks. */
+			c->cut[depth - 1] = depth - 1;
+			c->path[depth - 1] = STACKS_NARROW;
+			if (c->subtree[node])
+				c->visit(c->ctx, c->path, depth, c->subtree[node]);
 			return;
 		}
 	}

@@ -41,9 +41,9 @@ void stacks_of_profile(const struct profile *p, const struct callstats *cs,
  * The same for a drawing that shows frames down to 1/resolution of the
  * total: the stacks through a node whose subtree is narrower are cut at
  * that node, renamed STACKS_NARROW, so that one frame stands for the
- * whole subtree. Every node is still visited and the values add up to
- * the same total, but a flame graph of a 16M-node profile holds a few
- * thousand frames.
+ * whole subtree: one visit with the subtree's value. The values add up
+ * to the same total, but a flame graph of a 16M-node profile holds a few
+ * thousand frames, from as many visits.
  */
 #define STACKS_NARROW "[frames too narrow to draw]"
 void stacks_of_profile_drawn(const struct profile *p, const struct callstats *cs,

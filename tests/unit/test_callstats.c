@@ -674,3 +674,50 @@ ParameterizedTest(struct chain_row *row, callstats, primitive_calls_of_chain)
 	callstats_release(&cs);
 	profile_free(p);
 }
+
+static int more_calls(const struct func_stat *a, const struct func_stat *b, void *ctx)
+{
+	(void)ctx;
+	return a->calls < b->calls ? 1 : a->calls > b->calls ? -1 : 0;
+}
+
+/* The functions callstats_top() picks, as a bit per F_A + i. */
+static unsigned top_set(const struct callstats *cs, size_t k)
+{
+	size_t n, *top = callstats_top(cs, k, more_calls, NULL, &n);
+	unsigned set = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_lt(top[i], cs->nfuncs);
+		unsigned bit = 1u << (cs->funcs[top[i]].fn - F_A);
+		cr_assert_eq(set & bit, 0, "function %#llx twice",
+			     (unsigned long long)cs->funcs[top[i]].fn);
+		set |= bit;
+	}
+	free(top);
+	return set;
+}
+
+/* a (1 call) -> b 5, c 3, d 3, e 1, and f with no calls (a forked
+ * child's copy of its parent's tree): the top keeps ties of the k-th
+ * and never an uncalled function. */
+Test(callstats, top_keeps_ties_and_skips_uncalled)
+{
+	struct profile *p = new_profile();
+	struct callstats cs;
+	uint32_t a = add(p, add_thread(p, 1), F_A, 1, 1.0, 0.1);
+	static const uint64_t calls[] = { 5, 3, 3, 1, 0 };
+
+	for (size_t i = 0; i < N(calls); i++)
+		add(p, a, F_B + i, calls[i], 0.1, 0.1);
+	callstats_build(&cs, p, 0);
+	enum { A = 1, B = 2, C = 4, D = 8, E = 16 };
+	cr_assert_eq(top_set(&cs, 0), 0);
+	cr_assert_eq(top_set(&cs, 1), B);
+	cr_assert_eq(top_set(&cs, 2), B | C | D, "ties of the 2nd: %#x", top_set(&cs, 2));
+	cr_assert_eq(top_set(&cs, 3), B | C | D);
+	cr_assert_eq(top_set(&cs, 4), B | C | D | A | E, "%#x", top_set(&cs, 4));
+	cr_assert_eq(top_set(&cs, 100), A | B | C | D | E, "%#x", top_set(&cs, 100));
+	callstats_release(&cs);
+	profile_free(p);
+}
