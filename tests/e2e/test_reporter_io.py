@@ -122,12 +122,12 @@ def full_stdout():
 
 
 def small_file_limit():
-    # A file may not grow past 100 bytes (RLIMIT_FSIZE, SIGXFSZ ignored so
+    # A file may not grow past 10 bytes (RLIMIT_FSIZE, SIGXFSZ ignored so
     # the write fails with EFBIG): the -o file must not appear, nor stay
     # half-written, nor may a temporary stay behind.
     def limit():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (100, 100))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (10, 10))
     d = out("fsize")
     os.makedirs(d, exist_ok=True)
     for args in writers:
