@@ -6,17 +6,15 @@
 #define _GNU_SOURCE
 #include "budget.h"
 #include "cmds.h"
+#include "launch.h"
 #include "loaded.h"
+#include "outdir.h"
 #include "profile.h"
 #include "snapshot.h"
 #include "util.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <gelf.h>
 #include <getopt.h>
-#include <libelf.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,212 +31,6 @@ struct run_opts {
 	char **checks;		/* --check rules; point into argv */
 	size_t nchecks;
 };
-
-/* The runtime libraries sit in ../lib beside bin/cprof, in the build
- * tree and once installed alike; CPROF_LIBDIR overrides. */
-static char *runtime_path(const char *name)
-{
-	const char *dir = getenv("CPROF_LIBDIR");
-	char exe[PATH_MAX];
-
-	if (dir && *dir)
-		return xstrfmt("%s/%s", dir, name);
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return NULL;
-	exe[n] = 0;
-	char *slash = strrchr(exe, '/');
-	if (slash)
-		*slash = 0;
-	return xstrfmt("%s/../lib/%s", exe, name);
-}
-
-/* PROGRAM as execvp() would find it; caller frees. NULL if not found. */
-static char *find_program(const char *prog)
-{
-	if (strchr(prog, '/'))
-		return access(prog, X_OK) == 0 ? xstrdup(prog) : NULL;
-	const char *path = getenv("PATH");
-	char *copy = xstrdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin"), *save = NULL;
-	for (char *d = strtok_r(copy, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		char *full = xstrfmt("%s/%s", *d ? d : ".", prog);
-		struct stat st;
-		if (stat(full, &st) == 0 && S_ISREG(st.st_mode) && access(full, X_OK) == 0) {
-			free(copy);
-			return full;
-		}
-		free(full);
-	}
-	free(copy);
-	return NULL;
-}
-
-enum elf_kind_found { ELF_NOT, ELF_STATIC, ELF_PLAIN, ELF_INSTRUMENTED };
-
-/* Whether the program is dynamic and imports the instrumentation hooks. */
-static enum elf_kind_found inspect_program(const char *path)
-{
-	enum elf_kind_found kind = ELF_NOT;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return ELF_NOT;
-	elf_version(EV_CURRENT);
-	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf || elf_kind(elf) != ELF_K_ELF)
-		goto out;
-	kind = ELF_STATIC;
-	Elf_Scn *scn = NULL;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || !sh.sh_entsize)
-			continue;
-		kind = ELF_PLAIN;
-		Elf_Data *data = elf_getdata(scn, NULL);
-		size_t n = data ? sh.sh_size / sh.sh_entsize : 0;
-		for (size_t i = 0; i < n; i++) {
-			GElf_Sym sym;
-			const char *name;
-			if (gelf_getsym(data, (int)i, &sym) &&
-			    (name = elf_strptr(elf, sh.sh_link, sym.st_name)) &&
-			    strcmp(name, "__cyg_profile_func_enter") == 0) {
-				kind = ELF_INSTRUMENTED;
-				break;
-			}
-		}
-	}
-out:
-	if (elf)
-		elf_end(elf);
-	close(fd);
-	return kind;
-}
-
-static int is_cprof_file(const char *name)
-{
-	size_t n = strlen(name);
-	return name[0] != '.' && ((n > 5 && strcmp(name + n - 5, ".prof") == 0) ||
-				  (n > 5 && strcmp(name + n - 5, ".snap") == 0));
-}
-
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The cprof files in dir with their change times: taken before the run,
- * so afterwards only what the run wrote is named. */
-struct dir_listing {
-	char **names;
-	struct timespec *ctimes;
-	size_t n;
-};
-
-static void list_dir(const char *dir, struct dir_listing *l)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-
-	memset(l, 0, sizeof(*l));
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		struct stat st;
-		if (!is_cprof_file(de->d_name) || fstatat(dirfd(d), de->d_name, &st, 0) < 0)
-			continue;
-		l->names = xreallocarray(l->names, l->n + 1, sizeof(*l->names));
-		l->ctimes = xreallocarray(l->ctimes, l->n + 1, sizeof(*l->ctimes));
-		l->names[l->n] = xstrdup(de->d_name);
-		l->ctimes[l->n++] = st.st_ctim;
-	}
-	closedir(d);
-}
-
-static void release_listing(struct dir_listing *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->names[i]);
-	free(l->names);
-	free(l->ctimes);
-}
-
-static int is_unchanged(const struct dir_listing *before, const char *name, struct timespec ct)
-{
-	for (size_t i = 0; i < before->n; i++)
-		if (strcmp(before->names[i], name) == 0)
-			return before->ctimes[i].tv_sec == ct.tv_sec &&
-			       before->ctimes[i].tv_nsec == ct.tv_nsec;
-	return 0;
-}
-
-/* What the run wrote (new or replaced since `before`), named on stderr. */
-struct written {
-	char **files;		/* every file, sorted */
-	size_t nfiles;
-	char **profiles;	/* every .prof, sorted */
-	size_t nprofiles;
-	char *main_profile;	/* the program's own (its PID), or NULL */
-	char *last_snapshot;	/* the program's own, highest SEQ (the exit one) */
-};
-
-static void list_written(const char *dir, const struct dir_listing *before, pid_t child,
-			 struct written *w)
-{
-	struct dir_listing after;
-	char **names = NULL, suffix[32], snap_part[32];
-	size_t n = 0;
-	long best_seq = 0;
-
-	memset(w, 0, sizeof(*w));
-	list_dir(dir, &after);
-	snprintf(suffix, sizeof(suffix), ".%d.prof", (int)child);
-	snprintf(snap_part, sizeof(snap_part), ".%d.", (int)child);
-	for (size_t i = 0; i < after.n; i++)
-		if (!is_unchanged(before, after.names[i], after.ctimes[i])) {
-			names = xreallocarray(names, n + 1, sizeof(*names));
-			names[n++] = xstrfmt("%s/%s", dir, after.names[i]);
-		}
-	release_listing(&after);
-	if (n)	/* names is NULL when nothing was written */
-		qsort(names, n, sizeof(*names), by_name);
-	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(names[i]), sl = strlen(suffix);
-		fprintf(stderr, "cprof: wrote %s\n", util_display_path(names[i]));
-		if (len > 5 && strcmp(names[i] + len - 5, ".prof") == 0) {
-			w->profiles = xreallocarray(w->profiles, w->nprofiles + 1, sizeof(*w->profiles));
-			w->profiles[w->nprofiles++] = xstrdup(names[i]);
-		}
-		if (!w->main_profile && len > sl && strcmp(names[i] + len - sl, suffix) == 0)
-			w->main_profile = xstrdup(names[i]);
-		/* PROG.PID.SEQ.snap: the child's own, highest SEQ (the exit one) */
-		const char *base = strrchr(names[i], '/') + 1, *at = strstr(base, snap_part);
-		if (at && len > 5 && strcmp(names[i] + len - 5, ".snap") == 0) {
-			long seq = strtol(at + strlen(snap_part), NULL, 10);
-			if (seq > best_seq) {
-				best_seq = seq;
-				free(w->last_snapshot);
-				w->last_snapshot = xstrdup(names[i]);
-			}
-		}
-	}
-	if (!n)
-		fprintf(stderr, "cprof: no files were written to '%s' (did the program end through _exit, exec or a signal?)\n",
-			util_display_path(dir));
-	w->files = names;
-	w->nfiles = n;
-}
-
-static void release_written(struct written *w)
-{
-	for (size_t i = 0; i < w->nfiles; i++)
-		free(w->files[i]);
-	free(w->files);
-	for (size_t i = 0; i < w->nprofiles; i++)
-		free(w->profiles[i]);
-	free(w->profiles);
-	free(w->main_profile);
-	free(w->last_snapshot);
-}
 
 /*
  * The program is instrumented but left no profile of its own: say why,
@@ -332,53 +124,11 @@ static void memory_summary(const char *path)
 	loaded_close(&l);
 }
 
-static void set_env_prepend(const char *name, const char *value)
-{
-	const char *old = getenv(name);
-	char *v = old && *old ? xstrfmt("%s:%s", value, old) : xstrdup(value);
-
-	setenv(name, v, 1);
-	free(v);
-}
-
 static const char run_usage[] =
 	"usage: cprof run [-o DIR] [--no-calls] [--no-mem] [--frames N] [--interval SEC]\n"
 	"                 [--paused] [--check RULE...] -- PROGRAM [ARGS...]\n"
 	"  --check: then apply budget rules to the files written (see 'cprof check\n"
 	"  --help'); a failed program's exit status wins, else 1 when a rule fails";
-
-/*
- * A runtime writes ".NAME.tmpPID" and renames it to NAME when whole; a
- * process killed in between (SIGKILL, the OOM killer) leaves it. Those
- * of processes that no longer exist are removed, and said; a living
- * PID's is a file being written (a child that outlives the program).
- */
-static void remove_stale_temporaries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		const char *name = de->d_name, *tmp = NULL;
-		for (const char *p = strstr(name, ".tmp"); p; p = strstr(p + 1, ".tmp"))
-			tmp = p;
-		if (name[0] != '.' || !tmp || !tmp[4] || tmp - name < 2)
-			continue;
-		char *end, *final = xstrfmt("%.*s", (int)(tmp - name - 1), name + 1);
-		long pid = strtol(tmp + 4, &end, 10);
-		int is_ours = !*end && pid > 0 && is_cprof_file(final);
-		free(final);
-		if (!is_ours || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;
-		if (unlinkat(dirfd(d), name, 0) == 0)
-			fprintf(stderr,
-				"cprof: removed %s/%s, left half-written by process %ld (killed while writing it)\n",
-				util_display_path(dir), name, pid);
-	}
-	closedir(d);
-}
 
 /*
  * Signals sent to `cprof run` itself go to the program: SIGTERM or SIGHUP
@@ -500,8 +250,8 @@ int cmd_run(int argc, char **argv)
 	char *lib_mem = runtime_path("libcprof-malloc.so");
 	int has_mem = lib_mem && access(lib_mem, R_OK) == 0 && !o.no_mem;
 	int has_calls = 0;
-	enum elf_kind_found kind = inspect_program(prog);
-	if (kind == ELF_STATIC) {
+	enum program_kind kind = inspect_program(prog);
+	if (kind == PROGRAM_STATIC) {
 		error("'%s' is statically linked: cprof preloads its runtimes and needs a dynamically linked program",
 		      prog_argv[0]);
 		goto fail;
@@ -511,7 +261,7 @@ int cmd_run(int argc, char **argv)
 		 * dlopen plugins), and the runtime costs nothing while no
 		 * hook is called (it writes no profile then). */
 		has_calls = lib_calls && access(lib_calls, R_OK) == 0;
-		if (kind == ELF_INSTRUMENTED && !has_calls) {
+		if (kind == PROGRAM_INSTRUMENTED && !has_calls) {
 			error("cannot find the runtime '%s' (reinstall cprof or set CPROF_LIBDIR)",
 			      lib_calls ? lib_calls : "libcprof-instrument.so");
 			goto fail;
@@ -524,7 +274,7 @@ int cmd_run(int argc, char **argv)
 					 : "no runtime found: reinstall cprof or set CPROF_LIBDIR");
 		goto fail;
 	}
-	if (kind == ELF_PLAIN && o.no_mem)
+	if (kind == PROGRAM_PLAIN && o.no_mem)
 		fprintf(stderr, "cprof: '%s' was not built with -finstrument-functions: only calls of instrumented libraries it loads are profiled\n",
 			prog_argv[0]);
 
@@ -570,7 +320,7 @@ int cmd_run(int argc, char **argv)
 		set_env_prepend("LD_PRELOAD", lib_calls);
 	/* No hook in the program itself: the call runtime starts at the
 	 * first hook of a library, if any, not at every process start. */
-	if (has_calls && kind == ELF_PLAIN)
+	if (has_calls && kind == PROGRAM_PLAIN)
 		setenv("CPROF_LAZY", "1", 1);
 	if (has_mem)
 		set_env_prepend("LD_PRELOAD", lib_mem);
@@ -637,9 +387,9 @@ int cmd_run(int argc, char **argv)
 		list_written(dir, &before, pid, &w);
 		if (w.last_snapshot)
 			memory_summary(w.last_snapshot);
-		if (kind == ELF_INSTRUMENTED && has_calls && !w.main_profile)
+		if (kind == PROGRAM_INSTRUMENTED && has_calls && !w.main_profile)
 			explain_missing(prog, dir, pid, status);
-		else if (kind == ELF_PLAIN)
+		else if (kind == PROGRAM_PLAIN)
 			say_found(prog_argv[0], &w, has_calls, has_mem);
 		if (w.nprofiles > 1) {
 			/* The program forked or started others: one answer. */
