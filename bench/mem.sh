@@ -3,7 +3,9 @@
 # malloc shim beside a forwarder-only shim, the unwinding floor, heaptrack,
 # massif and gperftools' heap profiler on bench/memheavy.c (paired
 # alternating rounds; cprof also with CPROF_HEADERS=0 and, on a
-# frame-pointer build, CPROF_UNWIND=fp with 16 and 1 frames), a 2-thread
+# frame-pointer build, CPROF_UNWIND=fp with 16 and 1 frames; on a build
+# with -finstrument-functions, CPROF_UNWIND=cct against the call runtime
+# alone), a 2-thread
 # workload whose threads free each other's blocks against 1 thread, the
 # targets of issue 12, and the shim's memory per live block.
 # MEM_N (steps, 7 allocation-family calls each), BENCH_ROUNDS.
@@ -17,6 +19,7 @@ ROUNDS=${BENCH_ROUNDS:-5}
 HOLD=${MEM_HOLD:-1000000}	# long-lived blocks for the memory figure
 CC=${CC:-gcc}
 LIB=$(cd "$O/lib" && pwd)/libcprof-malloc.so
+LIBI=$(cd "$O/lib" && pwd)/libcprof-instrument.so
 TCMALLOC=/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4
 mkdir -p "$O/bench"
 B=$(cd "$O/bench" && pwd)
@@ -29,7 +32,11 @@ TIMES=$B/memtimes	# raw "wall cpu" lines per variant, kept
 # build (lib.sh's reference() knows only plain and plain/D).
 reference() {
 	local d
-	case $1 in *+fp*) echo plain+fp; return ;; esac
+	case $1 in
+	*+fp*) echo plain+fp; return ;;
+	calls+instr) echo plain; return ;;	# the call runtime's own cost
+	*+instr*) echo calls+instr; return ;;
+	esac
 	d=$(divisor "$1")
 	if [ "$d" = 1 ]; then echo plain; else echo "plain/$d"; fi
 }
@@ -39,7 +46,7 @@ die() { echo "mem-bench: $*" >&2; exit 1; }
 case $N in '' | *[!0-9]*) die "MEM_N must be a number of steps, not '$N'" ;; esac
 [ "$N" -ge 1000 ] || die "MEM_N must be at least 1000 (gperftools runs N/100)"
 case $ROUNDS in '' | *[!0-9]* | 0) die "BENCH_ROUNDS must be a positive number" ;; esac
-[ -f "$LIB" ] || die "'$LIB' is missing (run make first)"
+[ -f "$LIB" ] && [ -f "$LIBI" ] || die "'$LIB' or '$LIBI' is missing (run make first)"
 scripts/install-deps.sh bench || die "cannot install the competitors (scripts/install-deps.sh bench)"
 for tool in heaptrack valgrind; do
 	command -v "$tool" >/dev/null || die "'$tool' is not installed"
@@ -53,6 +60,9 @@ $CC -std=gnu11 "${warn[@]}" -g -O2 -fno-optimize-sibling-calls -o "$B/memheavy" 
 # The same workload with frame pointers, for CPROF_UNWIND=fp.
 $CC -std=gnu11 "${warn[@]}" -g -O2 -fno-optimize-sibling-calls -fno-omit-frame-pointer \
 	-o "$B/memheavy-fp" bench/memheavy.c -lpthread
+# The same instrumented, for CPROF_UNWIND=cct (stacks from the call runtime).
+$CC -std=gnu11 "${warn[@]}" -g -O2 -fno-optimize-sibling-calls -finstrument-functions \
+	-o "$B/memheavy-instr" bench/memheavy.c -lpthread
 $CC -std=gnu11 "${warn[@]}" -g -O2 -fPIC -shared -fvisibility=hidden -o "$B/fwd_shim.so" \
 	bench/fwd_shim.c -ldl
 $CC -std=gnu11 "${warn[@]}" -g -O2 -fPIC -shared -fvisibility=hidden -o "$B/unwind_shim.so" \
@@ -62,7 +72,7 @@ $CC -std=gnu11 "${warn[@]}" -O2 -o "$B/timeit" bench/timeit.c
 # ---- the variants: massif and gperftools run a scaled-down N, taken
 # against plain runs of the same size ----
 VARIANTS=(plain forwarder unwind-floor cprof cprof-table heaptrack plain+fp cprof+fp cprof+fp-unwind
-	cprof+fp-1frame plain/10 massif plain/100 gperftools)
+	cprof+fp-1frame calls+instr cprof+instr-cct plain/10 massif plain/100 gperftools)
 divisor() {
 	case $1 in
 	plain/10 | massif) echo 10 ;;
@@ -83,6 +93,8 @@ label() {
 	cprof+fp) echo "cprof on it (libunwind)" ;;
 	cprof+fp-unwind) echo "cprof on it, CPROF_UNWIND=fp" ;;
 	cprof+fp-1frame) echo "cprof on it, fp, CPROF_FRAMES=1" ;;
+	calls+instr) echo "call runtime, -finstrument-functions" ;;
+	cprof+instr-cct) echo "both runtimes, CPROF_UNWIND=cct" ;;
 	massif) echo "valgrind --tool=massif" ;;
 	gperftools) echo "gperftools HEAPPROFILE (tcmalloc)" ;;
 	esac
@@ -111,6 +123,9 @@ run_variant() {
 		"$B/memheavy-fp" "$steps" ;;
 	cprof+fp-1frame) "${t[@]}" env CPROF_OUTPUT="$dir/out" CPROF_UNWIND=fp CPROF_FRAMES=1 \
 		LD_PRELOAD="$LIB" "$B/memheavy-fp" "$steps" ;;
+	calls+instr) "${t[@]}" env CPROF_OUTPUT="$dir/out" LD_PRELOAD="$LIBI" "$B/memheavy-instr" "$steps" ;;
+	cprof+instr-cct) "${t[@]}" env CPROF_OUTPUT="$dir/out" CPROF_UNWIND=cct \
+		LD_PRELOAD="$LIB:$LIBI" "$B/memheavy-instr" "$steps" ;;
 	heaptrack) "${t[@]}" heaptrack -o "$dir/heaptrack" "$B/memheavy" "$steps" ;;
 	massif) "${t[@]}" valgrind --tool=massif --massif-out-file="$dir/massif.out" \
 		"$B/memheavy" "$steps" ;;
@@ -123,7 +138,8 @@ run_variant() {
 	fi
 	# Each tool must have done its job, not just exited 0.
 	case $v in
-	cprof*) compgen -G "$dir/out/*.snap" >/dev/null || die "$v wrote no .snap" ;;
+	cprof*) compgen -G "$dir/out/*.snap" >/dev/null || die "$v wrote no .snap" ;;&
+	*+instr*) compgen -G "$dir/out/*.prof" >/dev/null || die "$v wrote no .prof" ;;
 	heaptrack) compgen -G "$dir/heaptrack*" >/dev/null || die "heaptrack wrote no data" ;;
 	massif) [ -s "$dir/massif.out" ] || die "massif wrote no profile" ;;
 	gperftools) compgen -G "$dir/hp.*.heap" >/dev/null || die "gperftools wrote no .heap" ;;
@@ -206,6 +222,9 @@ fp_lib=$(slope_ns cprof+fp)
 fp_fp=$(slope_ns cprof+fp-unwind)
 fp_one=$(slope_ns cprof+fp-1frame)
 check "CPROF_UNWIND=fp, 16 frames <= 30 ns" "$fp_fp" "<=" 30
+cct=$(slope_ns cprof+instr-cct)
+check "CPROF_UNWIND=cct <= 15 ns over the call runtime alone ($(slope_ns calls+instr) ns over plain)" \
+	"$cct" "<=" 15
 check "2 threads freeing each other's blocks <= 1.3 x 1 thread ($x1 ns CPU)" "$x2" "<=" \
 	"$(awk -v o="$x1" 'BEGIN { print 1.3 * o }')"
 echo "  (for reference: CPROF_HEADERS=0, the live table alone: $(slope_ns cprof-table) ns; on the"
@@ -223,7 +242,7 @@ cpu_ns() {
 }
 echo "  CPU ns a call: cprof $(cpu_ns cprof), unwind floor $(cpu_ns unwind-floor), heaptrack $(cpu_ns heaptrack),"
 echo "  table $(cpu_ns cprof-table); fp build: libunwind $(cpu_ns cprof+fp), fp 16 frames $(cpu_ns cprof+fp-unwind),"
-echo "  fp 1 frame $(cpu_ns cprof+fp-1frame); load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "  fp 1 frame $(cpu_ns cprof+fp-1frame); cct $(cpu_ns cprof+instr-cct); load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- the shim's memory per live block ----
 # VmRSS read by the program itself while HOLD 32-byte blocks from 4 sites
@@ -254,3 +273,6 @@ per_block=$(awk -v ch="$cprof_hold" -v c0="$cprof_zero" -v fh="$fwd_hold" -v f0=
 	'BEGIN { printf "%.1f", ((ch - c0) - (fh - f0)) * 1024 / n }')
 verdict=$(awk -v b="$per_block" 'BEGIN { print (b <= 16) ? "PASS" : "FAIL" }')
 echo "$verdict  shim memory per live block <= 16 bytes: $per_block bytes (4 traces here, so traces are ~0)"
+echo "  (the header: glibc gives malloc(32) a 48-byte chunk and malloc(32 + 16) a 64-byte one,"
+echo "  16 bytes a block exactly; the table holds none of these blocks; what is left over is"
+echo "  VmRSS moving by whole pages between runs, +-0.1 byte a block at $HOLD blocks)"

@@ -33,4 +33,21 @@ void cprof_rt_disable(void);
 void cprof_rt_quiet_begin(void);
 void cprof_rt_quiet_end(void);
 
+/* For the memory runtime's CPROF_UNWIND=cct (it finds this with dlsym):
+ * the calling thread's open instrumented calls, innermost first, at most
+ * max, into buf: each call's function, the address it returns to in its
+ * caller, its entry stamp and depth. buf[0..nprev) holds this thread's
+ * previous result (or nprev is 0): the calls still open since are kept
+ * from it (*fresh: how many entries, on top, were read anew). Returns
+ * the count, or -1 when the stack cannot be read now (a hook or the
+ * runtime's own code is half-way through it, or it overflowed; buf is
+ * then undefined). Allocation-free, lock-free, async-signal-safe. */
+struct cprof_shadow_frame {
+	unsigned long long fn;
+	unsigned long long ret;
+	unsigned long long stamp;
+	unsigned depth;
+};
+int cprof_rt_shadow_stack(struct cprof_shadow_frame *buf, int max, int nprev, int *fresh);
+
 #endif

@@ -79,16 +79,76 @@ static inline uint32_t intern_skipping_self(uint64_t *buf, int n, int max)
 	return n > 0 ? traces_intern(buf + skip, (uint32_t)n) : 0;
 }
 
+/*
+ * CPROF_UNWIND=cct: the stack from the call runtime's shadow stack, no
+ * unwinding. The hook's return address, then that of each open
+ * instrumented call but the outermost: the trace ends at the outermost
+ * instrumented frame (its caller, libc's start-up or a thread's start,
+ * is left out). Each address must lie in the module of the function the
+ * shadow stack says called from there; one that does not (a library
+ * calling back, libc's strdup calling malloc, a signal handler, or no
+ * instrumented call open) returns 0, and the stack is unwound instead.
+ * A function without instrumentation in the same module is not noticed:
+ * its caller's frame is missing from the trace.
+ */
+HOOK_INLINE int cct_read(shadow_fn sf, struct cprof_shadow_frame *f, int nprev, uint64_t *buf,
+			 int max, const void *hook_fp)
+{
+	int fresh, n = sf(f, max, nprev, &fresh);
+
+	if (n <= 0)
+		return 0;
+	buf[0] = ((const uint64_t *)hook_fp)[1];
+	if (!traces_same_module(buf[0], f[0].fn))
+		return 0;
+	if (n > max)
+		n = max;
+	/* The pairs among frames kept from the last read were checked then. */
+	for (int i = 1; i < n; i++) {
+		buf[i] = f[i - 1].ret;
+		if (i <= fresh && !traces_same_module(buf[i], f[i].fn))
+			return 0;
+	}
+	return n;
+}
+
+/* CPROF_FRAMES > CCT_MEMO: read whole each time, into a buffer too big
+ * for every hook's frame. */
+static __attribute__((noinline)) int cct_read_whole(shadow_fn sf, uint64_t *buf, int max,
+						    const void *hook_fp)
+{
+	struct cprof_shadow_frame f[FMT_FRAMES_MAX];
+
+	return cct_read(sf, f, 0, buf, max, hook_fp);
+}
+
+/* The thread's last read is kept, once checked whole, and reused. */
+HOOK_INLINE int cct_stack(shadow_fn sf, uint64_t *buf, int max, const void *hook_fp)
+{
+	if (unlikely(max > CCT_MEMO))
+		return cct_read_whole(sf, buf, max, hook_fp);
+	int nprev = tls.cct_nmemo;
+
+	tls.cct_nmemo = 0;	/* the memo is rewritten in place: invalid until checked */
+	int n = cct_read(sf, tls.cct_memo, nprev, buf, max, hook_fp);
+	tls.cct_nmemo = n;
+	return n;
+}
+
 /* CPROF_FRAMES >= SHALLOW_FRAMES: a buffer too big for every hook's
  * frame (the hooks' stack stays small and hot), one more shim frame. */
 static __attribute__((noinline)) uint32_t capture_deep(const void *hook_fp)
 {
 	uint64_t buf[FMT_FRAMES_MAX + 2];
 	int n, max = (int)rt.max_frames;
+	shadow_fn sf;
 
-	if (rt.unwind == UNWIND_FP) {
+	if (rt.unwind == UNWIND_FP)
 		n = traces_fp_walk(buf, max, hook_fp);
-	} else {
+	else if ((sf = atomic_load_explicit(&traces_shadow_fn, memory_order_relaxed)) &&
+		 (n = cct_stack(sf, buf, max, hook_fp)) > 0)
+		return traces_intern(buf, (uint32_t)n);
+	else {
 		int (*bt)(void **, int) =
 			atomic_load_explicit(&traces_backtrace_fn, memory_order_relaxed);
 		if (unlikely(!bt))
@@ -104,12 +164,16 @@ HOOK_INLINE uint32_t capture(const void *hook_fp)
 {
 	uint64_t buf[SHALLOW_FRAMES + 1];
 	int n, max = (int)rt.max_frames;
+	shadow_fn sf;
 
 	if (unlikely(max >= SHALLOW_FRAMES))
 		return capture_deep(hook_fp);
-	if (rt.unwind == UNWIND_FP) {
+	if (rt.unwind == UNWIND_FP)
 		n = traces_fp_walk(buf, max, hook_fp);
-	} else {
+	else if ((sf = atomic_load_explicit(&traces_shadow_fn, memory_order_relaxed)) &&
+		 (n = cct_stack(sf, buf, max, hook_fp)) > 0)
+		return traces_intern(buf, (uint32_t)n);
+	else {
 		int (*bt)(void **, int) =
 			atomic_load_explicit(&traces_backtrace_fn, memory_order_relaxed);
 		if (unlikely(!bt))

@@ -15,6 +15,7 @@
 #include "../common/format.h"
 #include "../common/modmap.h"
 #include "../common/rtenv.h"
+#include "../instrument/instrument.h"	/* struct cprof_shadow_frame */
 
 #define HIDDEN __attribute__((visibility("hidden")))
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -43,14 +44,18 @@ struct real_fns {
  */
 struct trace_ctr;
 struct ctr_set;
-/* A thread's recent stacks -> trace id (traces.c): a hit is checked
- * frame by frame against the interned trace, so it is exact. */
+/* A thread's recent stacks -> trace id (traces.c), two ways a set,
+ * the set chosen by the innermost frame: no hash of the whole stack on
+ * a hit, which is checked frame by frame against the interned trace, so
+ * it is exact. */
 #define TCACHE_SIZE 64
+#define MODS_CACHED 4
+#define CCT_MEMO 16	/* DEFAULT_FRAMES: deeper CPROF_FRAMES read it all each time */
 struct tcache_entry {
-	uint32_t hash;			/* the stack hash's low half; 0 = empty */
+	uint64_t first;			/* the innermost frame */
 	uint32_t id;
 	uint32_t frames_at;		/* the trace's frames in the arena */
-	uint32_t nframes;
+	uint32_t nframes;		/* 0 = empty */
 	uint32_t gen;			/* load generation the trace was made in */
 };
 struct tls_state {
@@ -60,6 +65,14 @@ struct tls_state {
 	struct ctr_set *ctr_set;
 	uintptr_t stack_lo, stack_hi;	/* CPROF_UNWIND=fp: this thread's stack, 0 = not yet */
 	struct tcache_entry tcache[TCACHE_SIZE];
+	/* CPROF_UNWIND=cct: modules' address ranges seen lately (traces.c). */
+	struct { uintptr_t lo, hi; } mods[MODS_CACHED];
+	uint32_t mods_gen;		/* load generation they were found in */
+	uint32_t mods_next;		/* the entry replaced next */
+	/* CPROF_UNWIND=cct: the shadow stack as last read (hooks.c), when
+	 * it made a whole trace; frames reused while their calls are open. */
+	int cct_nmemo;
+	struct cprof_shadow_frame cct_memo[CCT_MEMO];
 };
 extern __thread struct tls_state tls
 	__attribute__((visibility("hidden"), tls_model("initial-exec")));
@@ -69,7 +82,8 @@ enum { STATE_FRESH, STATE_RESOLVING, STATE_RESOLVED };
  * next hook (after fork, or after unshare). */
 enum { TRACING_OFF, TRACING_ON, TRACING_PENDING };
 enum { CTR_NONE, CTR_OWNED, CTR_EXITED };	/* tls.ctr_state */
-enum { UNWIND_LIBUNWIND, UNWIND_FP };		/* CPROF_UNWIND */
+/* CPROF_UNWIND; UNWIND_AUTO is resolved by traces_start_unwinder(). */
+enum { UNWIND_LIBUNWIND, UNWIND_FP, UNWIND_CCT, UNWIND_AUTO };
 
 #define DEFAULT_FRAMES 16	/* see runtime.c for the measurement */
 #define DEFAULT_MAX_TRACES (1u << 20)
@@ -180,10 +194,33 @@ extern int (*_Atomic traces_backtrace_fn)(void **, int) HIDDEN;
  * the next frame pointer is not above the current one, not 16-aligned or
  * outside this thread's stack. Returns the count. */
 int traces_fp_walk(uint64_t *out, int max, const void *hook_fp) HIDDEN;
+/* CPROF_UNWIND=cct (or auto): the call runtime's cprof_rt_shadow_stack,
+ * set by traces_start_unwinder(); NULL when it is not loaded (then
+ * libunwind takes every stack). */
+typedef int (*shadow_fn)(struct cprof_shadow_frame *, int, int, int *);
+extern shadow_fn _Atomic traces_shadow_fn HIDDEN;
+/* traces_same_module's miss: dl_iterate_phdr (takes the loader's lock). */
+int traces_same_module_slow(uint64_t a, uint64_t b) HIDDEN;
+
+/* Whether a and b lie in one module, from a per-thread cache of ranges. */
+static inline int traces_same_module(uint64_t a, uint64_t b)
+{
+	if (likely(tls.mods_gen == atomic_load_explicit(&modmap_generation, memory_order_relaxed)))
+		for (int i = 0; i < MODS_CACHED; i++)
+			if (b - tls.mods[i].lo < tls.mods[i].hi - tls.mods[i].lo)
+				return a - tls.mods[i].lo < tls.mods[i].hi - tls.mods[i].lo;
+	return traces_same_module_slow(a, b);
+}
 /* The frame arena (written by traces_init before tracing starts). */
 extern uint64_t *traces_arena HIDDEN;
 /* traces_intern's slow path: the global table, then the thread's cache. */
-uint32_t traces_intern_miss(const uint64_t *f, uint32_t n, uint64_t h, uint32_t gen) HIDDEN;
+uint32_t traces_intern_miss(const uint64_t *f, uint32_t n, uint32_t gen) HIDDEN;
+
+/* The first of the two entries of f0's set. */
+static inline struct tcache_entry *tcache_set(uint64_t f0)
+{
+	return &tls.tcache[((f0 * 0x9e3779b97f4a7c15ull) >> 59) * 2];
+}
 
 static inline uint64_t traces_mix64(uint64_t x)
 {
@@ -223,17 +260,19 @@ static inline uint32_t traces_intern(const uint64_t *f, uint32_t n)
 		return 0;
 	/* After a dlclose, the same addresses may be another library's. */
 	uint32_t gen = atomic_load_explicit(&modmap_generation, memory_order_relaxed);
-	uint64_t h = traces_hash(f, n) ^ ((uint64_t)gen << 32), diff = 0;
-	const struct tcache_entry *e = &tls.tcache[(h >> 32) & (TCACHE_SIZE - 1)];
+	const struct tcache_entry *e = tcache_set(f[0]);
 
-	if (likely(e->hash == (uint32_t)h && e->nframes == n && e->gen == gen)) {
+	for (int way = 0; way < 2; way++, e++) {
+		if (e->first != f[0] || e->nframes != n || e->gen != gen)
+			continue;
 		const uint64_t *g = traces_arena + e->frames_at;
-		for (uint32_t i = 0; i < n; i++)	/* short and branch-free: no memcmp call */
+		uint64_t diff = 0;
+		for (uint32_t i = 1; i < n; i++)	/* short and branch-free: no memcmp call */
 			diff |= g[i] ^ f[i];
 		if (likely(!diff))
 			return e->id;
 	}
-	return traces_intern_miss(f, n, h, gen);
+	return traces_intern_miss(f, n, gen);
 }
 /* Records [0, *count): complete, frames published. */
 const struct trace_rec *traces_all(uint32_t *count) HIDDEN;

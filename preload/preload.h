@@ -9,15 +9,23 @@
  *   CPROF_OUTPUT=DIR            where snapshots go (default ./cprof-out)
  *   CPROF_FRAMES=N              stack depth of allocation sites (1..256,
  *                               default 16: see runtime.c)
- *   CPROF_UNWIND=libunwind|fp   how stacks are taken: libunwind's
- *                               unw_backtrace (default; any program), or
- *                               fp, the frame-pointer chain (programs built
- *                               with -fno-omit-frame-pointer; libunwind is
- *                               not loaded). fp stops at the first frame
+ *   CPROF_UNWIND=auto|libunwind|fp|cct
+ *                               how stacks are taken: libunwind's
+ *                               unw_backtrace (any program); fp, the
+ *                               frame-pointer chain (programs built with
+ *                               -fno-omit-frame-pointer; libunwind is not
+ *                               loaded). fp stops at the first frame
  *                               without a frame pointer (the next one not
  *                               above the current, not 16-aligned or off
  *                               the thread's stack), so frames past such
- *                               code (e.g. libc's) are cut, never invented
+ *                               code (e.g. libc's) are cut, never invented;
+ *                               cct, the call runtime's shadow stack (it
+ *                               must be loaded; see cct_stack in hooks.c),
+ *                               down to the outermost instrumented call,
+ *                               unwinding with libunwind where it cannot
+ *                               vouch for a caller; auto (default): cct
+ *                               when the call runtime is loaded, else
+ *                               libunwind
  *   CPROF_INTERVAL=SEC          a snapshot every SEC seconds (0 = off)
  *   CPROF_SNAPSHOT_SIGNAL=SIG   signal that takes a snapshot (default
  *                               SIGUSR2; "none" = off). Installed only if

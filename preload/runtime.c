@@ -107,18 +107,24 @@ static int env_signal(void)
 	return SIGUSR2;
 }
 
-/* CPROF_UNWIND: libunwind (the default) or fp (the frame-pointer chain). */
+/* CPROF_UNWIND: auto (the default: cct when the call runtime is loaded,
+ * else libunwind), libunwind, fp (the frame-pointer chain) or cct (the
+ * call runtime's shadow stack). */
 static int env_unwind(void)
 {
 	const char *s = getenv("CPROF_UNWIND");
 
-	if (!s || !*s || !strcmp(s, "libunwind"))
+	if (!s || !*s || !strcmp(s, "auto"))
+		return UNWIND_AUTO;
+	if (!strcmp(s, "libunwind"))
 		return UNWIND_LIBUNWIND;
 	if (!strcmp(s, "fp"))
 		return UNWIND_FP;
-	rtenv_say("ignoring bad CPROF_UNWIND='", s, "' (use libunwind or fp; using libunwind)", NULL,
-		    NULL);
-	return UNWIND_LIBUNWIND;
+	if (!strcmp(s, "cct"))
+		return UNWIND_CCT;
+	rtenv_say("ignoring bad CPROF_UNWIND='", s, "' (use auto, libunwind, fp or cct; using auto)",
+		  NULL, NULL);
+	return UNWIND_AUTO;
 }
 
 /* ---- start-up ---- */

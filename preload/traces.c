@@ -18,6 +18,7 @@
 
 #include <dlfcn.h>
 #include <execinfo.h>
+#include <link.h>
 #include <libunwind.h>
 #include <pthread.h>
 #include <sched.h>
@@ -108,6 +109,14 @@ void traces_start_unwinder(void)
 		tt.has_key = 1;
 	if (rt.unwind == UNWIND_FP)
 		return;	/* libunwind is never loaded: the frame-pointer walk needs none */
+	if (rt.unwind == UNWIND_CCT || rt.unwind == UNWIND_AUTO) {
+		shadow_fn sf = (shadow_fn)dlsym(RTLD_DEFAULT, "cprof_rt_shadow_stack");
+		if (!sf && rt.unwind == UNWIND_CCT)
+			rtenv_say("CPROF_UNWIND=cct needs the call runtime (libcprof-instrument.so) "
+				  "loaded too; using libunwind", NULL, NULL, NULL, NULL);
+		atomic_store(&traces_shadow_fn, sf);
+	}
+	/* libunwind also for cct: allocations outside instrumented code. */
 	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	int (*bt)(void **, int) = h ? (int (*)(void **, int))dlsym(h, "unw_backtrace") : NULL;
 	int (*policy)(unw_addr_space_t, unw_caching_policy_t) =
@@ -193,6 +202,53 @@ int traces_fp_walk(uint64_t *out, int max, const void *hook_fp)
 	return n;
 }
 
+/* ---- CPROF_UNWIND=cct: which module an address is in ---- */
+
+shadow_fn _Atomic traces_shadow_fn;
+
+struct find_mod {
+	uintptr_t addr, lo, hi;
+};
+
+static int find_mod(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct find_mod *m = arg;
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	(void)size;
+
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		uintptr_t a = info->dlpi_addr + ph->p_vaddr, b = a + ph->p_memsz;
+		lo = a < lo ? a : lo;
+		hi = b > hi ? b : hi;
+	}
+	if (m->addr >= lo && m->addr < hi) {
+		m->lo = lo;
+		m->hi = hi;
+		return 1;
+	}
+	return 0;
+}
+
+int traces_same_module_slow(uint64_t a, uint64_t b)
+{
+	uint32_t gen = atomic_load_explicit(&modmap_generation, memory_order_relaxed);
+
+	if (tls.mods_gen != gen) {	/* a dlclose since: the ranges may be stale */
+		memset(tls.mods, 0, sizeof(tls.mods));
+		tls.mods_gen = gen;
+	}
+	struct find_mod m = { b, 0, 0 };
+	if (!dl_iterate_phdr(find_mod, &m))
+		return 0;	/* not in any module (generated code) */
+	tls.mods[tls.mods_next].lo = m.lo;
+	tls.mods[tls.mods_next].hi = m.hi;
+	tls.mods_next = (tls.mods_next + 1) % MODS_CACHED;
+	return a - m.lo < m.hi - m.lo;
+}
+
 /* ---- interning ---- */
 
 static inline int same(const struct trace_rec *t, uint64_t h, const uint64_t *f, uint32_t n,
@@ -229,13 +285,14 @@ static uint32_t intern_slow(const uint64_t *f, uint32_t n, uint64_t h, uint32_t 
 uint64_t *traces_arena;
 
 /* A miss in the thread's cache: the global table, then the cache. */
-uint32_t traces_intern_miss(const uint64_t *f, uint32_t n, uint64_t h, uint32_t gen)
+uint32_t traces_intern_miss(const uint64_t *f, uint32_t n, uint32_t gen)
 {
-	struct tcache_entry *e = &tls.tcache[(h >> 32) & (TCACHE_SIZE - 1)];
-	uint32_t id = intern_slow(f, n, h, gen);
+	struct tcache_entry *e = tcache_set(f[0]);
+	uint32_t id = intern_slow(f, n, traces_hash(f, n) ^ ((uint64_t)gen << 32), gen);
 
 	if (likely(id)) {	/* 0: the table is full, the stack was not kept */
-		e->hash = (uint32_t)h;
+		e[1] = e[0];	/* the newest first, the older one second */
+		e->first = f[0];
 		e->id = id;
 		e->frames_at = tt.recs[id].frames_at;
 		e->nframes = n;

@@ -213,8 +213,106 @@ def helper_threads():
        "threads without signal snapshots")
 
 
+CCT_SRC = "tests/progs/mem_cct.c"
+INSTRUMENT = os.path.join(BUILD, "lib", "libcprof-instrument.so")
+
+
+def cct_line(marker):
+    with open(os.path.join(ROOT, CCT_SRC)) as f:
+        for n, text in enumerate(f, 1):
+            if "/* %s */" % marker in text:
+                return n
+    raise AssertionError("no %r in mem_cct.c" % marker)
+
+
+def cct_run(unwind, preload, frames="16"):
+    """mem_cct's exit snapshot: [(size, count, traceback)], each frame
+    (file, line, function, inlined), innermost first; and its stderr."""
+    d = tempfile.mkdtemp(prefix="cct-", dir=TMP)
+    e = dict(os.environ, LD_PRELOAD=preload, CPROF_OUTPUT=d, CPROF_UNWIND=unwind,
+             CPROF_FRAMES=frames)
+    p = subprocess.run([prog("mem_cct")], env=e, capture_output=True, text=True, timeout=TIMEOUT)
+    eq((p.returncode, p.stdout), (0, "done\n"), "mem_cct under CPROF_UNWIND=" + unwind)
+    snaps = [f for f in os.listdir(d) if f.endswith(".snap")]
+    eq(len(snaps), 1, "snapshots")
+    q = subprocess.run([CPROF, "stats", os.path.join(d, snaps[0]), "--json", "--by", "traceback",
+                        "--limit", "0"], capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT)
+    if q.returncode != 0:
+        raise AssertionError("cprof stats: " + q.stderr)
+    out = []
+    for en in json.loads(q.stdout)["entries"]:
+        # An address without a symbol moves with the library's load address.
+        tb = tuple((f["file"], f["line"], "?" if f["function"].startswith("0x") else f["function"],
+                    f["inlined"]) for f in en["traceback"])
+        out.append((en["size"], en["count"], tb))
+    return sorted(out), p.stderr
+
+
+def cct_tracebacks():
+    """CPROF_UNWIND=cct takes the instrumented frames from the call
+    runtime's shadow stack, file:line for file:line as libunwind finds
+    them, and ends at the outermost instrumented frame; where the shadow
+    stack cannot vouch for the caller (qsort calling back, strdup inside
+    libc, a signal handler) the stack is unwound, as in libunwind mode."""
+    both = LIB + ":" + INSTRUMENT
+    cct, err = cct_run("cct", both)
+    unw, _ = cct_run("libunwind", both)
+    eq(err, "", "stderr under cct")
+
+    def fr(fn, marker, inlined=False):
+        return (CCT_SRC, cct_line(marker), fn, inlined)
+    main_l1 = fr("main", "CALL_LEVEL1")
+    want = {
+        480: (10, (fr("level3", "SITE_CHAIN"), fr("level2", "CALL_LEVEL3"),
+                   fr("level1", "CALL_LEVEL2"), main_l1)),
+        60: (1, (fr("level2", "SITE_CALLOC"), fr("level1", "CALL_LEVEL2"), main_l1)),
+        70: (1, (fr("level1", "SITE_REALLOC"), main_l1)),
+        90: (1, (fr("deep", "SITE_DEEP"),) + (fr("deep", "CALL_DEEP"),) * 15),
+        110: (1, (fr("inlined_alloc", "SITE_INLINE", True), fr("has_inlined", "CALL_INLINE"),
+                  fr("main", "CALL_HAS_INLINED"))),
+        170: (1, (fr("thread_alloc", "SITE_THREAD"), fr("thread_main", "CALL_THREAD"))),
+        190: (1, (fr("leaf_site", "SITE_TWICE"), fr("twice", "CALL_TWICE_A"),
+                  fr("main", "CALL_TWICE"))),
+        210: (1, (fr("leaf_site", "SITE_TWICE"), fr("twice", "CALL_TWICE_B"),
+                  fr("main", "CALL_TWICE"))),
+    }
+    by_size = {size: (count, tb) for size, count, tb in cct}
+    eq(len(by_size), len(cct), "distinct sizes")
+    eq({k: by_size.get(k) for k in want}, want, "cct tracebacks of instrumented sites")
+    unw_by = {size: (count, tb) for size, count, tb in unw}
+    for size, (count, tb) in want.items():
+        ucount, utb = unw_by[size]
+        eq((ucount, utb[:len(tb)]), (count, tb), "libunwind's innermost frames, %d-byte site" % size)
+        eq([f for f in utb[len(tb):] if f[0] == CCT_SRC], [],
+           "libunwind's frames beyond cct's (none of them instrumented), %d-byte site" % size)
+    # Everything else (libc's own blocks, the fallbacks) exactly as libunwind's.
+    eq([e for e in cct if e[0] not in want], [e for e in unw if e[0] not in want],
+       "the other sites, unwound")
+    fallbacks = {130: fr("sorts", "CALL_QSORT"), 20: fr("dups", "SITE_STRDUP"),
+                 150: fr("main", "CALL_RAISE")}
+    for size, frame in fallbacks.items():
+        if frame not in by_size[size][1]:
+            raise AssertionError("%d-byte site: %r not in its traceback %r" %
+                                 (size, frame, by_size[size][1]))
+    # Deeper than the kept read (16): read whole each time, 64 through the
+    # deep capture path.
+    for frames in ("32", "64"):
+        deep = {size: tb for size, _, tb in cct_run("cct", both, frames)[0]}[90]
+        udeep = {size: tb for size, _, tb in cct_run("libunwind", both, frames)[0]}[90]
+        want_deep = ((fr("deep", "SITE_DEEP"),) + (fr("deep", "CALL_DEEP"),) * 20 +
+                     (fr("main", "CALL_DEEP_MAIN"),))
+        eq((deep, udeep[:len(want_deep)]), (want_deep, want_deep),
+           "the 90-byte site with CPROF_FRAMES=%s (cct, libunwind's innermost)" % frames)
+    auto, _ = cct_run("auto", both)
+    eq(auto, cct, "auto with the call runtime loaded: cct")
+    alone, err = cct_run("cct", LIB)
+    eq(alone, cct_run("libunwind", LIB)[0], "cct without the call runtime: libunwind's stacks")
+    eq(err, "cprof: CPROF_UNWIND=cct needs the call runtime (libcprof-instrument.so) loaded too; "
+       "using libunwind\n", "stderr without the call runtime")
+
+
 for fn in (foreign, aligned, chain, usable, xthread, signal_frees, fork_frees, corrupt, unshare,
-           helper_threads):
+           helper_threads, cct_tracebacks):
     c.case(fn.__name__, fn)
 subprocess.run(["rm", "-rf", TMP])
 c.done()

@@ -1,0 +1,81 @@
+/*
+ * The shadow stack as the memory runtime sees it: an allocation's stack
+ * taken from the calls already open (libcprof-malloc.so finds
+ * cprof_rt_shadow_stack with dlsym). Reads the calling thread's own
+ * data only; must never write it, allocate, lock or make a system call.
+ */
+#include "internal.h"
+#include "instrument.h"
+
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* The next entry below frame i (exclusive): functions inlined into one
+ * another share its CFA and call site, so they are one entry, named
+ * after the outermost (the function whose code holds the call sites of
+ * the inner ones). Returns its frame's index. */
+static inline uint32_t entry_below(const struct frame *s, uint32_t i)
+{
+	uintptr_t cfa = s[i - 1].cfa;
+
+	while (i > 1 && s[i - 2].cfa == cfa)
+		i--;
+	return i - 1;
+}
+
+/*
+ * An open call is known again by its depth, function, call site and
+ * entry stamp (its start ticks: the TSC, or CLOCK_MONOTONIC's ns, read at
+ * every entry, so two calls at one depth do not share one; counts-only
+ * mode reads no clock, its stamps are 0 and never match). The frames
+ * below a call that is still open are those they were when the caller
+ * last looked: the walk stops there and keeps the rest of buf, moved
+ * into place.
+ */
+__attribute__((visibility("default"))) int cprof_rt_shadow_stack(struct cprof_shadow_frame *buf,
+								 int max, int nprev, int *fresh)
+{
+	const struct thread_data *td = threads_self;
+	int n = 0, p = 0, kept = 0;
+
+	*fresh = 0;
+	/* busy: a hook (or the runtimes' own code) is half-way through
+	 * this stack, and a signal handler's calls are not on it. */
+	if (!td || td->busy || td->overflow)
+		return -1;
+	const struct frame *s = td->stack;
+	uint32_t i = td->depth;
+
+	/* The new calls on top, down to the first one buf knows (and that
+	 * has enough below it in buf: all down to the outermost call, or as
+	 * many as are needed now). */
+	while (i && n < max) {
+		i = entry_below(s, i);
+		while (p < nprev && buf[p].depth > i)
+			p++;
+		if (p < nprev && buf[p].depth == i && buf[p].stamp == s[i].start_ticks &&
+		    buf[p].stamp && buf[p].fn == s[i].fn && (uint32_t)buf[p].ret == s[i].site &&
+		    (nprev < max || nprev - p >= max - n)) {
+			kept = nprev - p < max - n ? nprev - p : max - n;
+			if (p != n)
+				__builtin_memmove(buf + n, buf + p, (size_t)kept * sizeof(*buf));
+			break;
+		}
+		n++;
+	}
+	/* Then those new ones, read. The full return address is at the slot
+	 * below the CFA (the frame keeps only its low bits); it must agree
+	 * with them, or the CFA was the hook's fallback (see entry_cfa). */
+	i = td->depth;
+	for (int k = 0; k < n; k++) {
+		i = entry_below(s, i);
+		uint64_t ret = ((const uint64_t *)s[i].cfa)[-1];
+		if (unlikely((uint32_t)ret != s[i].site))
+			return -1;
+		buf[k].fn = s[i].fn;
+		buf[k].ret = ret;
+		buf[k].stamp = s[i].start_ticks;
+		buf[k].depth = i;
+	}
+	*fresh = n;
+	return n + kept;
+}
