@@ -73,6 +73,10 @@ struct tls_state {
 	 * it made a whole trace; frames reused while their calls are open. */
 	int cct_nmemo;
 	struct cprof_shadow_frame cct_memo[CCT_MEMO];
+	/* Temporaries: this thread's latest allocation while it is the
+	 * latest allocation-family event of the thread (0: none). */
+	uintptr_t temp_ptr;
+	uint32_t temp_trace;
 };
 extern __thread struct tls_state tls
 	__attribute__((visibility("hidden"), tls_model("initial-exec")));
@@ -281,7 +285,7 @@ const uint64_t *traces_frames(const struct trace_rec *t) HIDDEN;
  * prefix); a thread that frees another's block counts the free in its
  * own set. traces_read() sums every set, clamped to a consistent record.
  * Counter sets are directories of chunks of 2^CTR_CHUNK_BITS traces
- * (16 KiB), mapped on a thread's first use of a trace in the chunk. */
+ * (20 KiB), mapped on a thread's first use of a trace in the chunk. */
 #define CTR_CHUNK_BITS 9
 #define CTR_CHUNK (1u << CTR_CHUNK_BITS)
 
@@ -291,6 +295,7 @@ struct trace_ctr {
 	_Atomic uint64_t alloc_blocks;
 	_Atomic uint64_t free_bytes;
 	_Atomic uint64_t free_blocks;
+	_Atomic uint64_t temp_blocks;	/* freed as their thread's next event */
 };
 
 /* The thread's first use of a chunk, or a thread without a set yet. */
@@ -329,6 +334,43 @@ static inline void traces_account_free(uint32_t id, uint64_t size)
 {
 	traces_account(id, size, 1);
 }
+void traces_count_temp_slow(uint32_t id) HIDDEN;
+
+/*
+ * Temporaries, heaptrack's definition per thread: an allocation whose
+ * thread's next allocation-family event is its own free (a realloc frees
+ * too, as in heaptrack). Only hooks that entered (hook_enter) call these:
+ * plain thread-local stores, nothing shared.
+ */
+static inline void temp_note_alloc(const void *p, uint32_t id)
+{
+	tls.temp_ptr = (uintptr_t)p;
+	tls.temp_trace = id;
+}
+
+/* Any other event: the latest allocation was not freed next. */
+static inline void temp_clear(void)
+{
+	tls.temp_ptr = 0;
+}
+
+/* A free (or realloc) of the traced block p, by this thread. */
+static inline void temp_note_free(const void *p)
+{
+	if (tls.temp_ptr == (uintptr_t)p) {
+		uint32_t id = tls.temp_trace;
+		struct trace_ctr *_Atomic *dir = tls.ctr_dir;
+		struct trace_ctr *c;
+		/* The allocation counted in this set: its chunk is mapped. */
+		if (likely(dir) &&
+		    likely(c = atomic_load_explicit(&dir[id >> CTR_CHUNK_BITS], memory_order_relaxed)))
+			ctr_bump(&c[id & (CTR_CHUNK - 1)].temp_blocks, 1);
+		else
+			traces_count_temp_slow(id);
+	}
+	tls.temp_ptr = 0;
+}
+
 /* The same from a thread that is inside the shim already (a signal
  * handler that interrupted a hook, the helper): into the shared set,
  * with atomic adds, so the interrupted update of the thread's own set

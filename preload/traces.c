@@ -444,7 +444,7 @@ void traces_account_shared(uint32_t id, uint64_t size, int is_free)
 	struct trace_ctr *c = chunk_of(&tt.orphans, id);
 
 	if (!c)
-		return;	/* no memory for even 16 KiB: the count is lost */
+		return;	/* no memory for even 20 KiB: the count is lost */
 	c += id & (CTR_CHUNK - 1);
 	atomic_fetch_add_explicit(is_free ? &c->free_bytes : &c->alloc_bytes, size,
 				  memory_order_relaxed);
@@ -452,7 +452,22 @@ void traces_account_shared(uint32_t id, uint64_t size, int is_free)
 				  memory_order_relaxed);
 }
 
-static void add_set(const struct ctr_set *s, uint32_t id, uint64_t sum[4])
+void traces_count_temp_slow(uint32_t id)
+{
+	struct trace_ctr *c = tls.ctr_set ? chunk_of(tls.ctr_set, id) : NULL;
+
+	if (c) {
+		ctr_bump(&c[id & (CTR_CHUNK - 1)].temp_blocks, 1);
+		return;
+	}
+	/* This thread counts in the orphan set (no set of its own, or it
+	 * finished): shared, so an atomic add. */
+	if ((c = chunk_of(&tt.orphans, id)))
+		atomic_fetch_add_explicit(&c[id & (CTR_CHUNK - 1)].temp_blocks, 1,
+					  memory_order_relaxed);
+}
+
+static void add_set(const struct ctr_set *s, uint32_t id, uint64_t sum[5])
 {
 	const struct trace_ctr *c =
 		atomic_load_explicit(&s->dir[id >> CTR_CHUNK_BITS], memory_order_acquire);
@@ -464,6 +479,7 @@ static void add_set(const struct ctr_set *s, uint32_t id, uint64_t sum[4])
 	sum[1] += atomic_load_explicit(&c->alloc_blocks, memory_order_relaxed);
 	sum[2] += atomic_load_explicit(&c->free_bytes, memory_order_relaxed);
 	sum[3] += atomic_load_explicit(&c->free_blocks, memory_order_relaxed);
+	sum[4] += atomic_load_explicit(&c->temp_blocks, memory_order_relaxed);
 }
 
 /*
@@ -476,7 +492,7 @@ static void add_set(const struct ctr_set *s, uint32_t id, uint64_t sum[4])
  */
 void traces_read(uint32_t id, struct fmt_trace *ft)
 {
-	uint64_t sum[4] = { 0, 0, 0, 0 };
+	uint64_t sum[5] = { 0, 0, 0, 0, 0 };
 
 	add_set(&tt.orphans, id, sum);
 	for (const struct ctr_set *s = atomic_load_explicit(&tt.sets, memory_order_acquire); s;
@@ -493,4 +509,6 @@ void traces_read(uint32_t id, struct fmt_trace *ft)
 		ft->live_bytes = ft->total_bytes;
 	if (!ft->live_blocks)
 		ft->live_bytes = 0;
+	/* Each temporary was an allocation: never more than total_blocks. */
+	ft->temporary_blocks = sum[4] < sum[1] ? sum[4] : sum[1];
 }

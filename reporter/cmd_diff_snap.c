@@ -16,10 +16,13 @@
 static void usage(void)
 {
 	printf("usage: cprof diff OLD.snap NEW.snap [--by lineno|filename|function|traceback]\n"
+	       "                 [--sort size|count|allocated_size|allocated_count|temporary_count]\n"
 	       "                 [--limit N] [--include GLOB] [--exclude GLOB] [--all-frames] [--json]\n"
 	       "                 [--fail-over PERCENT | --fail-over SITE=PERCENT]...\n\n"
 	       "What NEW holds live compared to OLD, by allocation site (tracemalloc's\n"
 	       "compare_to): size=NEW (+DIFF), count=NEW (+DIFF), largest change first.\n"
+	       "--sort by a total over the run adds calls=, allocated= and temporary=, each\n"
+	       "NEW (+DIFF), ranked by the change in that total.\n"
 	       "--fail-over: exit 1 when the total live size (or SITE's: file.c:LINE or a\n"
 	       "function) grew by more than PERCENT.\n");
 }
