@@ -32,8 +32,11 @@ enum fmt_feature {
 	 * share), not the shorter struct fmt_trace_v1 of older files, which
 	 * readers still take. Older readers refuse the bit by its name. */
 	FMT_FEAT_TRACE_TOTALS = 1u << 1,
+	/* Snapshots: fmt_trace's peak_bytes and peak_blocks are set (with
+	 * FMT_FEAT_TRACE_TOTALS only). */
+	FMT_FEAT_TRACE_PEAK = 1u << 2,
 };
-#define FMT_FEATURES_KNOWN (FMT_FEAT_COUNTS_ONLY | FMT_FEAT_TRACE_TOTALS)
+#define FMT_FEATURES_KNOWN (FMT_FEAT_COUNTS_ONLY | FMT_FEAT_TRACE_TOTALS | FMT_FEAT_TRACE_PEAK)
 
 struct fmt_header {
 	char magic[FMT_MAGIC_LEN];
@@ -130,7 +133,11 @@ struct fmt_trace {
 	 * next allocation, free or realloc was their own free (or realloc):
 	 * heaptrack's "temporary", per thread and by address. */
 	uint64_t temporary_blocks;
-	uint64_t reserved[3];
+	/* FMT_FEAT_TRACE_PEAK: live when the process's traced bytes were
+	 * last at their peak (fmt_snap_info.peak_bytes). */
+	uint64_t peak_bytes;
+	uint64_t peak_blocks;
+	uint64_t reserved;
 	/* followed by nframes uint64_t return addresses */
 };
 

@@ -115,7 +115,7 @@ static void exercise(const struct snapshot *s)
 		/* By each total: groups with nothing live too; against itself
 		 * every total's change is 0. */
 		for (int sort = SNAP_SORT_COUNT; sort <= SNAP_SORT_TEMPORARY_COUNT; sort++) {
-			struct snap_filter by = { .sort = sort };
+			struct snap_filter by = { .sort = sort, .at_peak = sort & 1 };
 			uint64_t temps = 0;
 			snapshot_statistics(s, sym, key, &by, &st);
 			check_stats(&st, 0);

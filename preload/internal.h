@@ -121,6 +121,9 @@ struct mem_runtime {
 	_Alignas(64) _Atomic uint64_t current_bytes;
 	_Alignas(64) _Atomic uint64_t peak_bytes;
 	_Atomic uint64_t peak_tsc;	/* when peak_bytes was reached */
+	/* Counts new peaks (and resets): a trace counter whose peak_gen is
+	 * older has not changed since the latest peak. */
+	_Atomic uint64_t peak_gen;
 	_Alignas(64) _Atomic uint64_t dropped_allocs;
 	_Atomic uint64_t dropped_traces;
 	_Atomic uint64_t untraced_frees;
@@ -285,7 +288,7 @@ const uint64_t *traces_frames(const struct trace_rec *t) HIDDEN;
  * prefix); a thread that frees another's block counts the free in its
  * own set. traces_read() sums every set, clamped to a consistent record.
  * Counter sets are directories of chunks of 2^CTR_CHUNK_BITS traces
- * (20 KiB), mapped on a thread's first use of a trace in the chunk. */
+ * (32 KiB), mapped on a thread's first use of a trace in the chunk. */
 #define CTR_CHUNK_BITS 9
 #define CTR_CHUNK (1u << CTR_CHUNK_BITS)
 
@@ -296,7 +299,33 @@ struct trace_ctr {
 	_Atomic uint64_t free_bytes;
 	_Atomic uint64_t free_blocks;
 	_Atomic uint64_t temp_blocks;	/* freed as their thread's next event */
-};
+	/* The peak's composition, O(1) a call: alloc - free in this set as
+	 * of peak generation peak_gen, saved by the first change after that
+	 * peak. A counter whose peak_gen is older than rt.peak_gen has not
+	 * changed since the peak: its current value is its value then. */
+	_Atomic uint64_t peak_gen;
+	_Atomic uint64_t peak_bytes;
+	_Atomic uint64_t peak_blocks;
+};	/* 64 bytes: one cache line a trace */
+
+/* Before c changes: keeps its value at the latest peak (owner only). */
+static inline void ctr_keep_peak(struct trace_ctr *c)
+{
+	uint64_t gen = atomic_load_explicit(&rt.peak_gen, memory_order_relaxed);
+
+	if (unlikely(atomic_load_explicit(&c->peak_gen, memory_order_relaxed) != gen)) {
+		atomic_store_explicit(&c->peak_bytes,
+				      atomic_load_explicit(&c->alloc_bytes, memory_order_relaxed) -
+					      atomic_load_explicit(&c->free_bytes, memory_order_relaxed),
+				      memory_order_relaxed);
+		atomic_store_explicit(&c->peak_blocks,
+				      atomic_load_explicit(&c->alloc_blocks, memory_order_relaxed) -
+					      atomic_load_explicit(&c->free_blocks, memory_order_relaxed),
+				      memory_order_relaxed);
+		/* Release: a snapshot that sees the generation sees the values. */
+		atomic_store_explicit(&c->peak_gen, gen, memory_order_release);
+	}
+}
 
 /* The thread's first use of a chunk, or a thread without a set yet. */
 void traces_account_slow(uint32_t id, uint64_t bytes, int is_free) HIDDEN;
@@ -321,6 +350,7 @@ static inline void traces_account(uint32_t id, uint64_t size, int is_free)
 		return;
 	}
 	c += id & (CTR_CHUNK - 1);
+	ctr_keep_peak(c);
 	ctr_bump(is_free ? &c->free_bytes : &c->alloc_bytes, size);
 	ctr_bump(is_free ? &c->free_blocks : &c->alloc_blocks, 1);
 }
@@ -392,9 +422,12 @@ static inline void counters_add_current(uint64_t delta)
 					     &rt.peak_bytes, &peak, now, memory_order_relaxed,
 					     memory_order_relaxed))
 			;
-		if (now > peak)
+		if (now > peak) {
 			atomic_store_explicit(&rt.peak_tsc, __builtin_ia32_rdtsc(),
 					      memory_order_relaxed);
+			/* Every trace's value now is its value at this peak. */
+			atomic_fetch_add_explicit(&rt.peak_gen, 1, memory_order_release);
+		}
 	}
 }
 

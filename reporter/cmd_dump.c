@@ -89,7 +89,9 @@ static const struct field trace_fields[] = {
 	FIELD(fmt_trace, nframes, F_UINT),
 	FIELD(fmt_trace, gen, F_UINT),
 	FIELD(fmt_trace, temporary_blocks, F_UINT),
-	FIELD(fmt_trace, reserved, F_BYTES),
+	FIELD(fmt_trace, peak_bytes, F_UINT),
+	FIELD(fmt_trace, peak_blocks, F_UINT),
+	FIELD(fmt_trace, reserved, F_UINT),
 	{ NULL, 0, 0, 0 },
 };
 static const struct field trace_v1_fields[] = {

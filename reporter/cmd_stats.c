@@ -40,6 +40,7 @@ int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int 
 		{ "fail-over", required_argument, NULL, 'f' },
 		{ "leaks", optional_argument, NULL, 'L' },
 		{ "sort", required_argument, NULL, 's' },
+		{ "peak", no_argument, NULL, 'P' },
 	};
 	struct option longopts[sizeof(all) / sizeof(all[0]) + 1] = { { 0 } };
 	size_t nopts = 0;
@@ -82,6 +83,9 @@ int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int 
 			break;
 		case 'j':
 			o->is_json = 1;
+			break;
+		case 'P':
+			o->filter.at_peak = 1;
 			break;
 		case 's':
 			if ((o->filter.sort = snapshot_parse_sort(val)) < 0)
@@ -129,6 +133,17 @@ int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int 
 			     nfiles == 1 ? "a snapshot file (.snap)" : "two snapshot files, OLD and NEW");
 	if (o->limit < 0)
 		o->limit = o->is_json ? 0 : 10;	/* text: the top 10; JSON: everything */
+	if (o->is_leaks && o->filter.at_peak)
+		return error("%s: --leaks is what is live at exit, --peak what was live at the peak: give one",
+			     argv[0]);
+	return 0;
+}
+
+int cmd_stats_check_peak(const struct snapshot *s, const struct stats_options *o)
+{
+	if (o->filter.at_peak && !s->has_peak)
+		return error("'%s' was written by an older cprof that did not record what was live at the peak (take a new snapshot for --peak)",
+			     s->path);
 	return 0;
 }
 
@@ -229,9 +244,9 @@ void cmd_stats_print_json_entries(const struct snap_stats *st, const struct stat
 {
 	size_t n = o->limit && (size_t)o->limit < st->nstats ? (size_t)o->limit : st->nstats;
 
-	printf("\"by\":\"%s\",\"sort\":\"%s\",\"total_size\":%lld,\"total_count\":%lld,"
+	printf("\"by\":\"%s\",\"peak\":%s,\"sort\":\"%s\",\"total_size\":%lld,\"total_count\":%lld,"
 	       "\"allocated_size\":%llu,\"allocated_count\":%llu,\"temporary_count\":%llu,",
-	       key_names[o->key], snapshot_sort_name((enum snap_sort)o->filter.sort),
+	       key_names[o->key], o->filter.at_peak ? "true" : "false", snapshot_sort_name((enum snap_sort)o->filter.sort),
 	       (long long)st->size, (long long)st->count, (unsigned long long)st->total_size,
 	       (unsigned long long)st->total_count, (unsigned long long)st->temp_count);
 	if (is_diff)
@@ -327,7 +342,7 @@ void cmd_stats_print_header(const struct snapshot *s)
 static void usage(void)
 {
 	printf("usage: cprof stats SNAPSHOT [--by lineno|filename|function|traceback] [--limit N]\n"
-	       "                  [--sort size|count|allocated_size|allocated_count|temporary_count]\n"
+	       "                  [--sort size|count|allocated_size|allocated_count|temporary_count] [--peak]\n"
 	       "                  [--include GLOB] [--exclude GLOB] [--all-frames] [--leaks[=all]] [--json]\n\n"
 	       "Live memory of a snapshot by allocation site, largest first (tracemalloc's\n"
 	       "Snapshot.statistics). --by traceback prints each site's stack with the\n"
@@ -340,7 +355,9 @@ static void usage(void)
 	       "--sort: live size (default) or count, or a total over the run: bytes and calls\n"
 	       "allocated, or temporaries (blocks freed as their thread's next allocation event,\n"
 	       "heaptrack's definition). Sorted by a total, each line adds calls=, allocated=\n"
-	       "and temporary=, and sites with nothing live are listed too.\n");
+	       "and temporary=, and sites with nothing live are listed too.\n"
+	       "--peak: what was live at the moment the traced bytes peaked (the header's\n"
+	       "peak), by site, instead of what is live in the snapshot.\n");
 }
 
 int cmd_stats(int argc, char **argv)
@@ -364,6 +381,11 @@ int cmd_stats(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	const struct snapshot *s = l.s;
+	if (cmd_stats_check_peak(s, &o) < 0) {
+		loaded_close(&l);
+		cmd_stats_options_release(&o);
+		return EXIT_ERROR;
+	}
 	if (o.is_leaks && strcmp(s->meta.label, "exit") != 0)
 		warning("'%s' is labelled '%s', not 'exit': showing what was live when it was taken",
 			o.files[0], s->meta.label);
@@ -382,6 +404,12 @@ int cmd_stats(int argc, char **argv)
 		printf("}\n");
 	} else {
 		cmd_stats_print_header(s);
+		if (o.filter.at_peak) {
+			char sz[32];
+			util_format_bytes(sz, sizeof(sz), (double)s->info.peak_bytes, 0);
+			printf("Live at the peak (%s at %.3f s), by site:\n", sz,
+			       (double)s->info.peak_ns / 1e9);
+		}
 		if (o.is_leaks) {
 			char sz[32];
 			util_format_bytes(sz, sizeof(sz), (double)st.size, 0);

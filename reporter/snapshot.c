@@ -43,7 +43,8 @@ static int parse_traces(struct snapshot *s, const struct fmt_file_section *sec, 
 		 * is negative): a file whose sums cannot fit is corrupt. */
 		if (t.nframes > FMT_FRAMES_MAX || (uint64_t)t.nframes * 8 > sec->size - off ||
 		    t.live_blocks > t.total_blocks || t.live_bytes > t.total_bytes ||
-		    t.temporary_blocks > t.total_blocks ||
+		    t.temporary_blocks > t.total_blocks || t.peak_blocks > t.total_blocks ||
+		    t.peak_bytes > t.total_bytes || (t.peak_blocks == 0 && t.peak_bytes != 0) ||
 		    (t.live_blocks == 0 && t.live_bytes != 0) ||
 		    t.total_bytes > (uint64_t)INT64_MAX - total_bytes_sum ||
 		    t.total_blocks > (uint64_t)INT64_MAX - total_blocks_sum)
@@ -56,6 +57,8 @@ static int parse_traces(struct snapshot *s, const struct fmt_file_section *sec, 
 		d->total_bytes = t.total_bytes;
 		d->total_blocks = t.total_blocks;
 		d->temporary_blocks = t.temporary_blocks;
+		d->peak_bytes = t.peak_bytes;
+		d->peak_blocks = t.peak_blocks;
 		d->nframes = t.nframes;
 		d->gen = t.gen;
 		memcpy(s->frames + nframes_all, sec->payload + off, (size_t)t.nframes * 8);
@@ -150,6 +153,8 @@ struct snapshot *snapshot_parse(const struct fmt_file *f, char *err, size_t errl
 	if (modmap_parse(&s->modules, mods, f->path, err, errlen) < 0)
 		goto fail;
 	s->has_totals = (f->header.features & FMT_FEAT_TRACE_TOTALS) != 0;
+	/* The peak's fields are in the longer record only. */
+	s->has_peak = s->has_totals && (f->header.features & FMT_FEAT_TRACE_PEAK);
 	if (parse_traces(s, traces, s->has_totals, f->path, err, errlen) < 0)
 		goto fail;
 	place_modules(s);
@@ -157,6 +162,17 @@ struct snapshot *snapshot_parse(const struct fmt_file *f, char *err, size_t errl
 fail:
 	snapshot_free(s);
 	return NULL;
+}
+
+void snapshot_use_peak(struct snapshot *s)
+{
+	s->info.current_bytes = s->info.peak_bytes;
+	s->info.current_blocks = 0;
+	for (size_t i = 0; i < s->ntraces; i++) {
+		s->traces[i].live_bytes = s->traces[i].peak_bytes;
+		s->traces[i].live_blocks = s->traces[i].peak_blocks;
+		s->info.current_blocks += s->traces[i].peak_blocks;
+	}
 }
 
 void snapshot_free(struct snapshot *s)
@@ -370,14 +386,17 @@ static void accumulate(struct group_map *m, const struct snapshot *s, struct sym
 		int is_new;
 
 		int by_total = filter && snapshot_sort_is_total(filter->sort);
-		if (t->live_blocks == 0 && !(by_total && t->total_blocks))
+		int at_peak = filter && filter->at_peak;
+		uint64_t live_bytes = at_peak ? t->peak_bytes : t->live_bytes;
+		uint64_t live_blocks = at_peak ? t->peak_blocks : t->live_blocks;
+		if (live_blocks == 0 && !(by_total && t->total_blocks))
 			continue;	/* statistics are about live blocks, or totals */
 		int n = expand(sym, t, frames, max);
 		if (!is_kept(frames, n, filter))
 			continue;
 		if (filter && filter->hide_libc_kept && frames_are_libc_kept(frames, n)) {
-			totals->hidden_size += (int64_t)t->live_bytes;
-			totals->hidden_count += (int64_t)t->live_blocks;
+			totals->hidden_size += (int64_t)live_bytes;
+			totals->hidden_count += (int64_t)live_blocks;
 			continue;
 		}
 		struct snap_stat *st = map_get(m, make_key(key, frames, n), &is_new);
@@ -393,7 +412,7 @@ static void accumulate(struct group_map *m, const struct snapshot *s, struct sym
 				st->nframes = n;
 			}
 		}
-		int64_t bytes = (int64_t)t->live_bytes, blocks = (int64_t)t->live_blocks;
+		int64_t bytes = (int64_t)live_bytes, blocks = (int64_t)live_blocks;
 		if (sign > 0) {
 			st->size += bytes;
 			st->count += blocks;

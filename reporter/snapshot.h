@@ -20,6 +20,7 @@ struct snap_trace {
 	uint64_t live_bytes, live_blocks;	/* at the snapshot */
 	uint64_t total_bytes, total_blocks;	/* allocated since start */
 	uint64_t temporary_blocks;	/* of those, freed as their thread's next event */
+	uint64_t peak_bytes, peak_blocks;	/* live at the process's peak */
 	uint32_t nframes;
 	uint32_t gen;			/* load generation (see common/modmap.h) */
 	const uint64_t *frames;		/* return addresses, innermost first; in frames */
@@ -31,6 +32,7 @@ struct snapshot {
 	struct fmt_snap_info info;
 	struct modmap modules;
 	int has_totals;			/* FMT_FEAT_TRACE_TOTALS: temporaries known */
+	int has_peak;			/* FMT_FEAT_TRACE_PEAK: the peak's composition known */
 	struct snap_trace *traces;
 	size_t ntraces;
 	uint64_t *frames;		/* storage of every trace's frames */
@@ -41,6 +43,9 @@ struct snapshot {
  * profile instead of a snapshot). Free with snapshot_free(). */
 struct snapshot *snapshot_parse(const struct fmt_file *f, char *err, size_t errlen);
 void snapshot_free(struct snapshot *s);
+/* Makes what was live at the peak s's live blocks (flame graphs and
+ * exports of the peak); s must have has_peak. */
+void snapshot_use_peak(struct snapshot *s);
 
 /* ---- statistics ---- */
 
@@ -79,6 +84,9 @@ struct snap_filter {
 	/* enum snap_sort: ranks the groups. By a total, groups with nothing
 	 * live are kept too (where churn hides). */
 	int sort;
+	/* What was live at the process's peak instead of at the snapshot
+	 * (size and count; the totals stay the run's). */
+	int at_peak;
 };
 
 /* One group: a line, a file, a function or a whole traceback. */

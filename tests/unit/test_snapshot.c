@@ -68,7 +68,8 @@ static const char *write_snapshot(const char *name, uint16_t kind, const struct 
 	if (how == COUNT_MISMATCH)
 		info.ntraces = n + 1;
 	cr_assert_eq(fmt_writer_open(&writer, dir, name, kind,
-				     kind == FMT_KIND_SNAPSHOT ? FMT_FEAT_TRACE_TOTALS : 0), 0);
+				     kind == FMT_KIND_SNAPSHOT ? FMT_FEAT_TRACE_TOTALS | FMT_FEAT_TRACE_PEAK : 0),
+		     0);
 	fmt_writer_begin(&writer, FMT_SEC_META, 1);
 	fmt_writer_put(&writer, &meta, sizeof(meta));
 	fmt_writer_end(&writer);
