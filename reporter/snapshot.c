@@ -471,12 +471,11 @@ static int by_diff(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
-/* A total of st, and its difference, by sort_key (set before qsort). */
-static enum snap_sort sort_key;
-
-static void total_of(const struct snap_stat *st, uint64_t *value, int64_t *diff)
+/* The total of st that sort names, and its difference. */
+static void total_of(const struct snap_stat *st, enum snap_sort sort, uint64_t *value,
+		     int64_t *diff)
 {
-	switch (sort_key) {
+	switch (sort) {
 	case SNAP_SORT_ALLOCATED_SIZE:
 		*value = st->total_size, *diff = st->total_size_diff;
 		break;
@@ -488,27 +487,28 @@ static void total_of(const struct snap_stat *st, uint64_t *value, int64_t *diff)
 	}
 }
 
-static int by_total(const void *a, const void *b)
+/* qsort_r's comparators: sort points to the enum snap_sort. */
+static int by_total(const void *a, const void *b, void *sort)
 {
 	const struct snap_stat *x = a, *y = b;
 	uint64_t vx, vy;
 	int64_t dx, dy;
 
-	total_of(x, &vx, &dx);
-	total_of(y, &vy, &dy);
+	total_of(x, *(enum snap_sort *)sort, &vx, &dx);
+	total_of(y, *(enum snap_sort *)sort, &vy, &dy);
 	if (vx != vy)
 		return vx > vy ? -1 : 1;
 	return by_size(a, b);
 }
 
-static int by_total_diff(const void *a, const void *b)
+static int by_total_diff(const void *a, const void *b, void *sort)
 {
 	const struct snap_stat *x = a, *y = b;
 	uint64_t vx, vy;
 	int64_t dx, dy;
 
-	total_of(x, &vx, &dx);
-	total_of(y, &vy, &dy);
+	total_of(x, *(enum snap_sort *)sort, &vx, &dx);
+	total_of(y, *(enum snap_sort *)sort, &vy, &dy);
 	if (abs64(dx) != abs64(dy))
 		return abs64(dx) > abs64(dy) ? -1 : 1;
 	if (vx != vy)
@@ -516,8 +516,21 @@ static int by_total_diff(const void *a, const void *b)
 	return by_diff(a, b);
 }
 
-static int by_count(const void *a, const void *b)
+static int by_size_r(const void *a, const void *b, void *sort)
 {
+	(void)sort;
+	return by_size(a, b);
+}
+
+static int by_diff_r(const void *a, const void *b, void *sort)
+{
+	(void)sort;
+	return by_diff(a, b);
+}
+
+static int by_count(const void *a, const void *b, void *sort)
+{
+	(void)sort;
 	const struct snap_stat *x = a, *y = b;
 
 	if (x->count != y->count)
@@ -525,8 +538,9 @@ static int by_count(const void *a, const void *b)
 	return by_size(a, b);
 }
 
-static int by_count_diff(const void *a, const void *b)
+static int by_count_diff(const void *a, const void *b, void *sort)
 {
+	(void)sort;
 	const struct snap_stat *x = a, *y = b;
 
 	if (abs64(x->count_diff) != abs64(y->count_diff))
@@ -537,7 +551,7 @@ static int by_count_diff(const void *a, const void *b)
 static void finish(struct group_map *m, struct snap_stats *out, int is_diff, int sort)
 {
 	size_t kept = 0;
-	int (*cmp)(const void *, const void *) = is_diff ? by_diff : by_size;
+	int (*cmp)(const void *, const void *, void *) = is_diff ? by_diff_r : by_size_r;
 
 	for (size_t i = 0; i < m->n; i++) {
 		struct snap_stat *st = &m->stats[i];
@@ -555,9 +569,9 @@ static void finish(struct group_map *m, struct snap_stats *out, int is_diff, int
 		cmp = is_diff ? by_count_diff : by_count;
 	else if (snapshot_sort_is_total(sort))
 		cmp = is_diff ? by_total_diff : by_total;
-	sort_key = (enum snap_sort)sort;
+	enum snap_sort key = (enum snap_sort)sort;
 	if (kept)	/* stats is NULL when no trace made a group */
-		qsort(m->stats, kept, sizeof(*m->stats), cmp);
+		qsort_r(m->stats, kept, sizeof(*m->stats), cmp, &key);
 	out->stats = m->stats;
 	out->nstats = kept;
 	hashmap_release(&m->index);
