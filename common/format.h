@@ -28,8 +28,15 @@ enum fmt_kind {
 /* Feature bits: a reader refuses a file with a bit it does not know. */
 enum fmt_feature {
 	FMT_FEAT_COUNTS_ONLY = 1u << 0,	/* no clock: times are all zero */
+	/* Snapshots: traces are struct fmt_trace (temporaries and the peak's
+	 * share), not the shorter struct fmt_trace_v1 of older files, which
+	 * readers still take. Older readers refuse the bit by its name. */
+	FMT_FEAT_TRACE_TOTALS = 1u << 1,
+	/* Snapshots: fmt_trace's peak_bytes and peak_blocks are set (with
+	 * FMT_FEAT_TRACE_TOTALS only). */
+	FMT_FEAT_TRACE_PEAK = 1u << 2,
 };
-#define FMT_FEATURES_KNOWN (FMT_FEAT_COUNTS_ONLY)
+#define FMT_FEATURES_KNOWN (FMT_FEAT_COUNTS_ONLY | FMT_FEAT_TRACE_TOTALS | FMT_FEAT_TRACE_PEAK)
 
 struct fmt_header {
 	char magic[FMT_MAGIC_LEN];
@@ -122,7 +129,26 @@ struct fmt_trace {
 	uint64_t total_blocks;
 	uint32_t nframes;		/* <= FMT_FRAMES_MAX; 0: stack unknown */
 	uint32_t gen;			/* load generation when first seen (see fmt_module) */
+	/* FMT_FEAT_TRACE_TOTALS from here on. Allocations whose thread's
+	 * next allocation, free or realloc was their own free (or realloc):
+	 * heaptrack's "temporary", per thread and by address. */
+	uint64_t temporary_blocks;
+	/* FMT_FEAT_TRACE_PEAK: live when the process's traced bytes were
+	 * last at their peak (fmt_snap_info.peak_bytes). */
+	uint64_t peak_bytes;
+	uint64_t peak_blocks;
+	uint64_t reserved;
 	/* followed by nframes uint64_t return addresses */
+};
+
+/* A trace record of files without FMT_FEAT_TRACE_TOTALS. */
+struct fmt_trace_v1 {
+	uint64_t live_bytes;
+	uint64_t live_blocks;
+	uint64_t total_bytes;
+	uint64_t total_blocks;
+	uint32_t nframes;
+	uint32_t gen;
 };
 
 #define FMT_BUILD_ID_MAX 32

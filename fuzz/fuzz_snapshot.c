@@ -64,13 +64,17 @@ int symbolize_code(struct symbolizer *s, uint64_t addr, struct sym_frame *out, i
 
 /* ---- checks on the statistics ---- */
 
-static void check_stats(const struct snap_stats *st, int is_diff)
+/* Sorted by a total, groups with nothing live are listed too. */
+static void check_stats_by(const struct snap_stats *st, int is_diff, int is_by_total)
 {
 	int64_t size = 0, count = 0, size_diff = 0, count_diff = 0;
 
 	for (size_t i = 0; i < st->nstats; i++) {
 		const struct snap_stat *g = &st->stats[i];
-		if (!g->key || g->count < 0 || g->size < 0 || (!is_diff && g->count == 0))
+		if (!g->key || g->count < 0 || g->size < 0 ||
+		    (!is_diff && !is_by_total && g->count == 0) ||
+		    (is_by_total && !g->count && !g->total_count && !g->count_diff &&
+		     !g->total_count_diff))
 			__builtin_trap();
 		size += g->size;
 		count += g->count;
@@ -80,6 +84,11 @@ static void check_stats(const struct snap_stats *st, int is_diff)
 	if (size != st->size || count != st->count || size_diff != st->size_diff ||
 	    count_diff != st->count_diff)
 		__builtin_trap();
+}
+
+static void check_stats(const struct snap_stats *st, int is_diff)
+{
+	check_stats_by(st, is_diff, 0);
 }
 
 static void exercise(const struct snapshot *s)
@@ -111,6 +120,25 @@ static void exercise(const struct snapshot *s)
 		if (st.size_diff || st.count_diff)	/* a snapshot against itself */
 			__builtin_trap();
 		snapshot_stats_release(&st);
+
+		/* By each total: groups with nothing live too; against itself
+		 * every total's change is 0. */
+		for (int sort = SNAP_SORT_COUNT; sort <= SNAP_SORT_TEMPORARY_COUNT; sort++) {
+			struct snap_filter by = { .sort = sort, .at_peak = sort & 1 };
+			uint64_t temps = 0;
+			snapshot_statistics(s, sym, key, &by, &st);
+			check_stats_by(&st, 0, snapshot_sort_is_total(sort));
+			for (size_t i = 0; i < st.nstats; i++)
+				temps += st.stats[i].temp_count;
+			if (temps != st.temp_count || st.temp_count > st.total_count)
+				__builtin_trap();
+			snapshot_stats_release(&st);
+			snapshot_compare(s, sym, s, sym, key, &by, &st);
+			check_stats_by(&st, 1, snapshot_sort_is_total(sort));
+			if (st.total_size_diff || st.total_count_diff || st.temp_count_diff)
+				__builtin_trap();
+			snapshot_stats_release(&st);
+		}
 
 		for (size_t f = 0; f < sizeof(filters) / sizeof(filters[0]); f++) {
 			snapshot_statistics(s, sym, key, &filters[f], &st);

@@ -188,6 +188,7 @@ HOOK_INLINE void record_alloc(void *p, size_t size, const void *hook_fp)
 {
 	struct live_block old;
 
+	temp_clear();	/* an allocation event, traced or not */
 	if (unlikely(size > LIVE_SIZE_LIMIT)) {
 		atomic_fetch_add_explicit(&rt.dropped_allocs, 1, memory_order_relaxed);
 		return;
@@ -206,6 +207,7 @@ HOOK_INLINE void record_alloc(void *p, size_t size, const void *hook_fp)
 	}
 	traces_account_alloc(id, size);
 	counters_add_current(size);
+	temp_note_alloc(p, id);
 }
 
 static void record_free(void *p)
@@ -215,8 +217,10 @@ static void record_free(void *p)
 	if (!live_is_empty() && live_remove(p, &b)) {
 		traces_account_free(b.trace, b.size);
 		counters_add_current(-b.size);
+		temp_note_free(p);
 	} else {
 		atomic_fetch_add_explicit(&rt.untraced_frees, 1, memory_order_relaxed);
+		temp_clear();
 	}
 }
 
@@ -300,6 +304,7 @@ HOOK_INLINE void *header_new(void *r, size_t size, const void *hook_fp)
 
 	put_header(p, size, b.trace);
 	account(&b, 0, 1);
+	temp_note_alloc(p, b.trace);
 	return p;
 }
 
@@ -313,6 +318,10 @@ static void header_free(void *p)
 		account(&b, 1, is_own);
 	else
 		count_corrupt();
+	/* Not own: a signal handler inside a hook, whose thread state the
+	 * interrupted hook is changing. */
+	if (is_own)
+		temp_note_free(p);
 	((uint64_t *)p)[-1] = 0;	/* a second free finds no header: glibc's to judge */
 	if (is_own)
 		hook_leave();
@@ -489,6 +498,8 @@ HOOK_INLINE void *header_realloc(void *p, size_t size, const void *hook_fp)
 			account(&old, 1, is_own);
 		else
 			count_corrupt();
+		if (is_own)	/* realloc frees p: a temporary if p was the latest */
+			temp_note_free(p);
 		now.size = size;
 		/* In a hook already (a signal handler's realloc): no stack, the
 		 * block keeps its site. */
@@ -496,6 +507,10 @@ HOOK_INLINE void *header_realloc(void *p, size_t size, const void *hook_fp)
 		put_header((char *)r + HDR, size, now.trace);
 		account(&now, 0, is_own);
 		r = (char *)r + HDR;
+		if (is_own)
+			temp_note_alloc(r, now.trace);
+	} else if (is_own) {
+		temp_clear();	/* a failed realloc is an event too */
 	}
 	if (is_own)
 		hook_leave();
@@ -529,11 +544,13 @@ HOOK_INLINE void *do_realloc(void *p, size_t size, const void *hook_fp)
 
 	if (is_tracing) {
 		if (q) {
-			if (had)
+			if (had) {
 				traces_account_free(old.trace, old.size);
-			else
+				temp_note_free(p);	/* realloc frees p */
+			} else {
 				atomic_fetch_add_explicit(&rt.untraced_frees, 1,
 							  memory_order_relaxed);
+			}
 			/* Old block out first: the peak never counts both. */
 			if (had)
 				counters_add_current(-old.size);
@@ -542,8 +559,14 @@ HOOK_INLINE void *do_realloc(void *p, size_t size, const void *hook_fp)
 			if (had) {	/* glibc freed p and returned NULL */
 				traces_account_free(old.trace, old.size);
 				counters_add_current(-old.size);
+				temp_note_free(p);
+			} else {
+				temp_clear();
 			}
-		} else if (had) {	/* failed: p is unchanged and still live */
+		} else {
+			temp_clear();
+		}
+		if (!q && size && had) {	/* failed: p is unchanged and still live */
 			struct live_block stale;
 			if (live_insert(p, old.size, old.trace, &stale) < 0) {
 				traces_account_free(old.trace, old.size);

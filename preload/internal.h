@@ -73,6 +73,10 @@ struct tls_state {
 	 * it made a whole trace; frames reused while their calls are open. */
 	int cct_nmemo;
 	struct cprof_shadow_frame cct_memo[CCT_MEMO];
+	/* Temporaries: this thread's latest allocation while it is the
+	 * latest allocation-family event of the thread (0: none). */
+	uintptr_t temp_ptr;
+	uint32_t temp_trace;
 };
 extern __thread struct tls_state tls
 	__attribute__((visibility("hidden"), tls_model("initial-exec")));
@@ -117,6 +121,9 @@ struct mem_runtime {
 	_Alignas(64) _Atomic uint64_t current_bytes;
 	_Alignas(64) _Atomic uint64_t peak_bytes;
 	_Atomic uint64_t peak_tsc;	/* when peak_bytes was reached */
+	/* Counts new peaks (and resets): a trace counter whose peak_gen is
+	 * older has not changed since the latest peak. */
+	_Atomic uint64_t peak_gen;
 	_Alignas(64) _Atomic uint64_t dropped_allocs;
 	_Atomic uint64_t dropped_traces;
 	_Atomic uint64_t untraced_frees;
@@ -281,7 +288,7 @@ const uint64_t *traces_frames(const struct trace_rec *t) HIDDEN;
  * prefix); a thread that frees another's block counts the free in its
  * own set. traces_read() sums every set, clamped to a consistent record.
  * Counter sets are directories of chunks of 2^CTR_CHUNK_BITS traces
- * (16 KiB), mapped on a thread's first use of a trace in the chunk. */
+ * (32 KiB), mapped on a thread's first use of a trace in the chunk. */
 #define CTR_CHUNK_BITS 9
 #define CTR_CHUNK (1u << CTR_CHUNK_BITS)
 
@@ -291,7 +298,34 @@ struct trace_ctr {
 	_Atomic uint64_t alloc_blocks;
 	_Atomic uint64_t free_bytes;
 	_Atomic uint64_t free_blocks;
-};
+	_Atomic uint64_t temp_blocks;	/* freed as their thread's next event */
+	/* The peak's composition, O(1) a call: alloc - free in this set as
+	 * of peak generation peak_gen, saved by the first change after that
+	 * peak. A counter whose peak_gen is older than rt.peak_gen has not
+	 * changed since the peak: its current value is its value then. */
+	_Atomic uint64_t peak_gen;
+	_Atomic uint64_t peak_bytes;
+	_Atomic uint64_t peak_blocks;
+};	/* 64 bytes: one cache line a trace */
+
+/* Before c changes: keeps its value at the latest peak (owner only). */
+static inline void ctr_keep_peak(struct trace_ctr *c)
+{
+	uint64_t gen = atomic_load_explicit(&rt.peak_gen, memory_order_relaxed);
+
+	if (unlikely(atomic_load_explicit(&c->peak_gen, memory_order_relaxed) != gen)) {
+		atomic_store_explicit(&c->peak_bytes,
+				      atomic_load_explicit(&c->alloc_bytes, memory_order_relaxed) -
+					      atomic_load_explicit(&c->free_bytes, memory_order_relaxed),
+				      memory_order_relaxed);
+		atomic_store_explicit(&c->peak_blocks,
+				      atomic_load_explicit(&c->alloc_blocks, memory_order_relaxed) -
+					      atomic_load_explicit(&c->free_blocks, memory_order_relaxed),
+				      memory_order_relaxed);
+		/* Release: a snapshot that sees the generation sees the values. */
+		atomic_store_explicit(&c->peak_gen, gen, memory_order_release);
+	}
+}
 
 /* The thread's first use of a chunk, or a thread without a set yet. */
 void traces_account_slow(uint32_t id, uint64_t bytes, int is_free) HIDDEN;
@@ -316,6 +350,7 @@ static inline void traces_account(uint32_t id, uint64_t size, int is_free)
 		return;
 	}
 	c += id & (CTR_CHUNK - 1);
+	ctr_keep_peak(c);
 	ctr_bump(is_free ? &c->free_bytes : &c->alloc_bytes, size);
 	ctr_bump(is_free ? &c->free_blocks : &c->alloc_blocks, 1);
 }
@@ -329,6 +364,43 @@ static inline void traces_account_free(uint32_t id, uint64_t size)
 {
 	traces_account(id, size, 1);
 }
+void traces_count_temp_slow(uint32_t id) HIDDEN;
+
+/*
+ * Temporaries, heaptrack's definition per thread: an allocation whose
+ * thread's next allocation-family event is its own free (a realloc frees
+ * too, as in heaptrack). Only hooks that entered (hook_enter) call these:
+ * plain thread-local stores, nothing shared.
+ */
+static inline void temp_note_alloc(const void *p, uint32_t id)
+{
+	tls.temp_ptr = (uintptr_t)p;
+	tls.temp_trace = id;
+}
+
+/* Any other event: the latest allocation was not freed next. */
+static inline void temp_clear(void)
+{
+	tls.temp_ptr = 0;
+}
+
+/* A free (or realloc) of the traced block p, by this thread. */
+static inline void temp_note_free(const void *p)
+{
+	if (tls.temp_ptr == (uintptr_t)p) {
+		uint32_t id = tls.temp_trace;
+		struct trace_ctr *_Atomic *dir = tls.ctr_dir;
+		struct trace_ctr *c;
+		/* The allocation counted in this set: its chunk is mapped. */
+		if (likely(dir) &&
+		    likely(c = atomic_load_explicit(&dir[id >> CTR_CHUNK_BITS], memory_order_relaxed)))
+			ctr_bump(&c[id & (CTR_CHUNK - 1)].temp_blocks, 1);
+		else
+			traces_count_temp_slow(id);
+	}
+	tls.temp_ptr = 0;
+}
+
 /* The same from a thread that is inside the shim already (a signal
  * handler that interrupted a hook, the helper): into the shared set,
  * with atomic adds, so the interrupted update of the thread's own set
@@ -350,9 +422,12 @@ static inline void counters_add_current(uint64_t delta)
 					     &rt.peak_bytes, &peak, now, memory_order_relaxed,
 					     memory_order_relaxed))
 			;
-		if (now > peak)
+		if (now > peak) {
 			atomic_store_explicit(&rt.peak_tsc, __builtin_ia32_rdtsc(),
 					      memory_order_relaxed);
+			/* Every trace's value now is its value at this peak. */
+			atomic_fetch_add_explicit(&rt.peak_gen, 1, memory_order_release);
+		}
 	}
 }
 

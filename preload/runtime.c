@@ -310,6 +310,7 @@ __attribute__((visibility("default"))) void cprof_rt_reset_peak(void)
 {
 	atomic_store(&rt.peak_bytes, atomic_load(&rt.current_bytes));
 	atomic_store(&rt.peak_tsc, __builtin_ia32_rdtsc());
+	atomic_fetch_add(&rt.peak_gen, 1);	/* the peak's composition: now */
 }
 
 /* ---- dlclose: a library unloaded before a snapshot keeps its name ----

@@ -122,7 +122,8 @@ static int write_locked(const char *label)
 	strcat(name, num);
 	strcat(name, ".snap");
 
-	if (fmt_writer_open(&writer, rt.output_dir, name, FMT_KIND_SNAPSHOT, 0) < 0) {
+	if (fmt_writer_open(&writer, rt.output_dir, name, FMT_KIND_SNAPSHOT,
+			    FMT_FEAT_TRACE_TOTALS | FMT_FEAT_TRACE_PEAK) < 0) {
 		rtenv_say("cannot create '", writer.final_path, "': ", strerrordesc_np(errno),
 			    " (snapshots disabled)");
 		snap.is_disabled = 1;

@@ -432,6 +432,7 @@ void traces_account_slow(uint32_t id, uint64_t bytes, int is_free)
 		ctr_acquire();
 	if (tls.ctr_set && (c = chunk_of(tls.ctr_set, id))) {
 		c += id & (CTR_CHUNK - 1);
+		ctr_keep_peak(c);
 		ctr_bump(is_free ? &c->free_bytes : &c->alloc_bytes, bytes);
 		ctr_bump(is_free ? &c->free_blocks : &c->alloc_blocks, 1);
 		return;
@@ -444,15 +445,34 @@ void traces_account_shared(uint32_t id, uint64_t size, int is_free)
 	struct trace_ctr *c = chunk_of(&tt.orphans, id);
 
 	if (!c)
-		return;	/* no memory for even 16 KiB: the count is lost */
+		return;	/* no memory for even 32 KiB: the count is lost */
 	c += id & (CTR_CHUNK - 1);
+	/* Shared by the threads that count here (rare: handlers inside a
+	 * hook, finished threads): the save may race, that one trace's peak
+	 * share is then off by the racing update. */
+	ctr_keep_peak(c);
 	atomic_fetch_add_explicit(is_free ? &c->free_bytes : &c->alloc_bytes, size,
 				  memory_order_relaxed);
 	atomic_fetch_add_explicit(is_free ? &c->free_blocks : &c->alloc_blocks, 1,
 				  memory_order_relaxed);
 }
 
-static void add_set(const struct ctr_set *s, uint32_t id, uint64_t sum[4])
+void traces_count_temp_slow(uint32_t id)
+{
+	struct trace_ctr *c = tls.ctr_set ? chunk_of(tls.ctr_set, id) : NULL;
+
+	if (c) {
+		ctr_bump(&c[id & (CTR_CHUNK - 1)].temp_blocks, 1);
+		return;
+	}
+	/* This thread counts in the orphan set (no set of its own, or it
+	 * finished): shared, so an atomic add. */
+	if ((c = chunk_of(&tt.orphans, id)))
+		atomic_fetch_add_explicit(&c[id & (CTR_CHUNK - 1)].temp_blocks, 1,
+					  memory_order_relaxed);
+}
+
+static void add_set(const struct ctr_set *s, uint32_t id, uint64_t gen, uint64_t sum[7])
 {
 	const struct trace_ctr *c =
 		atomic_load_explicit(&s->dir[id >> CTR_CHUNK_BITS], memory_order_acquire);
@@ -464,6 +484,17 @@ static void add_set(const struct ctr_set *s, uint32_t id, uint64_t sum[4])
 	sum[1] += atomic_load_explicit(&c->alloc_blocks, memory_order_relaxed);
 	sum[2] += atomic_load_explicit(&c->free_bytes, memory_order_relaxed);
 	sum[3] += atomic_load_explicit(&c->free_blocks, memory_order_relaxed);
+	sum[4] += atomic_load_explicit(&c->temp_blocks, memory_order_relaxed);
+	/* Saved since the latest peak: its value then; else its value now. */
+	if (atomic_load_explicit(&c->peak_gen, memory_order_acquire) == gen) {
+		sum[5] += atomic_load_explicit(&c->peak_bytes, memory_order_relaxed);
+		sum[6] += atomic_load_explicit(&c->peak_blocks, memory_order_relaxed);
+	} else {
+		sum[5] += atomic_load_explicit(&c->alloc_bytes, memory_order_relaxed) -
+			  atomic_load_explicit(&c->free_bytes, memory_order_relaxed);
+		sum[6] += atomic_load_explicit(&c->alloc_blocks, memory_order_relaxed) -
+			  atomic_load_explicit(&c->free_blocks, memory_order_relaxed);
+	}
 }
 
 /*
@@ -476,12 +507,13 @@ static void add_set(const struct ctr_set *s, uint32_t id, uint64_t sum[4])
  */
 void traces_read(uint32_t id, struct fmt_trace *ft)
 {
-	uint64_t sum[4] = { 0, 0, 0, 0 };
+	uint64_t sum[7] = { 0, 0, 0, 0, 0, 0, 0 };
+	uint64_t gen = atomic_load_explicit(&rt.peak_gen, memory_order_acquire);
 
-	add_set(&tt.orphans, id, sum);
+	add_set(&tt.orphans, id, gen, sum);
 	for (const struct ctr_set *s = atomic_load_explicit(&tt.sets, memory_order_acquire); s;
 	     s = s->next)
-		add_set(s, id, sum);
+		add_set(s, id, gen, sum);
 	memset(ft, 0, sizeof(*ft));
 	ft->total_bytes = sum[0];
 	ft->total_blocks = sum[1];
@@ -493,4 +525,15 @@ void traces_read(uint32_t id, struct fmt_trace *ft)
 		ft->live_bytes = ft->total_bytes;
 	if (!ft->live_blocks)
 		ft->live_bytes = 0;
+	/* Each temporary was an allocation: never more than total_blocks. */
+	ft->temporary_blocks = sum[4] < sum[1] ? sum[4] : sum[1];
+	/* The peak's share, clamped as the live counts are. */
+	ft->peak_bytes = (int64_t)sum[5] > 0 ? sum[5] : 0;
+	ft->peak_blocks = (int64_t)sum[6] > 0 ? sum[6] : 0;
+	if (ft->peak_blocks > ft->total_blocks)
+		ft->peak_blocks = ft->total_blocks;
+	if (ft->peak_bytes > ft->total_bytes)
+		ft->peak_bytes = ft->total_bytes;
+	if (!ft->peak_blocks)
+		ft->peak_bytes = 0;
 }

@@ -16,10 +16,14 @@
 static void usage(void)
 {
 	printf("usage: cprof diff OLD.snap NEW.snap [--by lineno|filename|function|traceback]\n"
+	       "                 [--sort size|count|allocated_size|allocated_count|temporary_count] [--peak]\n"
 	       "                 [--limit N] [--include GLOB] [--exclude GLOB] [--all-frames] [--json]\n"
 	       "                 [--fail-over PERCENT | --fail-over SITE=PERCENT]...\n\n"
 	       "What NEW holds live compared to OLD, by allocation site (tracemalloc's\n"
 	       "compare_to): size=NEW (+DIFF), count=NEW (+DIFF), largest change first.\n"
+	       "--sort by a total over the run adds calls=, allocated= and temporary=, each\n"
+	       "NEW (+DIFF), ranked by the change in that total. --peak compares what was\n"
+	       "live at each snapshot's peak.\n"
 	       "--fail-over: exit 1 when the total live size (or SITE's: file.c:LINE or a\n"
 	       "function) grew by more than PERCENT.\n");
 }
@@ -43,6 +47,8 @@ int cmd_diff_snapshots(int argc, char **argv, struct fmt_file *read)
 	if (loaded_open_read(&l[0], &read[0]) < 0 || loaded_open_read(&l[1], &read[1]) < 0)
 		goto out;
 	struct snapshot *old_snap = l[0].s, *new_snap = l[1].s;
+	if (cmd_stats_check_peak(old_snap, &o) < 0 || cmd_stats_check_peak(new_snap, &o) < 0)
+		goto out;
 	if (strcmp(old_snap->meta.program, new_snap->meta.program) != 0) {
 		error("'%s' and '%s' are snapshots of different programs ('%s' and '%s'); compare snapshots of one program",
 		      o.files[0], o.files[1], old_snap->meta.program, new_snap->meta.program);
@@ -71,8 +77,10 @@ int cmd_diff_snapshots(int argc, char **argv, struct fmt_file *read)
 		cmd_stats_print_json_entries(&st, &o, 1);
 		printf("}\n");
 	} else {
-		printf("Comparing snapshot %llu '%s' to snapshot %llu '%s' of %s\n",
+		printf("Comparing %ssnapshot %llu '%s' to %ssnapshot %llu '%s' of %s\n",
+		       o.filter.at_peak ? "the peak of " : "",
 		       (unsigned long long)new_snap->meta.seq, new_snap->meta.label,
+		       o.filter.at_peak ? "the peak of " : "",
 		       (unsigned long long)old_snap->meta.seq, old_snap->meta.label,
 		       new_snap->meta.program);
 		cmd_stats_print_text(&st, &o, 1);

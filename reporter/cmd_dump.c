@@ -88,6 +88,19 @@ static const struct field trace_fields[] = {
 	FIELD(fmt_trace, total_blocks, F_UINT),
 	FIELD(fmt_trace, nframes, F_UINT),
 	FIELD(fmt_trace, gen, F_UINT),
+	FIELD(fmt_trace, temporary_blocks, F_UINT),
+	FIELD(fmt_trace, peak_bytes, F_UINT),
+	FIELD(fmt_trace, peak_blocks, F_UINT),
+	FIELD(fmt_trace, reserved, F_UINT),
+	{ NULL, 0, 0, 0 },
+};
+static const struct field trace_v1_fields[] = {
+	FIELD(fmt_trace_v1, live_bytes, F_UINT),
+	FIELD(fmt_trace_v1, live_blocks, F_UINT),
+	FIELD(fmt_trace_v1, total_bytes, F_UINT),
+	FIELD(fmt_trace_v1, total_blocks, F_UINT),
+	FIELD(fmt_trace_v1, nframes, F_UINT),
+	FIELD(fmt_trace_v1, gen, F_UINT),
 	{ NULL, 0, 0, 0 },
 };
 static const struct field module_fields[] = {
@@ -126,9 +139,11 @@ static const struct record_type {
 	RECORD(fmt_meta, meta_fields),		 RECORD(fmt_snap_info, snap_info_fields),
 	RECORD(fmt_module, module_fields),	 RECORD(fmt_thread, thread_fields),
 	RECORD(fmt_node, node_fields),		 RECORD(fmt_trace, trace_fields),
+	RECORD(fmt_trace_v1, trace_v1_fields),
 #undef RECORD
 };
-enum { R_HEADER, R_SECTION, R_META, R_SNAP_INFO, R_MODULE, R_THREAD, R_NODE, R_TRACE };
+enum { R_HEADER, R_SECTION, R_META, R_SNAP_INFO, R_MODULE, R_THREAD, R_NODE, R_TRACE,
+       R_TRACE_V1 };
 
 static const char *section_name(uint32_t type)
 {
@@ -296,15 +311,18 @@ static int dump_records(struct dumper *d, const struct fmt_file_section *s)
 			print_record(d, R_NODE, base + off, NULL);
 		break;
 	}
-	case FMT_SEC_TRACES:
+	case FMT_SEC_TRACES: {
+		/* Files without FMT_FEAT_TRACE_TOTALS hold the shorter record. */
+		int type = d->f->header.features & FMT_FEAT_TRACE_TOTALS ? R_TRACE : R_TRACE_V1;
+		size_t rec = records[type].size;
 		for (uint32_t i = 0; i < s->count; i++) {
-			struct fmt_trace t;
-			NEED(sizeof(t), "a fmt_trace");
-			memcpy(&t, s->payload + off, sizeof(t));
+			struct fmt_trace t = { 0 };
+			NEED(rec, type == R_TRACE ? "a fmt_trace" : "a fmt_trace_v1");
+			memcpy(&t, s->payload + off, rec);
 			if (t.nframes > FMT_FRAMES_MAX)
 				return error("'%s' is corrupt: a trace at byte %zu has %u frames (at most %d)",
 					     d->f->path, base + off, t.nframes, FMT_FRAMES_MAX);
-			NEED(sizeof(t) + 8u * t.nframes, "a trace's frames");
+			NEED(rec + 8u * t.nframes, "a trace's frames");
 			char *extra;
 			size_t len;
 			FILE *mem = open_memstream(&extra, &len);
@@ -313,17 +331,18 @@ static int dump_records(struct dumper *d, const struct fmt_file_section *s)
 			fputs(d->is_json ? ", \"frames\": [" : "    (frames)              ", mem);
 			for (uint32_t k = 0; k < t.nframes; k++) {
 				uint64_t pc;
-				memcpy(&pc, s->payload + off + sizeof(t) + 8u * k, sizeof(pc));
+				memcpy(&pc, s->payload + off + rec + 8u * k, sizeof(pc));
 				fprintf(mem, d->is_json ? "%s%llu" : "%s%#llx", k ? ", " : "",
 					(unsigned long long)pc);
 			}
 			fputs(d->is_json ? "]" : "\n", mem);
 			fclose(mem);
-			print_record(d, R_TRACE, base + off, extra);
+			print_record(d, type, base + off, extra);
 			free(extra);
-			off += sizeof(t) + 8u * t.nframes;
+			off += rec + 8u * t.nframes;
 		}
 		break;
+	}
 	}
 #undef NEED
 	return 0;

@@ -8,6 +8,7 @@
 #include "export.h"
 #include "loaded.h"
 #include "output.h"
+#include "snapshot.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -36,17 +37,20 @@ static int run(int argc, char **argv, int is_flamegraph)
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "peak", no_argument, NULL, 'p' },
 		{ 0 },
 	};
 	char *names = exporter_names("|", "|");
 	char *usage = is_flamegraph
-			      ? xstrdup("usage: cprof flamegraph FILE [-o OUT.svg]\n"
-					"       cprof flamegraph OLD NEW [-o OUT.svg]   (differential: NEW's widths,\n"
-					"       red where it grew since OLD, blue where it shrank)")
-			      : xstrfmt("usage: cprof export FILE --format %s [-o OUT]", names);
+			      ? xstrdup("usage: cprof flamegraph FILE [-o OUT.svg] [--peak]\n"
+					"       cprof flamegraph OLD NEW [-o OUT.svg] [--peak]   (differential: NEW's\n"
+					"       widths, red where it grew since OLD, blue where it shrank)\n"
+					"  --peak: of snapshots, what was live at the peak instead of at the snapshot")
+			      : xstrfmt("usage: cprof export FILE --format %s [-o OUT] [--peak]\n"
+					"  --peak: of a snapshot, what was live at the peak", names);
 	const char *out_path = NULL, *format = NULL;
 	const struct exporter *fmt = NULL;
-	int c, rc;
+	int c, rc, at_peak = 0;
 
 	free(names);
 
@@ -61,6 +65,9 @@ static int run(int argc, char **argv, int is_flamegraph)
 			break;
 		case 'o':
 			out_path = optarg;
+			break;
+		case 'p':
+			at_peak = 1;
 			break;
 		case 'h':
 			puts(usage);
@@ -100,6 +107,16 @@ static int run(int argc, char **argv, int is_flamegraph)
 		if (rc == 0 && !in.p != !base.p)
 			rc = error("'%s' and '%s' are not of one kind: a differential flame graph compares two profiles or two snapshots",
 				   argv[optind], argv[argc - 1]);
+	}
+	for (struct loaded *l = &in; rc == 0 && at_peak && l; l = l == &in && nfiles == 2 ? &base : NULL) {
+		if (!l->s)
+			rc = error("'%s' is a call profile: --peak is for memory snapshots (.snap)",
+				   l->path);
+		else if (!l->s->has_peak)
+			rc = error("'%s' was written by an older cprof that did not record what was live at the peak (take a new snapshot for --peak)",
+				   l->s->path);
+		else
+			snapshot_use_peak(l->s);
 	}
 	if (rc == 0)
 		rc = write_output(&in, nfiles == 2 ? &base : NULL, fmt, out_path);

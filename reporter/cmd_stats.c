@@ -17,6 +17,7 @@
 #include <string.h>
 
 static const char *key_names[] = { "lineno", "filename", "function", "traceback" };
+#define SORT_NAMES "size, count, allocated_size, allocated_count or temporary_count"
 
 void cmd_stats_options_release(struct stats_options *o)
 {
@@ -38,6 +39,8 @@ int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int 
 		{ "json", no_argument, NULL, 'j' },
 		{ "fail-over", required_argument, NULL, 'f' },
 		{ "leaks", optional_argument, NULL, 'L' },
+		{ "sort", required_argument, NULL, 's' },
+		{ "peak", no_argument, NULL, 'P' },
 	};
 	struct option longopts[sizeof(all) / sizeof(all[0]) + 1] = { { 0 } };
 	size_t nopts = 0;
@@ -81,6 +84,13 @@ int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int 
 		case 'j':
 			o->is_json = 1;
 			break;
+		case 'P':
+			o->filter.at_peak = 1;
+			break;
+		case 's':
+			if ((o->filter.sort = snapshot_parse_sort(val)) < 0)
+				return error("%s: --sort takes %s (not '%s')", argv[0], SORT_NAMES, val);
+			break;
 		case 'f':
 			o->fail_over[o->nfail_over++] = val;
 			break;
@@ -98,6 +108,8 @@ int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int 
 					     argv[0]);
 			case 'l':
 				return error("%s: --limit takes a number of entries (0 = all)", argv[0]);
+			case 's':
+				return error("%s: --sort takes %s", argv[0], SORT_NAMES);
 			case 'f':
 				return error("%s: --fail-over takes PERCENT or SITE=PERCENT (e.g. 5%%)",
 					     argv[0]);
@@ -121,6 +133,17 @@ int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int 
 			     nfiles == 1 ? "a snapshot file (.snap)" : "two snapshot files, OLD and NEW");
 	if (o->limit < 0)
 		o->limit = o->is_json ? 0 : 10;	/* text: the top 10; JSON: everything */
+	if (o->is_leaks && o->filter.at_peak)
+		return error("%s: --leaks is what is live at exit, --peak what was live at the peak: give one",
+			     argv[0]);
+	return 0;
+}
+
+int cmd_stats_check_peak(const struct snapshot *s, const struct stats_options *o)
+{
+	if (o->filter.at_peak && !s->has_peak)
+		return error("'%s' was written by an older cprof that did not record what was live at the peak (take a new snapshot for --peak)",
+			     s->path);
 	return 0;
 }
 
@@ -154,9 +177,28 @@ static void print_frames(const struct snap_stat *st)
 	}
 }
 
+/* ", calls=N, allocated=SIZE, temporary=N", with the changes in a diff. */
+static void print_totals(uint64_t calls, uint64_t bytes, uint64_t temps, int64_t calls_diff,
+			 int64_t bytes_diff, int64_t temps_diff, int is_diff)
+{
+	char a[32], b[32];
+
+	size_text(a, sizeof(a), (int64_t)bytes, 0);
+	if (!is_diff) {
+		printf(", calls=%llu, allocated=%s, temporary=%llu", (unsigned long long)calls, a,
+		       (unsigned long long)temps);
+		return;
+	}
+	size_text(b, sizeof(b), bytes_diff, 1);
+	printf(", calls=%llu (%+lld), allocated=%s (%s), temporary=%llu (%+lld)",
+	       (unsigned long long)calls, (long long)calls_diff, a, b, (unsigned long long)temps,
+	       (long long)temps_diff);
+}
+
 void cmd_stats_print_text(const struct snap_stats *st, const struct stats_options *o, int is_diff)
 {
 	char a[32], b[32], c[32];
+	int by_total = snapshot_sort_is_total(o->filter.sort);
 	size_t n = o->limit && (size_t)o->limit < st->nstats ? (size_t)o->limit : st->nstats;
 
 	for (size_t i = 0; i < n; i++) {
@@ -174,6 +216,9 @@ void cmd_stats_print_text(const struct snap_stats *st, const struct stats_option
 			size_text(c, sizeof(c), s->size / s->count, 0);
 			printf(", average=%s", c);
 		}
+		if (by_total)
+			print_totals(s->total_count, s->total_size, s->temp_count, s->total_count_diff,
+				     s->total_size_diff, s->temp_count_diff, is_diff);
 		putchar('\n');
 		if (o->key == SNAP_BY_TRACEBACK)
 			print_frames(s);
@@ -183,11 +228,15 @@ void cmd_stats_print_text(const struct snap_stats *st, const struct stats_option
 	size_text(a, sizeof(a), st->size, 0);
 	if (is_diff) {
 		size_text(b, sizeof(b), st->size_diff, 1);
-		printf("Total: size=%s (%s), count=%lld (%+lld)\n", a, b, (long long)st->count,
+		printf("Total: size=%s (%s), count=%lld (%+lld)", a, b, (long long)st->count,
 		       (long long)st->count_diff);
 	} else {
-		printf("Total: size=%s, count=%lld\n", a, (long long)st->count);
+		printf("Total: size=%s, count=%lld", a, (long long)st->count);
 	}
+	if (by_total)
+		print_totals(st->total_count, st->total_size, st->temp_count, st->total_count_diff,
+			     st->total_size_diff, st->temp_count_diff, is_diff);
+	putchar('\n');
 }
 
 void cmd_stats_print_json_entries(const struct snap_stats *st, const struct stats_options *o,
@@ -195,11 +244,18 @@ void cmd_stats_print_json_entries(const struct snap_stats *st, const struct stat
 {
 	size_t n = o->limit && (size_t)o->limit < st->nstats ? (size_t)o->limit : st->nstats;
 
-	printf("\"by\":\"%s\",\"total_size\":%lld,\"total_count\":%lld,", key_names[o->key],
-	       (long long)st->size, (long long)st->count);
+	printf("\"by\":\"%s\",\"peak\":%s,\"sort\":\"%s\",\"total_size\":%lld,\"total_count\":%lld,"
+	       "\"allocated_size\":%llu,\"allocated_count\":%llu,\"temporary_count\":%llu,",
+	       key_names[o->key], o->filter.at_peak ? "true" : "false", snapshot_sort_name((enum snap_sort)o->filter.sort),
+	       (long long)st->size, (long long)st->count, (unsigned long long)st->total_size,
+	       (unsigned long long)st->total_count, (unsigned long long)st->temp_count);
 	if (is_diff)
-		printf("\"total_size_diff\":%lld,\"total_count_diff\":%lld,",
-		       (long long)st->size_diff, (long long)st->count_diff);
+		printf("\"total_size_diff\":%lld,\"total_count_diff\":%lld,"
+		       "\"allocated_size_diff\":%lld,\"allocated_count_diff\":%lld,"
+		       "\"temporary_count_diff\":%lld,",
+		       (long long)st->size_diff, (long long)st->count_diff,
+		       (long long)st->total_size_diff, (long long)st->total_count_diff,
+		       (long long)st->temp_count_diff);
 	printf("\"entries\":[");
 	for (size_t i = 0; i < n; i++) {
 		const struct snap_stat *s = &st->stats[i];
@@ -209,12 +265,15 @@ void cmd_stats_print_json_entries(const struct snap_stats *st, const struct stat
 		util_json_string(stdout, o->key == SNAP_BY_FILENAME ? "" : s->function);
 		printf(",\"size\":%lld,\"count\":%lld,\"average\":%lld", (long long)s->size,
 		       (long long)s->count, (long long)(s->count ? s->size / s->count : 0));
+		printf(",\"allocated_size\":%llu,\"allocated_count\":%llu,\"temporary_count\":%llu",
+		       (unsigned long long)s->total_size, (unsigned long long)s->total_count,
+		       (unsigned long long)s->temp_count);
 		if (is_diff)
-			printf(",\"size_diff\":%lld,\"count_diff\":%lld", (long long)s->size_diff,
-			       (long long)s->count_diff);
-		else
-			printf(",\"allocated_size\":%llu,\"allocated_count\":%llu",
-			       (unsigned long long)s->total_size, (unsigned long long)s->total_count);
+			printf(",\"size_diff\":%lld,\"count_diff\":%lld,\"allocated_size_diff\":%lld,"
+			       "\"allocated_count_diff\":%lld,\"temporary_count_diff\":%lld",
+			       (long long)s->size_diff, (long long)s->count_diff,
+			       (long long)s->total_size_diff, (long long)s->total_count_diff,
+			       (long long)s->temp_count_diff);
 		if (o->key == SNAP_BY_TRACEBACK) {
 			printf(",\"traceback\":[");
 			for (int f = 0; f < s->nframes; f++) {
@@ -283,6 +342,7 @@ void cmd_stats_print_header(const struct snapshot *s)
 static void usage(void)
 {
 	printf("usage: cprof stats SNAPSHOT [--by lineno|filename|function|traceback] [--limit N]\n"
+	       "                  [--sort size|count|allocated_size|allocated_count|temporary_count] [--peak]\n"
 	       "                  [--include GLOB] [--exclude GLOB] [--all-frames] [--leaks[=all]] [--json]\n\n"
 	       "Live memory of a snapshot by allocation site, largest first (tracemalloc's\n"
 	       "Snapshot.statistics). --by traceback prints each site's stack with the\n"
@@ -291,7 +351,13 @@ static void usage(void)
 	       "--leaks: what is still live in the 'exit' snapshot, by site, less the blocks\n"
 	       "the C library keeps for the process's life (stdio buffers, locale, loader:\n"
 	       "valgrind frees those before counting); --leaks=all keeps them. Text shows the\n"
-	       "top 10 (--limit 0: all); JSON shows all unless --limit is given.\n");
+	       "top 10 (--limit 0: all); JSON shows all unless --limit is given.\n"
+	       "--sort: live size (default) or count, or a total over the run: bytes and calls\n"
+	       "allocated, or temporaries (blocks freed as their thread's next allocation event,\n"
+	       "heaptrack's definition). Sorted by a total, each line adds calls=, allocated=\n"
+	       "and temporary=, and sites with nothing live are listed too.\n"
+	       "--peak: what was live at the moment the traced bytes peaked (the header's\n"
+	       "peak), by site, instead of what is live in the snapshot.\n");
 }
 
 int cmd_stats(int argc, char **argv)
@@ -315,9 +381,17 @@ int cmd_stats(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	const struct snapshot *s = l.s;
+	if (cmd_stats_check_peak(s, &o) < 0) {
+		loaded_close(&l);
+		cmd_stats_options_release(&o);
+		return EXIT_ERROR;
+	}
 	if (o.is_leaks && strcmp(s->meta.label, "exit") != 0)
 		warning("'%s' is labelled '%s', not 'exit': showing what was live when it was taken",
 			o.files[0], s->meta.label);
+	if (o.filter.sort == SNAP_SORT_TEMPORARY_COUNT && !s->has_totals)
+		warning("'%s' was written by an older cprof that did not count temporaries: they show as 0",
+			o.files[0]);
 	snapshot_statistics(s, l.sym, (enum snap_key)o.key, &o.filter, &st);
 	if (o.is_json) {
 		printf("{");
@@ -330,6 +404,12 @@ int cmd_stats(int argc, char **argv)
 		printf("}\n");
 	} else {
 		cmd_stats_print_header(s);
+		if (o.filter.at_peak) {
+			char sz[32];
+			util_format_bytes(sz, sizeof(sz), (double)s->info.peak_bytes, 0);
+			printf("Live at the peak (%s at %.3f s), by site:\n", sz,
+			       (double)s->info.peak_ns / 1e9);
+		}
 		if (o.is_leaks) {
 			char sz[32];
 			util_format_bytes(sz, sizeof(sz), (double)st.size, 0);

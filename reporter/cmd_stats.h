@@ -23,6 +23,8 @@ struct stats_options {
 int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int nfiles,
 			    int allow_leaks);
 void cmd_stats_options_release(struct stats_options *o);
+/* -1 after one error line when --peak asks s for what it does not carry. */
+int cmd_stats_check_peak(const struct snapshot *s, const struct stats_options *o);
 /* The entries lines and the total, tracemalloc's shapes (stdout). */
 void cmd_stats_print_text(const struct snap_stats *st, const struct stats_options *o, int is_diff);
 /* "Snapshot N 'label' of PROG (pid P): ..." and dropped counts (stdout). */

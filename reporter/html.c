@@ -227,6 +227,17 @@ static void write_snapshot(FILE *out, struct loaded *in, int idx)
 		st.nstats, st.nstats == 1 ? "" : "s", sz, st.count);
 	site_table(out, &st, 0);
 	snapshot_stats_release(&st);
+	if (s->has_peak) {	/* what made the peak, beside what is live now */
+		struct snap_filter at_peak = { .at_peak = 1 };
+		snapshot_statistics(s, in->sym, SNAP_BY_LINENO, &at_peak, &st);
+		util_format_bytes(sz, sizeof(sz), (double)st.size, 0);
+		fprintf(out, "<h3 id=\"peak\">Live at the peak by line</h3>\n<p>%zu site%s, %s in %" PRId64
+			     " blocks, at %.3f s</p>\n",
+			st.nstats, st.nstats == 1 ? "" : "s", sz, st.count,
+			(double)s->info.peak_ns / 1e9);
+		site_table(out, &st, 0);
+		snapshot_stats_release(&st);
+	}
 	write_flame(out, in);
 	fputs("</section>\n", out);
 }

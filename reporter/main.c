@@ -19,14 +19,15 @@
  */
 static int cmd_diff(int argc, char **argv)
 {
-	static const char *const with_value[] = { "--by",    "--limit", "--include",
-						  "--exclude", "--match", "--fail-over" };
+	static const char *const with_value[] = { "--by",    "--limit", "--include", "--exclude",
+						  "--match", "--fail-over", "--sort" };
 	struct fmt_file read[2];
 	int nfiles = 0, status;
 
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		puts("usage: cprof diff OLD.prof NEW.prof [--limit N] [--match REGEX] [--json]\n"
 		     "       cprof diff OLD.snap NEW.snap [--by lineno|filename|function|traceback]\n"
+		     "                  [--sort size|count|allocated_size|allocated_count|temporary_count] [--peak]\n"
 		     "                  [--limit N] [--include GLOB] [--exclude GLOB] [--json]\n"
 		     "  either: [--fail-over PERCENT] [--fail-over FUNCTION|SITE=PERCENT]...\n"
 		     "          exit 1 when the total (or that entry) grew by more than PERCENT");

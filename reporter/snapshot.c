@@ -16,14 +16,16 @@
 
 /* ---- loading ---- */
 
-static int parse_traces(struct snapshot *s, const struct fmt_file_section *sec, const char *path,
-			char *err, size_t errlen)
+static int parse_traces(struct snapshot *s, const struct fmt_file_section *sec, int has_totals,
+			const char *path, char *err, size_t errlen)
 {
 	size_t off = 0, nframes_all = 0;
+	/* Older files: the shorter record, temporaries unknown (read as 0). */
+	size_t rec = has_totals ? sizeof(struct fmt_trace) : sizeof(struct fmt_trace_v1);
 	uint64_t total_bytes_sum = 0, total_blocks_sum = 0;	/* bounds every sum below */
 
 	/* Each record is at least a header: bounds the allocation below. */
-	if (sec->count > sec->size / sizeof(struct fmt_trace)) {
+	if (sec->count > sec->size / rec) {
 		snprintf(err, errlen, "'%s' is corrupt: %u traces cannot fit in %llu bytes", path,
 			 sec->count, (unsigned long long)sec->size);
 		return -1;
@@ -31,16 +33,18 @@ static int parse_traces(struct snapshot *s, const struct fmt_file_section *sec, 
 	s->traces = xcalloc(sec->count ? sec->count : 1, sizeof(*s->traces));
 	s->frames = xreallocarray(NULL, sec->size / sizeof(uint64_t) + 1, sizeof(uint64_t));
 	for (uint32_t i = 0; i < sec->count; i++) {
-		struct fmt_trace t;
+		struct fmt_trace t = { 0 };
 
-		if (sec->size - off < sizeof(t))
+		if (sec->size - off < rec)
 			goto corrupt;
-		memcpy(&t, sec->payload + off, sizeof(t));
-		off += sizeof(t);
+		memcpy(&t, sec->payload + off, rec);
+		off += rec;
 		/* Statistics add live counts up as signed 64-bit numbers (a diff
 		 * is negative): a file whose sums cannot fit is corrupt. */
 		if (t.nframes > FMT_FRAMES_MAX || (uint64_t)t.nframes * 8 > sec->size - off ||
 		    t.live_blocks > t.total_blocks || t.live_bytes > t.total_bytes ||
+		    t.temporary_blocks > t.total_blocks || t.peak_blocks > t.total_blocks ||
+		    t.peak_bytes > t.total_bytes || (t.peak_blocks == 0 && t.peak_bytes != 0) ||
 		    (t.live_blocks == 0 && t.live_bytes != 0) ||
 		    t.total_bytes > (uint64_t)INT64_MAX - total_bytes_sum ||
 		    t.total_blocks > (uint64_t)INT64_MAX - total_blocks_sum)
@@ -52,6 +56,9 @@ static int parse_traces(struct snapshot *s, const struct fmt_file_section *sec, 
 		d->live_blocks = t.live_blocks;
 		d->total_bytes = t.total_bytes;
 		d->total_blocks = t.total_blocks;
+		d->temporary_blocks = t.temporary_blocks;
+		d->peak_bytes = t.peak_bytes;
+		d->peak_blocks = t.peak_blocks;
 		d->nframes = t.nframes;
 		d->gen = t.gen;
 		memcpy(s->frames + nframes_all, sec->payload + off, (size_t)t.nframes * 8);
@@ -145,13 +152,27 @@ struct snapshot *snapshot_parse(const struct fmt_file *f, char *err, size_t errl
 	}
 	if (modmap_parse(&s->modules, mods, f->path, err, errlen) < 0)
 		goto fail;
-	if (parse_traces(s, traces, f->path, err, errlen) < 0)
+	s->has_totals = (f->header.features & FMT_FEAT_TRACE_TOTALS) != 0;
+	/* The peak's fields are in the longer record only. */
+	s->has_peak = s->has_totals && (f->header.features & FMT_FEAT_TRACE_PEAK);
+	if (parse_traces(s, traces, s->has_totals, f->path, err, errlen) < 0)
 		goto fail;
 	place_modules(s);
 	return s;
 fail:
 	snapshot_free(s);
 	return NULL;
+}
+
+void snapshot_use_peak(struct snapshot *s)
+{
+	s->info.current_bytes = s->info.peak_bytes;
+	s->info.current_blocks = 0;
+	for (size_t i = 0; i < s->ntraces; i++) {
+		s->traces[i].live_bytes = s->traces[i].peak_bytes;
+		s->traces[i].live_blocks = s->traces[i].peak_blocks;
+		s->info.current_blocks += s->traces[i].peak_blocks;
+	}
 }
 
 void snapshot_free(struct snapshot *s)
@@ -176,6 +197,22 @@ int snapshot_parse_key(const char *s)
 }
 
 /* ---- statistics ---- */
+
+static const char *const sort_names[] = { "size", "count", "allocated_size", "allocated_count",
+					  "temporary_count" };
+
+int snapshot_parse_sort(const char *s)
+{
+	for (int i = 0; i < (int)(sizeof(sort_names) / sizeof(sort_names[0])); i++)
+		if (s && strcmp(s, sort_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *snapshot_sort_name(enum snap_sort sort)
+{
+	return sort_names[sort];
+}
 
 #define MAX_INLINE 16
 
@@ -348,14 +385,18 @@ static void accumulate(struct group_map *m, const struct snapshot *s, struct sym
 		const struct snap_trace *t = &s->traces[i];
 		int is_new;
 
-		if (t->live_blocks == 0)
-			continue;	/* statistics are about live blocks */
+		int by_total = filter && snapshot_sort_is_total(filter->sort);
+		int at_peak = filter && filter->at_peak;
+		uint64_t live_bytes = at_peak ? t->peak_bytes : t->live_bytes;
+		uint64_t live_blocks = at_peak ? t->peak_blocks : t->live_blocks;
+		if (live_blocks == 0 && !(by_total && t->total_blocks))
+			continue;	/* statistics are about live blocks, or totals */
 		int n = expand(sym, t, frames, max);
 		if (!is_kept(frames, n, filter))
 			continue;
 		if (filter && filter->hide_libc_kept && frames_are_libc_kept(frames, n)) {
-			totals->hidden_size += (int64_t)t->live_bytes;
-			totals->hidden_count += (int64_t)t->live_blocks;
+			totals->hidden_size += (int64_t)live_bytes;
+			totals->hidden_count += (int64_t)live_blocks;
 			continue;
 		}
 		struct snap_stat *st = map_get(m, make_key(key, frames, n), &is_new);
@@ -371,15 +412,26 @@ static void accumulate(struct group_map *m, const struct snapshot *s, struct sym
 				st->nframes = n;
 			}
 		}
-		int64_t bytes = (int64_t)t->live_bytes, blocks = (int64_t)t->live_blocks;
+		int64_t bytes = (int64_t)live_bytes, blocks = (int64_t)live_blocks;
 		if (sign > 0) {
 			st->size += bytes;
 			st->count += blocks;
 			st->total_size += t->total_bytes;
 			st->total_count += t->total_blocks;
+			st->temp_count += t->temporary_blocks;
 			totals->size += bytes;
 			totals->count += blocks;
+			totals->total_size += t->total_bytes;
+			totals->total_count += t->total_blocks;
+			totals->temp_count += t->temporary_blocks;
 		}
+		/* The loader bounds every sum of totals by INT64_MAX. */
+		st->total_size_diff += sign * (int64_t)t->total_bytes;
+		st->total_count_diff += sign * (int64_t)t->total_blocks;
+		st->temp_count_diff += sign * (int64_t)t->temporary_blocks;
+		totals->total_size_diff += sign * (int64_t)t->total_bytes;
+		totals->total_count_diff += sign * (int64_t)t->total_blocks;
+		totals->temp_count_diff += sign * (int64_t)t->temporary_blocks;
 		st->size_diff += sign * bytes;
 		st->count_diff += sign * blocks;
 		totals->size_diff += sign * bytes;
@@ -419,22 +471,107 @@ static int by_diff(const void *a, const void *b)
 	return strcmp(x->key, y->key);
 }
 
-static void finish(struct group_map *m, struct snap_stats *out, int is_diff)
+/* The total of st that sort names, and its difference. */
+static void total_of(const struct snap_stat *st, enum snap_sort sort, uint64_t *value,
+		     int64_t *diff)
+{
+	switch (sort) {
+	case SNAP_SORT_ALLOCATED_SIZE:
+		*value = st->total_size, *diff = st->total_size_diff;
+		break;
+	case SNAP_SORT_ALLOCATED_COUNT:
+		*value = st->total_count, *diff = st->total_count_diff;
+		break;
+	default:
+		*value = st->temp_count, *diff = st->temp_count_diff;
+	}
+}
+
+/* qsort_r's comparators: sort points to the enum snap_sort. */
+static int by_total(const void *a, const void *b, void *sort)
+{
+	const struct snap_stat *x = a, *y = b;
+	uint64_t vx, vy;
+	int64_t dx, dy;
+
+	total_of(x, *(enum snap_sort *)sort, &vx, &dx);
+	total_of(y, *(enum snap_sort *)sort, &vy, &dy);
+	if (vx != vy)
+		return vx > vy ? -1 : 1;
+	return by_size(a, b);
+}
+
+static int by_total_diff(const void *a, const void *b, void *sort)
+{
+	const struct snap_stat *x = a, *y = b;
+	uint64_t vx, vy;
+	int64_t dx, dy;
+
+	total_of(x, *(enum snap_sort *)sort, &vx, &dx);
+	total_of(y, *(enum snap_sort *)sort, &vy, &dy);
+	if (abs64(dx) != abs64(dy))
+		return abs64(dx) > abs64(dy) ? -1 : 1;
+	if (vx != vy)
+		return vx > vy ? -1 : 1;
+	return by_diff(a, b);
+}
+
+static int by_size_r(const void *a, const void *b, void *sort)
+{
+	(void)sort;
+	return by_size(a, b);
+}
+
+static int by_diff_r(const void *a, const void *b, void *sort)
+{
+	(void)sort;
+	return by_diff(a, b);
+}
+
+static int by_count(const void *a, const void *b, void *sort)
+{
+	(void)sort;
+	const struct snap_stat *x = a, *y = b;
+
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return by_size(a, b);
+}
+
+static int by_count_diff(const void *a, const void *b, void *sort)
+{
+	(void)sort;
+	const struct snap_stat *x = a, *y = b;
+
+	if (abs64(x->count_diff) != abs64(y->count_diff))
+		return abs64(x->count_diff) > abs64(y->count_diff) ? -1 : 1;
+	return by_diff(a, b);
+}
+
+static void finish(struct group_map *m, struct snap_stats *out, int is_diff, int sort)
 {
 	size_t kept = 0;
+	int (*cmp)(const void *, const void *, void *) = is_diff ? by_diff_r : by_size_r;
 
 	for (size_t i = 0; i < m->n; i++) {
 		struct snap_stat *st = &m->stats[i];
+		int is_total_kept = snapshot_sort_is_total(sort) &&
+				    (st->total_count || (is_diff && st->total_count_diff));
 		/* Plain statistics list what is live; a diff also what went away. */
-		if (st->count || (is_diff && st->count_diff)) {
+		if (st->count || (is_diff && st->count_diff) || is_total_kept) {
 			m->stats[kept++] = *st;
 		} else {
 			free(st->key);
 			free(st->frames);
 		}
 	}
+	if (sort == SNAP_SORT_COUNT)
+		cmp = is_diff ? by_count_diff : by_count;
+	else if (snapshot_sort_is_total(sort))
+		cmp = is_diff ? by_total_diff : by_total;
+	enum snap_sort key = (enum snap_sort)sort;
 	if (kept)	/* stats is NULL when no trace made a group */
-		qsort(m->stats, kept, sizeof(*m->stats), is_diff ? by_diff : by_size);
+		qsort_r(m->stats, kept, sizeof(*m->stats), cmp, &key);
 	out->stats = m->stats;
 	out->nstats = kept;
 	hashmap_release(&m->index);
@@ -447,10 +584,14 @@ void snapshot_statistics(const struct snapshot *s, struct symbolizer *sym, enum 
 
 	memset(out, 0, sizeof(*out));
 	accumulate(&m, s, sym, key, filter, +1, out);
-	finish(&m, out, 0);
-	for (size_t i = 0; i < out->nstats; i++)
-		out->stats[i].size_diff = out->stats[i].count_diff = 0;
+	finish(&m, out, 0, filter ? filter->sort : SNAP_SORT_SIZE);
+	for (size_t i = 0; i < out->nstats; i++) {
+		struct snap_stat *st = &out->stats[i];
+		st->size_diff = st->count_diff = 0;
+		st->total_size_diff = st->total_count_diff = st->temp_count_diff = 0;
+	}
 	out->size_diff = out->count_diff = 0;
+	out->total_size_diff = out->total_count_diff = out->temp_count_diff = 0;
 }
 
 void snapshot_compare(const struct snapshot *old_snap, struct symbolizer *old_sym,
@@ -462,7 +603,7 @@ void snapshot_compare(const struct snapshot *old_snap, struct symbolizer *old_sy
 	memset(out, 0, sizeof(*out));
 	accumulate(&m, new_snap, new_sym, key, filter, +1, out);
 	accumulate(&m, old_snap, old_sym, key, filter, -1, out);
-	finish(&m, out, 1);
+	finish(&m, out, 1, filter ? filter->sort : SNAP_SORT_SIZE);
 }
 
 void snapshot_stats_release(struct snap_stats *st)

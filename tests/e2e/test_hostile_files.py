@@ -289,6 +289,10 @@ for name, (off, fmt), v in [
     ("trace live_blocks 2^64-1", at(toff, "fmt_trace", "live_blocks"), U64),
     ("trace total_bytes 2^63 (sums overflow int64)", at(toff, "fmt_trace", "total_bytes"), 1 << 63),
     ("trace total_blocks 2^64-1", at(toff, "fmt_trace", "total_blocks"), U64),
+    ("trace temporary_blocks 2^64-1 (over total_blocks)",
+     at(toff, "fmt_trace", "temporary_blocks"), U64),
+    ("trace peak_blocks 2^64-1 (over total_blocks)", at(toff, "fmt_trace", "peak_blocks"), U64),
+    ("trace peak_bytes 2^63 (over total_bytes)", at(toff, "fmt_trace", "peak_bytes"), 1 << 63),
 ]:
     case("huge count", name, "snap", patched(d, (off, fmt, v)), grind="frames" in name or "ntraces" in name)
 case("huge informational counter", "info current_bytes", "snap",

@@ -67,7 +67,9 @@ static const char *write_snapshot(const char *name, uint16_t kind, const struct 
 	}
 	if (how == COUNT_MISMATCH)
 		info.ntraces = n + 1;
-	cr_assert_eq(fmt_writer_open(&writer, dir, name, kind, 0), 0);
+	cr_assert_eq(fmt_writer_open(&writer, dir, name, kind,
+				     kind == FMT_KIND_SNAPSHOT ? FMT_FEAT_TRACE_TOTALS | FMT_FEAT_TRACE_PEAK : 0),
+		     0);
 	fmt_writer_begin(&writer, FMT_SEC_META, 1);
 	fmt_writer_put(&writer, &meta, sizeof(meta));
 	fmt_writer_end(&writer);
@@ -363,4 +365,32 @@ Test(snapshot, survives_flipped_bytes)
 	}
 	cr_assert(accepted > 0 && refused > 0, "accepted %d, refused %d", accepted, refused);
 	snapshot_free(orig);
+}
+
+Test(snapshot, sorts_by_a_total_over_the_run)
+{
+	char err[512] = "";
+	struct snapshot *s = parse_path(write_snapshot("a.snap", FMT_KIND_SNAPSHOT, rows, NROWS, NONE),
+					err, sizeof(err));
+	struct snap_filter by = { .sort = SNAP_SORT_ALLOCATED_SIZE };
+	struct snap_stats st;
+
+	cr_assert_not_null(s, "%s", err);
+	struct symbolizer *sym = symbolizer_new(&s->modules);
+	snapshot_statistics(s, sym, SNAP_BY_LINENO, &by, &st);
+	cr_assert_eq(st.nstats, 3);
+	cr_assert_eq(st.stats[0].total_size, 5300);
+	cr_assert_eq(st.stats[1].total_size, 841, "site_b's freed trace counts: %llu",
+		     (unsigned long long)st.stats[1].total_size);
+	cr_assert_eq(st.stats[1].total_count, 8);
+	cr_assert_eq(st.stats[2].total_size, 5);
+	cr_assert_eq(st.total_count, 62);
+	snapshot_stats_release(&st);
+	/* By live count: site_a first. */
+	by.sort = SNAP_SORT_COUNT;
+	snapshot_statistics(s, sym, SNAP_BY_LINENO, &by, &st);
+	cr_assert_eq(st.stats[0].count, 13);
+	snapshot_stats_release(&st);
+	symbolizer_free(sym);
+	snapshot_free(s);
 }
