@@ -135,39 +135,13 @@ HOOK_INLINE int cct_stack(shadow_fn sf, uint64_t *buf, int max, const void *hook
 	return n;
 }
 
-/* CPROF_FRAMES >= SHALLOW_FRAMES: a buffer too big for every hook's
- * frame (the hooks' stack stays small and hot), one more shim frame. */
-static __attribute__((noinline)) uint32_t capture_deep(const void *hook_fp)
+/* The allocation's stack into buf, which has room for rt.max_frames plus
+ * the shim's own frames that backtrace() sees (skipped by address). */
+HOOK_INLINE uint32_t capture_into(uint64_t *buf, int room, const void *hook_fp)
 {
-	uint64_t buf[FMT_FRAMES_MAX + 2];
 	int n, max = (int)rt.max_frames;
 	shadow_fn sf;
 
-	if (rt.unwind == UNWIND_FP)
-		n = traces_fp_walk(buf, max, hook_fp);
-	else if ((sf = atomic_load_explicit(&traces_shadow_fn, memory_order_relaxed)) &&
-		 (n = cct_stack(sf, buf, max, hook_fp)) > 0)
-		return traces_intern(buf, (uint32_t)n);
-	else {
-		int (*bt)(void **, int) =
-			atomic_load_explicit(&traces_backtrace_fn, memory_order_relaxed);
-		if (unlikely(!bt))
-			return 0;
-		n = bt((void **)buf, max + 2);
-	}
-	return intern_skipping_self(buf, n, max);
-}
-
-#define SHALLOW_FRAMES 48
-
-HOOK_INLINE uint32_t capture(const void *hook_fp)
-{
-	uint64_t buf[SHALLOW_FRAMES + 1];
-	int n, max = (int)rt.max_frames;
-	shadow_fn sf;
-
-	if (unlikely(max >= SHALLOW_FRAMES))
-		return capture_deep(hook_fp);
 	if (rt.unwind == UNWIND_FP)
 		n = traces_fp_walk(buf, max, hook_fp);
 	else if ((sf = atomic_load_explicit(&traces_shadow_fn, memory_order_relaxed)) &&
@@ -179,9 +153,29 @@ HOOK_INLINE uint32_t capture(const void *hook_fp)
 		if (unlikely(!bt))
 			return 0;
 		/* void * and uint64_t have the same size here (x86-64 only). */
-		n = bt((void **)buf, max + 1);
+		n = bt((void **)buf, room);
 	}
 	return intern_skipping_self(buf, n, max);
+}
+
+/* CPROF_FRAMES >= SHALLOW_FRAMES: a buffer too big for every hook's
+ * frame (the hooks' stack stays small and hot), one more shim frame. */
+static __attribute__((noinline)) uint32_t capture_deep(const void *hook_fp)
+{
+	uint64_t buf[FMT_FRAMES_MAX + 2];
+
+	return capture_into(buf, (int)rt.max_frames + 2, hook_fp);
+}
+
+#define SHALLOW_FRAMES 48
+
+HOOK_INLINE uint32_t capture(const void *hook_fp)
+{
+	uint64_t buf[SHALLOW_FRAMES + 1];
+
+	if (unlikely(rt.max_frames >= SHALLOW_FRAMES))
+		return capture_deep(hook_fp);
+	return capture_into(buf, (int)rt.max_frames + 1, hook_fp);
 }
 
 HOOK_INLINE void record_alloc(void *p, size_t size, const void *hook_fp)

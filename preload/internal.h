@@ -206,6 +206,9 @@ int traces_fp_walk(uint64_t *out, int max, const void *hook_fp) HIDDEN;
  * libunwind takes every stack). */
 typedef int (*shadow_fn)(struct cprof_shadow_frame *, int, int, int *);
 extern shadow_fn _Atomic traces_shadow_fn HIDDEN;
+/* The span of the loaded module holding addr (its PT_LOAD segments): 1,
+ * or 0 when no module holds it. Takes the loader's lock. */
+int traces_module_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi) HIDDEN;
 /* traces_same_module's miss: dl_iterate_phdr (takes the loader's lock). */
 int traces_same_module_slow(uint64_t a, uint64_t b) HIDDEN;
 

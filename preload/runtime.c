@@ -12,7 +12,6 @@
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <link.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -129,28 +128,6 @@ static int env_unwind(void)
 
 /* ---- start-up ---- */
 
-static int find_self(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	uintptr_t me = (uintptr_t)&find_self, lo = UINTPTR_MAX, hi = 0;
-	(void)size;
-	(void)arg;
-
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_LOAD)
-			continue;
-		uintptr_t a = info->dlpi_addr + ph->p_vaddr, b = a + ph->p_memsz;
-		lo = a < lo ? a : lo;
-		hi = b > hi ? b : hi;
-	}
-	if (me >= lo && me < hi) {
-		rt.self_lo = lo;
-		rt.self_hi = hi;
-		return 1;
-	}
-	return 0;
-}
-
 #define RESOLVE(fn) rt.real.fn = (__typeof__(rt.real.fn))dlsym(RTLD_NEXT, #fn)
 
 /*
@@ -188,7 +165,8 @@ static void configure(void)
 	rt.start_unix_ns = rtenv_unix_ns();
 	rt.start_mono_ns = clock_mono_ns();
 	rt.start_tsc = __builtin_ia32_rdtsc();
-	dl_iterate_phdr(find_self, NULL);
+	/* The shim's own range: its frames are cut off the top of a stack. */
+	traces_module_of((uintptr_t)&configure, &rt.self_lo, &rt.self_hi);
 	headers_setup();
 	if (live_init() < 0 || traces_init() < 0) {
 		rtenv_say("cannot map the allocation tables (memory profiling disabled)", NULL,

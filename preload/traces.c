@@ -202,7 +202,7 @@ int traces_fp_walk(uint64_t *out, int max, const void *hook_fp)
 	return n;
 }
 
-/* ---- CPROF_UNWIND=cct: which module an address is in ---- */
+/* ---- which module an address is in (cct stacks; the shim's own range) ---- */
 
 shadow_fn _Atomic traces_shadow_fn;
 
@@ -232,6 +232,17 @@ static int find_mod(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+int traces_module_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi)
+{
+	struct find_mod m = { addr, 0, 0 };
+
+	if (!dl_iterate_phdr(find_mod, &m))
+		return 0;
+	*lo = m.lo;
+	*hi = m.hi;
+	return 1;
+}
+
 int traces_same_module_slow(uint64_t a, uint64_t b)
 {
 	uint32_t gen = atomic_load_explicit(&modmap_generation, memory_order_relaxed);
@@ -240,13 +251,13 @@ int traces_same_module_slow(uint64_t a, uint64_t b)
 		memset(tls.mods, 0, sizeof(tls.mods));
 		tls.mods_gen = gen;
 	}
-	struct find_mod m = { b, 0, 0 };
-	if (!dl_iterate_phdr(find_mod, &m))
+	uintptr_t lo, hi;
+	if (!traces_module_of(b, &lo, &hi))
 		return 0;	/* not in any module (generated code) */
-	tls.mods[tls.mods_next].lo = m.lo;
-	tls.mods[tls.mods_next].hi = m.hi;
+	tls.mods[tls.mods_next].lo = lo;
+	tls.mods[tls.mods_next].hi = hi;
 	tls.mods_next = (tls.mods_next + 1) % MODS_CACHED;
-	return a - m.lo < m.hi - m.lo;
+	return a - lo < hi - lo;
 }
 
 /* ---- interning ---- */

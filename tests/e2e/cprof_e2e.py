@@ -17,6 +17,24 @@ CPROF = os.path.join(BUILD, "bin", "cprof")
 PROGS = os.path.join(BUILD, "tests", "progs")
 # The same programs built by each compiler (the Makefile's progs-clang).
 COMPILERS = {"gcc": PROGS, "clang": os.path.join(BUILD, "tests", "progs-clang")}
+MALLOC_LIB = os.path.join(BUILD, "lib", "libcprof-malloc.so")
+
+
+def scratch_dir(prefix):
+    """A temporary directory, removed when the test exits."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
+def marker_line(src, marker):
+    """The line number of the comment /* marker */ in the source file src:
+    tests name a program's sites by marker, not by a line number."""
+    with open(src) as f:
+        for n, text in enumerate(f, 1):
+            if "/* %s */" % marker in text:
+                return n
+    raise AssertionError("no /* %s */ in %s" % (marker, src))
 
 
 def prog(name, compiler="gcc"):

@@ -17,9 +17,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cprof_e2e import BUILD, CPROF, ROOT, Checks, prog  # noqa: E402
+from cprof_e2e import BUILD, CPROF, MALLOC_LIB, ROOT, Checks, marker_line, prog  # noqa: E402
 
-LIB = os.path.join(BUILD, "lib", "libcprof-malloc.so")
+LIB = MALLOC_LIB
 SRC = os.path.join(ROOT, "tests", "progs", "mem_engine.c")
 TIMEOUT = 120
 c = Checks()
@@ -27,11 +27,7 @@ TMP = tempfile.mkdtemp(prefix="cprof-memengine-")
 
 
 def line_of(marker):
-    with open(SRC) as f:
-        for n, text in enumerate(f, 1):
-            if "/* %s */" % marker in text:
-                return n
-    raise AssertionError("no %r in mem_engine.c" % marker)
+    return marker_line(SRC, marker)
 
 
 def eq(got, want, what):

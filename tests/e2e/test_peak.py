@@ -7,33 +7,27 @@ E. `cprof stats --peak` (text, JSON, --by), `cprof diff --peak`, an older
 file refused with one line, and heaptrack's peak on the same binary.
 Env: O=build dir (default build). Exit 0 when every check passes.
 """
-import atexit
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cprof_e2e import BUILD, CPROF, ROOT, Checks, dump, eq, have_tool, prog  # noqa: E402
+from cprof_e2e import (CPROF, MALLOC_LIB, ROOT, Checks, dump, eq, have_tool,  # noqa: E402
+                       marker_line, prog, scratch_dir)
 
-LIB = os.path.join(BUILD, "lib", "libcprof-malloc.so")
+LIB = MALLOC_LIB
 SRC = os.path.join(ROOT, "tests", "progs", "mem_peak.c")
 REL = "tests/progs/mem_peak.c"
 TIMEOUT = 120
 c = Checks()
-TMP = tempfile.mkdtemp(prefix="cprof-peak-")
-atexit.register(shutil.rmtree, TMP, True)
+TMP = scratch_dir("cprof-peak-")
 
 
 def line_of(marker):
-    with open(SRC) as f:
-        for n, text in enumerate(f, 1):
-            if "/* %s */" % marker in text:
-                return n
-    raise AssertionError("no %r in mem_peak.c" % marker)
+    return marker_line(SRC, marker)
 
 
 SITES = {line_of(k): k for k in ("SITE_A", "SITE_B", "SITE_C", "SITE_D", "SITE_E")}

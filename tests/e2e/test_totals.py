@@ -11,32 +11,26 @@ Env: O=build dir (default build). Exit 0 when every check passes.
 import json
 import os
 import re
-import shutil
 import struct
 import subprocess
 import sys
 import tempfile
-import atexit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cprof_e2e import BUILD, CPROF, ROOT, Checks, dump, eq, have_tool, prog  # noqa: E402
+from cprof_e2e import (CPROF, MALLOC_LIB, ROOT, Checks, dump, eq, have_tool,  # noqa: E402
+                       marker_line, prog, scratch_dir)
 
-LIB = os.path.join(BUILD, "lib", "libcprof-malloc.so")
+LIB = MALLOC_LIB
 SRC = os.path.join(ROOT, "tests", "progs", "mem_totals.c")
 REL = "tests/progs/mem_totals.c"
 TIMEOUT = 120
 N, M, THREADS = 100000, 5000, 4
 c = Checks()
-TMP = tempfile.mkdtemp(prefix="cprof-totals-")
-atexit.register(shutil.rmtree, TMP, True)
+TMP = scratch_dir("cprof-totals-")
 
 
 def line_of(marker):
-    with open(SRC) as f:
-        for n, text in enumerate(f, 1):
-            if "/* %s */" % marker in text:
-                return n
-    raise AssertionError("no %r in mem_totals.c" % marker)
+    return marker_line(SRC, marker)
 
 
 # site -> (calls, bytes allocated, temporaries, live blocks), the program's own.
