@@ -12,7 +12,7 @@ want=${1:-build}
 build_pkgs="pkg-config libunwind-dev libdw-dev libelf-dev libcriterion-dev zlib1g-dev
             valgrind uftrace binutils clang clang-format libclang-rt-14-dev python3
             chromium protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
-            golang-github-google-pprof-dev strace"
+            golang-github-google-pprof-dev strace heaptrack"
 # npm fetches test-time sources (playwright-core; SQLite from better-sqlite3).
 # A Node.js that bundles its own npm (NodeSource's) conflicts with Debian's
 # npm package: ask for it only when no npm is installed at all.
