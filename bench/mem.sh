@@ -68,10 +68,15 @@ $CC -std=gnu11 "${warn[@]}" -g -O2 -fPIC -shared -fvisibility=hidden -o "$B/fwd_
 $CC -std=gnu11 "${warn[@]}" -g -O2 -fPIC -shared -fvisibility=hidden -o "$B/unwind_shim.so" \
 	bench/unwind_shim.c -ldl
 $CC -std=gnu11 "${warn[@]}" -O2 -o "$B/timeit" bench/timeit.c
+# cprof's shim without the peak's composition (issue 13: with and without);
+# its --peak figures are wrong, which is why only the benchmark builds it.
+LIB_NOPEAK=$B/nopeak/lib/libcprof-malloc.so
+make --no-print-directory -s O="$B/nopeak" CFLAGS=-DCPROF_BENCH_NO_PEAK_COMPOSITION "$LIB_NOPEAK" >&2 ||
+	die "cannot build the shim without the peak's composition"
 
 # ---- the variants: massif and gperftools run a scaled-down N, taken
 # against plain runs of the same size ----
-VARIANTS=(plain forwarder unwind-floor cprof cprof-table heaptrack plain+fp cprof+fp cprof+fp-unwind
+VARIANTS=(plain forwarder unwind-floor cprof cprof-nopeak cprof-table heaptrack plain+fp cprof+fp cprof+fp-unwind
 	cprof+fp-1frame calls+instr cprof+instr-cct plain/10 massif plain/100 gperftools)
 divisor() {
 	case $1 in
@@ -86,6 +91,7 @@ label() {
 	forwarder) echo "forwarder shim (bench/fwd_shim.c)" ;;
 	unwind-floor) echo "unwind floor (+unw_backtrace 16)" ;;
 	cprof) echo "cprof (libcprof-malloc.so)" ;;
+	cprof-nopeak) echo "cprof without the peak's composition" ;;
 	cprof-table) echo "cprof, CPROF_HEADERS=0 (table)" ;;
 	heaptrack) echo "heaptrack -o FILE" ;;
 	plain/*) echo "plain, N/$(divisor "$1")" ;;
@@ -115,6 +121,7 @@ run_variant() {
 	forwarder) "${t[@]}" env LD_PRELOAD="$B/fwd_shim.so" "$B/memheavy" "$steps" ;;
 	unwind-floor) "${t[@]}" env LD_PRELOAD="$B/unwind_shim.so" "$B/memheavy" "$steps" ;;
 	cprof) "${t[@]}" env CPROF_OUTPUT="$dir/out" LD_PRELOAD="$LIB" "$B/memheavy" "$steps" ;;
+	cprof-nopeak) "${t[@]}" env CPROF_OUTPUT="$dir/out" LD_PRELOAD="$LIB_NOPEAK" "$B/memheavy" "$steps" ;;
 	cprof-table) "${t[@]}" env CPROF_OUTPUT="$dir/out" CPROF_HEADERS=0 LD_PRELOAD="$LIB" \
 		"$B/memheavy" "$steps" ;;
 	plain+fp) "${t[@]}" "$B/memheavy-fp" "$steps" ;;
@@ -243,6 +250,10 @@ cpu_ns() {
 echo "  CPU ns a call: cprof $(cpu_ns cprof), unwind floor $(cpu_ns unwind-floor), heaptrack $(cpu_ns heaptrack),"
 echo "  table $(cpu_ns cprof-table); fp build: libunwind $(cpu_ns cprof+fp), fp 16 frames $(cpu_ns cprof+fp-unwind),"
 echo "  fp 1 frame $(cpu_ns cprof+fp-1frame); cct $(cpu_ns cprof+instr-cct); load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+diff_ns() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
+echo "the peak's composition (issue 13), with and without, same run: cprof $cprof ns a call,"
+echo "  without it $(slope_ns cprof-nopeak) ns: it adds $(diff_ns "$cprof" "$(slope_ns cprof-nopeak)") ns wall,"
+echo "  $(diff_ns "$(cpu_ns cprof)" "$(cpu_ns cprof-nopeak)") ns CPU ($(cpu_ns cprof) against $(cpu_ns cprof-nopeak))"
 
 # ---- the shim's memory per live block ----
 # VmRSS read by the program itself while HOLD 32-byte blocks from 4 sites

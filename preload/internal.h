@@ -311,9 +311,17 @@ struct trace_ctr {
 	_Atomic uint64_t peak_blocks;
 };	/* 64 bytes: one cache line a trace */
 
-/* Before c changes: keeps its value at the latest peak (owner only). */
+/*
+ * Before c changes: keeps its value at the latest peak (owner only).
+ * CPROF_BENCH_NO_PEAK_COMPOSITION builds a shim without it, only so that
+ * bench/mem.sh can print what it costs a call (its --peak is then wrong).
+ */
 static inline void ctr_keep_peak(struct trace_ctr *c)
 {
+#ifdef CPROF_BENCH_NO_PEAK_COMPOSITION
+	(void)c;
+	return;
+#endif
 	uint64_t gen = atomic_load_explicit(&rt.peak_gen, memory_order_relaxed);
 
 	if (unlikely(atomic_load_explicit(&c->peak_gen, memory_order_relaxed) != gen)) {
