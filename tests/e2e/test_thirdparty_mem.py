@@ -110,6 +110,29 @@ def add(table, key, value):
     table[key] = table.get(key, 0) + value
 
 
+def short(stack):
+    """A stack in one line: frames with lines innermost first (a < its
+    caller), flame graph names from main outwards (a;callee)."""
+    if stack and isinstance(stack[0], tuple):
+        return " < ".join("%s:%s" % (f[0], f[2]) for f in stack)
+    return ";".join(stack)
+
+
+def same_per_stack(theirs, ours, what):
+    """{stack: figure} from heaptrack and from cprof: the same stacks, the
+    same figures; else the differences, counted, the first few shown."""
+    only_ht = [k for k in theirs if k not in ours]
+    only_cp = [k for k in ours if k not in theirs]
+    differ = [k for k in ours if k in theirs and theirs[k] != ours[k]]
+    if only_ht or only_cp or differ:
+        raise AssertionError(
+            "%s: %d stacks only in heaptrack, %d only in cprof, %d with other figures "
+            "(heaptrack, cprof); e.g. %s" % (
+                what, len(only_ht), len(only_cp), len(differ),
+                "; ".join("%r, %r: %s" % (theirs.get(k), ours.get(k), short(k))
+                          for k in (only_ht[:2] + only_cp[:2] + differ[:2]))))
+
+
 RUN = {}
 
 
@@ -199,15 +222,7 @@ def calls_per_stack():
     ours = {}
     for e in RUN["cprof"]["entries"]:
         add(ours, line_key(up_to_main(cprof_frames(e))), e["allocated_count"])
-    theirs = RUN["ht_calls"]
-    only_ht = sorted(set(theirs) - set(ours))
-    only_cp = sorted(set(ours) - set(theirs))
-    if only_ht or only_cp:
-        raise AssertionError("%d heaptrack stacks not in cprof (first %r), %d cprof stacks not in "
-                             "heaptrack (first %r)" % (len(only_ht), only_ht[:1], len(only_cp),
-                                                       only_cp[:1]))
-    differ = [(k, theirs[k], ours[k]) for k in ours if theirs[k] != ours[k]]
-    eq(differ, [], "calls per stack (stack, heaptrack, cprof)")
+    same_per_stack(RUN["ht_calls"], ours, "calls per stack")
     facts["stacks"] = len(ours)
 
 
@@ -225,7 +240,7 @@ def temporaries_per_stack():
     for e in RUN["cprof"]["entries"]:
         if e["temporary_count"]:
             add(ours, line_key(up_to_main(cprof_frames(e))), e["temporary_count"])
-    eq(theirs, ours, "temporaries per stack (heaptrack, cprof)")
+    same_per_stack(theirs, ours, "temporaries per stack")
     facts["temporary stacks"] = len(ours)
 
 
@@ -243,7 +258,7 @@ def peak_and_exit_per_stack():
         for e in d["entries"]:
             if e["size"]:
                 add(ours, flame_key(e), e["size"])
-        eq(theirs, ours, "bytes %s per stack (heaptrack, cprof)" % what)
+        same_per_stack(theirs, ours, "bytes %s per stack" % what)
         facts["stacks " + what] = len(ours)
 
 
