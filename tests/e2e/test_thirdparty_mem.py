@@ -208,7 +208,7 @@ def totals():
     facts["totals"] = figures
     facts["heaptrack peak text"] = ht.total("peak heap memory consumption")
     # The pool: one call of POOL bytes, live from before main to the end
-    # (so in the peak), freed by heaptrack's exit handler (so not live at exit).
+    # (so in the peak), freed at exit by heaptrack (so not live at exit).
     eq(hist.get(POOL, 0) >= 1, True, "a %d-byte allocation in heaptrack's histogram" % POOL)
     eq(peak_fg.get(RUN["own_names"]), POOL, "the pool's bytes at heaptrack's peak")
     want = {"calls": 1, "bytes": POOL, "peak": POOL, "temporary": 1,
