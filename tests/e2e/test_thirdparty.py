@@ -1,9 +1,9 @@
 """
 cprof on a real third-party code base: SQLite 3.53.0, the amalgamation
-bundled in the npm package better-sqlite3@12.9.0 (fetched at test time
-into $O/thirdparty/, once; a failed fetch fails the test), compiled with
+bundled in the npm package better-sqlite3@12.9.0, compiled with
 -finstrument-functions together with our driver
-tests/thirdparty/sqlite_workload.c. Checks that the driver's output and
+tests/thirdparty/sqlite_workload.c (sqlite_build.py; compiled afresh
+here, reused by test_thirdparty_mem.py). Checks that the driver's output and
 status are unchanged under `cprof run`, that the profile's call counts are
 exactly the driver's (plus the calls SQLite makes itself, named), that
 functions resolve to their definition lines in sqlite3.c, that the
@@ -11,99 +11,18 @@ snapshots' allocation sites and totals agree with SQLite's own heap
 accounting and with valgrind's, and that export and flame graph work.
 Prints the figures it measured ("figure: ...").
 """
-import base64
-import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
-import sys
-import tarfile
 import tempfile
 import time
 
-from cprof_e2e import BUILD, CPROF, ROOT, Checks, Run, eq
+from cprof_e2e import CPROF, ROOT, Checks, Run, eq
+from sqlite_build import DRIVER, EXE, SQLITE_C, SQLITE_FLAGS, SQLITE_VERSION, build
 
-PACKAGE = "better-sqlite3@12.9.0"
-# The registry's integrity string of that tarball (npm view ... dist.integrity).
-INTEGRITY = "sha512-wqUv4Gm3toFpHDQmaKD4QhZm3g1DjUBI0yzS4UBl6lElUmXFYdTQmmEDpAFa5o8FiFiymURypEnfVHzILKaxqQ=="
-SQLITE_VERSION = "3.53.0"
-CACHE = os.path.join(BUILD, "thirdparty", "better-sqlite3-12.9.0")
-SQLITE_C = os.path.join(CACHE, "sqlite3.c")
-OUT = os.path.join(BUILD, "thirdparty", "build")
-EXE = os.path.join(OUT, "sqlite_workload")
-DRIVER = os.path.join(ROOT, "tests", "thirdparty", "sqlite_workload.c")
 REAL_SQLITE_C, REAL_DRIVER = os.path.realpath(SQLITE_C), os.path.realpath(DRIVER)
-# -O2 as a release build; single-threaded SQLite (no mutex calls);
-# frame pointers so CPROF_UNWIND=fp can walk SQLite's stacks.
-SQLITE_FLAGS = ["-g", "-O2", "-finstrument-functions", "-fno-omit-frame-pointer",
-                "-DSQLITE_THREADSAFE=0"]
 ROWS, STATIONS = 50000, 16
-
-
-def fail_now(why):
-    print("FAIL " + why)
-    sys.exit(1)
-
-
-def last_line(text):
-    return (text.strip().splitlines() or ["(no message)"])[-1]
-
-
-def fetch():
-    """SQLite's sources from the npm registry into CACHE, unless there."""
-    if os.path.exists(SQLITE_C) and os.path.exists(os.path.join(CACHE, "sqlite3.h")):
-        return
-    if not shutil.which("npm"):
-        fail_now("fetch: npm is missing (scripts/install-deps.sh build installs it)")
-    os.makedirs(os.path.dirname(CACHE), exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=".fetch-", dir=os.path.dirname(CACHE))
-    try:
-        # npm pack downloads the tarball only: no install, no scripts.
-        p = subprocess.run(["npm", "pack", PACKAGE, "--pack-destination", tmp, "--ignore-scripts",
-                            "--silent"], capture_output=True, text=True, timeout=300)
-        tgz = [f for f in os.listdir(tmp) if f.endswith(".tgz")]
-        if p.returncode != 0 or len(tgz) != 1:
-            fail_now("fetch: 'npm pack %s' failed: %s" % (PACKAGE, last_line(p.stderr)))
-        data = open(os.path.join(tmp, tgz[0]), "rb").read()
-        got = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
-        if got != INTEGRITY:
-            fail_now("fetch: %s does not match its pinned integrity (got %s)" % (tgz[0], got))
-        src = os.path.join(tmp, "src")
-        os.makedirs(src)
-        with tarfile.open(os.path.join(tmp, tgz[0])) as tar:
-            for name in ("sqlite3.c", "sqlite3.h"):
-                member = tar.getmember("package/deps/sqlite3/" + name)
-                with open(os.path.join(src, name), "wb") as f:
-                    f.write(tar.extractfile(member).read())
-        os.rename(src, CACHE)  # whole or not at all
-    except subprocess.TimeoutExpired:
-        fail_now("fetch: 'npm pack %s' timed out after 300 s" % PACKAGE)
-    except (OSError, KeyError, tarfile.TarError) as e:
-        fail_now("fetch: cannot unpack %s: %s" % (PACKAGE, e))
-    finally:
-        shutil.rmtree(tmp, True)
-
-
-def build():
-    os.makedirs(OUT, exist_ok=True)
-    obj = os.path.join(OUT, "sqlite3.o")
-    t0 = time.monotonic()
-    # A hang guard only: the compile takes ~50 s on a quiet 2-core VM and
-    # went past 400 s at a load average of 14; CI's own limit is 90 min.
-    p = subprocess.run(["gcc", *SQLITE_FLAGS, "-c", SQLITE_C, "-o", obj],
-                       capture_output=True, text=True, timeout=1800)
-    facts["compile_s"] = time.monotonic() - t0
-    if p.returncode != 0:
-        fail_now("build: gcc sqlite3.c failed: " + last_line(p.stderr))
-    p = subprocess.run(["gcc", "-std=gnu11", "-Wall", "-Wextra", "-Wshadow", "-Wstrict-prototypes",
-                        "-Wmissing-prototypes", "-Werror", *SQLITE_FLAGS,
-                        "-I" + CACHE, "-I" + os.path.join(ROOT, "include"),
-                        DRIVER, obj, "-o", EXE, "-lm"],
-                       capture_output=True, text=True, timeout=120)
-    if p.returncode != 0:
-        fail_now("build: gcc sqlite_workload.c failed: " + last_line(p.stderr))
 
 
 def cprof(*args):
@@ -148,9 +67,7 @@ def is_driver(entry):
     return same_file(entry, REAL_DRIVER)
 
 
-facts = {}
-fetch()
-build()
+facts = {"compile_s": build()}
 SOURCE = open(SQLITE_C, encoding="latin-1").read().split("\n")
 c = Checks()
 
