@@ -23,9 +23,12 @@ PACKAGE = "better-sqlite3@12.9.0"
 # The registry's integrity string of that tarball (npm view ... dist.integrity).
 INTEGRITY = "sha512-wqUv4Gm3toFpHDQmaKD4QhZm3g1DjUBI0yzS4UBl6lElUmXFYdTQmmEDpAFa5o8FiFiymURypEnfVHzILKaxqQ=="
 SQLITE_VERSION = "3.53.0"
-CACHE = os.path.join(BUILD, "thirdparty", "better-sqlite3-12.9.0")
+# $O/thirdparty, or CPROF_THIRDPARTY: `make check`'s sanitizer pass reuses
+# the plain pass's (the same gcc, the same flags: compiled once).
+THIRDPARTY = os.environ.get("CPROF_THIRDPARTY") or os.path.join(BUILD, "thirdparty")
+CACHE = os.path.join(THIRDPARTY, "better-sqlite3-12.9.0")
 SQLITE_C = os.path.join(CACHE, "sqlite3.c")
-OUT = os.path.join(BUILD, "thirdparty", "build")
+OUT = os.path.join(THIRDPARTY, "build")
 OBJ = os.path.join(OUT, "sqlite3.o")
 # What OBJ was compiled with: a later build reuses OBJ only when it matches.
 STAMP = OBJ + ".flags"
