@@ -351,7 +351,7 @@ static inline void ctr_bump(_Atomic uint64_t *c, uint64_t delta)
 }
 
 /* The size histogram, in the same set as the trace's counters (owner
- * only): a bucket index by bit length (one lzcnt), two plain adds. Sizes
+ * only): the bucket by bit length (lea and bsr), two plain adds. Sizes
  * fit 40 bits here (LIVE_SIZE_LIMIT): the bucket is at most 40. */
 static inline void sizes_bump(struct size_ctr *z, uint64_t size, int is_free)
 {
