@@ -51,6 +51,7 @@ enum fmt_section_type {
 	FMT_SEC_THREAD = 3,	/* fmt_thread + count x fmt_node */
 	FMT_SEC_SNAP_INFO = 16,	/* struct fmt_snap_info (memory snapshots) */
 	FMT_SEC_TRACES = 17,	/* count x (fmt_trace + frames) */
+	FMT_SEC_SIZES = 24,	/* count x fmt_size_bucket (memory snapshots) */
 	FMT_SEC_END = 0x454e44,	/* "END": count = sections before it */
 };
 
@@ -150,6 +151,46 @@ struct fmt_trace_v1 {
 	uint32_t nframes;
 	uint32_t gen;
 };
+
+/*
+ * FMT_SEC_SIZES: the allocation-size histogram of a memory snapshot, one
+ * fmt_size_bucket per power-of-two bucket of the requested size, record k
+ * for bucket k: bucket 0 holds size 0, bucket k >= 1 the sizes in
+ * [2^(k-1), 2^k - 1] (fmt_size_bucket_of), up to bucket 63 for sizes
+ * below 2^63. count <= FMT_SIZE_BUCKETS;
+ * buckets past count are empty. Counted as fmt_snap_info's totals are: a
+ * realloc is an allocation of its new size and frees the old block from
+ * its own bucket. Older files have no such section (no feature bit: a
+ * reader that does not know a section type passes over it).
+ */
+#define FMT_SIZE_BUCKETS 64
+
+struct fmt_size_bucket {
+	uint64_t total_blocks;		/* allocation calls over the run */
+	uint64_t total_bytes;		/* their requested bytes */
+	uint64_t live_blocks;		/* of those, live at the snapshot */
+	uint64_t live_bytes;
+};
+
+/* The bucket of a requested size below 2^63 (malloc refuses more than
+ * PTRDIFF_MAX): 0 for 0, else its bit length (1 for size 1, 5 for 16..31,
+ * 13 for 4096..8191). Two instructions, lea and bsr, without a branch:
+ * the malloc shim counts every allocation and free with it. */
+static inline unsigned fmt_size_bucket_of(uint64_t size)
+{
+	return 63u - (unsigned)__builtin_clzll(size << 1 | 1);
+}
+
+/* The smallest and the largest size of bucket k (< FMT_SIZE_BUCKETS). */
+static inline uint64_t fmt_size_bucket_min(unsigned k)
+{
+	return k ? 1ull << (k - 1) : 0;
+}
+
+static inline uint64_t fmt_size_bucket_max(unsigned k)
+{
+	return (1ull << k) - 1;
+}
 
 #define FMT_BUILD_ID_MAX 32
 

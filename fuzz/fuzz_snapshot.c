@@ -92,6 +92,23 @@ static void check_stats(const struct snap_stats *st, int is_diff)
 	check_stats_by(st, is_diff, 0);
 }
 
+/* The size histogram as read: each bucket's live counts within its
+ * totals, and nothing past it when the file has none. */
+static void check_sizes(const struct snapshot *s)
+{
+	uint64_t blocks = 0;
+
+	for (int k = 0; k < FMT_SIZE_BUCKETS; k++) {
+		const struct fmt_size_bucket *b = &s->sizes[k];
+		if (b->live_blocks > b->total_blocks || b->live_bytes > b->total_bytes ||
+		    (!b->live_blocks && b->live_bytes) || blocks + b->total_blocks < blocks)
+			__builtin_trap();
+		blocks += b->total_blocks;
+	}
+	if (!s->has_sizes && blocks)
+		__builtin_trap();
+}
+
 static void exercise(const struct snapshot *s)
 {
 	static const char *include[] = { "*.c", "libc*", "[" };
@@ -105,6 +122,7 @@ static void exercise(const struct snapshot *s)
 	struct snap_stats st;
 	int64_t live = 0;
 
+	check_sizes(s);
 	if (!sym)
 		return;
 	for (size_t i = 0; i < s->ntraces; i++)

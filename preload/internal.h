@@ -44,6 +44,7 @@ struct real_fns {
  */
 struct trace_ctr;
 struct ctr_set;
+struct size_ctr;
 /* A thread's recent stacks -> trace id (traces.c), two ways a set,
  * the set chosen by the innermost frame: no hash of the whole stack on
  * a hit, which is checked frame by frame against the interned trace, so
@@ -62,6 +63,7 @@ struct tls_state {
 	int busy;
 	int ctr_state;			/* CTR_*: this thread's counter set */
 	struct trace_ctr *_Atomic *ctr_dir;	/* ctr_set's chunks, NULL until acquired */
+	struct size_ctr *sizes;		/* ctr_set's size histogram, set with ctr_dir */
 	struct ctr_set *ctr_set;
 	uintptr_t stack_lo, stack_hi;	/* CPROF_UNWIND=fp: this thread's stack, 0 = not yet */
 	struct tcache_entry tcache[TCACHE_SIZE];
@@ -338,6 +340,13 @@ static inline void ctr_keep_peak(struct trace_ctr *c)
 	}
 }
 
+/* One bucket of the allocation-size histogram (common/format.h) in one
+ * counter set, indexed by is_free: live = [0] - [1], summed over sets. */
+struct size_ctr {
+	_Atomic uint64_t blocks[2];
+	_Atomic uint64_t bytes[2];
+};
+
 /* The thread's first use of a chunk, or a thread without a set yet. */
 void traces_account_slow(uint32_t id, uint64_t bytes, int is_free) HIDDEN;
 
@@ -347,6 +356,16 @@ static inline void ctr_bump(_Atomic uint64_t *c, uint64_t delta)
 	 * that a snapshot may read at any time. */
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + delta,
 			      memory_order_relaxed);
+}
+
+/* The size histogram, in the same set as the trace's counters (owner
+ * only): the bucket by bit length (lea and bsr), two plain adds. Sizes
+ * fit 40 bits here (LIVE_SIZE_LIMIT): the bucket is at most 40. */
+static inline void sizes_bump(struct size_ctr *z, uint64_t size, int is_free)
+{
+	z += fmt_size_bucket_of(size);
+	ctr_bump(&z->bytes[is_free], size);
+	ctr_bump(&z->blocks[is_free], 1);
 }
 
 /* Inline: a call each on every allocation and free is measurable. */
@@ -364,6 +383,7 @@ static inline void traces_account(uint32_t id, uint64_t size, int is_free)
 	ctr_keep_peak(c);
 	ctr_bump(is_free ? &c->free_bytes : &c->alloc_bytes, size);
 	ctr_bump(is_free ? &c->free_blocks : &c->alloc_blocks, 1);
+	sizes_bump(tls.sizes, size, is_free);	/* set with dir */
 }
 
 static inline void traces_account_alloc(uint32_t id, uint64_t size)
@@ -418,6 +438,10 @@ static inline void temp_note_free(const void *p)
  * loses nothing. */
 void traces_account_shared(uint32_t id, uint64_t size, int is_free) HIDDEN;
 void traces_read(uint32_t id, struct fmt_trace *out) HIDDEN;
+/* The size histogram summed over every set into out[FMT_SIZE_BUCKETS],
+ * clamped as traces_read's counts are. Returns the buckets up to the
+ * last one used (the count a snapshot writes). */
+uint32_t traces_read_sizes(struct fmt_size_bucket *out) HIDDEN;
 void traces_lock(void) HIDDEN;
 void traces_unlock(void) HIDDEN;
 

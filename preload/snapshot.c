@@ -139,6 +139,11 @@ static int write_locked(const char *label)
 	fmt_writer_begin(&writer, FMT_SEC_TRACES, ntraces);
 	put_traces(&writer, recs, ntraces);
 	fmt_writer_end(&writer);
+	struct fmt_size_bucket sizes[FMT_SIZE_BUCKETS];
+	uint32_t nsizes = traces_read_sizes(sizes);
+	fmt_writer_begin(&writer, FMT_SEC_SIZES, nsizes);
+	fmt_writer_put(&writer, sizes, nsizes * sizeof(sizes[0]));
+	fmt_writer_end(&writer);
 	if (fmt_writer_commit(&writer) < 0) {
 		rtenv_say("cannot write '", writer.final_path, "': ", strerrordesc_np(errno),
 			    " (snapshots disabled)");

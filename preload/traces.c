@@ -42,6 +42,7 @@ struct ctr_set {
 	struct ctr_set *next;		/* list from tt.sets, written before publication */
 	_Atomic int is_owned;		/* claimed by a live thread (CAS under tt.lock) */
 	struct trace_ctr *_Atomic *dir;	/* ndirs chunk pointers, mmap'd; CAS-installed */
+	struct size_ctr sizes[FMT_SIZE_BUCKETS];	/* the allocation-size histogram */
 };
 
 /* Written by traces_init() before tracing starts; recs, frames and slots
@@ -396,6 +397,7 @@ static void ctr_thread_exit(void *arg)
 	struct ctr_set *s = arg;
 
 	tls.ctr_dir = NULL;
+	tls.sizes = NULL;
 	tls.ctr_set = NULL;
 	tls.ctr_state = CTR_EXITED;
 	atomic_store_explicit(&s->is_owned, 0, memory_order_release);
@@ -430,6 +432,7 @@ static void ctr_acquire(void)
 		return;	/* no memory: this thread counts in the orphan set */
 	tls.ctr_set = s;
 	tls.ctr_dir = s->dir;
+	tls.sizes = s->sizes;
 	tls.ctr_state = CTR_OWNED;
 	if (tt.has_key)
 		pthread_setspecific(tt.key, s);
@@ -446,6 +449,7 @@ void traces_account_slow(uint32_t id, uint64_t bytes, int is_free)
 		ctr_keep_peak(c);
 		ctr_bump(is_free ? &c->free_bytes : &c->alloc_bytes, bytes);
 		ctr_bump(is_free ? &c->free_blocks : &c->alloc_blocks, 1);
+		sizes_bump(tls.ctr_set->sizes, bytes, is_free);
 		return;
 	}
 	traces_account_shared(id, bytes, is_free);
@@ -466,6 +470,9 @@ void traces_account_shared(uint32_t id, uint64_t size, int is_free)
 				  memory_order_relaxed);
 	atomic_fetch_add_explicit(is_free ? &c->free_blocks : &c->alloc_blocks, 1,
 				  memory_order_relaxed);
+	struct size_ctr *z = &tt.orphans.sizes[fmt_size_bucket_of(size)];
+	atomic_fetch_add_explicit(&z->bytes[is_free], size, memory_order_relaxed);
+	atomic_fetch_add_explicit(&z->blocks[is_free], 1, memory_order_relaxed);
 }
 
 void traces_count_temp_slow(uint32_t id)
@@ -547,4 +554,44 @@ void traces_read(uint32_t id, struct fmt_trace *ft)
 		ft->peak_bytes = ft->total_bytes;
 	if (!ft->peak_blocks)
 		ft->peak_bytes = 0;
+}
+
+static void add_sizes(const struct ctr_set *s, uint64_t sum[FMT_SIZE_BUCKETS][4])
+{
+	for (int k = 0; k < FMT_SIZE_BUCKETS; k++) {
+		const struct size_ctr *z = &s->sizes[k];
+		for (int f = 0; f < 2; f++) {
+			sum[k][f] += atomic_load_explicit(&z->blocks[f], memory_order_relaxed);
+			sum[k][2 + f] += atomic_load_explicit(&z->bytes[f], memory_order_relaxed);
+		}
+	}
+}
+
+/* Mid-update sums are clamped as in traces_read: live within the total,
+ * no live bytes without a live block. */
+uint32_t traces_read_sizes(struct fmt_size_bucket *out)
+{
+	/* [k][0..3]: blocks allocated, freed; bytes allocated, freed. */
+	uint64_t sum[FMT_SIZE_BUCKETS][4];
+	uint32_t used = 0;
+
+	memset(sum, 0, sizeof(sum));
+	add_sizes(&tt.orphans, sum);
+	for (const struct ctr_set *s = atomic_load_explicit(&tt.sets, memory_order_acquire); s;
+	     s = s->next)
+		add_sizes(s, sum);
+	for (uint32_t k = 0; k < FMT_SIZE_BUCKETS; k++) {
+		struct fmt_size_bucket *b = &out[k];
+		b->total_blocks = sum[k][0];
+		b->total_bytes = sum[k][2];
+		b->live_blocks = (int64_t)(sum[k][0] - sum[k][1]) > 0 ? sum[k][0] - sum[k][1] : 0;
+		b->live_bytes = (int64_t)(sum[k][2] - sum[k][3]) > 0 ? sum[k][2] - sum[k][3] : 0;
+		if (b->live_bytes > b->total_bytes)
+			b->live_bytes = b->total_bytes;
+		if (!b->live_blocks)
+			b->live_bytes = 0;
+		if (b->total_blocks)
+			used = k + 1;
+	}
+	return used;
 }

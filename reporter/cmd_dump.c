@@ -103,6 +103,13 @@ static const struct field trace_v1_fields[] = {
 	FIELD(fmt_trace_v1, gen, F_UINT),
 	{ NULL, 0, 0, 0 },
 };
+static const struct field size_bucket_fields[] = {
+	FIELD(fmt_size_bucket, total_blocks, F_UINT),
+	FIELD(fmt_size_bucket, total_bytes, F_UINT),
+	FIELD(fmt_size_bucket, live_blocks, F_UINT),
+	FIELD(fmt_size_bucket, live_bytes, F_UINT),
+	{ NULL, 0, 0, 0 },
+};
 static const struct field module_fields[] = {
 	FIELD(fmt_module, start, F_UINT),
 	FIELD(fmt_module, end, F_UINT),
@@ -139,11 +146,11 @@ static const struct record_type {
 	RECORD(fmt_meta, meta_fields),		 RECORD(fmt_snap_info, snap_info_fields),
 	RECORD(fmt_module, module_fields),	 RECORD(fmt_thread, thread_fields),
 	RECORD(fmt_node, node_fields),		 RECORD(fmt_trace, trace_fields),
-	RECORD(fmt_trace_v1, trace_v1_fields),
+	RECORD(fmt_trace_v1, trace_v1_fields), RECORD(fmt_size_bucket, size_bucket_fields),
 #undef RECORD
 };
 enum { R_HEADER, R_SECTION, R_META, R_SNAP_INFO, R_MODULE, R_THREAD, R_NODE, R_TRACE,
-       R_TRACE_V1 };
+       R_TRACE_V1, R_SIZE_BUCKET };
 
 static const char *section_name(uint32_t type)
 {
@@ -153,6 +160,7 @@ static const char *section_name(uint32_t type)
 	case FMT_SEC_THREAD: return "thread";
 	case FMT_SEC_SNAP_INFO: return "snap_info";
 	case FMT_SEC_TRACES: return "traces";
+	case FMT_SEC_SIZES: return "sizes";
 	case FMT_SEC_END: return "end";
 	}
 	return "unknown";
@@ -311,6 +319,22 @@ static int dump_records(struct dumper *d, const struct fmt_file_section *s)
 			print_record(d, R_NODE, base + off, NULL);
 		break;
 	}
+	case FMT_SEC_SIZES:
+		/* Record k is bucket k: sizes [min, max] (common/format.h). */
+		for (uint32_t k = 0; k < s->count; k++, off += sizeof(struct fmt_size_bucket)) {
+			NEED(sizeof(struct fmt_size_bucket), "a fmt_size_bucket");
+			if (k >= FMT_SIZE_BUCKETS) {	/* past the last bucket: no range */
+				print_record(d, R_SIZE_BUCKET, base + off, NULL);
+				continue;
+			}
+			unsigned long long lo = fmt_size_bucket_min(k), hi = fmt_size_bucket_max(k);
+			char *extra = d->is_json
+					      ? xstrfmt(", \"min\": %llu, \"max\": %llu", lo, hi)
+					      : xstrfmt("    %-22s %llu..%llu\n", "(sizes)", lo, hi);
+			print_record(d, R_SIZE_BUCKET, base + off, extra);
+			free(extra);
+		}
+		break;
 	case FMT_SEC_TRACES: {
 		/* Files without FMT_FEAT_TRACE_TOTALS hold the shorter record. */
 		int type = d->f->header.features & FMT_FEAT_TRACE_TOTALS ? R_TRACE : R_TRACE_V1;

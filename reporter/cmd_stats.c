@@ -27,6 +27,22 @@ void cmd_stats_options_release(struct stats_options *o)
 	memset(o, 0, sizeof(*o));
 }
 
+/* The by-site option --sizes was given with, or NULL (before --limit's
+ * default is set). */
+static const char *sizes_conflict(const struct stats_options *o)
+{
+	if (!o->is_sizes)
+		return NULL;
+	return o->has_by ? "--by"
+	       : o->filter.at_peak ? "--peak"
+	       : o->is_leaks ? "--leaks"
+	       : o->filter.sort ? "--sort"
+	       : o->filter.ninclude ? "--include"
+	       : o->filter.nexclude ? "--exclude"
+	       : o->filter.all_frames ? "--all-frames"
+	       : o->limit >= 0 ? "--limit" : NULL;
+}
+
 int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int nfiles,
 			    int allow_leaks)
 {
@@ -41,14 +57,16 @@ int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int 
 		{ "leaks", optional_argument, NULL, 'L' },
 		{ "sort", required_argument, NULL, 's' },
 		{ "peak", no_argument, NULL, 'P' },
+		{ "sizes", no_argument, NULL, 'S' },
 	};
 	struct option longopts[sizeof(all) / sizeof(all[0]) + 1] = { { 0 } };
 	size_t nopts = 0;
 	int c;
 
-	/* --fail-over is diff's, --leaks stats': the other one's is unknown. */
+	/* --fail-over is diff's, --leaks and --sizes stats': the other one's is unknown. */
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		if ((all[i].val != 'f' || nfiles == 2) && (all[i].val != 'L' || allow_leaks))
+		if ((all[i].val != 'f' || nfiles == 2) &&
+		    ((all[i].val != 'L' && all[i].val != 'S') || allow_leaks))
 			longopts[nopts++] = all[i];
 
 	memset(o, 0, sizeof(*o));
@@ -67,6 +85,7 @@ int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int 
 			if ((o->key = snapshot_parse_key(val)) < 0)
 				return error("%s: --by takes lineno, filename, function or traceback (not '%s')",
 					     argv[0], val);
+			o->has_by = 1;
 			break;
 		case 'l':
 			if ((o->limit = util_parse_count(val)) < 0)
@@ -86,6 +105,9 @@ int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int 
 			break;
 		case 'P':
 			o->filter.at_peak = 1;
+			break;
+		case 'S':
+			o->is_sizes = 1;
 			break;
 		case 's':
 			if ((o->filter.sort = snapshot_parse_sort(val)) < 0)
@@ -131,6 +153,9 @@ int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int 
 	if (o->nfiles != nfiles)
 		return error("%s: give %s", argv[0],
 			     nfiles == 1 ? "a snapshot file (.snap)" : "two snapshot files, OLD and NEW");
+	if (sizes_conflict(o))
+		return error("%s: --sizes is one histogram of every allocation, not by site: give it without %s",
+			     argv[0], sizes_conflict(o));
 	if (o->limit < 0)
 		o->limit = o->is_json ? 0 : 10;	/* text: the top 10; JSON: everything */
 	if (o->is_leaks && o->filter.at_peak)
@@ -343,7 +368,8 @@ static void usage(void)
 {
 	printf("usage: cprof stats SNAPSHOT [--by lineno|filename|function|traceback] [--limit N]\n"
 	       "                  [--sort size|count|allocated_size|allocated_count|temporary_count] [--peak]\n"
-	       "                  [--include GLOB] [--exclude GLOB] [--all-frames] [--leaks[=all]] [--json]\n\n"
+	       "                  [--include GLOB] [--exclude GLOB] [--all-frames] [--leaks[=all]] [--json]\n"
+	       "       cprof stats SNAPSHOT --sizes [--json]\n\n"
 	       "Live memory of a snapshot by allocation site, largest first (tracemalloc's\n"
 	       "Snapshot.statistics). --by traceback prints each site's stack with the\n"
 	       "innermost frame last, as Python tracebacks do. --include/--exclude match the\n"
@@ -357,7 +383,11 @@ static void usage(void)
 	       "heaptrack's definition). Sorted by a total, each line adds calls=, allocated=\n"
 	       "and temporary=, and sites with nothing live are listed too.\n"
 	       "--peak: what was live at the moment the traced bytes peaked (the header's\n"
-	       "peak), by site, instead of what is live in the snapshot.\n");
+	       "peak), by site, instead of what is live in the snapshot.\n"
+	       "--sizes: a histogram of the requested sizes in power-of-two buckets (0 B,\n"
+	       "[1 B, 2 B), [2 B, 4 B), ...): allocation calls and bytes over the run, blocks\n"
+	       "and bytes live in the snapshot (a realloc counts as an allocation of its new\n"
+	       "size); JSON: a \"sizes\" array of non-empty buckets.\n");
 }
 
 int cmd_stats(int argc, char **argv)
@@ -381,6 +411,12 @@ int cmd_stats(int argc, char **argv)
 		return EXIT_ERROR;
 	}
 	const struct snapshot *s = l.s;
+	if (o.is_sizes) {
+		int r = cmd_stats_print_sizes(s, o.is_json);
+		loaded_close(&l);
+		cmd_stats_options_release(&o);
+		return r < 0 ? EXIT_ERROR : fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
+	}
 	if (cmd_stats_check_peak(s, &o) < 0) {
 		loaded_close(&l);
 		cmd_stats_options_release(&o);

@@ -12,6 +12,7 @@ struct stats_options {
 	int key;		/* enum snap_key */
 	long limit;		/* entries shown, 0 = all */
 	int is_json, is_leaks;
+	int is_sizes, has_by;	/* stats --sizes; --by given */
 	struct snap_filter filter;
 	const char *files[2];
 	int nfiles;
@@ -34,5 +35,8 @@ void cmd_stats_print_header(const struct snapshot *s);
 void cmd_stats_print_json_entries(const struct snap_stats *st, const struct stats_options *o,
 				  int is_diff);
 void cmd_stats_print_json_snapshot(const char *name, const struct snapshot *s);
+/* `stats --sizes` (cmd_stats_sizes.c): s's allocation-size histogram, as
+ * text or JSON (stdout); -1 after one error line when s has none. */
+int cmd_stats_print_sizes(const struct snapshot *s, int is_json);
 
 #endif

@@ -83,6 +83,35 @@ corrupt:
 	return -1;
 }
 
+/* The size histogram: at most FMT_SIZE_BUCKETS records, each live count
+ * within its total (as a trace's), the totals' sums within 64 bits. */
+static int parse_sizes(struct snapshot *s, const struct fmt_file_section *sec, const char *path,
+		       char *err, size_t errlen)
+{
+	if (sec->count > FMT_SIZE_BUCKETS ||
+	    sec->size != (uint64_t)sec->count * sizeof(struct fmt_size_bucket)) {
+		snprintf(err, errlen, "'%s' is corrupt: its size histogram has %u buckets in %llu bytes (at most %d buckets of %zu bytes)",
+			 path, sec->count, (unsigned long long)sec->size, FMT_SIZE_BUCKETS,
+			 sizeof(struct fmt_size_bucket));
+		return -1;
+	}
+	uint64_t blocks_sum = 0, bytes_sum = 0;	/* the totals printed must not wrap */
+	memcpy(s->sizes, sec->payload, sec->size);
+	for (uint32_t k = 0; k < sec->count; k++) {
+		const struct fmt_size_bucket *b = &s->sizes[k];
+		if (b->live_blocks > b->total_blocks || b->live_bytes > b->total_bytes ||
+		    (b->live_blocks == 0 && b->live_bytes != 0) ||
+		    b->total_blocks > UINT64_MAX - blocks_sum || b->total_bytes > UINT64_MAX - bytes_sum) {
+			snprintf(err, errlen, "'%s' is corrupt: bad size histogram bucket %u", path, k);
+			return -1;
+		}
+		blocks_sum += b->total_blocks;
+		bytes_sum += b->total_bytes;
+	}
+	s->has_sizes = 1;
+	return 0;
+}
+
 /*
  * After a dlclose several modules may cover one address: each frame is
  * looked up at its trace's load generation (the library mapped there
@@ -156,6 +185,10 @@ struct snapshot *snapshot_parse(const struct fmt_file *f, char *err, size_t errl
 	/* The peak's fields are in the longer record only. */
 	s->has_peak = s->has_totals && (f->header.features & FMT_FEAT_TRACE_PEAK);
 	if (parse_traces(s, traces, s->has_totals, f->path, err, errlen) < 0)
+		goto fail;
+	/* Older files have no histogram: read, and --sizes says so. */
+	const struct fmt_file_section *sizes = fmt_file_find(f, FMT_SEC_SIZES);
+	if (sizes && parse_sizes(s, sizes, f->path, err, errlen) < 0)
 		goto fail;
 	place_modules(s);
 	return s;

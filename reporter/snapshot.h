@@ -33,6 +33,9 @@ struct snapshot {
 	struct modmap modules;
 	int has_totals;			/* FMT_FEAT_TRACE_TOTALS: temporaries known */
 	int has_peak;			/* FMT_FEAT_TRACE_PEAK: the peak's composition known */
+	int has_sizes;			/* FMT_SEC_SIZES: the size histogram known */
+	/* Bucket k as common/format.h defines it; zero past the file's count. */
+	struct fmt_size_bucket sizes[FMT_SIZE_BUCKETS];
 	struct snap_trace *traces;
 	size_t ntraces;
 	uint64_t *frames;		/* storage of every trace's frames */

@@ -295,6 +295,38 @@ for name, (off, fmt), v in [
     ("trace peak_bytes 2^63 (over total_bytes)", at(toff, "fmt_trace", "peak_bytes"), 1 << 63),
 ]:
     case("huge count", name, "snap", patched(d, (off, fmt, v)), grind="frames" in name or "ntraces" in name)
+# The size histogram: record k is bucket k, at most 64 of them, live
+# within allocated, totals that add up in 64 bits.
+sz = find(d, "sizes")
+used = [r for r in sz.records if r["fields"]["total_blocks"]]
+freed = next(r for r in used if not r["fields"]["live_blocks"])
+SZ_COUNT, SZ_SIZE = at(sz.off, "fmt_section", "count"), at(sz.off, "fmt_section", "size")
+for name, edits in [
+    ("sizes count +1 (size unchanged)", [(*SZ_COUNT, sz.count + 1)]),
+    ("sizes count -1 (size unchanged)", [(*SZ_COUNT, sz.count - 1)]),
+    ("sizes size -32 (one bucket short)", [(*SZ_SIZE, sz.size - 32)]),
+    ("sizes bucket live_blocks over total_blocks",
+     [(*at(used[0]["offset"], "fmt_size_bucket", "live_blocks"),
+       used[0]["fields"]["total_blocks"] + 1)]),
+    ("sizes bucket live_bytes over total_bytes",
+     [(*at(used[-1]["offset"], "fmt_size_bucket", "live_blocks"), 1),
+      (*at(used[-1]["offset"], "fmt_size_bucket", "live_bytes"),
+       used[-1]["fields"]["total_bytes"] + 1)]),
+    ("sizes bucket live_bytes without a live block",
+     [(*at(freed["offset"], "fmt_size_bucket", "live_bytes"), 1)]),
+    ("sizes total_bytes summing past 2^64",
+     [(*at(r["offset"], "fmt_size_bucket", "total_bytes"), 1 << 63) for r in used[:2]]),
+    ("sizes total_blocks summing past 2^64",
+     [(*at(r["offset"], "fmt_size_bucket", "total_blocks"), U64) for r in used[:2]]),
+]:
+    case("huge count", name, "snap", patched(d, *edits), grind="size " in name)
+# 65 buckets, the size to match: one more than format.h defines.
+i = next(n for n, s in enumerate(sections(d)) if s.name == "sizes")
+over = rebuilt(d, {i: d[sz.payload:sz.payload + sz.size] + bytes(32 * (65 - sz.count))})
+case("huge count", "sizes 65 buckets (over FMT_SIZE_BUCKETS)", "snap",
+     patched(over, (*SZ_COUNT, 65)), grind=True)
+case("huge informational counter", "sizes total_bytes 2^63", "snap",
+     patched(d, (*at(freed["offset"], "fmt_size_bucket", "total_bytes"), 1 << 63)), "accept")
 case("huge informational counter", "info current_bytes", "snap",
      patched(d, (*at(info, "fmt_snap_info", "current_bytes"), U64)), "accept")
 case("huge informational counter", "trace load generation 0xffffffff", "snap",
@@ -309,7 +341,8 @@ def commands(fk, bad, out):
     cmds = ([["report", bad], ["report", bad, "--json"], ["whatif", bad, "main=2"],
              ["report", "--merge", PARTNER, bad]]
             if fk == "prof" else
-            [["stats", bad], ["stats", bad, "--json"], ["stats", bad, "--leaks"]])
+            [["stats", bad], ["stats", bad, "--json"], ["stats", bad, "--leaks"],
+             ["stats", bad, "--sizes"]])
     cmds += [["diff", good, bad], ["diff", bad, good, "--json"]]
     for fmt in ("callgrind", "folded", "pprof", "speedscope"):
         cmds.append(["export", bad, "--format", fmt, "-o", os.path.join(out, "out." + fmt)])

@@ -536,3 +536,42 @@ Test(format, commit_failure_removes_temporary)
 	cr_assert_eq(w.fd, -1);
 	cr_assert_eq(count_entries(tmpdir), 1, "only the directory is left");
 }
+
+/* The histogram's buckets (FMT_SEC_SIZES): 0 alone, then [2^(k-1), 2^k). */
+static const struct {
+	uint64_t size;
+	unsigned bucket;
+} size_buckets[] = {
+	{ 0, 0 },	     { 1, 1 },		{ 2, 2 },	       { 3, 2 },
+	{ 4, 3 },	     { 15, 4 },		{ 16, 5 },	       { 24, 5 },
+	{ 31, 5 },	     { 32, 6 },		{ 1023, 10 },	       { 1024, 11 },
+	{ 4096, 13 },	     { 8191, 13 },	{ 100000, 17 },	       { (1ull << 40) - 1, 40 },
+	{ 1ull << 40, 41 },  { (1ull << 62) - 1, 62 }, { 1ull << 62, 63 }, { INT64_MAX, 63 },
+};
+
+Test(format, size_bucket_is_the_bit_length)
+{
+	for (size_t i = 0; i < sizeof(size_buckets) / sizeof(size_buckets[0]); i++) {
+		uint64_t size = size_buckets[i].size;
+		unsigned k = fmt_size_bucket_of(size);
+		cr_assert_eq(k, size_buckets[i].bucket, "size %llu: bucket %u, not %u",
+			     (unsigned long long)size, k, size_buckets[i].bucket);
+		cr_assert(k < FMT_SIZE_BUCKETS);
+		cr_assert(fmt_size_bucket_min(k) <= size && size <= fmt_size_bucket_max(k),
+			  "size %llu outside bucket %u [%llu, %llu]", (unsigned long long)size, k,
+			  (unsigned long long)fmt_size_bucket_min(k),
+			  (unsigned long long)fmt_size_bucket_max(k));
+	}
+}
+
+Test(format, size_buckets_tile_every_size_below_2_63)
+{
+	cr_assert_eq(fmt_size_bucket_min(0), 0);
+	cr_assert_eq(fmt_size_bucket_max(0), 0);
+	for (unsigned k = 1; k < FMT_SIZE_BUCKETS; k++) {
+		cr_assert_eq(fmt_size_bucket_min(k), fmt_size_bucket_max(k - 1) + 1, "bucket %u", k);
+		cr_assert_eq(fmt_size_bucket_of(fmt_size_bucket_min(k)), k);
+		cr_assert_eq(fmt_size_bucket_of(fmt_size_bucket_max(k)), k);
+	}
+	cr_assert_eq(fmt_size_bucket_max(FMT_SIZE_BUCKETS - 1), (uint64_t)INT64_MAX);
+}
