@@ -12,6 +12,7 @@ struct stats_options {
 	int key;		/* enum snap_key */
 	long limit;		/* entries shown, 0 = all */
 	int is_json, is_leaks;
+	int is_timeline;	/* stats --timeline: the samples, not the sites */
 	struct snap_filter filter;
 	const char *files[2];
 	int nfiles;
