@@ -210,12 +210,16 @@ void snapshot_request_from_signal(void)
 	errno = err;
 }
 
-/* A sample between snapshots, under the snapshot lock as they are. */
-static void sample_now(void)
+/* A sample between snapshots, under the snapshot lock as they are (a
+ * snapshot's own sample may decimate too). Returns the step to the next. */
+static uint64_t sample_now(int is_first)
 {
 	pthread_mutex_lock(&snap.lock);
-	timeline_sample(atomic_load(&rt.current_bytes));
+	if (!is_first)
+		timeline_sample(atomic_load(&rt.current_bytes));
+	uint64_t step = timeline_interval_ns();
 	pthread_mutex_unlock(&snap.lock);
+	return step;
 }
 
 /* Sleeps until the word changes or the deadline (0: none) passes. */
@@ -247,7 +251,7 @@ static void *helper_main(void *arg)
 {
 	uint64_t start = clock_mono_ns();
 	uint64_t next_snap_ns = rt.interval_ms ? start + rt.interval_ms * 1000000ull : 0;
-	uint64_t next_sample_ns = rt.timeline_us ? start + timeline_interval_ns() : 0;
+	uint64_t next_sample_ns = rt.timeline_us ? start + sample_now(1) : 0;
 	(void)arg;
 
 	tls.busy = 1;	/* never traced: whatever this thread allocates is ours */
@@ -271,9 +275,8 @@ static void *helper_main(void *arg)
 			continue;
 		}
 		if (next_sample_ns && now >= next_sample_ns) {
-			sample_now();
 			/* After the sample: a decimation doubles the step. */
-			next_sample_ns = next_after(next_sample_ns, timeline_interval_ns(), now);
+			next_sample_ns = next_after(next_sample_ns, sample_now(0), now);
 			continue;
 		}
 		uint64_t deadline = next_snap_ns;
