@@ -51,6 +51,9 @@ enum fmt_section_type {
 	FMT_SEC_THREAD = 3,	/* fmt_thread + count x fmt_node */
 	FMT_SEC_SNAP_INFO = 16,	/* struct fmt_snap_info (memory snapshots) */
 	FMT_SEC_TRACES = 17,	/* count x (fmt_trace + frames) */
+	/* fmt_timeline + count x fmt_timeline_sample (snapshots; older
+	 * files have none, older readers skip it) */
+	FMT_SEC_TIMELINE = 20,
 	FMT_SEC_SIZES = 24,	/* count x fmt_size_bucket (memory snapshots) */
 	FMT_SEC_END = 0x454e44,	/* "END": count = sections before it */
 };
@@ -140,6 +143,30 @@ struct fmt_trace {
 	uint64_t peak_blocks;
 	uint64_t reserved;
 	/* followed by nframes uint64_t return addresses */
+};
+
+/*
+ * Memory over time (FMT_SEC_TIMELINE): the process's traced bytes and
+ * RSS sampled by the helper thread every interval_ns, plus one sample
+ * when each snapshot is written. Bounded: when the store is full every
+ * other sample is dropped and the interval doubles (decimations counts
+ * that), so interval_ns = base_interval_ns << decimations. Samples are
+ * in time order (t_ns never decreases).
+ */
+#define FMT_TIMELINE_MAX 4096
+
+struct fmt_timeline {
+	uint64_t interval_ns;		/* between samples now */
+	uint64_t base_interval_ns;	/* CPROF_TIMELINE */
+	uint32_t nsamples;		/* = the section's count */
+	uint32_t decimations;
+	uint64_t reserved[2];
+};
+
+struct fmt_timeline_sample {
+	uint64_t t_ns;			/* after fmt_meta.start_unix_ns */
+	uint64_t traced_bytes;		/* fmt_snap_info.current_bytes then */
+	uint64_t rss_bytes;		/* /proc/self/statm's resident pages */
 };
 
 /* A trace record of files without FMT_FEAT_TRACE_TOTALS. */

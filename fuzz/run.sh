@@ -65,9 +65,11 @@ common=$(ls common/*.c)
 status=0
 fuzz_one fuzz_profile fuzz/corpus fuzz/fuzz_profile.c $common \
 	reporter/profile.c reporter/callstats.c reporter/hashmap.c reporter/util.c || status=1
-# The snapshot target brings its own stand-in symbolizer (no libdw).
+# The snapshot target brings its own stand-in symbolizer (no libdw), and
+# draws the timeline chart (html_timeline.c and its escaping).
 fuzz_one fuzz_snapshot fuzz/corpus-snap fuzz/fuzz_snapshot.c $common \
-	reporter/snapshot.c reporter/hashmap.c reporter/util.c || status=1
+	reporter/snapshot.c reporter/hashmap.c reporter/util.c \
+	reporter/html_timeline.c reporter/html_table.c || status=1
 # The whole pipeline but its main(), as sensor-pipeline builds it.
 fuzz_one fuzz_csv fuzz/corpus-csv fuzz/fuzz_csv.c \
 	$(ls pipeline-demo/*.c | grep -v '/main\.c$') || status=1

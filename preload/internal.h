@@ -110,6 +110,7 @@ struct mem_runtime {
 	uint32_t max_traces;		/* CPROF_MAX_TRACES */
 	uint32_t interval_ms;		/* CPROF_INTERVAL, 0 = off */
 	int snap_signal;		/* CPROF_SNAPSHOT_SIGNAL, 0 = off */
+	uint32_t timeline_us;		/* CPROF_TIMELINE, 0 = off */
 	int headers;			/* blocks of malloc/calloc/realloc carry a header */
 	uint64_t secret;		/* per process: keys the headers' tags */
 	uintptr_t self_lo, self_hi;	/* our own code: frames skipped */
@@ -470,7 +471,7 @@ static inline void counters_add_current(uint64_t delta)
 /* Writes DIR/PROG.PID.SEQ.snap; 0, or -1 (said once on stderr). Takes
  * the snapshot lock; the calling thread must not be inside a hook. */
 int snapshot_take(const char *label) HIDDEN;
-/* Starts the helper thread that serves signal and interval snapshots
+/* Starts the helper thread that serves signal and interval snapshots and samples the timeline
  * (when they are on and it is not running). */
 void snapshot_start_helper(void) HIDDEN;
 /* Signal handler work: async-signal-safe. */
@@ -480,6 +481,14 @@ void snapshot_at_exit(void *arg) HIDDEN;
 void snapshot_fork_prepare(void) HIDDEN;
 void snapshot_fork_parent(void) HIDDEN;
 void snapshot_fork_child(void) HIDDEN;
+
+/* timeline.c: memory over time. The caller holds the snapshot lock. */
+/* Appends a sample (traced_bytes, RSS, now); does nothing when off. */
+void timeline_sample(uint64_t traced_bytes) HIDDEN;
+/* Between the helper's samples: CPROF_TIMELINE, doubled per decimation. */
+uint64_t timeline_interval_ns(void) HIDDEN;
+/* The FMT_SEC_TIMELINE section of every sample so far; none when off. */
+void timeline_write(struct fmt_writer *w) HIDDEN;
 
 /* hooks.c: in-band headers on if CPROF_HEADERS allows and the allocator
  * next is glibc's (sets rt.headers and rt.secret); from configure(). */

@@ -46,31 +46,31 @@ void runtime_quiet_end(void)
 
 /* ---- environment: a bad value is said once and the default used ---- */
 
-/* Seconds with up to three decimals, as milliseconds; 0 = off. */
-static uint32_t env_interval_ms(void)
+/* A number with up to three decimals, as thousandths (CPROF_INTERVAL:
+ * seconds to ms; CPROF_TIMELINE: ms to us); 0 = off. */
+static uint32_t env_thousandths(const char *name, uint32_t def, const char *usage)
 {
-	const char *s = getenv("CPROF_INTERVAL");
-	uint64_t ms = 0;
+	const char *s = getenv(name);
+	uint64_t v = 0;
 	int decimals = -1;
 
 	if (!s || !*s)
-		return 0;
+		return def;
 	for (const char *p = s; *p; p++) {
 		if (*p == '.' && decimals < 0) {
 			decimals = 0;
-		} else if (*p >= '0' && *p <= '9' && decimals < 3 && ms < 100000000u) {
-			ms = ms * 10 + (uint64_t)(*p - '0');
+		} else if (*p >= '0' && *p <= '9' && decimals < 3 && v < 100000000u) {
+			v = v * 10 + (uint64_t)(*p - '0');
 			if (decimals >= 0)
 				decimals++;
 		} else {
-			rtenv_say("ignoring bad CPROF_INTERVAL='", s,
-				    "' (use seconds, e.g. 1 or 0.5; interval snapshots off)", NULL, NULL);
+			rtenv_say("ignoring bad ", name, "='", s, usage);
 			return 0;
 		}
 	}
 	for (int d = decimals < 0 ? 0 : decimals; d < 3; d++)
-		ms *= 10;
-	return (uint32_t)ms;
+		v *= 10;
+	return (uint32_t)v;
 }
 
 static int env_signal(void)
@@ -160,7 +160,12 @@ static void configure(void)
 	rt.max_frames = rtenv_count("CPROF_FRAMES", DEFAULT_FRAMES, 1, FMT_FRAMES_MAX);
 	rt.unwind = env_unwind();
 	rt.max_traces = rtenv_count("CPROF_MAX_TRACES", DEFAULT_MAX_TRACES, 16, MAX_TRACES_LIMIT);
-	rt.interval_ms = env_interval_ms();
+	rt.interval_ms = env_thousandths("CPROF_INTERVAL", 0,
+					 "' (use seconds, e.g. 1 or 0.5; interval snapshots off)");
+	/* 10 ms: a minute's run fills the store once; a sample costs the
+	 * helper a statm read (see README for the measurement). */
+	rt.timeline_us = env_thousandths("CPROF_TIMELINE", 10000,
+					 "' (use milliseconds, e.g. 10 or 0.5; timeline off)");
 	rt.snap_signal = env_signal();
 	rt.start_unix_ns = rtenv_unix_ns();
 	rt.start_mono_ns = clock_mono_ns();

@@ -1,7 +1,8 @@
 /*
  * Snapshots: DIR/PROG.PID.SEQ.snap written whole (temporary, rename) by
  * whoever asks (the API, the exit handler, the helper thread that
- * serves CPROF_SNAPSHOT_SIGNAL and CPROF_INTERVAL). The signal handler
+ * serves CPROF_SNAPSHOT_SIGNAL and CPROF_INTERVAL and samples
+ * CPROF_TIMELINE). The signal handler
  * only counts the request and wakes the helper: no unsafe work in it.
  */
 #define _GNU_SOURCE
@@ -100,6 +101,9 @@ static int write_locked(const char *label)
 		info.total_blocks += ft.total_blocks;
 	}
 	info.current_bytes = atomic_load(&rt.current_bytes);
+	/* The snapshot's own moment is on its timeline: its last sample is
+	 * its current bytes. */
+	timeline_sample(info.current_bytes);
 	info.peak_bytes = atomic_load(&rt.peak_bytes);
 	info.peak_ns = ticks_to_ns_since_start(atomic_load(&rt.peak_tsc));
 	info.total_frees = info.total_blocks - info.current_blocks;
@@ -144,6 +148,7 @@ static int write_locked(const char *label)
 	fmt_writer_begin(&writer, FMT_SEC_SIZES, nsizes);
 	fmt_writer_put(&writer, sizes, nsizes * sizeof(sizes[0]));
 	fmt_writer_end(&writer);
+	timeline_write(&writer);
 	if (fmt_writer_commit(&writer) < 0) {
 		rtenv_say("cannot write '", writer.final_path, "': ", strerrordesc_np(errno),
 			    " (snapshots disabled)");
@@ -210,9 +215,48 @@ void snapshot_request_from_signal(void)
 	errno = err;
 }
 
+/* A sample between snapshots, under the snapshot lock as they are (a
+ * snapshot's own sample may decimate too). Returns the step to the next. */
+static uint64_t sample_now(int is_first)
+{
+	pthread_mutex_lock(&snap.lock);
+	if (!is_first)
+		timeline_sample(atomic_load(&rt.current_bytes));
+	uint64_t step = timeline_interval_ns();
+	pthread_mutex_unlock(&snap.lock);
+	return step;
+}
+
+/* Sleeps until the word changes or the deadline (0: none) passes. */
+static void wait_until(uint32_t seen, uint64_t deadline_ns)
+{
+	uint64_t now = clock_mono_ns();
+
+	if (!deadline_ns) {
+		futex_wait(&snap.wake, seen, NULL);
+		return;
+	}
+	if (now >= deadline_ns)
+		return;
+	struct timespec ts = {
+		.tv_sec = (time_t)((deadline_ns - now) / 1000000000u),
+		.tv_nsec = (long)((deadline_ns - now) % 1000000000u),
+	};
+	futex_wait(&snap.wake, seen, &ts);
+}
+
+/* The next deadline after one that came at now: fell behind, skip, do not burst. */
+static uint64_t next_after(uint64_t deadline_ns, uint64_t step_ns, uint64_t now)
+{
+	deadline_ns += step_ns;
+	return deadline_ns <= now ? now + step_ns : deadline_ns;
+}
+
 static void *helper_main(void *arg)
 {
-	uint64_t next_ns = rt.interval_ms ? clock_mono_ns() + rt.interval_ms * 1000000ull : 0;
+	uint64_t start = clock_mono_ns();
+	uint64_t next_snap_ns = rt.interval_ms ? start + rt.interval_ms * 1000000ull : 0;
+	uint64_t next_sample_ns = rt.timeline_us ? start + sample_now(1) : 0;
 	(void)arg;
 
 	tls.busy = 1;	/* never traced: whatever this thread allocates is ours */
@@ -229,31 +273,29 @@ static void *helper_main(void *arg)
 			snapshot_take("signal");
 			continue;
 		}
-		if (next_ns) {
-			uint64_t now = clock_mono_ns();
-			if (now >= next_ns) {
-				snapshot_take("interval");
-				next_ns += rt.interval_ms * 1000000ull;
-				if (next_ns <= now)	/* fell behind: skip, do not burst */
-					next_ns = now + rt.interval_ms * 1000000ull;
-				continue;
-			}
-			struct timespec ts = {
-				.tv_sec = (time_t)((next_ns - now) / 1000000000u),
-				.tv_nsec = (long)((next_ns - now) % 1000000000u),
-			};
-			futex_wait(&snap.wake, seen, &ts);
-		} else {
-			futex_wait(&snap.wake, seen, NULL);
+		uint64_t now = clock_mono_ns();
+		if (next_snap_ns && now >= next_snap_ns) {
+			snapshot_take("interval");
+			next_snap_ns = next_after(next_snap_ns, rt.interval_ms * 1000000ull, now);
+			continue;
 		}
+		if (next_sample_ns && now >= next_sample_ns) {
+			/* After the sample: a decimation doubles the step. */
+			next_sample_ns = next_after(next_sample_ns, sample_now(0), now);
+			continue;
+		}
+		uint64_t deadline = next_snap_ns;
+		if (next_sample_ns && (!deadline || next_sample_ns < deadline))
+			deadline = next_sample_ns;
+		wait_until(seen, deadline);
 	}
 	return NULL;
 }
 
 /*
  * The helper runs only while it is needed: started at start-up when
- * signal or interval snapshots are on; never in a fork handler (a forked
- * child marks it pending, and its first hook starts it: a child that
+ * signal or interval snapshots or the timeline are on; never in a fork
+ * handler (a forked child marks it pending, and its first hook starts it: a child that
  * execs at once stays single-threaded); stopped around unshare() and
  * setns(), which refuse a multi-threaded caller, and pending after.
  */
@@ -262,7 +304,7 @@ void snapshot_start_helper(void)
 	pthread_attr_t attr;
 	sigset_t all, old;
 
-	if (!rt.interval_ms && !rt.snap_signal)
+	if (!rt.interval_ms && !rt.snap_signal && !rt.timeline_us)
 		return;
 	int was_busy = tls.busy;
 	tls.busy = 1;	/* the thread's TLS and stack are not the program's */
@@ -281,7 +323,7 @@ void snapshot_start_helper(void)
 		if (pthread_create(&snap.helper, &attr, helper_main, NULL) == 0)
 			snap.has_helper = 1;
 		else
-			rtenv_say("cannot start the snapshot thread (signal and interval snapshots disabled)",
+			rtenv_say("cannot start the snapshot thread (signal and interval snapshots and the timeline disabled)",
 				  NULL, NULL, NULL, NULL);
 		runtime_quiet_end();
 		pthread_attr_destroy(&attr);

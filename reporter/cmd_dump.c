@@ -136,6 +136,21 @@ static const struct field node_fields[] = {
 	{ NULL, 0, 0, 0 },
 };
 
+static const struct field timeline_fields[] = {
+	FIELD(fmt_timeline, interval_ns, F_UINT),
+	FIELD(fmt_timeline, base_interval_ns, F_UINT),
+	FIELD(fmt_timeline, nsamples, F_UINT),
+	FIELD(fmt_timeline, decimations, F_UINT),
+	FIELD(fmt_timeline, reserved, F_BYTES),
+	{ NULL, 0, 0, 0 },
+};
+static const struct field timeline_sample_fields[] = {
+	FIELD(fmt_timeline_sample, t_ns, F_UINT),
+	FIELD(fmt_timeline_sample, traced_bytes, F_UINT),
+	FIELD(fmt_timeline_sample, rss_bytes, F_UINT),
+	{ NULL, 0, 0, 0 },
+};
+
 static const struct record_type {
 	const char *name;
 	size_t size;
@@ -147,10 +162,11 @@ static const struct record_type {
 	RECORD(fmt_module, module_fields),	 RECORD(fmt_thread, thread_fields),
 	RECORD(fmt_node, node_fields),		 RECORD(fmt_trace, trace_fields),
 	RECORD(fmt_trace_v1, trace_v1_fields), RECORD(fmt_size_bucket, size_bucket_fields),
+	RECORD(fmt_timeline, timeline_fields), RECORD(fmt_timeline_sample, timeline_sample_fields),
 #undef RECORD
 };
 enum { R_HEADER, R_SECTION, R_META, R_SNAP_INFO, R_MODULE, R_THREAD, R_NODE, R_TRACE,
-       R_TRACE_V1, R_SIZE_BUCKET };
+       R_TRACE_V1, R_SIZE_BUCKET, R_TIMELINE, R_TIMELINE_SAMPLE };
 
 static const char *section_name(uint32_t type)
 {
@@ -161,6 +177,7 @@ static const char *section_name(uint32_t type)
 	case FMT_SEC_SNAP_INFO: return "snap_info";
 	case FMT_SEC_TRACES: return "traces";
 	case FMT_SEC_SIZES: return "sizes";
+	case FMT_SEC_TIMELINE: return "timeline";
 	case FMT_SEC_END: return "end";
 	}
 	return "unknown";
@@ -367,6 +384,15 @@ static int dump_records(struct dumper *d, const struct fmt_file_section *s)
 		}
 		break;
 	}
+	case FMT_SEC_TIMELINE:
+		NEED(sizeof(struct fmt_timeline), "fmt_timeline");
+		print_record(d, R_TIMELINE, base, NULL);
+		off = sizeof(struct fmt_timeline);
+		for (uint32_t i = 0; i < s->count; i++, off += sizeof(struct fmt_timeline_sample)) {
+			NEED(sizeof(struct fmt_timeline_sample), "a fmt_timeline_sample");
+			print_record(d, R_TIMELINE_SAMPLE, base + off, NULL);
+		}
+		break;
 	}
 #undef NEED
 	return 0;

@@ -58,15 +58,17 @@ int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int 
 		{ "sort", required_argument, NULL, 's' },
 		{ "peak", no_argument, NULL, 'P' },
 		{ "sizes", no_argument, NULL, 'S' },
+		{ "timeline", no_argument, NULL, 'T' },
 	};
 	struct option longopts[sizeof(all) / sizeof(all[0]) + 1] = { { 0 } };
 	size_t nopts = 0;
 	int c;
 
-	/* --fail-over is diff's, --leaks and --sizes stats': the other one's is unknown. */
+	/* --fail-over is diff's; --leaks, --sizes and --timeline stats': the
+	 * other one's is unknown. */
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if ((all[i].val != 'f' || nfiles == 2) &&
-		    ((all[i].val != 'L' && all[i].val != 'S') || allow_leaks))
+		    ((all[i].val != 'L' && all[i].val != 'S' && all[i].val != 'T') || allow_leaks))
 			longopts[nopts++] = all[i];
 
 	memset(o, 0, sizeof(*o));
@@ -108,6 +110,9 @@ int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int 
 			break;
 		case 'S':
 			o->is_sizes = 1;
+			break;
+		case 'T':
+			o->is_timeline = 1;
 			break;
 		case 's':
 			if ((o->filter.sort = snapshot_parse_sort(val)) < 0)
@@ -153,11 +158,19 @@ int cmd_stats_parse_options(int argc, char **argv, struct stats_options *o, int 
 	if (o->nfiles != nfiles)
 		return error("%s: give %s", argv[0],
 			     nfiles == 1 ? "a snapshot file (.snap)" : "two snapshot files, OLD and NEW");
+	if (o->is_sizes && o->is_timeline)
+		return error("%s: --sizes and --timeline are two views of the snapshot: give one", argv[0]);
 	if (sizes_conflict(o))
 		return error("%s: --sizes is one histogram of every allocation, not by site: give it without %s",
 			     argv[0], sizes_conflict(o));
 	if (o->limit < 0)
 		o->limit = o->is_json ? 0 : 10;	/* text: the top 10; JSON: everything */
+	if (o->is_timeline && !o->is_json)
+		return error("%s: --timeline prints its samples as JSON: add --json (or see the chart in 'cprof html')",
+			     argv[0]);
+	if (o->is_timeline && (o->is_leaks || o->filter.at_peak))
+		return error("%s: --timeline prints memory over time, not sites: leave out --leaks and --peak",
+			     argv[0]);
 	if (o->is_leaks && o->filter.at_peak)
 		return error("%s: --leaks is what is live at exit, --peak what was live at the peak: give one",
 			     argv[0]);
@@ -364,12 +377,37 @@ void cmd_stats_print_header(const struct snapshot *s)
 		       (unsigned long long)s->info.corrupt_headers);
 }
 
+/* {"timeline":{...,"samples":[{"t":s,"traced":B,"rss":B},...]},"peak":{...}} */
+static int print_timeline_json(const struct snapshot *s)
+{
+	const struct fmt_timeline *h = &s->timeline;
+
+	if (!s->has_timeline)
+		return error("'%s' has no timeline (written by an older cprof, or with CPROF_TIMELINE=0)",
+			     s->path);
+	printf("{");
+	cmd_stats_print_json_snapshot("snapshot", s);
+	printf(",\"timeline\":{\"interval_ms\":%.6g,\"base_interval_ms\":%.6g,\"decimations\":%u,"
+	       "\"samples\":[",
+	       (double)h->interval_ns / 1e6, (double)h->base_interval_ns / 1e6, h->decimations);
+	for (uint32_t i = 0; i < h->nsamples; i++) {
+		const struct fmt_timeline_sample *x = &s->samples[i];
+		printf("%s\n{\"t\":%.9f,\"traced\":%llu,\"rss\":%llu}", i ? "," : "",
+		       (double)x->t_ns / 1e9, (unsigned long long)x->traced_bytes,
+		       (unsigned long long)x->rss_bytes);
+	}
+	printf("]},\"peak\":{\"t\":%.9f,\"traced\":%llu}}\n", (double)s->info.peak_ns / 1e9,
+	       (unsigned long long)s->info.peak_bytes);
+	return 0;
+}
+
 static void usage(void)
 {
 	printf("usage: cprof stats SNAPSHOT [--by lineno|filename|function|traceback] [--limit N]\n"
 	       "                  [--sort size|count|allocated_size|allocated_count|temporary_count] [--peak]\n"
 	       "                  [--include GLOB] [--exclude GLOB] [--all-frames] [--leaks[=all]] [--json]\n"
 	       "       cprof stats SNAPSHOT --sizes [--json]\n\n"
+	       "       cprof stats SNAPSHOT --timeline --json\n\n"
 	       "Live memory of a snapshot by allocation site, largest first (tracemalloc's\n"
 	       "Snapshot.statistics). --by traceback prints each site's stack with the\n"
 	       "innermost frame last, as Python tracebacks do. --include/--exclude match the\n"
@@ -387,7 +425,10 @@ static void usage(void)
 	       "--sizes: a histogram of the requested sizes in power-of-two buckets (0 B,\n"
 	       "[1 B, 2 B), [2 B, 4 B), ...): allocation calls and bytes over the run, blocks\n"
 	       "and bytes live in the snapshot (a realloc counts as an allocation of its new\n"
-	       "size); JSON: a \"sizes\" array of non-empty buckets.\n");
+	       "size); JSON: a \"sizes\" array of non-empty buckets.\n"
+	       "--timeline --json: memory over time, the traced bytes and RSS sampled every\n"
+	       "CPROF_TIMELINE ms up to the snapshot (t in seconds after start), and the\n"
+	       "exact peak; 'cprof html' draws it.\n");
 }
 
 int cmd_stats(int argc, char **argv)
@@ -421,6 +462,12 @@ int cmd_stats(int argc, char **argv)
 		loaded_close(&l);
 		cmd_stats_options_release(&o);
 		return EXIT_ERROR;
+	}
+	if (o.is_timeline) {
+		int r = print_timeline_json(s);
+		loaded_close(&l);
+		cmd_stats_options_release(&o);
+		return r < 0 ? EXIT_ERROR : fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
 	}
 	if (o.is_leaks && strcmp(s->meta.label, "exit") != 0)
 		warning("'%s' is labelled '%s', not 'exit': showing what was live when it was taken",

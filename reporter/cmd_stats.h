@@ -13,6 +13,7 @@ struct stats_options {
 	long limit;		/* entries shown, 0 = all */
 	int is_json, is_leaks;
 	int is_sizes, has_by;	/* stats --sizes; --by given */
+	int is_timeline;	/* stats --timeline: the samples, not the sites */
 	struct snap_filter filter;
 	const char *files[2];
 	int nfiles;

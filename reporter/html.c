@@ -193,8 +193,9 @@ static void site_table(FILE *out, const struct snap_stats *st, int is_diff)
 	html_table_close(out);
 }
 
-static void write_snapshot(FILE *out, struct loaded *in, int idx)
+static void write_snapshot(FILE *out, struct loaded *all, int n, int idx)
 {
+	struct loaded *in = &all[idx];
 	const struct snapshot *s = in->s;
 	struct snap_stats st;
 	char buf[128], sz[32];
@@ -220,6 +221,7 @@ static void write_snapshot(FILE *out, struct loaded *in, int idx)
 	html_table_summary_u64(out, "frees of untraced blocks", s->info.untraced_frees);
 	html_table_summary_u64(out, "blocks freed with an overwritten header", s->info.corrupt_headers);
 	fputs("</table>\n", out);
+	html_timeline_write(out, all, n, idx);
 
 	snapshot_statistics(s, in->sym, SNAP_BY_LINENO, NULL, &st);
 	util_format_bytes(sz, sizeof(sz), (double)st.size, 0);
@@ -332,7 +334,7 @@ void html_write_page(FILE *out, struct loaded *in, int n)
 		if (in[i].p)
 			write_profile(out, &in[i], i);
 		else
-			write_snapshot(out, &in[i], i);
+			write_snapshot(out, in, n, i);
 	}
 	if (n == 2 && in[0].p && in[1].p)
 		write_diff_profiles(out, &in[0], &in[1]);

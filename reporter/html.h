@@ -14,6 +14,10 @@
 /* The page of the n files in (each file, then the diff of two of a kind). */
 void html_write_page(FILE *out, struct loaded *in, int n);
 
+/* The memory-over-time chart of in[idx]'s snapshot (html_timeline.c),
+ * marking the snapshots among the n inputs that are of the same run. */
+void html_timeline_write(FILE *out, const struct loaded *in, int n, int idx);
+
 /* s escaped for both text and attribute values. */
 void html_table_text(FILE *out, const char *s);
 /* A summary row: name, then value. */

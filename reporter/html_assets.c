@@ -28,7 +28,13 @@ const char html_assets_css[] =
 	"#ddd;display:block}\n"
 	".fg-bar{margin:.3em 0;color:#555}\n"
 	".note{color:#a40}\n"
-	"nav a{margin-right:1em}\n";
+	"nav a{margin-right:1em}\n"
+	"svg.timeline{max-width:100%;height:auto;border:1px solid #ddd;font-family:system-ui,sans-serif}\n"
+	".tl-traced{stroke:#c33;stroke-width:1.5}.tl-traced-key{fill:#c33}\n"
+	".tl-rss{stroke:#36c;stroke-width:1.5}.tl-rss-key{fill:#36c}\n"
+	".tl-peak{fill:#c33;stroke:#fff;stroke-width:1.5}\n"
+	".tl-snap{stroke:#999;stroke-width:1.5;stroke-dasharray:4 3}.tl-snap.this{stroke:#333}\n"
+	".tl-guide{stroke:#888}\n";
 
 /* Sorting: numbers by data-v, text by content; a second click reverses.
  * The flame graphs zoom with their own script (flamegraph.c). */
@@ -54,5 +60,22 @@ const char html_assets_js[] =
 	"      rows.forEach(function(r){tb.appendChild(r);});\n"
 	"    });\n"
 	"  });\n"
+	"});\n"
+	/* Memory over time: the sample nearest the pointer, in the readout. */
+	"function tlBytes(v){var u=['B','KiB','MiB','GiB','TiB'],i=0;"
+	"while(v>=1024&&i<4){v/=1024;i++;}return (i?v.toFixed(1):v)+' '+u[i];}\n"
+	"document.querySelectorAll('svg.timeline').forEach(function(svg){\n"
+	"  var d=svg.dataset, s=d.samples.split(';').map(function(x){return x.split(',').map(Number);});\n"
+	"  var left=+d.left, w=+d.w, tEnd=+d.tEnd, out=svg.querySelector('.tl-readout'), g=svg.querySelector('.tl-guide');\n"
+	"  svg.addEventListener('mousemove',function(e){\n"
+	"    var r=svg.getBoundingClientRect(), x=(e.clientX-r.left)*svg.viewBox.baseVal.width/r.width;\n"
+	"    var t=(x-left)/w*tEnd, lo=0, hi=s.length-1;\n"
+	"    while(lo<hi){var m=(lo+hi)>>1; if(s[m][0]<t) lo=m+1; else hi=m;}\n"
+	"    if(lo>0&&t-s[lo-1][0]<s[lo][0]-t) lo--;\n"
+	"    var p=s[lo], px=left+p[0]/tEnd*w;\n"
+	"    g.setAttribute('x1',px); g.setAttribute('x2',px); g.setAttribute('visibility','visible');\n"
+	"    out.textContent=(p[0]/1e9).toFixed(3)+' s: traced '+tlBytes(p[1])+', RSS '+tlBytes(p[2]);\n"
+	"  });\n"
+	"  svg.addEventListener('mouseleave',function(){g.setAttribute('visibility','hidden');out.textContent='';});\n"
 	"});\n"
 	"})();\n";

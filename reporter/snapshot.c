@@ -112,6 +112,38 @@ static int parse_sizes(struct snapshot *s, const struct fmt_file_section *sec, c
 	return 0;
 }
 
+/* Memory over time: a header, then its samples, in time order. */
+static int parse_timeline(struct snapshot *s, const struct fmt_file_section *sec, const char *path,
+			  char *err, size_t errlen)
+{
+	struct fmt_timeline *h = &s->timeline;
+	const size_t one = sizeof(struct fmt_timeline_sample);
+
+	if (sec->size < sizeof(*h) || (sec->size - sizeof(*h)) / one != sec->count ||
+	    (sec->size - sizeof(*h)) % one != 0) {
+		snprintf(err, errlen, "'%s' is corrupt: its timeline's size does not match its %u samples",
+			 path, sec->count);
+		return -1;
+	}
+	memcpy(h, sec->payload, sizeof(*h));
+	if (h->nsamples != sec->count || h->base_interval_ns == 0 || h->decimations > 32 ||
+	    h->interval_ns != h->base_interval_ns << h->decimations ||
+	    h->base_interval_ns > UINT64_MAX >> 32) {
+		snprintf(err, errlen, "'%s' is corrupt: its timeline's header is inconsistent", path);
+		return -1;
+	}
+	s->samples = xcalloc(sec->count ? sec->count : 1, one);
+	memcpy(s->samples, sec->payload + sizeof(*h), (size_t)sec->count * one);
+	for (uint32_t i = 1; i < sec->count; i++)
+		if (s->samples[i].t_ns < s->samples[i - 1].t_ns) {
+			snprintf(err, errlen, "'%s' is corrupt: its timeline goes back in time at sample %u",
+				 path, i);
+			return -1;
+		}
+	s->has_timeline = 1;
+	return 0;
+}
+
 /*
  * After a dlclose several modules may cover one address: each frame is
  * looked up at its trace's load generation (the library mapped there
@@ -190,6 +222,9 @@ struct snapshot *snapshot_parse(const struct fmt_file *f, char *err, size_t errl
 	const struct fmt_file_section *sizes = fmt_file_find(f, FMT_SEC_SIZES);
 	if (sizes && parse_sizes(s, sizes, f->path, err, errlen) < 0)
 		goto fail;
+	const struct fmt_file_section *timeline = fmt_file_find(f, FMT_SEC_TIMELINE);
+	if (timeline && parse_timeline(s, timeline, f->path, err, errlen) < 0)
+		goto fail;
 	place_modules(s);
 	return s;
 fail:
@@ -215,6 +250,7 @@ void snapshot_free(struct snapshot *s)
 	modmap_release(&s->modules);
 	free(s->traces);
 	free(s->frames);
+	free(s->samples);
 	free(s->path);
 	free(s);
 }

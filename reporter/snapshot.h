@@ -39,6 +39,11 @@ struct snapshot {
 	struct snap_trace *traces;
 	size_t ntraces;
 	uint64_t *frames;		/* storage of every trace's frames */
+	/* FMT_SEC_TIMELINE: memory over time, samples in time order (none:
+	 * an older file, or CPROF_TIMELINE=0). */
+	int has_timeline;
+	struct fmt_timeline timeline;
+	struct fmt_timeline_sample *samples;
 };
 
 /* A snapshot from a container read by the loader (loaded.h; tests,

@@ -41,7 +41,8 @@ async function frames(f) {
 }
 
 (async () => {
-  const facts = { console_errors: [], page_errors: [], requests: [], sorts: {}, zoom: {} };
+  const facts = { console_errors: [], page_errors: [], requests: [], sorts: {}, zoom: {},
+                  timeline: {} };
   const ctx = await chromium.launchPersistentContext(userDataDir, {
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -69,6 +70,23 @@ async function frames(f) {
     s.snap_average = await clickHeader(p, 'file3', 'average');
     s.snap_count_desc = await clickHeader(p, 'file3', 'count');
     s.snap_count_asc = await clickHeader(p, 'file3', 'count');
+
+    // The last snapshot's memory-over-time chart: markers, then a hover.
+    const tl = facts.timeline;
+    tl.charts = await p.$$eval('svg.timeline', (ss) => ss.length);
+    const chart = p.locator('#file3 svg.timeline');
+    tl.peak_title = await chart.locator('circle.tl-peak title').textContent();
+    tl.snapshot_titles = await chart.locator('line.tl-snap title').allTextContents();
+    tl.lines = await chart.locator('polyline').evaluateAll((ls) => ls.map((l) => ({
+      cls: l.getAttribute('class'), points: l.getAttribute('points').split(' ').length })));
+    tl.xticks = await chart.locator('text.tl-xtick').allTextContents();
+    tl.yticks = await chart.locator('text.tl-ytick').allTextContents();
+    await chart.scrollIntoViewIfNeeded();
+    const box = await chart.locator('rect.tl-hover').boundingBox();
+    tl.readout_before = await chart.locator('text.tl-readout').textContent();
+    await p.mouse.move(box.x + box.width - 2, box.y + box.height / 2);
+    tl.readout = await chart.locator('text.tl-readout').textContent();
+    tl.guide = await chart.locator('line.tl-guide').getAttribute('visibility');
 
     const z = facts.zoom;
     const { frame } = await graph(p, 'file0');

@@ -327,6 +327,25 @@ case("huge count", "sizes 65 buckets (over FMT_SIZE_BUCKETS)", "snap",
      patched(over, (*SZ_COUNT, 65)), grind=True)
 case("huge informational counter", "sizes total_bytes 2^63", "snap",
      patched(d, (*at(freed["offset"], "fmt_size_bucket", "total_bytes"), 1 << 63)), "accept")
+# Memory over time: its header must match its samples, which go forward.
+tl = find(d, "timeline")
+tl_samples = [r["offset"] for r in tl.records if r["record"] == "fmt_timeline_sample"]
+for name, (off, fmt), v in [
+    ("timeline nsamples 0xffffffff", at(tl.payload, "fmt_timeline", "nsamples"), U32),
+    ("timeline nsamples +1", at(tl.payload, "fmt_timeline", "nsamples"), len(tl_samples) + 1),
+    ("timeline decimations 0xffffffff", at(tl.payload, "fmt_timeline", "decimations"), U32),
+    ("timeline decimations 64", at(tl.payload, "fmt_timeline", "decimations"), 64),
+    ("timeline interval_ns 0", at(tl.payload, "fmt_timeline", "interval_ns"), 0),
+    ("timeline base_interval_ns 0", at(tl.payload, "fmt_timeline", "base_interval_ns"), 0),
+    ("timeline base_interval_ns 2^64-1", at(tl.payload, "fmt_timeline", "base_interval_ns"), U64),
+    ("timeline sample t_ns back in time", at(tl_samples[0], "fmt_timeline_sample", "t_ns"), U64),
+]:
+    case("huge count", name, "snap", patched(d, (off, fmt, v)))
+for name in ("traced_bytes", "rss_bytes"):
+    case("huge informational counter", "timeline sample %s 2^64-1" % name, "snap",
+         patched(d, *[(*at(o, "fmt_timeline_sample", name), U64) for o in tl_samples]), "accept")
+case("huge informational counter", "timeline sample t_ns 2^64-1, the last", "snap",
+     patched(d, (*at(tl_samples[-1], "fmt_timeline_sample", "t_ns"), U64)), "accept")
 case("huge informational counter", "info current_bytes", "snap",
      patched(d, (*at(info, "fmt_snap_info", "current_bytes"), U64)), "accept")
 case("huge informational counter", "trace load generation 0xffffffff", "snap",
@@ -342,7 +361,7 @@ def commands(fk, bad, out):
              ["report", "--merge", PARTNER, bad]]
             if fk == "prof" else
             [["stats", bad], ["stats", bad, "--json"], ["stats", bad, "--leaks"],
-             ["stats", bad, "--sizes"]])
+             ["stats", bad, "--sizes"], ["stats", bad, "--timeline", "--json"]])
     cmds += [["diff", good, bad], ["diff", bad, good, "--json"]]
     for fmt in ("callgrind", "folded", "pprof", "speedscope"):
         cmds.append(["export", bad, "--format", fmt, "-o", os.path.join(out, "out." + fmt)])

@@ -8,6 +8,7 @@ $O/test-artifacts/html-report.png. Two files of a kind get their diff.
 Installs chromium (apt) and playwright-core (npm, into $O/npm) if missing.
 """
 import json
+import math
 import os
 import re
 import shutil
@@ -147,6 +148,38 @@ def flame_graph_zooms():
         raise AssertionError("spin_50ms's width under main: %r" % z["after_main"])
 
 
+def timeline_chart():
+    """The last snapshot's memory over time: both lines with every sample,
+    the exact peak and the run's three snapshots marked, round ticks, and
+    at the plot's right edge the hover shows the last sample's values."""
+    tl = facts["timeline"]
+    eq(tl["charts"], 3, "one chart per snapshot")
+    d = json.loads(cprof("stats", snaps[2], "--timeline", "--json").stdout)
+    samples = d["timeline"]["samples"]
+    eq(tl["lines"], [{"cls": "tl-rss", "points": len(samples)},
+                     {"cls": "tl-traced", "points": len(samples)}], "lines and their points")
+    m = re.match(r"^peak \S+ \S+ at (\d+\.\d{3}) s$", tl["peak_title"])
+    if not m or float(m.group(1)) != round(d["peak"]["t"], 3):
+        raise AssertionError("peak marker %r, peak %r" % (tl["peak_title"], d["peak"]))
+    labels = [json.loads(cprof("stats", f, "--json").stdout)["snapshot"]["label"] for f in snaps]
+    eq([re.match(r"snapshot \d+ '(.*)' at ", t).group(1) for t in tl["snapshot_titles"]], labels,
+       "a marker per snapshot of the run")
+    eq(tl["xticks"][0], "0 s", "time axis from 0")
+    for ticks in (tl["xticks"], tl["yticks"]):
+        vals = [float(t.split()[0]) for t in ticks]
+        steps = {round(b - a, 9) for a, b in zip(vals, vals[1:])}
+        eq(len(steps), 1, "evenly spaced ticks %r" % ticks)
+        step = steps.pop()
+        mant = step / 10 ** math.floor(math.log10(step))
+        if round(mant, 6) not in (1, 2, 5):
+            raise AssertionError("ticks not round: %r" % ticks)
+    eq(tl["readout_before"], "", "no readout before hovering")
+    eq(tl["guide"], "visible", "the hover guide shows")
+    want = "%.3f s: traced " % samples[-1]["t"]
+    if not tl["readout"].startswith(want) or ", RSS " not in tl["readout"]:
+        raise AssertionError("hover readout %r, last sample %r" % (tl["readout"], samples[-1]))
+
+
 def diff_of_two_snapshots():
     out = os.path.join(tmp, "snapdiff.html")
     cprof("html", snaps[0], snaps[1], "-o", out)
@@ -201,6 +234,6 @@ def refusals():
 
 
 for fn in [page_is_self_contained, browser_runs_the_page, tables_sort_on_click,
-           flame_graph_zooms, diff_of_two_snapshots, diff_of_two_profiles, escapes_names, refusals]:
+           flame_graph_zooms, timeline_chart, diff_of_two_snapshots, diff_of_two_profiles, escapes_names, refusals]:
     c.case(fn.__name__, fn)
 c.done()

@@ -201,12 +201,15 @@ def unshare():
 
 def helper_threads():
     """A forked child has no helper until its first hook; with no signal
-    and no interval snapshot there is none at all."""
+    snapshot, no interval snapshot and no timeline there is none at all
+    (the timeline alone keeps one)."""
     def counts(env=None):
         return [l for l in Run("threads", env).stdout.splitlines() if not l.startswith("ok ")]
     eq(counts(), ["parent 2", "child 1 2"], "threads: parent; child before/after malloc")
-    eq(counts({"CPROF_SNAPSHOT_SIGNAL": "none"}), ["parent 1", "child 1 1"],
-       "threads without signal snapshots")
+    eq(counts({"CPROF_SNAPSHOT_SIGNAL": "none", "CPROF_TIMELINE": "0"}),
+       ["parent 1", "child 1 1"], "threads without signal snapshots and timeline")
+    eq(counts({"CPROF_SNAPSHOT_SIGNAL": "none"}), ["parent 2", "child 1 2"],
+       "threads without signal snapshots, with the timeline")
 
 
 CCT_SRC = "tests/progs/mem_cct.c"

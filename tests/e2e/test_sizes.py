@@ -162,6 +162,9 @@ def refused():
         eq(p.stdout, "", "stdout with " + opt[0])
         eq(p.stderr, "cprof: stats: --sizes is one histogram of every allocation, not by site: "
            "give it without %s\n" % opt[0], "refusal of " + opt[0])
+    p = cprof("stats", path, "--sizes", "--timeline", "--json", status=2)
+    eq(p.stderr, "cprof: stats: --sizes and --timeline are two views of the snapshot: give one\n",
+       "refusal of --sizes with --timeline")
     p = cprof("diff", path, path, "--sizes", status=2)
     if "unknown option '--sizes'" not in p.stderr:
         raise AssertionError("diff --sizes: %r" % p.stderr)

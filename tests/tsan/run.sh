@@ -2,7 +2,7 @@
 # ThreadSanitizer on the runtimes' own code. The shim cannot be preloaded
 # under TSan (TSan owns malloc), so both runtimes are compiled here with
 # -fsanitize=thread into $O/tsan/ and linked into stress programs:
-#   stress_preload     preload/live.c, traces.c, snapshot.c driven from
+#   stress_preload     preload/live.c, traces.c, snapshot.c, timeline.c driven from
 #                      24 threads at a time (see the file)
 #   stress_hooks       preload/hooks.c and runtime.c too, their exported
 #                      names prefixed (cprof_malloc, ...) over TSan's
@@ -59,7 +59,7 @@ build() {
 	local unw
 	unw=$(pkg-config --cflags libunwind 2>/dev/null)
 	# Two compilers at a time: the machine has 2 cores.
-	for s in $common preload/live.c preload/traces.c preload/snapshot.c \
+	for s in $common preload/live.c preload/traces.c preload/snapshot.c preload/timeline.c \
 		instrument/hooks.c instrument/runtime.c instrument/threads.c \
 		tests/tsan/stress_preload.c; do
 		o=$T/obj/$(echo "$s" | tr / _ | sed 's/\.c$/.o/')

@@ -1,6 +1,6 @@
 /*
  * ThreadSanitizer stress of the malloc shim's tables, linked from
- * preload/live.c, traces.c and snapshot.c (run by tests/tsan/run.sh).
+ * preload/live.c, traces.c, snapshot.c and timeline.c (run by tests/tsan/run.sh).
  * The shim cannot be preloaded under TSan (TSan owns malloc), so this
  * drives its internal API the way the hooks do, with fake addresses,
  * from 24 worker threads at a time (72 in all: threads end and start
@@ -196,6 +196,9 @@ int main(int argc, char **argv)
 	rt.unwind = UNWIND_FP;
 	rt.max_traces = MAX_TRACES;
 	rt.interval_ms = 5;
+	/* 50 us: the helper samples the timeline, decimating it, between the
+	 * snapshots of the helper and of another thread. */
+	rt.timeline_us = 50;
 	rt.snap_signal = 0;
 	rt.start_unix_ns = rtenv_unix_ns();
 	rt.start_mono_ns = clock_mono_ns();
