@@ -140,7 +140,7 @@ check: test-bins
 	$(Q)O=$(O) SAN=$(SAN) tests/run-all.sh
 ifeq ($(SAN)$(CHECK_SAN),1)
 	$(Q)echo "== the same suite on the sanitizer build ($(O)-san, SAN=address,undefined) =="
-	$(Q)CPROF_THIRDPARTY=$${CPROF_THIRDPARTY:-$(abspath $(O))/thirdparty} \
+	$(Q)THIRDPARTY_DIR=$${THIRDPARTY_DIR:-$(abspath $(O))/thirdparty} \
 		$(MAKE) --no-print-directory SAN=address,undefined O=$(O)-san check
 endif
 

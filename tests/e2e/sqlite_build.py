@@ -23,9 +23,9 @@ PACKAGE = "better-sqlite3@12.9.0"
 # The registry's integrity string of that tarball (npm view ... dist.integrity).
 INTEGRITY = "sha512-wqUv4Gm3toFpHDQmaKD4QhZm3g1DjUBI0yzS4UBl6lElUmXFYdTQmmEDpAFa5o8FiFiymURypEnfVHzILKaxqQ=="
 SQLITE_VERSION = "3.53.0"
-# $O/thirdparty, or CPROF_THIRDPARTY: `make check`'s sanitizer pass reuses
+# $O/thirdparty, or THIRDPARTY_DIR: `make check`'s sanitizer pass reuses
 # the plain pass's (the same gcc, the same flags: compiled once).
-THIRDPARTY = os.environ.get("CPROF_THIRDPARTY") or os.path.join(BUILD, "thirdparty")
+THIRDPARTY = os.environ.get("THIRDPARTY_DIR") or os.path.join(BUILD, "thirdparty")
 CACHE = os.path.join(THIRDPARTY, "better-sqlite3-12.9.0")
 SQLITE_C = os.path.join(CACHE, "sqlite3.c")
 OUT = os.path.join(THIRDPARTY, "build")
