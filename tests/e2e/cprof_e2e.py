@@ -44,6 +44,28 @@ def prog(name, compiler="gcc"):
     return path
 
 
+def cprof_cmd(*argv, status=0, timeout=120):
+    """cprof ARGV run from ROOT (text output); its exit status must be status."""
+    p = subprocess.run([CPROF, *argv], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    if p.returncode != status:
+        raise AssertionError("cprof %s: exit %d, not %d: %s" % (" ".join(argv), p.returncode,
+                                                               status, p.stderr))
+    return p
+
+
+def shim_snapshots(name, parent, args=(), env=None, timeout=120):
+    """Runs test program name (ARGS) under the malloc shim, writing into a new
+    directory in parent: its snapshots as {label: path}."""
+    out = tempfile.mkdtemp(dir=parent)
+    e = dict(os.environ, LD_PRELOAD=MALLOC_LIB, CPROF_OUTPUT=out, **(env or {}))
+    p = subprocess.run([prog(name), *args], env=e, capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        raise AssertionError("%s: exit %d: %s" % (name, p.returncode, p.stderr[-500:]))
+    return {json.loads(cprof_cmd("stats", os.path.join(out, f), "--json").stdout)
+            ["snapshot"]["label"]: os.path.join(out, f)
+            for f in os.listdir(out) if f.endswith(".snap")}
+
+
 class Run:
     """One `cprof run` of a program in a fresh output directory."""
 

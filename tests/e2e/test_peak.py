@@ -10,18 +10,15 @@ Env: O=build dir (default build). Exit 0 when every check passes.
 import json
 import os
 import re
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cprof_e2e import (CPROF, MALLOC_LIB, ROOT, Checks, dump, eq, have_tool,  # noqa: E402
-                       marker_line, prog, scratch_dir)
+from heaptrack_view import Heaptrack  # noqa: E402
+from cprof_e2e import (Checks, ROOT, cprof_cmd, dump, eq, have_tool, marker_line,  # noqa: E402
+                       prog, scratch_dir, shim_snapshots)
 
-LIB = MALLOC_LIB
 SRC = os.path.join(ROOT, "tests", "progs", "mem_peak.c")
 REL = "tests/progs/mem_peak.c"
-TIMEOUT = 120
 c = Checks()
 TMP = scratch_dir("cprof-peak-")
 
@@ -39,26 +36,12 @@ AT_PEAK = {
 LIVE = {"SITE_C": (75000, 75), "SITE_D": (1000, 10)}
 
 
-def cprof(*argv, status=0):
-    p = subprocess.run([CPROF, *argv], capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT)
-    if p.returncode != status:
-        raise AssertionError("cprof %s: exit %d: %s" % (" ".join(argv), p.returncode, p.stderr))
-    return p
+cprof = cprof_cmd
 
 
 def run(env=None):
     """mem_peak under the shim: label -> snapshot path."""
-    out = tempfile.mkdtemp(dir=TMP)
-    e = dict(os.environ, LD_PRELOAD=LIB, CPROF_OUTPUT=out, **(env or {}))
-    p = subprocess.run([prog("mem_peak")], env=e, capture_output=True, text=True,
-                       timeout=TIMEOUT)
-    if p.returncode != 0:
-        raise AssertionError("mem_peak: exit %d: %s" % (p.returncode, p.stderr[-500:]))
-    snaps = {}
-    for f in os.listdir(out):
-        path = os.path.join(out, f)
-        snaps[json.loads(cprof("stats", path, "--json").stdout)["snapshot"]["label"]] = path
-    return snaps
+    return shim_snapshots("mem_peak", TMP, env=env)
 
 
 def own(entries):
@@ -167,14 +150,8 @@ def heaptrack():
     allocated before main (cprof's shim is not loaded then either)."""
     if not have_tool("heaptrack"):
         return
-    out = os.path.join(TMP, "ht")
-    p = subprocess.run(["heaptrack", "-o", out, prog("mem_peak")], capture_output=True,
-                       text=True, timeout=300)
-    eq(p.returncode, 0, "heaptrack's exit status (%s)" % p.stderr[-300:])
-    data = [f for f in os.listdir(TMP) if f.startswith("ht.")]
-    txt = subprocess.run(["heaptrack_print", "-f", os.path.join(TMP, data[0]), "-n", "100",
-                          "-s", "1", "-a", "0", "-p", "1", "-l", "0", "-T", "0"],
-                         capture_output=True, text=True, timeout=300).stdout
+    ht = Heaptrack([prog("mem_peak")], TMP)
+    txt = ht.print("-n", "100", "-s", "1", "-a", "0", "-p", "1", "-l", "0", "-T", "0")
     body = txt.split("PEAK MEMORY CONSUMERS", 1)[1].split("\n\n\n", 1)[0]
     found = {}
     for m in re.finditer(r"^(\S+) peak memory consumed over (\d+) calls from\n\S.*\n  at %s:(\d+)$"

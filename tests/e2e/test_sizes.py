@@ -12,15 +12,12 @@ program. Env: O=build dir (default build). Exit 0 when every check passes.
 import json
 import os
 import re
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cprof_e2e import (CPROF, MALLOC_LIB, ROOT, Checks, dump, eq, have_tool,  # noqa: E402
-                       prog, scratch_dir)
+from heaptrack_view import Heaptrack  # noqa: E402
+from cprof_e2e import (Checks, cprof_cmd, dump, eq, have_tool, prog, scratch_dir, shim_snapshots)  # noqa: E402
 
-TIMEOUT = 120
 c = Checks()
 TMP = scratch_dir("cprof-sizes-")
 
@@ -57,25 +54,12 @@ def histogram(events):
 DELTA = histogram(EVENTS)
 
 
-def cprof(*argv, status=0):
-    p = subprocess.run([CPROF, *argv], capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT)
-    if p.returncode != status:
-        raise AssertionError("cprof %s: exit %d, not %d: %s" % (" ".join(argv), p.returncode,
-                                                               status, p.stderr))
-    return p
+cprof = cprof_cmd
 
 
 def run(env=None):
     """mem_sizes under the shim: label -> snapshot path."""
-    out = tempfile.mkdtemp(dir=TMP)
-    e = dict(os.environ, LD_PRELOAD=MALLOC_LIB, CPROF_OUTPUT=out, **(env or {}))
-    p = subprocess.run([prog("mem_sizes")], env=e, capture_output=True, text=True,
-                       timeout=TIMEOUT)
-    eq(p.returncode, 0, "mem_sizes' exit status (%s)" % p.stderr[-300:])
-    snaps = {}
-    for f in os.listdir(out):
-        path = os.path.join(out, f)
-        snaps[json.loads(cprof("stats", path, "--json").stdout)["snapshot"]["label"]] = path
+    snaps = shim_snapshots("mem_sizes", TMP, env=env)
     eq(sorted(snaps), ["after", "before", "exit"], "snapshots written")
     return snaps
 
@@ -229,19 +213,9 @@ def heaptrack():
     libraries (the calls before cprof's "before" snapshot)."""
     if not have_tool("heaptrack"):
         return
-    out = os.path.join(TMP, "ht")
-    p = subprocess.run(["heaptrack", "-o", out, prog("mem_sizes")], capture_output=True,
-                       text=True, timeout=300)
-    eq(p.returncode, 0, "heaptrack's exit status (%s)" % p.stderr[-300:])
-    data = [f for f in os.listdir(TMP) if f.startswith("ht.")]
-    hist = os.path.join(TMP, "hist.txt")
-    txt = subprocess.run(["heaptrack_print", "-f", os.path.join(TMP, data[0]), "-H", hist],
-                         capture_output=True, text=True, timeout=300).stdout
-    sizes = {}
-    for line in open(hist):
-        size, n = map(int, line.split())
-        sizes[size] = sizes.get(size, 0) + n
-    calls_total = int(re.search(r"^calls to allocation functions: (\d+)", txt, re.M).group(1))
+    ht = Heaptrack([prog("mem_sizes")], TMP)
+    sizes = ht.histogram()
+    calls_total = int(ht.total("calls to allocation functions"))
     eq(sum(sizes.values()), calls_total, "heaptrack's histogram against its total")
     pool = sizes.pop(72704, 0)  # libstdc++'s emergency exception pool
     ours, d = sizes_json(SNAPS["headers"]["exit"])

@@ -12,18 +12,15 @@ import json
 import os
 import re
 import struct
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cprof_e2e import (CPROF, MALLOC_LIB, ROOT, Checks, dump, eq, have_tool,  # noqa: E402
-                       marker_line, prog, scratch_dir)
+from heaptrack_view import Heaptrack  # noqa: E402
+from cprof_e2e import (Checks, ROOT, cprof_cmd, dump, eq, have_tool,  # noqa: E402
+                       marker_line, prog, scratch_dir, shim_snapshots)
 
-LIB = MALLOC_LIB
 SRC = os.path.join(ROOT, "tests", "progs", "mem_totals.c")
 REL = "tests/progs/mem_totals.c"
-TIMEOUT = 120
 N, M, THREADS = 100000, 5000, 4
 c = Checks()
 TMP = scratch_dir("cprof-totals-")
@@ -50,22 +47,12 @@ LINES = {line_of(k): k for k in WANT}
 
 def run(n=N, env=None):
     """mem_totals under the shim: its exit snapshot."""
-    out = tempfile.mkdtemp(dir=TMP)
-    e = dict(os.environ, LD_PRELOAD=LIB, CPROF_OUTPUT=out, **(env or {}))
-    p = subprocess.run([prog("mem_totals"), str(n), str(M)], env=e, capture_output=True,
-                       text=True, timeout=TIMEOUT)
-    if p.returncode != 0:
-        raise AssertionError("mem_totals: exit %d: %s" % (p.returncode, p.stderr[-500:]))
-    snaps = [f for f in os.listdir(out) if f.endswith(".snap")]
-    eq(len(snaps), 1, "snapshots written")
-    return os.path.join(out, snaps[0])
+    snaps = shim_snapshots("mem_totals", TMP, args=(str(n), str(M)), env=env)
+    eq(list(snaps), ["exit"], "snapshots written")
+    return snaps["exit"]
 
 
-def cprof(*argv):
-    p = subprocess.run([CPROF, *argv], capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT)
-    if p.returncode != 0:
-        raise AssertionError("cprof %s: exit %d: %s" % (" ".join(argv), p.returncode, p.stderr))
-    return p
+cprof = cprof_cmd
 
 
 def own(entries):
@@ -169,9 +156,7 @@ def older_file():
     struct.pack_into("<I", data, feat, struct.unpack_from("<I", data, feat)[0] & ~2)
     older = os.path.join(TMP, "older.snap")
     open(older, "wb").write(data)
-    p = subprocess.run([CPROF, "stats", older, "--json", "--sort", "temporary_count"],
-                       capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT)
-    eq(p.returncode, 0, "exit status reading the older file (%s)" % p.stderr)
+    p = cprof_cmd("stats", older, "--json", "--sort", "temporary_count")
     if "did not count temporaries" not in p.stderr:
         raise AssertionError("no warning: %r" % p.stderr)
     got = own(json.loads(p.stdout)["entries"])
@@ -191,14 +176,8 @@ def heaptrack():
     process, by size and stack)."""
     if not have_tool("heaptrack"):
         return
-    out = os.path.join(TMP, "ht")
-    p = subprocess.run(["heaptrack", "-o", out, prog("mem_totals"), str(N), str(M)],
-                       capture_output=True, text=True, timeout=300)
-    eq(p.returncode, 0, "heaptrack's exit status (%s)" % p.stderr[-300:])
-    data = [f for f in os.listdir(TMP) if f.startswith("ht.")]
-    txt = subprocess.run(["heaptrack_print", "-f", os.path.join(TMP, data[0]), "-n", "100",
-                          "-s", "0", "-a", "1", "-p", "0", "-l", "0", "-T", "1"],
-                         capture_output=True, text=True, timeout=300).stdout
+    ht = Heaptrack([prog("mem_totals"), str(N), str(M)], TMP)
+    txt = ht.print("-n", "100", "-s", "0", "-a", "1", "-p", "0", "-l", "0", "-T", "1")
     def per_site(section, what):
         body = txt.split(section, 1)[1].split("\n\n\n", 1)[0]
         found = {}
