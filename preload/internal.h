@@ -471,8 +471,8 @@ static inline void counters_add_current(uint64_t delta)
 /* Writes DIR/PROG.PID.SEQ.snap; 0, or -1 (said once on stderr). Takes
  * the snapshot lock; the calling thread must not be inside a hook. */
 int snapshot_take(const char *label) HIDDEN;
-/* Starts the helper thread that serves signal and interval snapshots and samples the timeline
- * (when they are on and it is not running). */
+/* Starts the helper thread that serves signal and interval snapshots and
+ * samples the timeline (when one is on and it is not running). */
 void snapshot_start_helper(void) HIDDEN;
 /* Signal handler work: async-signal-safe. */
 void snapshot_request_from_signal(void) HIDDEN;

@@ -2,8 +2,8 @@
  * Snapshots: DIR/PROG.PID.SEQ.snap written whole (temporary, rename) by
  * whoever asks (the API, the exit handler, the helper thread that
  * serves CPROF_SNAPSHOT_SIGNAL and CPROF_INTERVAL and samples
- * CPROF_TIMELINE). The signal handler
- * only counts the request and wakes the helper: no unsafe work in it.
+ * CPROF_TIMELINE). The signal handler only counts the request and wakes
+ * the helper: no unsafe work in it.
  */
 #define _GNU_SOURCE
 #include "internal.h"
@@ -295,9 +295,10 @@ static void *helper_main(void *arg)
 /*
  * The helper runs only while it is needed: started at start-up when
  * signal or interval snapshots or the timeline are on; never in a fork
- * handler (a forked child marks it pending, and its first hook starts it: a child that
- * execs at once stays single-threaded); stopped around unshare() and
- * setns(), which refuse a multi-threaded caller, and pending after.
+ * handler (a forked child marks it pending, and its first hook starts
+ * it: a child that execs at once stays single-threaded); stopped around
+ * unshare() and setns(), which refuse a multi-threaded caller, and
+ * pending after.
  */
 void snapshot_start_helper(void)
 {
