@@ -13,9 +13,12 @@ struct output {
 	FILE *f;		/* write here */
 	const char *path;	/* borrowed; NULL: standard output */
 	char *tmp;		/* the temporary beside path */
+	int fd;			/* what f writes to: the temporary or 1 */
+	int write_errno;	/* why the first write failed; 0: none did */
 };
 
-/* 0, or -1 after one error line (the temporary cannot be made). */
+/* 0, or -1 after one error line (the temporary cannot be made). o must
+ * stay where it is until output_close(): f writes through it. */
 int output_open(struct output *o, const char *path);
 /* Ends the output. rc is the writer's status: 0 keeps the file (and
  * says "cprof: wrote PATH"), non-zero (its error already said) removes
