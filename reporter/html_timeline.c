@@ -49,7 +49,7 @@ static double byte_step(double max_bytes, double *unit, const char **unit_name)
 	return round_step(max_bytes / *unit) * *unit;
 }
 
-/* The snapshots of the same run (same process, same start) among in. */
+/* b was taken in a's run (same process, same start): it gets a marker. */
 static int same_run(const struct snapshot *a, const struct snapshot *b)
 {
 	return b && a->meta.pid == b->meta.pid && a->meta.start_unix_ns == b->meta.start_unix_ns;

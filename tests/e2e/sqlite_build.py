@@ -1,7 +1,7 @@
 """
 SQLite as a third-party code base for the end-to-end tests: the
 amalgamation bundled in the npm package better-sqlite3@12.9.0 (fetched
-into $O/thirdparty/ once, checked against its pinned integrity; a failed
+into $O/thirdparty/ or $THIRDPARTY_DIR once, checked against its pinned integrity; a failed
 fetch fails the test), compiled with -finstrument-functions together with
 the driver tests/thirdparty/sqlite_workload.c. Not a test itself:
 test_thirdparty.py (calls) and test_thirdparty_mem.py (memory, against
