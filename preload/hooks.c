@@ -67,7 +67,8 @@ static inline size_t arena_size(const void *p)
 #define SKIP_MAX 4
 
 /* Frames beyond the hook's, then the skip and the cap. */
-static inline uint32_t intern_skipping_self(uint64_t *buf, int n, int max)
+static inline uint32_t intern_skipping_self(uint64_t *buf, int n, int max,
+					    struct trace_ctr **line)
 {
 	int skip = 0;
 
@@ -76,7 +77,8 @@ static inline uint32_t intern_skipping_self(uint64_t *buf, int n, int max)
 	n -= skip;
 	if (n > max)
 		n = max;
-	return n > 0 ? traces_intern(buf + skip, (uint32_t)n) : 0;
+	*line = NULL;
+	return n > 0 ? traces_intern(buf + skip, (uint32_t)n, line) : 0;
 }
 
 /*
@@ -137,7 +139,8 @@ HOOK_INLINE int cct_stack(shadow_fn sf, uint64_t *buf, int max, const void *hook
 
 /* The allocation's stack into buf, which has room for rt.max_frames plus
  * the shim's own frames that backtrace() sees (skipped by address). */
-HOOK_INLINE uint32_t capture_into(uint64_t *buf, int room, const void *hook_fp)
+HOOK_INLINE uint32_t capture_into(uint64_t *buf, int room, const void *hook_fp,
+				  struct trace_ctr **line)
 {
 	int n, max = (int)rt.max_frames;
 	shadow_fn sf;
@@ -146,36 +149,41 @@ HOOK_INLINE uint32_t capture_into(uint64_t *buf, int room, const void *hook_fp)
 		n = traces_fp_walk(buf, max, hook_fp);
 	else if ((sf = atomic_load_explicit(&traces_shadow_fn, memory_order_relaxed)) &&
 		 (n = cct_stack(sf, buf, max, hook_fp)) > 0)
-		return traces_intern(buf, (uint32_t)n);
+		return traces_intern(buf, (uint32_t)n, line);
 	else {
 		int (*bt)(void **, int) =
 			atomic_load_explicit(&traces_backtrace_fn, memory_order_relaxed);
-		if (unlikely(!bt))
+		if (unlikely(!bt)) {
+			*line = NULL;
 			return 0;
+		}
 		/* void * and uint64_t have the same size here (x86-64 only). */
 		n = bt((void **)buf, room);
 	}
-	return intern_skipping_self(buf, n, max);
+	return intern_skipping_self(buf, n, max, line);
 }
 
 /* CPROF_FRAMES >= SHALLOW_FRAMES: a buffer too big for every hook's
  * frame (the hooks' stack stays small and hot), one more shim frame. */
-static __attribute__((noinline)) uint32_t capture_deep(const void *hook_fp)
+static __attribute__((noinline)) uint32_t capture_deep(const void *hook_fp,
+							struct trace_ctr **line)
 {
 	uint64_t buf[FMT_FRAMES_MAX + 2];
 
-	return capture_into(buf, (int)rt.max_frames + 2, hook_fp);
+	return capture_into(buf, (int)rt.max_frames + 2, hook_fp, line);
 }
 
 #define SHALLOW_FRAMES 48
 
-HOOK_INLINE uint32_t capture(const void *hook_fp)
+/* The stack's trace id; *line: its counters in this thread's set, or
+ * NULL (traces_intern). */
+HOOK_INLINE uint32_t capture(const void *hook_fp, struct trace_ctr **line)
 {
 	uint64_t buf[SHALLOW_FRAMES + 1];
 
 	if (unlikely(rt.max_frames >= SHALLOW_FRAMES))
-		return capture_deep(hook_fp);
-	return capture_into(buf, (int)rt.max_frames + 1, hook_fp);
+		return capture_deep(hook_fp, line);
+	return capture_into(buf, (int)rt.max_frames + 1, hook_fp, line);
 }
 
 HOOK_INLINE void record_alloc(void *p, size_t size, const void *hook_fp)
@@ -188,7 +196,8 @@ HOOK_INLINE void record_alloc(void *p, size_t size, const void *hook_fp)
 		return;
 	}
 	live_prefetch(p);
-	uint32_t id = capture(hook_fp);
+	struct trace_ctr *line;
+	uint32_t id = capture(hook_fp, &line);
 	int r = live_insert(p, size, id, &old);
 	if (unlikely(r < 0)) {
 		atomic_fetch_add_explicit(&rt.dropped_allocs, 1, memory_order_relaxed);
@@ -199,9 +208,9 @@ HOOK_INLINE void record_alloc(void *p, size_t size, const void *hook_fp)
 		traces_account_free(old.trace, old.size);
 		counters_add_current(-old.size);
 	}
-	traces_account_alloc(id, size);
+	traces_account_alloc_at(line, id, size);
 	counters_add_current(size);
-	temp_note_alloc(p, id);
+	temp_note_alloc(p, id, line);
 }
 
 static void record_free(void *p)
@@ -277,13 +286,14 @@ static void count_corrupt(void)
 
 /* Counts a block in or out; is_own: this thread entered the hook (else
  * it was inside the shim already: a signal handler in a hook, the helper). */
-static inline void account(const struct live_block *b, int is_free, int is_own)
+static inline void account(const struct live_block *b, int is_free, int is_own,
+			   struct trace_ctr *line)
 {
 	if (likely(is_own)) {
 		if (is_free)
 			traces_account_free(b->trace, b->size);
 		else
-			traces_account_alloc(b->trace, b->size);
+			traces_account_alloc_at(line, b->trace, b->size);
 	} else {
 		traces_account_shared(b->trace, b->size, is_free);
 	}
@@ -293,12 +303,13 @@ static inline void account(const struct live_block *b, int is_free, int is_own)
 /* A fresh block r of size + HDR bytes from the allocator, inside a hook. */
 HOOK_INLINE void *header_new(void *r, size_t size, const void *hook_fp)
 {
-	struct live_block b = { size, capture(hook_fp) };
+	struct trace_ctr *line;
+	struct live_block b = { size, capture(hook_fp, &line) };
 	void *p = (char *)r + HDR;
 
 	put_header(p, size, b.trace);
-	account(&b, 0, 1);
-	temp_note_alloc(p, b.trace);
+	account(&b, 0, 1, line);
+	temp_note_alloc(p, b.trace, line);
 	return p;
 }
 
@@ -309,7 +320,7 @@ static void header_free(void *p)
 	int is_own = hook_enter();
 
 	if (read_header(p, &b))
-		account(&b, 1, is_own);
+		account(&b, 1, is_own, NULL);
 	else
 		count_corrupt();
 	/* Not own: a signal handler inside a hook, whose thread state the
@@ -489,7 +500,7 @@ HOOK_INLINE void *header_realloc(void *p, size_t size, const void *hook_fp)
 	if (r) {
 		/* Old block out first: the peak never counts both. */
 		if (had)
-			account(&old, 1, is_own);
+			account(&old, 1, is_own, NULL);
 		else
 			count_corrupt();
 		if (is_own)	/* realloc frees p: a temporary if p was the latest */
@@ -497,12 +508,13 @@ HOOK_INLINE void *header_realloc(void *p, size_t size, const void *hook_fp)
 		now.size = size;
 		/* In a hook already (a signal handler's realloc): no stack, the
 		 * block keeps its site. */
-		now.trace = is_own ? capture(hook_fp) : had ? old.trace : 0;
+		struct trace_ctr *line = NULL;
+		now.trace = is_own ? capture(hook_fp, &line) : had ? old.trace : 0;
 		put_header((char *)r + HDR, size, now.trace);
-		account(&now, 0, is_own);
+		account(&now, 0, is_own, line);
 		r = (char *)r + HDR;
 		if (is_own)
-			temp_note_alloc(r, now.trace);
+			temp_note_alloc(r, now.trace, line);
 	} else if (is_own) {
 		temp_clear();	/* a failed realloc is an event too */
 	}

@@ -58,6 +58,10 @@ struct tcache_entry {
 	uint32_t frames_at;		/* the trace's frames in the arena */
 	uint32_t nframes;		/* 0 = empty */
 	uint32_t gen;			/* load generation the trace was made in */
+	/* The trace's counters in this thread's set, NULL until its chunk
+	 * is mapped: an allocation from a cached stack goes straight to its
+	 * line. Cleared when the thread hands its set on. */
+	struct trace_ctr *line;
 };
 struct tls_state {
 	int busy;
@@ -79,6 +83,7 @@ struct tls_state {
 	 * latest allocation-family event of the thread (0: none). */
 	uintptr_t temp_ptr;
 	uint32_t temp_trace;
+	struct trace_ctr *temp_line;	/* its counters in this thread's set, or NULL */
 };
 extern __thread struct tls_state tls
 	__attribute__((visibility("hidden"), tls_model("initial-exec")));
@@ -227,7 +232,8 @@ static inline int traces_same_module(uint64_t a, uint64_t b)
 /* The frame arena (written by traces_init before tracing starts). */
 extern uint64_t *traces_arena HIDDEN;
 /* traces_intern's slow path: the global table, then the thread's cache. */
-uint32_t traces_intern_miss(const uint64_t *f, uint32_t n, uint32_t gen) HIDDEN;
+uint32_t traces_intern_miss(const uint64_t *f, uint32_t n, uint32_t gen,
+			    struct trace_ctr **line) HIDDEN;
 
 /* The first of the two entries of f0's set. */
 static inline struct tcache_entry *tcache_set(uint64_t f0)
@@ -259,34 +265,6 @@ static inline uint64_t traces_hash(const uint64_t *f, uint32_t n)
 	return traces_mix64(h) | 1;	/* never 0 */
 }
 
-/*
- * The id of the trace f[0..n) (innermost first), interned on first
- * sight; 0 (the empty trace) when n is 0 or the table is full. The
- * thread's cache first: a program allocates from a few stacks over and
- * over, and the global table's slot and record are two cache misses a
- * call once it is large. A hit is compared frame by frame with the
- * interned trace's own frames (published before its id): exact.
- */
-static inline uint32_t traces_intern(const uint64_t *f, uint32_t n)
-{
-	if (unlikely(!n))
-		return 0;
-	/* After a dlclose, the same addresses may be another library's. */
-	uint32_t gen = atomic_load_explicit(&modmap_generation, memory_order_relaxed);
-	const struct tcache_entry *e = tcache_set(f[0]);
-
-	for (int way = 0; way < 2; way++, e++) {
-		if (e->first != f[0] || e->nframes != n || e->gen != gen)
-			continue;
-		const uint64_t *g = traces_arena + e->frames_at;
-		uint64_t diff = 0;
-		for (uint32_t i = 1; i < n; i++)	/* short and branch-free: no memcmp call */
-			diff |= g[i] ^ f[i];
-		if (likely(!diff))
-			return e->id;
-	}
-	return traces_intern_miss(f, n, gen);
-}
 /* Records [0, *count): complete, frames published. */
 const struct trace_rec *traces_all(uint32_t *count) HIDDEN;
 const uint64_t *traces_frames(const struct trace_rec *t) HIDDEN;
@@ -348,6 +326,19 @@ struct size_ctr {
 	_Atomic uint64_t bytes[2];
 };
 
+/* This thread's counters for trace id, NULL when it has no set or the
+ * chunk is not mapped yet (traces_account_slow maps it). */
+static inline struct trace_ctr *ctr_line(uint32_t id)
+{
+	struct trace_ctr *_Atomic *dir = tls.ctr_dir;
+	struct trace_ctr *c;
+
+	if (unlikely(!dir) ||
+	    unlikely(!(c = atomic_load_explicit(&dir[id >> CTR_CHUNK_BITS], memory_order_relaxed))))
+		return NULL;
+	return c + (id & (CTR_CHUNK - 1));
+}
+
 /* The thread's first use of a chunk, or a thread without a set yet. */
 void traces_account_slow(uint32_t id, uint64_t bytes, int is_free) HIDDEN;
 
@@ -369,33 +360,82 @@ static inline void sizes_bump(struct size_ctr *z, uint64_t size, int is_free)
 	ctr_bump(&z->blocks[is_free], 1);
 }
 
-/* Inline: a call each on every allocation and free is measurable. */
-static inline void traces_account(uint32_t id, uint64_t size, int is_free)
+/* The counting itself, on this thread's line c for the trace. */
+static inline __attribute__((always_inline)) void ctr_count(struct trace_ctr *c, uint64_t size,
+							    int is_free)
 {
-	struct trace_ctr *_Atomic *dir = tls.ctr_dir;
-	struct trace_ctr *c;
-
-	if (unlikely(!dir) ||
-	    unlikely(!(c = atomic_load_explicit(&dir[id >> CTR_CHUNK_BITS], memory_order_relaxed)))) {
-		traces_account_slow(id, size, is_free);
-		return;
-	}
-	c += id & (CTR_CHUNK - 1);
 	ctr_keep_peak(c);
 	ctr_bump(is_free ? &c->free_bytes : &c->alloc_bytes, size);
 	ctr_bump(is_free ? &c->free_blocks : &c->alloc_blocks, 1);
-	sizes_bump(tls.sizes, size, is_free);	/* set with dir */
+	sizes_bump(tls.sizes, size, is_free);	/* set with the line */
 }
 
-static inline void traces_account_alloc(uint32_t id, uint64_t size)
+/* Inline, is_free a constant: a call each on every allocation and free
+ * is measurable. */
+static inline __attribute__((always_inline)) void traces_account(uint32_t id, uint64_t size,
+								  int is_free)
 {
-	traces_account(id, size, 0);
+	struct trace_ctr *c = ctr_line(id);
+
+	if (unlikely(!c)) {
+		traces_account_slow(id, size, is_free);
+		return;
+	}
+	ctr_count(c, size, is_free);
 }
+
+/* An allocation whose line traces_intern found (NULL: by its id). */
+static inline __attribute__((always_inline)) void traces_account_alloc_at(struct trace_ctr *line,
+									   uint32_t id, uint64_t size)
+{
+	if (likely(line))
+		ctr_count(line, size, 0);
+	else
+		traces_account(id, size, 0);
+}
+
 
 static inline void traces_account_free(uint32_t id, uint64_t size)
 {
 	traces_account(id, size, 1);
 }
+/*
+ * The id of the trace f[0..n) (innermost first), interned on first
+ * sight; 0 (the empty trace) when n is 0 or the table is full. *line:
+ * its counters in this thread's set, or NULL (then traces_account finds
+ * them). The thread's cache first: a program allocates from a few stacks
+ * over and over, and the global table's slot and record are two cache
+ * misses a call once it is large; the cache also keeps the counter line,
+ * which saves the set's directory on every allocation from a cached
+ * stack. A hit is compared frame by frame with the interned trace's own
+ * frames (published before its id): exact.
+ */
+static inline uint32_t traces_intern(const uint64_t *f, uint32_t n, struct trace_ctr **line)
+{
+	*line = NULL;
+	if (unlikely(!n))
+		return 0;
+	/* After a dlclose, the same addresses may be another library's. */
+	uint32_t gen = atomic_load_explicit(&modmap_generation, memory_order_relaxed);
+	struct tcache_entry *e = tcache_set(f[0]);
+
+	for (int way = 0; way < 2; way++, e++) {
+		if (e->first != f[0] || e->nframes != n || e->gen != gen)
+			continue;
+		const uint64_t *g = traces_arena + e->frames_at;
+		uint64_t diff = 0;
+		for (uint32_t i = 1; i < n; i++)	/* short and branch-free: no memcmp call */
+			diff |= g[i] ^ f[i];
+		if (likely(!diff)) {
+			if (unlikely(!e->line))
+				e->line = ctr_line(e->id);
+			*line = e->line;
+			return e->id;
+		}
+	}
+	return traces_intern_miss(f, n, gen, line);
+}
+
 void traces_count_temp_slow(uint32_t id) HIDDEN;
 
 /*
@@ -404,10 +444,11 @@ void traces_count_temp_slow(uint32_t id) HIDDEN;
  * too, as in heaptrack). Only hooks that entered (hook_enter) call these:
  * plain thread-local stores, nothing shared.
  */
-static inline void temp_note_alloc(const void *p, uint32_t id)
+static inline void temp_note_alloc(const void *p, uint32_t id, struct trace_ctr *line)
 {
 	tls.temp_ptr = (uintptr_t)p;
 	tls.temp_trace = id;
+	tls.temp_line = line;
 }
 
 /* Any other event: the latest allocation was not freed next. */
@@ -420,15 +461,12 @@ static inline void temp_clear(void)
 static inline void temp_note_free(const void *p)
 {
 	if (tls.temp_ptr == (uintptr_t)p) {
-		uint32_t id = tls.temp_trace;
-		struct trace_ctr *_Atomic *dir = tls.ctr_dir;
-		struct trace_ctr *c;
 		/* The allocation counted in this set: its chunk is mapped. */
-		if (likely(dir) &&
-		    likely(c = atomic_load_explicit(&dir[id >> CTR_CHUNK_BITS], memory_order_relaxed)))
-			ctr_bump(&c[id & (CTR_CHUNK - 1)].temp_blocks, 1);
+		struct trace_ctr *c = tls.temp_line;
+		if (likely(c) || likely(c = ctr_line(tls.temp_trace)))
+			ctr_bump(&c->temp_blocks, 1);
 		else
-			traces_count_temp_slow(id);
+			traces_count_temp_slow(tls.temp_trace);
 	}
 	tls.temp_ptr = 0;
 }

@@ -297,7 +297,7 @@ static uint32_t intern_slow(const uint64_t *f, uint32_t n, uint64_t h, uint32_t 
 uint64_t *traces_arena;
 
 /* A miss in the thread's cache: the global table, then the cache. */
-uint32_t traces_intern_miss(const uint64_t *f, uint32_t n, uint32_t gen)
+uint32_t traces_intern_miss(const uint64_t *f, uint32_t n, uint32_t gen, struct trace_ctr **line)
 {
 	struct tcache_entry *e = tcache_set(f[0]);
 	uint32_t id = intern_slow(f, n, traces_hash(f, n) ^ ((uint64_t)gen << 32), gen);
@@ -309,6 +309,7 @@ uint32_t traces_intern_miss(const uint64_t *f, uint32_t n, uint32_t gen)
 		e->frames_at = tt.recs[id].frames_at;
 		e->nframes = n;
 		e->gen = gen;
+		e->line = *line = ctr_line(id);
 	}
 	return id;
 }
@@ -400,6 +401,10 @@ static void ctr_thread_exit(void *arg)
 	tls.sizes = NULL;
 	tls.ctr_set = NULL;
 	tls.ctr_state = CTR_EXITED;
+	/* The set's lines are the next owner's now. */
+	for (int i = 0; i < TCACHE_SIZE; i++)
+		tls.tcache[i].line = NULL;
+	tls.temp_line = NULL;
 	atomic_store_explicit(&s->is_owned, 0, memory_order_release);
 }
 

@@ -98,7 +98,8 @@ static void *worker(void *arg)
 		live_prefetch((void *)(uintptr_t)addr);
 		tls.busy = 1;
 		traces_fp_walk(walked, 16, __builtin_frame_address(0));
-		uint32_t id = traces_intern(f, n);
+		struct trace_ctr *line;	/* the counter line the thread's cache keeps */
+		uint32_t id = traces_intern(f, n, &line);
 		uint32_t want = 0;
 		if (!id) {
 			t->dropped_traces++;
@@ -111,7 +112,7 @@ static void *worker(void *arg)
 			tls.busy = 0;
 			continue;
 		}
-		traces_account_alloc(id, size);
+		traces_account_alloc_at(line, id, size);
 		counters_add_current(size);
 		t->allocs++;
 		t->alloc_bytes += size;
