@@ -67,8 +67,8 @@ static inline size_t arena_size(const void *p)
 #define SKIP_MAX 4
 
 /* Frames beyond the hook's, then the skip and the cap. */
-static inline uint32_t intern_skipping_self(uint64_t *buf, int n, int max,
-					    struct trace_ctr **line)
+HOOK_INLINE uint32_t intern_skipping_self(uint64_t *buf, int n, int max,
+					  struct trace_ctr **line)
 {
 	int skip = 0;
 
@@ -286,8 +286,8 @@ static void count_corrupt(void)
 
 /* Counts a block in or out; is_own: this thread entered the hook (else
  * it was inside the shim already: a signal handler in a hook, the helper). */
-static inline void account(const struct live_block *b, int is_free, int is_own,
-			   struct trace_ctr *line)
+HOOK_INLINE void account(const struct live_block *b, int is_free, int is_own,
+			 struct trace_ctr *line)
 {
 	if (likely(is_own)) {
 		if (is_free)
@@ -314,7 +314,7 @@ HOOK_INLINE void *header_new(void *r, size_t size, const void *hook_fp)
 }
 
 /* free() of a block with a header: counted out, then freed. */
-static void header_free(void *p)
+HOOK_INLINE void header_free(void *p)
 {
 	struct live_block b;
 	int is_own = hook_enter();
@@ -383,20 +383,20 @@ HOOK_INLINE void *do_malloc(size_t size, const void *hook_fp)
 		return arena_alloc(size, 16);
 	if (likely(rt.headers) && likely(size <= LIVE_SIZE_LIMIT) && hook_enter()) {
 		void *r = rt.real.malloc(size + HDR);
-		int err = errno;	/* the caller sees the allocator's errno */
+		int *errp = errno_ptr(), err = *errp;	/* the caller sees the allocator's errno */
 		void *p = r ? header_new(r, size, hook_fp) : NULL;
 		hook_leave();
-		errno = err;
+		*errp = err;
 		return p;
 	}
 	void *p = rt.real.malloc(size);
-	int err = errno;
+	int *errp = errno_ptr(), err = *errp;
 
 	if (p && hook_enter()) {	/* false when reentered or stopped */
 		record_alloc(p, size, hook_fp);
 		hook_leave();
 	}
-	errno = err;
+	*errp = err;
 	return p;
 }
 
@@ -420,20 +420,20 @@ EXPORT void *calloc(size_t n, size_t size)
 	if (likely(rt.headers) && !__builtin_mul_overflow(n, size, &bytes) &&
 	    likely(bytes <= LIVE_SIZE_LIMIT) && hook_enter()) {
 		void *r = rt.real.calloc(1, bytes + HDR);
-		int err = errno;
+		int *errp = errno_ptr(), err = *errp;
 		void *p = r ? header_new(r, bytes, HOOK_FP) : NULL;
 		hook_leave();
-		errno = err;
+		*errp = err;
 		return p;
 	}
 	void *p = rt.real.calloc(n, size);
-	int err = errno;
+	int *errp = errno_ptr(), err = *errp;
 
 	if (p && hook_enter()) {
 		record_alloc(p, n * size, HOOK_FP);	/* no overflow: calloc succeeded */
 		hook_leave();
 	}
-	errno = err;
+	*errp = err;
 	return p;
 }
 
@@ -441,11 +441,11 @@ EXPORT void free(void *p)
 {
 	if (!p || unlikely(arena_owns(p)))
 		return;
-	int err = errno;
+	int *errp = errno_ptr(), err = *errp;
 
 	if (has_header(p)) {
 		header_free(p);
-		errno = err;
+		*errp = err;
 		return;
 	}
 	if (hook_enter()) {	/* a free is recorded before the real one */
@@ -455,7 +455,7 @@ EXPORT void free(void *p)
 	ENSURE_REAL(free);
 	if (likely(rt.real.free))
 		rt.real.free(p);
-	errno = err;
+	*errp = err;
 }
 
 static void *realloc_from_arena(void *p, size_t size)
@@ -495,7 +495,7 @@ HOOK_INLINE void *header_realloc(void *p, size_t size, const void *hook_fp)
 	int is_own = hook_enter();
 	int had = read_header(p, &old);	/* the tag hashes p: read it here */
 	void *r = rt.real.realloc((char *)p - HDR, size + HDR);
-	int err = errno;
+	int *errp = errno_ptr(), err = *errp;
 
 	if (r) {
 		/* Old block out first: the peak never counts both. */
@@ -520,7 +520,7 @@ HOOK_INLINE void *header_realloc(void *p, size_t size, const void *hook_fp)
 	}
 	if (is_own)
 		hook_leave();
-	errno = err;
+	*errp = err;
 	return r;
 }
 
@@ -546,7 +546,7 @@ HOOK_INLINE void *do_realloc(void *p, size_t size, const void *hook_fp)
 	if (is_tracing && !live_is_empty())
 		had = live_remove(p, &old);
 	void *q = rt.real.realloc(p, size);
-	int err = errno;
+	int *errp = errno_ptr(), err = *errp;
 
 	if (is_tracing) {
 		if (q) {
@@ -583,7 +583,7 @@ HOOK_INLINE void *do_realloc(void *p, size_t size, const void *hook_fp)
 		}
 		hook_leave();
 	}
-	errno = err;
+	*errp = err;
 	return q;
 }
 
@@ -616,13 +616,13 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
 		return 0;
 	}
 	int r = rt.real.posix_memalign(out, align, size);
-	int err = errno;
+	int *errp = errno_ptr(), err = *errp;
 
 	if (r == 0 && hook_enter()) {
 		record_alloc(*out, size, HOOK_FP);
 		hook_leave();
 	}
-	errno = err;
+	*errp = err;
 	return r;
 }
 
@@ -633,12 +633,12 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
 		if (unlikely(!rt.real.name))                            \
 			return arena_alloc(size_expr, bootstrap_align); \
 		void *p = rt.real.name args;                            \
-		int err = errno;                                        \
+		int *errp = errno_ptr(), err = *errp;                   \
 		if (p && hook_enter()) {                                \
 			record_alloc(p, size_expr, HOOK_FP);            \
 			hook_leave();                                   \
 		}                                                       \
-		errno = err;                                            \
+		*errp = err;                                            \
 		return p;                                               \
 	}
 

@@ -6,6 +6,7 @@
 #ifndef CPROF_PRELOAD_INTERNAL_H
 #define CPROF_PRELOAD_INTERNAL_H
 
+#include <errno.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -81,6 +82,7 @@ struct tls_state {
 	struct cprof_shadow_frame cct_memo[CCT_MEMO];
 	/* Temporaries: this thread's latest allocation while it is the
 	 * latest allocation-family event of the thread (0: none). */
+	int *errno_ptr;			/* &errno, once (errno_ptr()) */
 	uintptr_t temp_ptr;
 	uint32_t temp_trace;
 	struct trace_ctr *temp_line;	/* its counters in this thread's set, or NULL */
@@ -160,6 +162,18 @@ static inline int hook_enter(void)
 static inline void hook_leave(void)
 {
 	tls.busy = 0;
+}
+
+/* This thread's errno: the address is the thread's for its life (and its
+ * fork child's), so the hooks save and restore errno without a call to
+ * __errno_location each. */
+static inline int *errno_ptr(void)
+{
+	int *e = tls.errno_ptr;
+
+	if (unlikely(!e))
+		e = tls.errno_ptr = &errno;
+	return e;
 }
 
 /* live.c: the live-pointer table, 64 independently locked shards. */
@@ -395,7 +409,8 @@ static inline __attribute__((always_inline)) void traces_account_alloc_at(struct
 }
 
 
-static inline void traces_account_free(uint32_t id, uint64_t size)
+static inline __attribute__((always_inline)) void traces_account_free(uint32_t id,
+									 uint64_t size)
 {
 	traces_account(id, size, 1);
 }
@@ -485,7 +500,7 @@ void traces_lock(void) HIDDEN;
 void traces_unlock(void) HIDDEN;
 
 /* Adds delta (two's complement) to current_bytes; keeps the peak. */
-static inline void counters_add_current(uint64_t delta)
+static inline __attribute__((always_inline)) void counters_add_current(uint64_t delta)
 {
 	uint64_t now = atomic_fetch_add_explicit(&rt.current_bytes, delta,
 						 memory_order_relaxed) + delta;
