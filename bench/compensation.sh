@@ -9,10 +9,14 @@
 # against that median; PASS when every run is within +-COMP_TOLERANCE %.
 # Beside it, for a machine too busy for wall-clock figures (cpu_err): the
 # run's time waiting for a CPU (wall - CPU) taken out of its compensated
-# total, against the plain runs' median CPU time.
+# total, against the plain runs' median CPU time. Each run is paired with
+# one under CPROF_PROBE=0 (the calibration loop alone, without the hooks'
+# in-band probes): the loop_s columns. Per build, a "floor" line: the cost
+# of glibc's no-op hooks in the program and in a loop (bench/noop_loop.c),
+# whose difference lies outside every hook, out of any hook's sight.
 # Scaled down from the issue's 1M rows: COMP_ROWS (default 200000) SQLite
 # rows and COMP_RECORDS (default 300000) demo records keep it to about
-# 3 minutes on a quiet 2-core machine (10 when busy), plus a minute or so
+# 6 minutes on a quiet 2-core machine (20 when busy), plus a minute or so
 # per SQLite build the first time; the per-call figures hardly depend on
 # the size.
 # COMP_PROGS="sqlite" or "demo" runs one of the two.
@@ -118,6 +122,8 @@ build_demo gcc-fi gcc "$GCC_HOOKS"
 build_demo clang-plain clang ""
 build_demo clang-fi clang "$CLANG_HOOKS"
 gcc -std=gnu11 -O2 -o "$B/timeit" bench/timeit.c
+gcc -std=gnu11 -O2 $GCC_HOOKS -o "$B/noop-gcc" bench/noop_loop.c
+clang -std=gnu11 -O2 $CLANG_HOOKS -o "$B/noop-clang" bench/noop_loop.c
 
 # ---- runs ----
 # wall PROG ARGS...: the program's wall seconds (its output must match the
@@ -139,52 +145,77 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 
 # The run under cprof is the program with the runtime preloaded (what
 # `cprof run --no-mem` does), so its wall and CPU time are the program's.
+# Each round runs it twice, alternating: with the hooks' in-band probes
+# (the default) and with CPROF_PROBE=0 (the calibration loop alone).
 LIB=$PWD/$O/lib/libcprof-instrument.so
 fails=0 builds=0
-printf '%-13s %3s %8s %8s %8s %8s %7s %7s %8s %8s %7s %12s\n' build run plain_s raw_s comp_s \
-	error wait_s plain_cpu comp_cpu cpu_err ncalls_M overhead_ns
+printf '%-13s %3s %8s %8s %8s %8s %8s %8s | %8s %8s %8s | %6s %14s\n' build run plain_s raw_s \
+	comp_s error plain_cpu cpu_err loop_s error cpu_err calls_M overhead_ns
+# run_cprof NAME PROG-ARGS... with PROBE=0|1 set: "raw comp cpu_comp err cpu_err calls over"
+run_cprof() {
+	local name=$1 dir prof raw comp over ncalls wall cpu wait_s
+	shift
+	dir=$B/$name.run
+	rm -rf "$dir"
+	CPROF_PROBE=$PROBE CPROF_OUTPUT=$dir LD_PRELOAD=$LIB "$B/timeit" "$B/$name.fi$PROBE.times" \
+		"$B/$prog-$cc-fi" "$@" >"$B/$name.out" || die "$prog-$cc-fi under cprof failed"
+	cmp -s <(deterministic <"$B/$name.out") <(deterministic <"$B/$name.expect") ||
+		die "$prog-$cc-fi printed something else than $prog-$cc-plain"
+	prof=$(echo "$dir"/*.prof)
+	raw=$(total_of "$prof" --no-compensate)
+	comp=$(total_of "$prof")
+	read -r over ncalls < <("$CPROF" report --json "$prof" | python3 -c 'import json, sys
+d = json.load(sys.stdin); o = d["overhead_per_call"]
+print("%.2f+%.2f %.1f" % (o["inner"] * 1e9, o["outer"] * 1e9, d["total_calls"] / 1e6))')
+	# The time the run waited for a CPU is in cprof's wall-clock
+	# totals: taken out, the compensated total compares with the plain
+	# runs' CPU time, which a busy machine does not inflate as much as
+	# their wall time.
+	read -r wall cpu < <(tail -n 1 "$B/$name.fi$PROBE.times")
+	wait_s=$(awk -v w="$wall" -v c="$cpu" 'BEGIN { printf "%.3f", (w > c ? w - c : 0) }')
+	awk -v r="$raw" -v c="$comp" -v w="$wait_s" -v p="$plain" -v pc="$plain_cpu" -v n="$ncalls" \
+		-v o="$over" 'BEGIN { printf "%.3f %.3f %+.1f %+.1f %s %s\n", r, c,
+			(c - p) * 100 / p, (c - w - pc) * 100 / pc, n, o }'
+}
 for prog in ${COMP_PROGS:-sqlite demo}; do
 	for cc in gcc clang; do
 		name=$prog-$cc
 		builds=$((builds + 1))
 		# shellcheck disable=SC2046
 		set -- $(args_of "$prog")
-		rm -f "$B/$name.plain.times" "$B/$name.fi.times"
+		rm -f "$B/$name".*.times "$B/$name".fi*.times
 		"$B/$prog-$cc-plain" "$@" >"$B/$name.expect"
 		for ((r = 1; r <= RUNS; r++)); do
 			"$B/timeit" "$B/$name.plain.times" "$B/$prog-$cc-plain" "$@" >/dev/null ||
 				die "$prog-$cc-plain failed"
+			# The hooked build with glibc's no-op hooks (no runtime).
+			"$B/timeit" "$B/$name.noop.times" "$B/$prog-$cc-fi" "$@" >/dev/null ||
+				die "$prog-$cc-fi failed"
 		done
 		plain=$(awk '{ print $1 }' "$B/$name.plain.times" | median)
 		plain_cpu=$(awk '{ print $2 }' "$B/$name.plain.times" | median)
-		worst=0
+		noop_cpu=$(awk '{ print $2 }' "$B/$name.noop.times" | median)
+		worst=0 worst_loop=0
 		for ((r = 1; r <= RUNS; r++)); do
-			dir=$B/$name.run
-			rm -rf "$dir"
-			CPROF_OUTPUT=$dir LD_PRELOAD=$LIB "$B/timeit" "$B/$name.fi.times" \
-				"$B/$prog-$cc-fi" "$@" >"$B/$name.out" || die "$prog-$cc-fi under cprof failed"
-			cmp -s <(deterministic <"$B/$name.out") <(deterministic <"$B/$name.expect") ||
-				die "$prog-$cc-fi printed something else than $prog-$cc-plain"
-			prof=$(echo "$dir"/*.prof)
-			raw=$(total_of "$prof" --no-compensate)
-			comp=$(total_of "$prof")
-			read -r over ncalls < <("$CPROF" report --json "$prof" | python3 -c 'import json, sys
-d = json.load(sys.stdin); o = d["overhead_per_call"]
-print("%.2f+%.2f %.1f" % (o["inner"] * 1e9, o["outer"] * 1e9, d["total_calls"] / 1e6))')
-			# The time the run waited for a CPU is in cprof's wall-clock
-			# totals: taken out, the compensated total compares with the
-			# plain runs' CPU time, which a busy machine does not inflate
-			# as much as their wall time.
-			read -r wall cpu < <(tail -n 1 "$B/$name.fi.times")
-			wait_s=$(awk -v w="$wall" -v c="$cpu" 'BEGIN { printf "%.3f", (w > c ? w - c : 0) }')
-			comp_cpu=$(awk -v c="$comp" -v w="$wait_s" 'BEGIN { printf "%.3f", c - w }')
-			err=$(awk -v c="$comp" -v p="$plain" 'BEGIN { printf "%+.1f", (c - p) * 100 / p }')
-			cpu_err=$(awk -v c="$comp_cpu" -v p="$plain_cpu" 'BEGIN { printf "%+.1f", (c - p) * 100 / p }')
+			PROBE=1
+			read -r raw comp err cpu_err ncalls over < <(run_cprof "$name" "$@")
+			PROBE=0
+			read -r _ comp0 err0 cpu_err0 _ _ < <(run_cprof "$name" "$@")
 			worst=$(awk -v e="$err" -v w="$worst" 'BEGIN { e = e < 0 ? -e : e; print (e > w ? e : w) }')
-			printf '%-13s %3d %8.3f %8.3f %8.3f %7s%% %7s %9.3f %8s %7s%% %8s %12s\n' "$prog $cc" "$r" \
-				"$plain" "$raw" "$comp" "$err" "$wait_s" "$plain_cpu" "$comp_cpu" "$cpu_err" \
-				"$ncalls" "$over"
+			worst_loop=$(awk -v e="$err0" -v w="$worst_loop" 'BEGIN { e = e < 0 ? -e : e; print (e > w ? e : w) }')
+			printf '%-13s %3d %8.3f %8.3f %8.3f %7s%% %8.3f %7s%% | %8.3f %7s%% %7s%% | %6s %14s\n' \
+				"$prog $cc" "$r" "$plain" "$raw" "$comp" "$err" "$plain_cpu" "$cpu_err" \
+				"$comp0" "$err0" "$cpu_err0" "$ncalls" "$over"
 		done
+		# What no clock read in a hook can see: the no-op hooks' cost in
+		# the program (CPU, over the plain build) against the same in a
+		# loop (what the calibration's loop pays for them).
+		loop_noop=$("$B/noop-$cc")
+		awk -v n="$noop_cpu" -v p="$plain_cpu" -v c="$ncalls" -v l="$loop_noop" -v t="$TOL" \
+			-v b="$prog $cc" 'BEGIN { e = (n - p) / (c * 1e6) * 1e9; d = e - l
+			printf "floor %s: glibc'"'"'s no-op hooks cost %.2f ns a call in the program, %.2f in a loop: " \
+				"%.2f ns a call outside every hook, %+.0f%% of the plain CPU time (+-%d%% allows %.2f ns)\n",
+				b, e, l, d, d * c * 1e6 / 1e9 * 100 / p, t, t / 100 * p / (c * 1e6) * 1e9 }'
 		# cprof's times are wall-clock: with more runnable threads than
 		# cores, waiting for a core is in them and in the plain runs' wall
 		# time alike, but not evenly.
@@ -193,9 +224,9 @@ print("%.2f+%.2f %.1f" % (o["inner"] * 1e9, o["outer"] * 1e9, d["total_calls"] /
 				"CPU $plain_cpu s): the machine is too busy for the wall-time figure"
 		fi
 		if awk -v w="$worst" -v t="$TOL" 'BEGIN { exit !(w <= t) }'; then
-			echo "PASS  $prog $cc: compensated total within +-$TOL% in $RUNS of $RUNS runs (worst $worst%)"
+			echo "PASS  $prog $cc: compensated total within +-$TOL% in $RUNS of $RUNS runs (worst $worst%; calibration alone: $worst_loop%)"
 		else
-			echo "FAIL  $prog $cc: compensated total off by up to $worst% (target +-$TOL%)"
+			echo "FAIL  $prog $cc: compensated total off by up to $worst% (target +-$TOL%; calibration alone: $worst_loop%)"
 			fails=$((fails + 1))
 		fi
 	done

@@ -97,7 +97,11 @@ struct fmt_meta {
 	 * the root to it was entered in the parent: each of those nodes
 	 * holds one call the parent counts too). 0: none (older files). */
 	uint64_t inherited_node;
-	uint64_t reserved[2];
+	/* The part of overhead_*_ticks measured in the run itself by the
+	 * hooks' in-band probes (over what the calibration loop saw); 0:
+	 * none (CPROF_PROBE=0, too few calls, older files). */
+	double probe_inner_ticks;
+	double probe_outer_ticks;
 };
 
 /*

@@ -253,6 +253,7 @@ static inline __attribute__((always_inline)) void enter_on(struct thread_data *t
 		enter_slow(td, fn, cfa, site);
 	if (unlikely(td->depth >= td->max_depth)) {
 		enter_overflow(td, fn, cfa);
+		td->last_now = 0;
 		return;
 	}
 	uint32_t parent = td->depth ? td->stack[td->depth - 1].node : 0;
@@ -265,7 +266,9 @@ static inline __attribute__((always_inline)) void enter_on(struct thread_data *t
 	STORE(&f->child_ticks, 0);
 	STORE(&f->node, child_node(td, parent, fn));
 	/* Read last so the tree lookup is not charged to the callee. */
-	STORE(&f->start_ticks, now_ticks());
+	uint64_t now = now_ticks();
+	STORE(&f->start_ticks, now);
+	td->last_now = now;
 	/* Pushed only once whole: a handler that siglongjmps out of this
 	 * hook leaves no half-made frame (with an older call's node). */
 	atomic_signal_fence(memory_order_seq_cst);
@@ -315,6 +318,7 @@ static inline __attribute__((always_inline)) void exit_on(struct thread_data *td
 {
 	uint64_t now = now_ticks();
 
+	td->last_now = now;
 	if (likely(!td->overflow && td->depth)) {
 		const struct frame *top = &td->stack[td->depth - 1];
 		if (likely(top->fn == fn && top->cfa >= hook_cfa)) {
@@ -323,6 +327,92 @@ static inline __attribute__((always_inline)) void exit_on(struct thread_data *td
 		}
 	}
 	exit_slow(td, fn, hook_cfa, now);
+}
+
+/*
+ * In-band probes. The calibration loop's hooks run warm: one node, every
+ * branch predicted. The program's hooks miss caches in a big tree, so
+ * they cost more there than any loop shows. One enter hook in about
+ * td->probe_period, and the next exit hook, time themselves in four windows
+ * (enum probe_window): from each hook's start to its clock read, and
+ * from that read to its end. Chosen at random, so no loop of the program
+ * is always caught at one phase. The extra reads are fenced, so a window
+ * does not end before the hook's loads are done. The calibration loop
+ * is probed the same way, and the difference between the program's mean
+ * windows and the loop's median ones is what the loop missed.
+ */
+/* A window this long was interrupted (a timer tick, a page fault): the
+ * program's own code is interrupted as often, so it is not the hooks'. */
+#define PROBE_MAX_TICKS 20000
+
+static inline uint32_t probe_next(struct thread_data *td)
+{
+	uint32_t x = td->probe_rng;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	td->probe_rng = x;
+	return td->probe_period / 2 + x % td->probe_period;
+}
+
+static inline uint64_t probe_ticks(void)
+{
+	__builtin_ia32_lfence();
+	return clock_calib_ticks(&rt.clock);
+}
+
+static void probe_add(struct thread_data *td, enum probe_window w, uint64_t from, uint64_t to)
+{
+	if (!from || to < from || to - from > PROBE_MAX_TICKS)
+		return;
+	if (unlikely(td->probe_log[w]) && td->probe_n[w] < td->probe_log_room)
+		td->probe_log[w][td->probe_n[w]] = (uint32_t)(to - from);
+	ADD(&td->probe_n[w], 1);
+	ADD(&td->probe_ticks[w], to - from);
+}
+
+/* The probe's state in td: probe_countdown is 0 from an enter hook's
+ * start to its end when probed; probe_exit is PROBE_EXIT_ARMED after it,
+ * PROBE_EXIT_RUNNING in the next exit hook. The probed hook's clock read
+ * is in td->last_now, so the hot path keeps no more in registers. */
+enum { PROBE_EXIT_OFF, PROBE_EXIT_ARMED, PROBE_EXIT_RUNNING };
+
+static __attribute__((noinline)) void probe_enter_begin(struct thread_data *td)
+{
+	if (rt.counts_only)
+		td->probe_countdown = probe_next(td);	/* no clock: no probe */
+	else
+		td->probe_start = probe_ticks();
+}
+
+static __attribute__((noinline)) void probe_enter_end(struct thread_data *td)
+{
+	uint64_t end = probe_ticks(), now = td->last_now;
+
+	td->probe_countdown = probe_next(td);
+	if (!now)
+		return;		/* not recorded (past max_depth), or disabled */
+	probe_add(td, PROBE_ENTER_OUTER, td->probe_start, now);
+	probe_add(td, PROBE_ENTER_INNER, now, end);
+	td->probe_exit = PROBE_EXIT_ARMED;
+}
+
+static __attribute__((noinline)) void probe_exit_begin(struct thread_data *td)
+{
+	td->probe_exit = PROBE_EXIT_RUNNING;
+	td->probe_start = probe_ticks();
+}
+
+static __attribute__((noinline)) void probe_exit_end(struct thread_data *td)
+{
+	uint64_t end = probe_ticks(), now = td->last_now;
+
+	if (td->probe_exit != PROBE_EXIT_RUNNING)
+		return;		/* armed by an enter hook that ran meanwhile (a handler's) */
+	td->probe_exit = PROBE_EXIT_OFF;
+	probe_add(td, PROBE_EXIT_INNER, td->probe_start, now);
+	probe_add(td, PROBE_EXIT_OUTER, now, end);
 }
 
 /*
@@ -383,14 +473,18 @@ __attribute__((visibility("default"))) void __cyg_profile_func_enter(void *fn, v
 		return;
 	td->busy = sp;
 	atomic_signal_fence(memory_order_seq_cst);
-	if (likely(atomic_load_explicit(&rt.is_enabled, memory_order_relaxed)))
+	if (likely(atomic_load_explicit(&rt.is_enabled, memory_order_relaxed))) {
+		if (unlikely(--td->probe_countdown == 0))
+			probe_enter_begin(td);
 		enter_on(td, (uint64_t)(uintptr_t)fn,
 			 entry_cfa(td, (uint64_t)(uintptr_t)fn, (uintptr_t)call_site, HOOK_CFA()),
 			 (uint32_t)(uintptr_t)call_site);
-	else if (td->depth)
+	} else if (td->depth)
 		hook_close_all(td, now_ticks());
 	atomic_signal_fence(memory_order_seq_cst);
 	td->busy = 0;
+	if (unlikely(!td->probe_countdown))
+		probe_enter_end(td);
 }
 
 __attribute__((visibility("default"))) void __cyg_profile_func_exit(void *fn, void *call_site)
@@ -403,12 +497,16 @@ __attribute__((visibility("default"))) void __cyg_profile_func_exit(void *fn, vo
 		return;
 	td->busy = sp;
 	atomic_signal_fence(memory_order_seq_cst);
-	if (likely(atomic_load_explicit(&rt.is_enabled, memory_order_relaxed)))
+	if (likely(atomic_load_explicit(&rt.is_enabled, memory_order_relaxed))) {
+		if (unlikely(td->probe_exit))
+			probe_exit_begin(td);
 		exit_on(td, (uint64_t)(uintptr_t)fn, HOOK_CFA());
-	else if (td->depth)
+	} else if (td->depth)
 		hook_close_all(td, now_ticks());
 	atomic_signal_fence(memory_order_seq_cst);
 	td->busy = 0;
+	if (unlikely(td->probe_exit))
+		probe_exit_end(td);
 }
 
 /* ---- the runtimes' own work: none of the program's calls ---- */

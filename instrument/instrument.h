@@ -16,6 +16,8 @@
  *                           it is counted as not recorded
  *   CPROF_MAX_NODES=N       calling-context nodes per thread (no limit)
  *   CPROF_MAX_DEPTH=N       shadow-stack depth per thread (256k)
+ *   CPROF_PROBE=0           no in-band probes of the hooks' own cost:
+ *                           compensation by the calibration loop alone
  */
 #ifndef CPROF_INSTRUMENT_H
 #define CPROF_INSTRUMENT_H

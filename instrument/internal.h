@@ -20,6 +20,20 @@
 #define HIDDEN __attribute__((visibility("hidden")))
 #define CFA_CACHE_SIZE 1024
 
+/* The parts of a hook pair that a probe times (hooks.c): outer ones land
+ * in the caller's own time, inner ones in the callee's. */
+enum probe_window {
+	PROBE_ENTER_OUTER,	/* enter hook: its start to its clock read */
+	PROBE_ENTER_INNER,	/* enter hook: its clock read to its end */
+	PROBE_EXIT_INNER,	/* exit hook: its start to its clock read */
+	PROBE_EXIT_OUTER,	/* exit hook: its clock read to its end */
+	PROBE_WINDOWS
+};
+
+/* A probe in about this many calls: 4 fenced clock reads each, some
+ * 0.15 ns a call on average. */
+#define PROBE_PERIOD 512
+
 /* One open activation. cfa is the function's stack pointer before its
  * call (see entry_cfa in hooks.c): a frame whose cfa is not strictly
  * above a new call's is dead, which is how a longjmp over instrumented
@@ -66,6 +80,18 @@ struct thread_data {
 	uint64_t dropped_frames;
 	uint64_t mismatched_exits;
 	uint64_t skipped_reentrant;
+	/* In-band probes of the hooks' own cost (hooks.c). */
+	uint32_t probe_countdown;	/* enter hooks until the next probe */
+	uint32_t probe_period;		/* their mean distance */
+	uint32_t probe_rng;
+	uint32_t probe_exit;		/* PROBE_EXIT_* (hooks.c) */
+	uint64_t probe_start;		/* the probed hook's start */
+	uint64_t last_now;		/* the last hook's clock read (0: none) */
+	uint64_t probe_n[PROBE_WINDOWS], probe_ticks[PROBE_WINDOWS];
+	/* The calibration loop's scratch thread only: each window, kept
+	 * for the median (NULL elsewhere). */
+	uint32_t *probe_log[PROBE_WINDOWS];
+	uint32_t probe_log_room;
 	pid_t tid;
 	char name[FMT_THREAD_NAME_MAX];
 	/* Per function (by address bits): fn << 16 | the distance in words
@@ -91,6 +117,8 @@ struct runtime {
 	uint64_t start_unix_ns;
 	double overhead_inner_ticks;
 	double overhead_outer_ticks;
+	double probe_loop[PROBE_WINDOWS];	/* the loop's median windows; 0: none */
+	int probe_off;			/* CPROF_PROBE=0: calibration alone */
 	uint32_t max_nodes;		/* CPROF_MAX_NODES, per thread */
 	uint32_t max_depth;
 	uint64_t inherited_node;	/* a forked child: see fmt_meta */
@@ -137,7 +165,9 @@ int hook_grow(struct thread_data *td) HIDDEN;
 int hook_is_quiet(void) HIDDEN;
 
 /* calibrate.c */
-/* Per-call overhead of the hooks, in ticks. Needs rt.clock. */
-void hook_measure_overhead(double *inner_ticks, double *outer_ticks) HIDDEN;
+/* Per-call overhead of the hooks, in ticks. Needs rt.clock. probe: the
+ * probed windows' medians in the same loop (0 when too few). */
+void hook_measure_overhead(double *inner_ticks, double *outer_ticks,
+			   double probe[PROBE_WINDOWS]) HIDDEN;
 
 #endif

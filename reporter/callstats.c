@@ -227,11 +227,15 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 					struct edge_stat *es = &cs->edges[e];
 					fs->calls += nd->calls;
 					fs->tottime += self[i];
+					if (compensate)
+						fs->tottime_taken += nd->self_s - self[i];
 					es->calls += nd->calls;
 					es->tottime += self[i];
 					if (!fopen_[f]) {
 						fs->pcalls += nd->calls;
 						fs->cumtime += incl[i];
+						if (compensate)
+							fs->cumtime_taken += nd->incl_s - incl[i];
 					}
 					/* An edge is primitive as cProfile's sub-entries
 					 * are: when the same caller->callee pair is not
@@ -259,6 +263,7 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 		cs->total_calls += cs->funcs[i].calls;
 		cs->total_pcalls += cs->funcs[i].pcalls;
 		cs->total_time += cs->funcs[i].tottime;
+		cs->total_taken += cs->funcs[i].tottime_taken;
 	}
 	free(first);
 	free(next);
@@ -272,6 +277,14 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 	free(edge_of);
 	hashmap_release(&fmap);
 	hashmap_release(&emap);
+}
+
+void callstats_range(double t, double taken, double *lo, double *hi)
+{
+	if (taken < 0)
+		taken = 0;	/* a raw time below the compensated sum of its parts */
+	*lo = clamp0(t - CALLSTATS_UNCERTAIN_HIGH * taken);
+	*hi = t + CALLSTATS_UNCERTAIN_LOW * taken;
 }
 
 void callstats_release(struct callstats *cs)

@@ -61,7 +61,8 @@ static const struct field meta_fields[] = {
 	FIELD(fmt_meta, seq, F_UINT),
 	FIELD(fmt_meta, skipped_reentrant, F_UINT),
 	FIELD(fmt_meta, inherited_node, F_UINT),
-	FIELD(fmt_meta, reserved, F_BYTES),
+	FIELD(fmt_meta, probe_inner_ticks, F_F64),
+	FIELD(fmt_meta, probe_outer_ticks, F_F64),
 	{ NULL, 0, 0, 0 },
 };
 static const struct field snap_info_fields[] = {

@@ -209,6 +209,21 @@ static void print_header(FILE *out, const struct profile *p, const struct callst
 		fprintf(out, "   (counts only: the profile was taken without a clock)\n\n");
 }
 
+/* After the tables: how far the compensated times may be off. */
+static void print_uncertainty(FILE *out, const struct callstats *cs)
+{
+	double lo, hi;
+
+	if (!(cs->total_taken > 0))
+		return;
+	callstats_range(cs->total_time, cs->total_taken, &lo, &hi);
+	fprintf(out, "   The hooks' overhead taken out: %.3f seconds (%.1f ns a call). What is left\n"
+		"   stands for %.3f to %.3f seconds of the program's own time (cprof(1):\n"
+		"   COMPENSATION); --json gives each function's range.\n\n",
+		cs->total_taken, cs->total_calls ? cs->total_taken * 1e9 / (double)cs->total_calls : 0,
+		lo, hi);
+}
+
 static void print_flat(FILE *out, const struct callstats *cs, const struct row *rows, size_t nrows)
 {
 	fprintf(out, "   ncalls  tottime  percall  cumtime  percall filename:lineno(function)\n");
@@ -292,6 +307,13 @@ static void print_json(FILE *out, const struct profile *p, const struct callstat
 	       cs->total_calls, cs->total_pcalls, cs->total_time);
 	fprintf(out, " \"overhead_compensated\": %s, \"overhead_per_call\": {\"inner\": %.3e, \"outer\": %.3e},\n",
 	       o->compensate ? "true" : "false", p->inner_s, p->outer_s);
+	double lo, hi;
+	callstats_range(cs->total_time, cs->total_taken, &lo, &hi);
+	fprintf(out, " \"overhead_measured_in_run\": {\"inner\": %.3e, \"outer\": %.3e},"
+		" \"overhead_taken\": %.9f, \"total_time_range\": [%.9f, %.9f],\n",
+		p->is_counts_only ? 0 : p->meta.probe_inner_ticks * p->meta.ns_per_tick / 1e9,
+		p->is_counts_only ? 0 : p->meta.probe_outer_ticks * p->meta.ns_per_tick / 1e9,
+		cs->total_taken, lo, hi);
 	fprintf(out, " \"dropped\": {\"nodes\": %" PRIu64 ", \"frames\": %" PRIu64
 	       ", \"mismatched_exits\": %" PRIu64
 	       ", \"skipped_in_signal_handlers\": %" PRIu64 "},\n",
@@ -309,6 +331,10 @@ static void print_json(FILE *out, const struct profile *p, const struct callstat
 		fprintf(out, ", \"address\": \"0x%" PRIx64 "\", \"calls\": %" PRIu64
 		       ", \"primitive_calls\": %" PRIu64 ", \"tottime\": %.9f, \"cumtime\": %.9f",
 		       f->fn, f->calls, f->pcalls, f->tottime, f->cumtime);
+		callstats_range(f->tottime, f->tottime_taken, &lo, &hi);
+		fprintf(out, ", \"tottime_range\": [%.9f, %.9f]", lo, hi);
+		callstats_range(f->cumtime, f->cumtime_taken, &lo, &hi);
+		fprintf(out, ", \"cumtime_range\": [%.9f, %.9f]", lo, hi);
 		if (o->callers)
 			json_edges(out, cs, rows[i].func, syms, 1);
 		if (o->callees)
@@ -375,6 +401,7 @@ static int report_profile(struct profile *p, const char *path, const struct repo
 			print_edges(out, cs, rows, nrows, l.labels, 0);
 		if (!o->callers && !o->callees)
 			print_flat(out, cs, rows, nrows);
+		print_uncertainty(out, cs);
 	}
 	if (fflush(out) != 0)
 		status = error("cannot write the report (%s)", "output closed or full");

@@ -13,6 +13,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* A hook pair costs tens of ns; a millisecond a call is a corrupt file. */
+#define MAX_OVERHEAD_NS 1e6
+
 static int parse_thread(struct profile *p, const struct fmt_file_section *sec, const char *path,
 			char *err, size_t errlen)
 {
@@ -170,11 +173,14 @@ struct profile *profile_parse(const struct fmt_file *f, char *err, size_t errlen
 	p->meta.label[FMT_LABEL_MAX - 1] = 0;
 	p->is_counts_only = (f->header.features & FMT_FEAT_COUNTS_ONLY) != 0;
 	double npt = p->meta.ns_per_tick;
-	/* Finite in seconds too: an overhead of +inf s would zero every
-	 * compensated time without a word. */
-	if (!(npt > 0 && npt < 1e6) || !isfinite(p->meta.overhead_inner_ticks * npt) ||
-	    !isfinite(p->meta.overhead_outer_ticks * npt) || p->meta.overhead_inner_ticks < 0 ||
-	    p->meta.overhead_outer_ticks < 0) {
+	/* Per-call figures in ns, bounded: an overhead of more than a
+	 * millisecond a call (+inf, NaN) would zero every compensated time
+	 * without a word. The probes' part may be below zero. */
+	double in_ns = p->meta.overhead_inner_ticks * npt, out_ns = p->meta.overhead_outer_ticks * npt;
+	double pin_ns = p->meta.probe_inner_ticks * npt, pout_ns = p->meta.probe_outer_ticks * npt;
+	if (!(npt > 0 && npt < 1e6) || !(in_ns >= 0 && in_ns < MAX_OVERHEAD_NS) ||
+	    !(out_ns >= 0 && out_ns < MAX_OVERHEAD_NS) || !(fabs(pin_ns) < MAX_OVERHEAD_NS) ||
+	    !(fabs(pout_ns) < MAX_OVERHEAD_NS)) {
 		snprintf(err, errlen, "'%s' is corrupt: its clock calibration is out of range", f->path);
 		goto fail;
 	}

@@ -5,7 +5,7 @@ call counts, primitive calls, callers, and timing within stated bounds.
 import re
 import subprocess
 
-from cprof_e2e import Checks, Run, by_name, eq, prog, within, CPROF
+from cprof_e2e import Checks, Run, by_name, dump, eq, prog, within, CPROF
 
 c = Checks()
 
@@ -245,7 +245,87 @@ def bad_environment_values():
     eq(by_name(r.report())["leaf"]["calls"], 1000, "defaults used")
 
 
+def meta_of(path):
+    meta = [s for s in dump(path)["sections"] if s["name"] == "meta"]
+    return meta[0]["records"][0]["fields"]
+
+
+def probes_in_band():
+    # overhead.c makes 1,000,002 calls: some 2000 hook pairs probe
+    # themselves (one in 256 to 767 at random). The probes' part of the
+    # overhead is a difference of two timings, never exactly 0.0 in
+    # practice; CPROF_PROBE=0 or too few calls leave it exactly 0.
+    on, off = Run([prog("overhead")]), Run([prog("overhead"), ], env={"CPROF_PROBE": "0"})
+    m_on, m_off = meta_of(on.main_profile()), meta_of(off.main_profile())
+    if m_on["probe_inner_ticks"] == 0 or m_on["probe_outer_ticks"] == 0:
+        raise AssertionError("no in-band probe figure with 1,000,002 calls: %r" % m_on)
+    eq((m_off["probe_inner_ticks"], m_off["probe_outer_ticks"]), (0, 0), "CPROF_PROBE=0")
+    # The probes' part is in the overhead, never taking it below zero.
+    for m in (m_on, m_off):
+        for part in ("inner", "outer"):
+            if not m["overhead_%s_ticks" % part] >= 0:
+                raise AssertionError("overhead %s below zero: %r" % (part, m))
+    # Probing changes no count.
+    counts = [{k: (v["calls"], v["primitive_calls"]) for k, v in by_name(r.report()).items()}
+              for r in (on, off)]
+    eq(counts[0], counts[1], "calls with and without probes")
+    eq(counts[0]["empty"], (1000000, 1000000), "empty's calls")
+    small = meta_of(Run([prog("calls")]).main_profile())  # 1021 calls: about 2 probes
+    eq((small["probe_inner_ticks"], small["probe_outer_ticks"]), (0, 0), "too few probes")
+    co = meta_of(Run([prog("overhead")], env={"CPROF_COUNTS_ONLY": "1"}).main_profile())
+    eq((co["probe_inner_ticks"], co["probe_outer_ticks"]), (0, 0), "counts only")
+
+
+# callstats.h: CALLSTATS_UNCERTAIN_HIGH and _LOW.
+UNCERTAIN_HIGH, UNCERTAIN_LOW = 0.15, 0.05
+
+
+def time_ranges():
+    # Each compensated time t stands for [t - 0.15 x taken, t + 0.05 x
+    # taken] (never below 0), taken = the raw time less t: exact,
+    # whatever the run's timings. overhead.c's times are mostly overhead
+    # (their low ends are 0); calls.c's spin_50ms is mostly its own.
+    for name in ("overhead", "calls"):
+        check_ranges(Run([prog(name)]))
+
+
+def check_ranges(r):
+    comp, raw = r.report(), r.report(None, "--no-compensate")
+
+    def expect(t, taken):
+        return [max(0.0, t - UNCERTAIN_HIGH * taken), t + UNCERTAIN_LOW * taken]
+
+    def close(actual, expected, what):
+        if any(abs(a - e) > 3e-9 for a, e in zip(actual, expected)):
+            raise AssertionError("%s: expected %r, got %r" % (what, expected, actual))
+
+    taken = raw["total_time"] - comp["total_time"]
+    if not taken > 0:
+        raise AssertionError("no overhead taken out: raw %g, compensated %g" %
+                             (raw["total_time"], comp["total_time"]))
+    close([comp["overhead_taken"]], [taken], "overhead_taken")
+    close(comp["total_time_range"], expect(comp["total_time"], taken), "total_time_range")
+    rf = by_name(raw)
+    for name, f in by_name(comp).items():
+        close(f["cumtime_range"], expect(f["cumtime"], rf[name]["cumtime"] - f["cumtime"]),
+              name + " cumtime_range")
+        close(f["tottime_range"], expect(f["tottime"], rf[name]["tottime"] - f["tottime"]),
+              name + " tottime_range")
+        eq(rf[name]["cumtime_range"], [rf[name]["cumtime"]] * 2, name + " raw: no range")
+    eq(raw["total_time_range"], [raw["total_time"]] * 2, "raw total: no range")
+    text = subprocess.run([CPROF, "report", r.main_profile()], capture_output=True,
+                          text=True).stdout
+    lo, hi = comp["total_time_range"]
+    line = "stands for %.3f to %.3f seconds" % (lo, hi)
+    if line not in text.replace("\n   ", " "):
+        raise AssertionError("the text report does not say %r:\n%s" % (line, text))
+    raw_text = subprocess.run([CPROF, "report", "--no-compensate", r.main_profile()],
+                              capture_output=True, text=True).stdout
+    if "overhead taken out" in raw_text:
+        raise AssertionError("--no-compensate speaks of overhead taken out:\n" + raw_text)
+
+
 for name, fn in list(globals().items()):
-    if callable(fn) and fn.__module__ == "__main__" and not name[0].isupper() and name not in ("by_name", "eq", "prog", "within"):
+    if callable(fn) and fn.__module__ == "__main__" and not name[0].isupper() and name not in ("by_name", "dump", "eq", "prog", "within", "meta_of", "check_ranges"):
         c.case(name, fn)
 c.done()

@@ -273,6 +273,18 @@ case("huge informational counter", "node generation 0xffffffff", "prof",
      patched(d, (*at(node[1], "fmt_node", "gen"), U32)), "accept")
 case("huge informational counter", "module unload generation 0xffffffff", "prof",
      patched(d, (*at(modules(d)[0][0], "fmt_module", "unload_gen"), U32)), "accept")
+# The clock's calibration and the hooks' overhead: a NaN or an infinity
+# would turn every compensated time into nonsense without a word.
+meta = find(d, "meta").payload
+for name in ("ns_per_tick", "overhead_inner_ticks", "overhead_outer_ticks", "probe_inner_ticks",
+             "probe_outer_ticks"):
+    for label, v in (("NaN", float("nan")), ("+inf", float("inf")), ("1e308", 1e308)):
+        case("clock calibration out of range", "%s %s" % (name, label), "prof",
+             patched(d, (*at(meta, "fmt_meta", name), v)))
+case("clock calibration out of range", "overhead_outer_ticks -1", "prof",
+     patched(d, (*at(meta, "fmt_meta", "overhead_outer_ticks"), -1.0)))
+case("huge informational counter", "probe_inner_ticks -40 (a loop slower than the program)",
+     "prof", patched(d, (*at(meta, "fmt_meta", "probe_inner_ticks"), -40.0)), "accept")
 
 # Snapshots: trace records and the info that describes them.
 d = DATA["snap"]
