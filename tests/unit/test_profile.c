@@ -562,6 +562,9 @@ ParameterizedTestParameters(profile, rejects_clock_calibration_out_of_range)
 		{ 0.5, 4, -INFINITY },
 		{ 1e5, 1e308, 6 },	/* finite in ticks, +inf in seconds */
 		{ 1e5, 4, 1e308 },
+		{ 0.5, 2e6, 6 },	/* a millisecond a call: no hook costs that */
+		{ 0.5, 4, 2e6 },
+		{ 0.3, 1e308, 6 },	/* finite in seconds too, absurd all the same */
 	};
 	return cr_make_param_array(struct calib_row, rows, sizeof(rows) / sizeof(rows[0]));
 }
@@ -587,7 +590,7 @@ Test(profile, accepts_calibration_at_its_limits)
 	static const struct calib_row rows[] = {
 		{ 1e-9, 0, 0 },
 		{ 999999.0, 0, 0 },
-		{ 0.3, 1e9, 1e9 },
+		{ 0.3, 3.3e6, 3.3e6 },	/* 0.99 ms a call */
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
