@@ -89,7 +89,7 @@ label() {
 	case $1 in
 	plain) echo "plain (glibc malloc)" ;;
 	forwarder) echo "forwarder shim (bench/fwd_shim.c)" ;;
-	unwind-floor) echo "unwind floor (+unw_backtrace 16)" ;;
+	unwind-floor) echo "unwind floor (+unw_backtrace 17: its frame and 16)" ;;
 	cprof) echo "cprof (libcprof-malloc.so)" ;;
 	cprof-nopeak) echo "cprof without the peak's composition" ;;
 	cprof-table) echo "cprof, CPROF_HEADERS=0 (table)" ;;

@@ -1,6 +1,9 @@
 /*
  * The unwinding floor of bench/mem.sh: the forwarder shim plus one
- * unw_backtrace() of 16 frames per allocation, result discarded. libunwind
+ * unw_backtrace() of 17 frames per allocation, result discarded: the
+ * shim's own frame (floor_unwind is inlined into it) and the 16 of the
+ * program that cprof keeps by default, as cprof's hook unwinds its own
+ * frame and 16 more. libunwind
  * is loaded as preload/traces.c loads it (dlopen RTLD_LOCAL, per-thread
  * caches), so the floor and cprof unwind with the same code.
  */
@@ -9,7 +12,7 @@
 #include <dlfcn.h>
 #include <libunwind.h>
 
-#define FLOOR_FRAMES 16
+#define FLOOR_FRAMES 17
 
 static int (*unwind_fn)(void **, int);
 static __thread int in_unwind __attribute__((tls_model("initial-exec")));
