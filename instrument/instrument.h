@@ -49,5 +49,10 @@ struct cprof_shadow_frame {
 	unsigned depth;
 };
 int cprof_rt_shadow_stack(struct cprof_shadow_frame *buf, int max, int nprev, int *fresh);
+/* The innermost open call alone, as cprof_rt_shadow_stack's buf[0] but
+ * for ret (not read): 0, or -1 when it cannot be read now or no call is
+ * open. While that call (its depth and stamp) stays open,
+ * cprof_rt_shadow_stack's result is unchanged. Same guarantees. */
+int cprof_rt_shadow_top(struct cprof_shadow_frame *top);
 
 #endif

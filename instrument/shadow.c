@@ -79,3 +79,26 @@ __attribute__((visibility("default"))) int cprof_rt_shadow_stack(struct cprof_sh
 	*fresh = n;
 	return n + kept;
 }
+
+/*
+ * The innermost open entry alone: its function, depth and entry stamp
+ * (ret is not read). While that call stays open, everything
+ * cprof_rt_shadow_stack returns is unchanged (the frames below it can
+ * only change once it has returned, and a new call at its depth gets a
+ * new stamp), so the memory runtime caches a stack's trace under it.
+ * -1 when the stack cannot be read now, as cprof_rt_shadow_stack, or
+ * when no call is open.
+ */
+__attribute__((visibility("default"))) int cprof_rt_shadow_top(struct cprof_shadow_frame *top)
+{
+	const struct thread_data *td = threads_self;
+
+	if (!td || td->busy || td->overflow || !td->depth)
+		return -1;
+	uint32_t i = entry_below(td->stack, td->depth);
+
+	top->fn = td->stack[i].fn;
+	top->stamp = td->stack[i].start_ticks;
+	top->depth = i;
+	return 0;
+}

@@ -64,6 +64,19 @@ struct tcache_entry {
 	 * line. Cleared when the thread hands its set on. */
 	struct trace_ctr *line;
 };
+/* CPROF_UNWIND=cct: a trace found for an allocation under one open call
+ * (its depth and entry stamp, the same for no other call) from one
+ * return address in it (hooks.c). */
+#define CCT_CACHE_SIZE 16
+struct cct_cache_entry {
+	uint64_t stamp;			/* 0 = empty (counts-only stamps are 0: never kept) */
+	uint64_t fn;
+	uint64_t hook_ret;		/* the allocation hook's return address */
+	uint32_t depth;
+	uint32_t id;
+	uint32_t gen;			/* load generation the trace was interned in */
+	struct trace_ctr *line;		/* as tcache_entry's */
+};
 struct tls_state {
 	int busy;
 	int ctr_state;			/* CTR_*: this thread's counter set */
@@ -80,6 +93,7 @@ struct tls_state {
 	 * it made a whole trace; frames reused while their calls are open. */
 	int cct_nmemo;
 	struct cprof_shadow_frame cct_memo[CCT_MEMO];
+	struct cct_cache_entry cct_cache[CCT_CACHE_SIZE];
 	/* Temporaries: this thread's latest allocation while it is the
 	 * latest allocation-family event of the thread (0: none). */
 	int *errno_ptr;			/* &errno, once (errno_ptr()) */
@@ -228,6 +242,9 @@ int traces_fp_walk(uint64_t *out, int max, const void *hook_fp) HIDDEN;
  * libunwind takes every stack). */
 typedef int (*shadow_fn)(struct cprof_shadow_frame *, int, int, int *);
 extern shadow_fn _Atomic traces_shadow_fn HIDDEN;
+/* And its cprof_rt_shadow_top, set with it (NULL with it). */
+typedef int (*shadow_top_fn)(struct cprof_shadow_frame *);
+extern shadow_top_fn _Atomic traces_shadow_top_fn HIDDEN;
 /* The span of the loaded module holding addr (its PT_LOAD segments): 1,
  * or 0 when no module holds it. Takes the loader's lock. */
 int traces_module_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi) HIDDEN;

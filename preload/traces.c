@@ -115,6 +115,9 @@ void traces_start_unwinder(void)
 		if (!sf && rt.unwind == UNWIND_CCT)
 			rtenv_say("CPROF_UNWIND=cct needs the call runtime (libcprof-instrument.so) "
 				  "loaded too; using libunwind", NULL, NULL, NULL, NULL);
+		shadow_top_fn top = (shadow_top_fn)dlsym(RTLD_DEFAULT, "cprof_rt_shadow_top");
+		/* Both or neither: a call runtime of another build may lack the top. */
+		atomic_store(&traces_shadow_top_fn, sf ? top : NULL);
 		atomic_store(&traces_shadow_fn, sf);
 	}
 	/* libunwind also for cct: allocations outside instrumented code. */
@@ -206,6 +209,7 @@ int traces_fp_walk(uint64_t *out, int max, const void *hook_fp)
 /* ---- which module an address is in (cct stacks; the shim's own range) ---- */
 
 shadow_fn _Atomic traces_shadow_fn;
+shadow_top_fn _Atomic traces_shadow_top_fn;
 
 struct find_mod {
 	uintptr_t addr, lo, hi;
@@ -404,6 +408,8 @@ static void ctr_thread_exit(void *arg)
 	/* The set's lines are the next owner's now. */
 	for (int i = 0; i < TCACHE_SIZE; i++)
 		tls.tcache[i].line = NULL;
+	for (int i = 0; i < CCT_CACHE_SIZE; i++)
+		tls.cct_cache[i].line = NULL;
 	tls.temp_line = NULL;
 	atomic_store_explicit(&s->is_owned, 0, memory_order_release);
 }
