@@ -49,10 +49,18 @@ struct cprof_shadow_frame {
 	unsigned depth;
 };
 int cprof_rt_shadow_stack(struct cprof_shadow_frame *buf, int max, int nprev, int *fresh);
-/* The innermost open call alone, as cprof_rt_shadow_stack's buf[0] but
- * for ret (not read): 0, or -1 when it cannot be read now or no call is
- * open. While that call (its depth and stamp) stays open,
- * cprof_rt_shadow_stack's result is unchanged. Same guarantees. */
-int cprof_rt_shadow_top(struct cprof_shadow_frame *top);
+/* The same, for a caller that keeps what it has read by depth: the open
+ * calls down to the first one known[depth] names (its stamp and
+ * function; depth < nknown), innermost first, into out (at most max);
+ * *below: that call's depth, or -1 when none is known. Returns the count,
+ * -1 as above, or -2 when more than max are new or one is at a depth of
+ * nknown or more. While a call stays open, the calls below it stay as
+ * they were: a caller's record of them holds. Same guarantees. */
+struct cprof_shadow_known {
+	unsigned long long stamp;	/* 0: nothing known at this depth */
+	unsigned long long fn;
+};
+int cprof_rt_shadow_fresh(const struct cprof_shadow_known *known, int nknown,
+			  struct cprof_shadow_frame *out, int max, int *below);
 
 #endif

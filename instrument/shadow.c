@@ -81,24 +81,52 @@ __attribute__((visibility("default"))) int cprof_rt_shadow_stack(struct cprof_sh
 }
 
 /*
- * The innermost open entry alone: its function, depth and entry stamp
- * (ret is not read). While that call stays open, everything
- * cprof_rt_shadow_stack returns is unchanged (the frames below it can
- * only change once it has returned, and a new call at its depth gets a
- * new stamp), so the memory runtime caches a stack's trace under it.
- * -1 when the stack cannot be read now, as cprof_rt_shadow_stack, or
- * when no call is open.
+ * The open entries the caller does not know yet, innermost first: read
+ * down to the first entry whose depth i has known[i] (i < nknown) holding
+ * its stamp and function. known[i] was then recorded from this very
+ * call (stamps are unique per call; 0, counts-only mode's, never
+ * matches), and while a call is open the entries below it stay as they
+ * were: the caller's record of them holds. *below: that entry's depth,
+ * or -1 when the walk reached the outermost call. Returns the count in
+ * out, or -1 when the stack cannot be read now (as
+ * cprof_rt_shadow_stack), or -2 when more than max entries are new or
+ * one lies at a depth of nknown or more (read it with
+ * cprof_rt_shadow_stack).
  */
-__attribute__((visibility("default"))) int cprof_rt_shadow_top(struct cprof_shadow_frame *top)
+__attribute__((visibility("default"))) int cprof_rt_shadow_fresh(const struct cprof_shadow_known *known,
+								 int nknown,
+								 struct cprof_shadow_frame *out,
+								 int max, int *below)
 {
 	const struct thread_data *td = threads_self;
+	int n = 0;
 
-	if (!td || td->busy || td->overflow || !td->depth)
+	if (!td || td->busy || td->overflow)
 		return -1;
-	uint32_t i = entry_below(td->stack, td->depth);
+	const struct frame *s = td->stack;
+	uint32_t i = td->depth;
 
-	top->fn = td->stack[i].fn;
-	top->stamp = td->stack[i].start_ticks;
-	top->depth = i;
-	return 0;
+	while (i) {
+		i = entry_below(s, i);
+		if (unlikely(i >= (uint32_t)nknown))
+			return -2;
+		uint64_t stamp = s[i].start_ticks;
+		if (known[i].stamp == stamp && stamp && known[i].fn == s[i].fn) {
+			*below = (int)i;
+			return n;
+		}
+		if (unlikely(n == max))
+			return -2;
+		/* As in cprof_rt_shadow_stack: the slot must agree with the site. */
+		uint64_t ret = ((const uint64_t *)s[i].cfa)[-1];
+		if (unlikely((uint32_t)ret != s[i].site))
+			return -1;
+		out[n].fn = s[i].fn;
+		out[n].ret = ret;
+		out[n].stamp = stamp;
+		out[n].depth = i;
+		n++;
+	}
+	*below = -1;
+	return n;
 }

@@ -137,64 +137,51 @@ HOOK_INLINE int cct_stack(shadow_fn sf, uint64_t *buf, int max, const void *hook
 	return n;
 }
 
-/* The cache slot of an allocation from return address ret under the open
- * call at depth. */
-static inline struct cct_cache_entry *cct_slot(uint64_t ret, uint32_t depth)
-{
-	uint64_t h = (ret ^ (uint64_t)depth << 48) * 0x9e3779b97f4a7c15ull;
-
-	return &tls.cct_cache[h >> 60];	/* CCT_CACHE_SIZE is 16 */
-}
-
 /*
  * CPROF_UNWIND=cct: 1 and the stack's trace in *id and *line, or 0 when
- * the shadow stack cannot vouch for it (then it is unwound). While the
- * innermost open call is open, what cct_stack reads is unchanged: the
- * calls below it return only after it, and a new call at its depth has
- * another stamp (a longjmp over it included). So the trace found for an
- * allocation from one return address under that call is kept, keyed by
- * the call's depth, stamp and function and that address, and reused
- * while the load generation stays (a dlclose may have moved addresses).
- * Counts-only mode's stamps are all 0: never kept. A hit skips the walk,
- * the module checks, the hash and the trace cache. Only stacks the
- * shadow stack vouched for are kept: under one call, an unwound stack
- * changes with the uninstrumented frames in between.
+ * the shadow stack cannot vouch for it (then it is unwound). The stack
+ * cct_read makes is a function of the open calls (their functions and
+ * return addresses), the hook's return address and the load generation
+ * (module checks, trace ids): cct.c names the open calls' chain by a
+ * context id, so only the calls opened since the last allocation are
+ * read and looked up, and a trace is found by (context, return address,
+ * generation) with no walk, module check, hash or frame comparison.
+ * Anything cct.c cannot take (counts-only mode's stamps, which are all 0;
+ * deep or many new calls; a full table) takes cct_stack's walk.
  */
 HOOK_INLINE int cct_trace(shadow_fn sf, uint64_t *buf, int max, const void *hook_fp, uint32_t *id,
 			  struct trace_ctr **line)
 {
-	shadow_top_fn top_fn = atomic_load_explicit(&traces_shadow_top_fn, memory_order_relaxed);
+	shadow_fresh_fn fresh = atomic_load_explicit(&traces_shadow_fresh_fn, memory_order_relaxed);
+	struct cct_cache *c = tls.cct;
 	uint64_t ret = ((const uint64_t *)hook_fp)[1];
 	/* Read before the trace is interned: one interned under a later
-	 * generation is then never reused under this one's stamp. */
+	 * generation is then never found under this one. */
 	uint32_t gen = atomic_load_explicit(&modmap_generation, memory_order_relaxed);
-	struct cprof_shadow_frame top;
-	struct cct_cache_entry *e = NULL;
+	int below, n;
 
-	if (likely(top_fn) && top_fn(&top) == 0 && likely(top.stamp)) {
-		e = cct_slot(ret, top.depth);
-		if (e->stamp == top.stamp && e->hook_ret == ret && e->depth == top.depth &&
-		    e->fn == top.fn && e->gen == gen) {
-			if (unlikely(!e->line))
-				e->line = ctr_line(e->id);
-			*line = e->line;
-			*id = e->id;
-			return 1;
+	if (unlikely(!c) && fresh)
+		c = cct_map();
+	if (likely(c) && (n = fresh(c->known, CCT_DEPTHS, c->fresh, CCT_FRESH, &below)) >= 0 &&
+	    (n ? likely(c->fresh[0].stamp != 0) : below >= 0)) {
+		uint32_t ctx = n ? cct_learn(c, n, below) : c->at[below].ctx;
+		if (likely(ctx)) {
+			struct cct_trace *t = cct_trace_slot(c, ctx, ret);
+			if (likely(t->ctx == ctx && t->hook_ret == ret && t->gen == gen)) {
+				if (unlikely(!t->line))
+					t->line = ctr_line(t->id);
+				*line = t->line;
+				*id = t->id;
+				return 1;
+			}
+			return cct_trace_miss(c, ctx, n ? (int)c->fresh[0].depth : below, ret, buf,
+					      max, gen, id, line);
 		}
 	}
-	int n = cct_stack(sf, buf, max, hook_fp);
+	n = cct_stack(sf, buf, max, hook_fp);
 	if (n <= 0)
 		return 0;
 	*id = traces_intern(buf, (uint32_t)n, line);
-	if (e && *id) {	/* 0: the table is full; each try is counted as dropped */
-		e->stamp = top.stamp;
-		e->fn = top.fn;
-		e->hook_ret = ret;
-		e->depth = top.depth;
-		e->id = *id;
-		e->gen = gen;
-		e->line = *line;
-	}
 	return 1;
 }
 

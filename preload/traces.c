@@ -115,9 +115,10 @@ void traces_start_unwinder(void)
 		if (!sf && rt.unwind == UNWIND_CCT)
 			rtenv_say("CPROF_UNWIND=cct needs the call runtime (libcprof-instrument.so) "
 				  "loaded too; using libunwind", NULL, NULL, NULL, NULL);
-		shadow_top_fn top = (shadow_top_fn)dlsym(RTLD_DEFAULT, "cprof_rt_shadow_top");
-		/* Both or neither: a call runtime of another build may lack the top. */
-		atomic_store(&traces_shadow_top_fn, sf ? top : NULL);
+		shadow_fresh_fn fresh =
+			(shadow_fresh_fn)dlsym(RTLD_DEFAULT, "cprof_rt_shadow_fresh");
+		/* Neither without the walk (another build's runtime may lack this). */
+		atomic_store(&traces_shadow_fresh_fn, sf ? fresh : NULL);
 		atomic_store(&traces_shadow_fn, sf);
 	}
 	/* libunwind also for cct: allocations outside instrumented code. */
@@ -209,7 +210,6 @@ int traces_fp_walk(uint64_t *out, int max, const void *hook_fp)
 /* ---- which module an address is in (cct stacks; the shim's own range) ---- */
 
 shadow_fn _Atomic traces_shadow_fn;
-shadow_top_fn _Atomic traces_shadow_top_fn;
 
 struct find_mod {
 	uintptr_t addr, lo, hi;
@@ -408,8 +408,7 @@ static void ctr_thread_exit(void *arg)
 	/* The set's lines are the next owner's now. */
 	for (int i = 0; i < TCACHE_SIZE; i++)
 		tls.tcache[i].line = NULL;
-	for (int i = 0; i < CCT_CACHE_SIZE; i++)
-		tls.cct_cache[i].line = NULL;
+	cct_thread_exit();
 	tls.temp_line = NULL;
 	atomic_store_explicit(&s->is_owned, 0, memory_order_release);
 }
