@@ -81,38 +81,46 @@ __attribute__((visibility("default"))) int cprof_rt_shadow_stack(struct cprof_sh
 }
 
 /*
- * The open entries the caller does not know yet, innermost first: read
+ * The open entries the caller has not seen yet, innermost first: read
  * down to the first entry whose depth i has known[i] (i < nknown) holding
  * its stamp and function. known[i] was then recorded from this very
  * call (stamps are unique per call; 0, counts-only mode's, never
  * matches), and while a call is open the entries below it stay as they
  * were: the caller's record of them holds. *below: that entry's depth,
- * or -1 when the walk reached the outermost call. Returns the count in
- * out, or -1 when the stack cannot be read now (as
- * cprof_rt_shadow_stack), or -2 when more than max entries are new or
- * one lies at a depth of nknown or more (read it with
- * cprof_rt_shadow_stack).
+ * or -1 when the walk reached the outermost call. Of the entries read,
+ * those below the top *changed ones are the calls known there made again
+ * (the same function and return address on the same entry below, and so
+ * on down to the entry found). Returns the count in out, or -1 when the
+ * stack cannot be read now (as cprof_rt_shadow_stack), or -2 when more
+ * than max entries are new or one lies at a depth of nknown or more
+ * (read it with cprof_rt_shadow_stack).
  */
 __attribute__((visibility("default"))) int cprof_rt_shadow_fresh(const struct cprof_shadow_known *known,
 								 int nknown,
 								 struct cprof_shadow_frame *out,
-								 int max, int *below)
+								 int max, int *below, int *changed)
 {
 	const struct thread_data *td = threads_self;
-	int n = 0;
+	int n = 0, top_changed = 0, above_same = 0;
 
 	if (!td || td->busy || td->overflow)
 		return -1;
 	const struct frame *s = td->stack;
 	uint32_t i = td->depth;
+	const struct cprof_shadow_known *above = NULL;
 
 	while (i) {
 		i = entry_below(s, i);
+		/* The entry read last is the same call again only on this one. */
+		if (n && !(above_same && above->below == (int)i))
+			top_changed = n;
 		if (unlikely(i >= (uint32_t)nknown))
 			return -2;
-		uint64_t stamp = s[i].start_ticks;
-		if (known[i].stamp == stamp && stamp && known[i].fn == s[i].fn) {
+		const struct cprof_shadow_known *k = &known[i];
+		uint64_t stamp = s[i].start_ticks, fn = s[i].fn;
+		if (k->stamp == stamp && stamp && k->fn == fn) {
 			*below = (int)i;
+			*changed = top_changed;
 			return n;
 		}
 		if (unlikely(n == max))
@@ -121,12 +129,17 @@ __attribute__((visibility("default"))) int cprof_rt_shadow_fresh(const struct cp
 		uint64_t ret = ((const uint64_t *)s[i].cfa)[-1];
 		if (unlikely((uint32_t)ret != s[i].site))
 			return -1;
-		out[n].fn = s[i].fn;
+		above_same = k->fn == fn && k->ret == ret;
+		above = k;
+		out[n].fn = fn;
 		out[n].ret = ret;
 		out[n].stamp = stamp;
 		out[n].depth = i;
 		n++;
 	}
+	if (n && !(above_same && above->below == -1))
+		top_changed = n;
 	*below = -1;
+	*changed = top_changed;
 	return n;
 }

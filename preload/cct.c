@@ -24,7 +24,9 @@ struct cct_cache *cct_map(void)
 		return NULL;
 	}
 	tls.cct_state = CCT_MAPPED;
-	return tls.cct = m;	/* zeroed: nothing known, no context, no trace */
+	tls.cct = m;	/* zeroed: nothing known, no context, no trace */
+	tls.cct->high = -1;
+	return tls.cct;
 }
 
 void cct_thread_exit(void)
@@ -43,6 +45,7 @@ static void forget_all(struct cct_cache *c)
 	memset(c->ctx, 0, sizeof(c->ctx));
 	memset(c->traces, 0, sizeof(c->traces));
 	c->nctx = 0;
+	c->high = -1;
 }
 
 /* The id of (fn, ret) called from context parent (0: none below), made
@@ -73,43 +76,51 @@ uint32_t cct_learn(struct cct_cache *c, int n, int below)
 		forget_all(c);
 		return 0;
 	}
-	uint32_t ctx = below >= 0 ? c->at[below].ctx : 0;
+	/* Every record above the outermost changed call was made on top of
+	 * what it replaces (or on calls that are gone): the runtime must not
+	 * take them for the same calls made again. */
+	for (int d = (int)c->fresh[n - 1].depth + 1; d <= c->high; d++)
+		c->known[d].fn = c->known[d].stamp = 0;
+	uint32_t ctx = below >= 0 ? c->known[below].ctx : 0;
 
 	for (int k = n - 1; k >= 0; k--) {	/* outermost first: each on its caller */
 		const struct cprof_shadow_frame *f = &c->fresh[k];
+		struct cprof_shadow_known *r = &c->known[f->depth];
 		ctx = ctx_of(c, ctx, f->fn, f->ret);
-		c->at[f->depth].ret = f->ret;
-		c->at[f->depth].ctx = ctx;
-		c->at[f->depth].below = below;
-		c->known[f->depth].stamp = f->stamp;
-		c->known[f->depth].fn = f->fn;
+		r->stamp = f->stamp;
+		r->fn = f->fn;
+		r->ret = f->ret;
+		r->below = below;
+		r->ctx = ctx;
 		below = (int)f->depth;
 	}
+	c->high = below;
 	return ctx;
 }
 
 /*
- * The stack cct_read (hooks.c) would make, from the open calls known
- * here: the hook's return address, then that of each call but the
- * outermost, max at most, each address in the module of the function
- * that the shadow stack says called from there; 0 when one is not (the
- * stack is unwound then). Interned, and kept under (ctx, hook_ret, gen).
+ * The stack cct_read (hooks.c) would make, from the records: the hook's
+ * return address, then that of each call but the outermost, max at
+ * most, each address in the module of the function that the shadow
+ * stack says called from there; 0 when one is not (the stack is unwound
+ * then). Interned, and kept under (ctx, hook_ret, gen).
  */
 int cct_trace_miss(struct cct_cache *c, uint32_t ctx, int depth, uint64_t hook_ret,
 		   uint64_t *buf, int max, uint32_t gen, uint32_t *id, struct trace_ctr **line)
 {
-	int n = 1, d = depth;
+	const struct cprof_shadow_known *r = &c->known[depth];
+	int n = 1;
 
 	buf[0] = hook_ret;
-	if (!traces_same_module(hook_ret, c->known[d].fn))
+	if (!traces_same_module(hook_ret, r->fn))
 		return 0;
-	while (n < max && c->at[d].below >= 0) {
-		int next = c->at[d].below;
-		buf[n] = c->at[d].ret;
-		if (!traces_same_module(buf[n], c->known[next].fn))
+	while (n < max && r->below >= 0) {
+		const struct cprof_shadow_known *next = &c->known[r->below];
+		buf[n] = r->ret;
+		if (!traces_same_module(buf[n], next->fn))
 			return 0;
 		n++;
-		d = next;
+		r = next;
 	}
 	*id = traces_intern(buf, (uint32_t)n, line);
 	if (*id) {	/* 0: the table is full; each try is counted as dropped */

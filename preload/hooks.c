@@ -158,13 +158,20 @@ HOOK_INLINE int cct_trace(shadow_fn sf, uint64_t *buf, int max, const void *hook
 	/* Read before the trace is interned: one interned under a later
 	 * generation is then never found under this one. */
 	uint32_t gen = atomic_load_explicit(&modmap_generation, memory_order_relaxed);
-	int below, n;
+	int below, changed, n;
 
 	if (unlikely(!c) && fresh)
 		c = cct_map();
-	if (likely(c) && (n = fresh(c->known, CCT_DEPTHS, c->fresh, CCT_FRESH, &below)) >= 0 &&
+	if (likely(c) &&
+	    (n = fresh(c->known, CCT_DEPTHS, c->fresh, CCT_FRESH, &below, &changed)) >= 0 &&
 	    (n ? likely(c->fresh[0].stamp != 0) : below >= 0)) {
-		uint32_t ctx = n ? cct_learn(c, n, below) : c->at[below].ctx;
+		/* The same calls made again: only their stamps are new. */
+		for (int k = changed; k < n; k++)
+			c->known[c->fresh[k].depth].stamp = c->fresh[k].stamp;
+		int top = n ? (int)c->fresh[0].depth : below;
+		uint32_t ctx = changed ? cct_learn(c, changed, changed < n ? (int)c->fresh[changed].depth
+									   : below)
+				       : c->known[top].ctx;
 		if (likely(ctx)) {
 			struct cct_trace *t = cct_trace_slot(c, ctx, ret);
 			if (likely(t->ctx == ctx && t->hook_ret == ret && t->gen == gen)) {
@@ -174,8 +181,7 @@ HOOK_INLINE int cct_trace(shadow_fn sf, uint64_t *buf, int max, const void *hook
 				*id = t->id;
 				return 1;
 			}
-			return cct_trace_miss(c, ctx, n ? (int)c->fresh[0].depth : below, ret, buf,
-					      max, gen, id, line);
+			return cct_trace_miss(c, ctx, top, ret, buf, max, gen, id, line);
 		}
 	}
 	n = cct_stack(sf, buf, max, hook_fp);

@@ -234,7 +234,7 @@ typedef int (*shadow_fn)(struct cprof_shadow_frame *, int, int, int *);
 extern shadow_fn _Atomic traces_shadow_fn HIDDEN;
 /* And its cprof_rt_shadow_fresh, set with it (NULL with it). */
 typedef int (*shadow_fresh_fn)(const struct cprof_shadow_known *, int,
-			       struct cprof_shadow_frame *, int, int *);
+			       struct cprof_shadow_frame *, int, int *, int *);
 extern shadow_fresh_fn _Atomic traces_shadow_fresh_fn HIDDEN;
 /* The span of the loaded module holding addr (its PT_LOAD segments): 1,
  * or 0 when no module holds it. Takes the loader's lock. */
@@ -463,26 +463,22 @@ void traces_count_temp_slow(uint32_t id) HIDDEN;
 
 /*
  * cct.c: CPROF_UNWIND=cct's calling contexts, per thread. An open call
- * read once from the call runtime is kept at its depth (its stamp and
- * function in known, which the runtime checks, the rest in at) until
- * another call takes that depth, and named by a context id: its function
- * and return address on top of its caller's context, so the same chain
- * of calls gets the same id however often it is entered again. An
- * allocation's trace is a function of the context of the innermost open
- * call, the hook's return address and the load generation, kept in
- * traces (one slot each, overwritten on a collision). Ids are slot
- * numbers in ctx; when it is half full everything is forgotten at once.
+ * read from the call runtime is recorded at its depth in known (its
+ * stamp, function, return address and the depth of the call below it)
+ * and named by a context id: its function and return address on top of
+ * its caller's context, so the same chain of calls gets the same id each
+ * time it is made again. The records form chains: a record whose call
+ * below changed is dropped, and so are all above it. An allocation's
+ * trace is a function of the innermost open call's context, the hook's
+ * return address and the load generation, kept in traces (one slot
+ * each, overwritten on a collision). Context ids are slot numbers in
+ * ctx; when it is half full everything is forgotten at once.
  */
 #define CCT_DEPTHS 256		/* calls deeper take cct_stack's walk */
 #define CCT_FRESH 32		/* more new calls at once: the same */
 #define CCT_CONTEXTS 1024	/* power of 2 */
 #define CCT_TRACES 256		/* power of 2 */
 enum { CCT_NONE, CCT_MAPPED, CCT_GONE };	/* tls.cct_state */
-struct cct_at {
-	uint64_t ret;			/* where the call returns to */
-	uint32_t ctx;
-	int32_t below;			/* the depth of the call below, -1: none */
-};
 struct cct_ctx {
 	uint64_t fn;			/* 0 = empty slot */
 	uint64_t ret;
@@ -496,8 +492,8 @@ struct cct_trace {
 	struct trace_ctr *line;		/* as tcache_entry's */
 };
 struct cct_cache {
-	struct cprof_shadow_known known[CCT_DEPTHS];
-	struct cct_at at[CCT_DEPTHS];
+	struct cprof_shadow_known known[CCT_DEPTHS];	/* ctx: the record's context */
+	int high;			/* no record above this depth */
 	struct cprof_shadow_frame fresh[CCT_FRESH];	/* the runtime's answer */
 	struct cct_trace traces[CCT_TRACES];
 	uint32_t nctx;
@@ -508,13 +504,13 @@ struct cct_cache {
 struct cct_cache *cct_map(void) HIDDEN;
 /* At thread exit (with the counter set): unmapped, never mapped again. */
 void cct_thread_exit(void) HIDDEN;
-/* Records c->fresh[0..n) (innermost first, on the known call at depth
- * below, or on none: -1); the innermost's context, or 0 when the table
- * had to be emptied (the caller takes the whole walk). */
+/* Records c->fresh[0..n) (innermost first, called from the recorded call
+ * at depth below, or from none: -1); the innermost's context, or 0 when
+ * the table had to be emptied (the caller takes the whole walk). */
 uint32_t cct_learn(struct cct_cache *c, int n, int below) HIDDEN;
-/* A context's first trace from hook_ret: built from the known calls
- * (the innermost at depth), interned and kept; 1, or 0 when the shadow
- * stack cannot vouch for it (see cct_read in hooks.c). */
+/* A context's first trace from hook_ret: built from the records (the
+ * innermost at depth), interned and kept; 1, or 0 when the shadow stack
+ * cannot vouch for it (see cct_read in hooks.c). */
 int cct_trace_miss(struct cct_cache *c, uint32_t ctx, int depth, uint64_t hook_ret,
 		   uint64_t *buf, int max, uint32_t gen, uint32_t *id,
 		   struct trace_ctr **line) HIDDEN;
