@@ -101,24 +101,27 @@ __attribute__((visibility("default"))) int cprof_rt_shadow_fresh(const struct cp
 								 int max, int *below, int *changed)
 {
 	const struct thread_data *td = threads_self;
-	int n = 0, top_changed = 0, above_same = 0;
+	int n = 0, top_changed = 0;
+	/* The depth the entry read last was called from if it is the call
+	 * known at its depth made again; -2 if it is not. */
+	int same_below = -2;
 
 	if (!td || td->busy || td->overflow)
 		return -1;
 	const struct frame *s = td->stack;
 	uint32_t i = td->depth;
-	const struct cprof_shadow_known *above = NULL;
 
+	/* Depths only fall from here: the innermost's is the one to check. */
+	if (unlikely(i > (uint32_t)nknown))
+		return -2;
 	while (i) {
 		i = entry_below(s, i);
-		/* The entry read last is the same call again only on this one. */
-		if (n && !(above_same && above->below == (int)i))
+		if (same_below != (int)i)
 			top_changed = n;
-		if (unlikely(i >= (uint32_t)nknown))
-			return -2;
 		const struct cprof_shadow_known *k = &known[i];
-		uint64_t stamp = s[i].start_ticks, fn = s[i].fn;
-		if (k->stamp == stamp && stamp && k->fn == fn) {
+		const struct frame *f = &s[i];
+		uint64_t stamp = f->start_ticks, fn = f->fn;
+		if (k->stamp == stamp && k->fn == fn && stamp) {
 			*below = (int)i;
 			*changed = top_changed;
 			return n;
@@ -126,20 +129,17 @@ __attribute__((visibility("default"))) int cprof_rt_shadow_fresh(const struct cp
 		if (unlikely(n == max))
 			return -2;
 		/* As in cprof_rt_shadow_stack: the slot must agree with the site. */
-		uint64_t ret = ((const uint64_t *)s[i].cfa)[-1];
-		if (unlikely((uint32_t)ret != s[i].site))
+		uint64_t ret = ((const uint64_t *)f->cfa)[-1];
+		if (unlikely((uint32_t)ret != f->site))
 			return -1;
-		above_same = k->fn == fn && k->ret == ret;
-		above = k;
+		same_below = k->fn == fn && k->ret == ret ? k->below : -2;
 		out[n].fn = fn;
 		out[n].ret = ret;
 		out[n].stamp = stamp;
 		out[n].depth = i;
 		n++;
 	}
-	if (n && !(above_same && above->below == -1))
-		top_changed = n;
 	*below = -1;
-	*changed = top_changed;
+	*changed = same_below == -1 ? top_changed : n;
 	return n;
 }
