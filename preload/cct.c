@@ -34,8 +34,8 @@ void cct_thread_exit(void)
 	if (tls.cct)
 		munmap(tls.cct, sizeof(struct cct_cache));
 	tls.cct = NULL;	/* its trace slots hold the set's lines: the next owner's now */
-	if (tls.cct_state == CCT_MAPPED)
-		tls.cct_state = CCT_GONE;
+	/* Never mapped again: a later destructor's allocation would leak it. */
+	tls.cct_state = CCT_GONE;
 }
 
 /* Forgets every context (ids are slot numbers, so all go at once). */
