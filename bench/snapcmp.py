@@ -6,8 +6,11 @@
 Runs the project's memory test programs and bench/memheavy (a mid-run
 snapshot of 50,000 live blocks, then exit) under each shim, in every mode
 (libunwind; CPROF_UNWIND=fp with 16 and 1 frames on frame-pointer
-builds; CPROF_HEADERS=0), and compares `cprof stats --json --by traceback`
-of each snapshot (matched by program, process rank and SEQ) between the
+builds; CPROF_HEADERS=0; CPROF_UNWIND=cct, with the call runtime found
+beside each shim, libcprof-instrument.so, also in counts-only mode), and
+compares `cprof stats --json --by traceback`
+of each snapshot, sorted by allocation calls so that sites with nothing
+live are listed too (matched by program, process rank and SEQ) between the
 two. Left out: file names, pids and the peak's time, and whatever differs
 between two runs of the OLD shim (threads' timing: mem_threads' peak, always,
 mem_fork's churners: only its parent's, children's and after-fork sites
@@ -28,12 +31,14 @@ def build(tmp, o):
     """Frame-pointer copies of the programs (the Makefile builds them without)."""
     progs = {}
     flags = ["-std=gnu11", "-g", "-O2", "-I" + os.path.join(ROOT, "include"), "-lpthread"]
-    for name in ("mem_sites", "mem_churn", "mem_threads", "mem_fork", "mem_edge"):
+    for name in ("mem_sites", "mem_churn", "mem_threads", "mem_fork", "mem_edge", "mem_cct",
+                 "mem_cct_reuse"):
         src = os.path.join(ROOT, "tests/progs", name + ".c")
         progs[name] = os.path.join(o, "tests/progs", name)
         subprocess.run(["cc", src, "-o", os.path.join(tmp, name + "-fp"), "-fno-inline",
                         "-fno-omit-frame-pointer", "-finstrument-functions"] + flags, check=True)
-    for suffix, extra in (("", []), ("-fp", ["-fno-omit-frame-pointer"])):
+    for suffix, extra in (("", []), ("-fp", ["-fno-omit-frame-pointer"]),
+                          ("-instr", ["-finstrument-functions"])):
         subprocess.run(["cc", "-std=gnu11", "-g", "-O2", "-fno-optimize-sibling-calls"] + extra +
                        ["-o", os.path.join(tmp, "memheavy" + suffix),
                         os.path.join(ROOT, "bench/memheavy.c")], check=True)
@@ -41,20 +46,28 @@ def build(tmp, o):
 
 
 def runs(tmp, progs):
-    """(name, argv, env) of every run, in every mode."""
+    """(name, argv, env, with the call runtime) of every run, in every mode."""
     heavy = {"MEMHEAVY_SNAPSHOT_AT": "100000"}
     out = []
-    for mode, env, fp in (("libunwind", {}, False),
-                          ("fp16", {"CPROF_UNWIND": "fp"}, True),
-                          ("fp1", {"CPROF_UNWIND": "fp", "CPROF_FRAMES": "1"}, True),
-                          ("headers0", {"CPROF_HEADERS": "0"}, False)):
+    cct = {"CPROF_UNWIND": "cct"}
+    for mode, env, fp, calls in (("libunwind", {}, False, False),
+                                 ("fp16", {"CPROF_UNWIND": "fp"}, True, False),
+                                 ("fp1", {"CPROF_UNWIND": "fp", "CPROF_FRAMES": "1"}, True, False),
+                                 ("headers0", {"CPROF_HEADERS": "0"}, False, False),
+                                 ("cct", cct, False, True),
+                                 ("cct-counts", dict(cct, CPROF_COUNTS_ONLY="1"), False, True)):
         for name, path in progs.items():
             exe = os.path.join(tmp, name + "-fp") if fp else path
             args = ["4", "20000"] if name == "mem_churn" else []
-            out.append(("%s/%s" % (mode, name), [exe] + args, env))
-        exe = os.path.join(tmp, "memheavy-fp" if fp else "memheavy")
-        out.append(("%s/memheavy" % mode, [exe, "200000"], dict(env, **heavy)))
+            out.append(("%s/%s" % (mode, name), [exe] + args, env, calls))
+        exe = os.path.join(tmp, "memheavy-fp" if fp else "memheavy-instr" if calls else "memheavy")
+        out.append(("%s/memheavy" % mode, [exe, "200000"], dict(env, **heavy), calls))
     return out
+
+
+def preload(lib, calls):
+    """The shim, and the call runtime of the same build when asked."""
+    return lib + ":" + os.path.join(os.path.dirname(lib), "libcprof-instrument.so") if calls else lib
 
 
 def snapshots(lib, argv, env, outdir, cprof):
@@ -68,7 +81,8 @@ def snapshots(lib, argv, env, outdir, cprof):
     got = {}
     for f in files:
         parts = os.path.basename(f).split(".")
-        r = subprocess.run([cprof, "stats", f, "--json", "--by", "traceback"],
+        r = subprocess.run([cprof, "stats", f, "--json", "--by", "traceback",
+                            "--sort", "allocated_count"],
                            capture_output=True, text=True, check=True)
         d = json.loads(r.stdout)
         for k in ("file", "pid", "peak_time"):
@@ -113,10 +127,11 @@ def main():
     bad = 0
     with tempfile.TemporaryDirectory(prefix="snapcmp.") as tmp:
         progs = build(tmp, o)
-        for name, argv, env in runs(tmp, progs):
-            a = snapshots(old, argv, env, os.path.join(tmp, "old", name), cprof)
-            again = snapshots(old, argv, env, os.path.join(tmp, "old2", name), cprof)
-            b = snapshots(new, argv, env, os.path.join(tmp, "new", name), cprof)
+        for name, argv, env, calls in runs(tmp, progs):
+            a = snapshots(preload(old, calls), argv, env, os.path.join(tmp, "old", name), cprof)
+            again = snapshots(preload(old, calls), argv, env, os.path.join(tmp, "old2", name),
+                              cprof)
+            b = snapshots(preload(new, calls), argv, env, os.path.join(tmp, "new", name), cprof)
             problems = [] if set(a) == set(b) else ["snapshots %s != %s" % (sorted(a), sorted(b))]
             varies = 0
             for key in sorted(set(a) & set(b)):

@@ -51,5 +51,24 @@ struct cprof_shadow_frame {
 	unsigned depth;
 };
 int cprof_rt_shadow_stack(struct cprof_shadow_frame *buf, int max, int nprev, int *fresh);
+/* The same, for a caller that keeps what it has read by depth: the open
+ * calls down to the first one known[depth] names by its stamp and
+ * function (depth < nknown), innermost first, into out (at most max);
+ * *below: that call's depth, or -1 when none is known. Of those, the
+ * ones under the top *changed are calls known there again: the same
+ * function and return address, called from the call known[depth].below
+ * (so on down). Returns the count, -1 as above, or -2 when more than max
+ * are new or one is at a depth of nknown or more. While a call stays
+ * open, the calls below it stay as they were: a caller's record of them
+ * holds. Same guarantees. */
+struct cprof_shadow_known {
+	unsigned long long stamp;	/* 0: nothing known at this depth */
+	unsigned long long fn;		/* 0: nothing known at this depth */
+	unsigned long long ret;
+	int below;			/* the depth of the call below, -1: none */
+	unsigned ctx;			/* the caller's own, not read */
+};
+int cprof_rt_shadow_fresh(const struct cprof_shadow_known *known, int nknown,
+			  struct cprof_shadow_frame *out, int max, int *below, int *changed);
 
 #endif

@@ -79,3 +79,67 @@ __attribute__((visibility("default"))) int cprof_rt_shadow_stack(struct cprof_sh
 	*fresh = n;
 	return n + kept;
 }
+
+/*
+ * The open entries the caller has not seen yet, innermost first: read
+ * down to the first entry whose depth i has known[i] (i < nknown) holding
+ * its stamp and function. known[i] was then recorded from this very
+ * call (stamps are unique per call; 0, counts-only mode's, never
+ * matches), and while a call is open the entries below it stay as they
+ * were: the caller's record of them holds. *below: that entry's depth,
+ * or -1 when the walk reached the outermost call. Of the entries read,
+ * those below the top *changed ones are the calls known there made again
+ * (the same function and return address on the same entry below, and so
+ * on down to the entry found). Returns the count in out, or -1 when the
+ * stack cannot be read now (as cprof_rt_shadow_stack), or -2 when more
+ * than max entries are new or one lies at a depth of nknown or more
+ * (read it with cprof_rt_shadow_stack).
+ */
+__attribute__((visibility("default"))) int cprof_rt_shadow_fresh(const struct cprof_shadow_known *known,
+								 int nknown,
+								 struct cprof_shadow_frame *out,
+								 int max, int *below, int *changed)
+{
+	const struct thread_data *td = threads_self;
+	int n = 0, top_changed = 0;
+	/* The depth the entry read last was called from if it is the call
+	 * known at its depth made again; -2 if it is not. */
+	int same_below = -2;
+
+	if (!td || td->busy || td->overflow)
+		return -1;
+	const struct frame *s = td->stack;
+	uint32_t i = td->depth;
+
+	/* Depths only fall from here: the innermost's is the one to check. */
+	if (unlikely(i > (uint32_t)nknown))
+		return -2;
+	while (i) {
+		i = entry_below(s, i);
+		if (same_below != (int)i)
+			top_changed = n;
+		const struct cprof_shadow_known *k = &known[i];
+		const struct frame *f = &s[i];
+		uint64_t stamp = f->start_ticks, fn = f->fn;
+		if (k->stamp == stamp && k->fn == fn && stamp) {
+			*below = (int)i;
+			*changed = top_changed;
+			return n;
+		}
+		if (unlikely(n == max))
+			return -2;
+		/* As in cprof_rt_shadow_stack: the slot must agree with the site. */
+		uint64_t ret = ((const uint64_t *)f->cfa)[-1];
+		if (unlikely((uint32_t)ret != f->site))
+			return -1;
+		same_below = k->fn == fn && k->ret == ret ? k->below : -2;
+		out[n].fn = fn;
+		out[n].ret = ret;
+		out[n].stamp = stamp;
+		out[n].depth = i;
+		n++;
+	}
+	*below = -1;
+	*changed = same_below == -1 ? top_changed : n;
+	return n;
+}

@@ -137,6 +137,60 @@ HOOK_INLINE int cct_stack(shadow_fn sf, uint64_t *buf, int max, const void *hook
 	return n;
 }
 
+/*
+ * CPROF_UNWIND=cct: 1 and the stack's trace in *id and *line, or 0 when
+ * the shadow stack cannot vouch for it (then it is unwound). The stack
+ * cct_read makes is a function of the open calls (their functions and
+ * return addresses), the hook's return address and the load generation
+ * (module checks, trace ids): cct.c names the open calls' chain by a
+ * context id, so only the calls opened since the last allocation are
+ * read and looked up, and a trace is found by (context, return address,
+ * generation) with no walk, module check, hash or frame comparison.
+ * Anything cct.c cannot take (counts-only mode's stamps, which are all 0;
+ * deep or many new calls; a full table) takes cct_stack's walk.
+ */
+HOOK_INLINE int cct_trace(shadow_fn sf, uint64_t *buf, int max, const void *hook_fp, uint32_t *id,
+			  struct trace_ctr **line)
+{
+	shadow_fresh_fn fresh = atomic_load_explicit(&traces_shadow_fresh_fn, memory_order_relaxed);
+	struct cct_cache *c = tls.cct;
+	uint64_t ret = ((const uint64_t *)hook_fp)[1];
+	/* Read before the trace is interned: one interned under a later
+	 * generation is then never found under this one. */
+	uint32_t gen = atomic_load_explicit(&modmap_generation, memory_order_relaxed);
+	int below, changed, n;
+
+	if (unlikely(!c) && fresh)
+		c = cct_map();
+	if (likely(c) &&
+	    (n = fresh(c->known, CCT_DEPTHS, c->fresh, CCT_FRESH, &below, &changed)) >= 0 &&
+	    (n ? likely(c->fresh[0].stamp != 0) : below >= 0)) {
+		/* The same calls made again: only their stamps are new. */
+		for (int k = changed; k < n; k++)
+			c->known[c->fresh[k].depth].stamp = c->fresh[k].stamp;
+		int top = n ? (int)c->fresh[0].depth : below;
+		uint32_t ctx = changed ? cct_learn(c, changed, changed < n ? (int)c->fresh[changed].depth
+									   : below)
+				       : c->known[top].ctx;
+		if (likely(ctx)) {
+			struct cct_trace *t = cct_trace_slot(c, ctx, ret);
+			if (likely(t->ctx == ctx && t->hook_ret == ret && t->gen == gen)) {
+				if (unlikely(!t->line))
+					t->line = ctr_line(t->id);
+				*line = t->line;
+				*id = t->id;
+				return 1;
+			}
+			return cct_trace_miss(c, ctx, top, ret, buf, max, gen, id, line);
+		}
+	}
+	n = cct_stack(sf, buf, max, hook_fp);
+	if (n <= 0)
+		return 0;
+	*id = traces_intern(buf, (uint32_t)n, line);
+	return 1;
+}
+
 /* The allocation's stack into buf, which has room for rt.max_frames plus
  * the shim's own frames that backtrace() sees (skipped by address). */
 HOOK_INLINE uint32_t capture_into(uint64_t *buf, int room, const void *hook_fp,
@@ -144,12 +198,13 @@ HOOK_INLINE uint32_t capture_into(uint64_t *buf, int room, const void *hook_fp,
 {
 	int n, max = (int)rt.max_frames;
 	shadow_fn sf;
+	uint32_t id;
 
 	if (rt.unwind == UNWIND_FP)
 		n = traces_fp_walk(buf, max, hook_fp);
 	else if ((sf = atomic_load_explicit(&traces_shadow_fn, memory_order_relaxed)) &&
-		 (n = cct_stack(sf, buf, max, hook_fp)) > 0)
-		return traces_intern(buf, (uint32_t)n, line);
+		 cct_trace(sf, buf, max, hook_fp, &id, line))
+		return id;
 	else {
 		int (*bt)(void **, int) =
 			atomic_load_explicit(&traces_backtrace_fn, memory_order_relaxed);

@@ -80,6 +80,10 @@ struct tls_state {
 	 * it made a whole trace; frames reused while their calls are open. */
 	int cct_nmemo;
 	struct cprof_shadow_frame cct_memo[CCT_MEMO];
+	/* CPROF_UNWIND=cct: the contexts known (cct.c), NULL until the
+	 * thread's first cct stack; cct_state: CCT_*. */
+	struct cct_cache *cct;
+	int cct_state;
 	/* Temporaries: this thread's latest allocation while it is the
 	 * latest allocation-family event of the thread (0: none). */
 	int *errno_ptr;			/* &errno, once (errno_ptr()) */
@@ -228,6 +232,10 @@ int traces_fp_walk(uint64_t *out, int max, const void *hook_fp) HIDDEN;
  * libunwind takes every stack). */
 typedef int (*shadow_fn)(struct cprof_shadow_frame *, int, int, int *);
 extern shadow_fn _Atomic traces_shadow_fn HIDDEN;
+/* And its cprof_rt_shadow_fresh, set with it (NULL with it). */
+typedef int (*shadow_fresh_fn)(const struct cprof_shadow_known *, int,
+			       struct cprof_shadow_frame *, int, int *, int *);
+extern shadow_fresh_fn _Atomic traces_shadow_fresh_fn HIDDEN;
 /* The span of the loaded module holding addr (its PT_LOAD segments): 1,
  * or 0 when no module holds it. Takes the loader's lock. */
 int traces_module_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi) HIDDEN;
@@ -452,6 +460,68 @@ static inline uint32_t traces_intern(const uint64_t *f, uint32_t n, struct trace
 }
 
 void traces_count_temp_slow(uint32_t id) HIDDEN;
+
+/*
+ * cct.c: CPROF_UNWIND=cct's calling contexts, per thread. An open call
+ * read from the call runtime is recorded at its depth in known (its
+ * stamp, function, return address and the depth of the call below it)
+ * and named by a context id: its function and return address on top of
+ * its caller's context, so the same chain of calls gets the same id each
+ * time it is made again. The records form chains: a record whose call
+ * below changed is dropped, and so are all above it. An allocation's
+ * trace is a function of the innermost open call's context, the hook's
+ * return address and the load generation, kept in traces (one slot
+ * each, overwritten on a collision). Context ids are slot numbers in
+ * ctx; when it is half full everything is forgotten at once.
+ */
+#define CCT_DEPTHS 256		/* calls deeper take cct_stack's walk */
+#define CCT_FRESH 32		/* more new calls at once: the same */
+#define CCT_CONTEXTS 1024	/* power of 2 */
+#define CCT_TRACES 256		/* power of 2 */
+enum { CCT_NONE, CCT_MAPPED, CCT_GONE };	/* tls.cct_state */
+struct cct_ctx {
+	uint64_t fn;			/* 0 = empty slot */
+	uint64_t ret;
+	uint32_t parent;		/* the caller's context, 0: none */
+};
+struct cct_trace {
+	uint64_t hook_ret;
+	uint32_t ctx;			/* 0 = empty */
+	uint32_t gen;
+	uint32_t id;
+	struct trace_ctr *line;		/* as tcache_entry's */
+};
+struct cct_cache {
+	struct cprof_shadow_known known[CCT_DEPTHS];	/* ctx: the record's context */
+	int high;			/* no record above this depth */
+	struct cprof_shadow_frame fresh[CCT_FRESH];	/* the runtime's answer */
+	struct cct_trace traces[CCT_TRACES];
+	uint32_t nctx;
+	struct cct_ctx ctx[CCT_CONTEXTS];
+};
+/* This thread's, mapped on first use; NULL if it cannot be (or it was
+ * given back at thread exit). */
+struct cct_cache *cct_map(void) HIDDEN;
+/* At thread exit (with the counter set): unmapped, never mapped again. */
+void cct_thread_exit(void) HIDDEN;
+/* Records c->fresh[0..n) (innermost first, called from the recorded call
+ * at depth below, or from none: -1); the innermost's context, or 0 when
+ * the table had to be emptied (the caller takes the whole walk). */
+uint32_t cct_learn(struct cct_cache *c, int n, int below) HIDDEN;
+/* A context's first trace from hook_ret: built from the records (the
+ * innermost at depth), interned and kept; 1, or 0 when the shadow stack
+ * cannot vouch for it (see cct_read in hooks.c). */
+int cct_trace_miss(struct cct_cache *c, uint32_t ctx, int depth, uint64_t hook_ret,
+		   uint64_t *buf, int max, uint32_t gen, uint32_t *id,
+		   struct trace_ctr **line) HIDDEN;
+
+static inline struct cct_trace *cct_trace_slot(struct cct_cache *c, uint32_t ctx,
+					       uint64_t hook_ret)
+{
+	uint64_t h = (hook_ret ^ (uint64_t)ctx << 32) * 0x9e3779b97f4a7c15ull;
+
+	return &c->traces[h >> 56 & (CCT_TRACES - 1)];
+}
 
 /*
  * Temporaries, heaptrack's definition per thread: an allocation whose

@@ -115,6 +115,10 @@ void traces_start_unwinder(void)
 		if (!sf && rt.unwind == UNWIND_CCT)
 			rtenv_say("CPROF_UNWIND=cct needs the call runtime (libcprof-instrument.so) "
 				  "loaded too; using libunwind", NULL, NULL, NULL, NULL);
+		shadow_fresh_fn fresh =
+			(shadow_fresh_fn)dlsym(RTLD_DEFAULT, "cprof_rt_shadow_fresh");
+		/* Neither without the walk (another build's runtime may lack this). */
+		atomic_store(&traces_shadow_fresh_fn, sf ? fresh : NULL);
 		atomic_store(&traces_shadow_fn, sf);
 	}
 	/* libunwind also for cct: allocations outside instrumented code. */
@@ -404,6 +408,7 @@ static void ctr_thread_exit(void *arg)
 	/* The set's lines are the next owner's now. */
 	for (int i = 0; i < TCACHE_SIZE; i++)
 		tls.tcache[i].line = NULL;
+	cct_thread_exit();
 	tls.temp_line = NULL;
 	atomic_store_explicit(&s->is_owned, 0, memory_order_release);
 }

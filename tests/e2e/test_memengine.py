@@ -216,22 +216,22 @@ CCT_SRC = "tests/progs/mem_cct.c"
 INSTRUMENT = os.path.join(BUILD, "lib", "libcprof-instrument.so")
 
 
-def cct_line(marker):
-    with open(os.path.join(ROOT, CCT_SRC)) as f:
+def cct_line(marker, src=CCT_SRC):
+    with open(os.path.join(ROOT, src)) as f:
         for n, text in enumerate(f, 1):
             if "/* %s */" % marker in text:
                 return n
-    raise AssertionError("no %r in mem_cct.c" % marker)
+    raise AssertionError("no %r in %s" % (marker, src))
 
 
-def cct_run(unwind, preload, frames="16"):
+def cct_run(unwind, preload, frames="16", name="mem_cct", env=None):
     """mem_cct's exit snapshot: [(size, count, traceback)], each frame
     (file, line, function, inlined), innermost first; and its stderr."""
     d = tempfile.mkdtemp(prefix="cct-", dir=TMP)
     e = dict(os.environ, LD_PRELOAD=preload, CPROF_OUTPUT=d, CPROF_UNWIND=unwind,
-             CPROF_FRAMES=frames)
-    p = subprocess.run([prog("mem_cct")], env=e, capture_output=True, text=True, timeout=TIMEOUT)
-    eq((p.returncode, p.stdout), (0, "done\n"), "mem_cct under CPROF_UNWIND=" + unwind)
+             CPROF_FRAMES=frames, **(env or {}))
+    p = subprocess.run([prog(name)], env=e, capture_output=True, text=True, timeout=TIMEOUT)
+    eq((p.returncode, p.stdout), (0, "done\n"), "%s under CPROF_UNWIND=%s" % (name, unwind))
     snaps = [f for f in os.listdir(d) if f.endswith(".snap")]
     eq(len(snaps), 1, "snapshots")
     q = subprocess.run([CPROF, "stats", os.path.join(d, snaps[0]), "--json", "--by", "traceback",
@@ -310,8 +310,50 @@ def cct_tracebacks():
        "using libunwind\n", "stderr without the call runtime")
 
 
+REUSE_SRC = "tests/progs/mem_cct_reuse.c"
+
+
+def cct_reuse():
+    """cct's kept stacks are never another stack's: the same functions at
+    the same depths called again from other lines (one differing call
+    below two that are the same); a call read for its own block before
+    it calls what it called from another line before; and a call of the
+    same function at the depth a longjmp left behind, from another line. Each site's traceback
+    is libunwind's, file:line for file:line, in every round; in
+    counts-only mode too (no entry stamps: every stack read whole). Keyed
+    by the site's bytes: five blocks of 100, 200, 250, 401, 410, 411, 320
+    and 330."""
+    both = LIB + ":" + INSTRUMENT
+
+    def fr(fn, marker):
+        return (REUSE_SRC, cct_line(marker, REUSE_SRC), fn, False)
+    chain = (fr("leaf", "SITE_LEAF"), fr("mid", "CALL_LEAF"))
+    want = {
+        500: (5, chain + (fr("via", "CALL_MID"), fr("main", "CALL_VIA_A"))),
+        1000: (5, chain + (fr("via", "CALL_MID"), fr("main", "CALL_VIA_B"))),
+        1250: (5, chain + (fr("via_other", "CALL_MID_OTHER"), fr("main", "CALL_VIA_OTHER"))),
+        2005: (5, (fr("inner", "SITE_INNER"), fr("outer", "CALL_INNER"),
+                   fr("main", "CALL_OUTER_A"))),
+        2050: (5, (fr("outer", "SITE_OUTER"), fr("main", "CALL_OUTER_B"))),
+        2055: (5, (fr("inner", "SITE_INNER"), fr("outer", "CALL_INNER"),
+                   fr("main", "CALL_OUTER_B"))),
+        1600: (5, (fr("maybe_jump", "SITE_JUMP"), fr("jumps", "CALL_JUMP_A"),
+                  fr("main", "CALL_JUMPS"))),
+        1650: (5, (fr("maybe_jump", "SITE_JUMP"), fr("jumps", "CALL_JUMP_B"),
+                  fr("main", "CALL_JUMPS"))),
+    }
+    unw = {size: (n, tb) for size, n, tb in cct_run("libunwind", both, name="mem_cct_reuse")[0]}
+    for size, (n, tb) in want.items():
+        eq((unw[size][0], unw[size][1][:len(tb)]), (n, tb), "libunwind, %d-byte site" % size)
+    for env in ({}, {"CPROF_COUNTS_ONLY": "1"}):
+        cct, err = cct_run("cct", both, name="mem_cct_reuse", env=env)
+        eq(err, "", "stderr under cct %r" % env)
+        got = {size: (n, tb) for size, n, tb in cct if size in want}
+        eq(got, want, "cct tracebacks %r" % env)
+
+
 for fn in (foreign, aligned, chain, usable, xthread, signal_frees, fork_frees, corrupt, unshare,
-           helper_threads, cct_tracebacks):
+           helper_threads, cct_tracebacks, cct_reuse):
     c.case(fn.__name__, fn)
 subprocess.run(["rm", "-rf", TMP])
 c.done()
