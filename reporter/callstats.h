@@ -50,12 +50,12 @@ void callstats_release(struct callstats *cs);
 /*
  * How far a compensated time may lie from the program's own time, as a
  * share of the overhead taken out of it. The hooks cost the program more
- * than they measure: glibc's no-op hooks alone cost 1-2.5 ns a call more
- * in SQLite and the demo than in a loop, all of it outside any hook's
- * clock reads, and the hooks' own memory traffic slows the program's
- * code between them. bench/compensation.sh measures the compensated
- * totals of four builds against their plain builds: they were high by
- * 1-13% of the overhead taken out, and low by at most 3%.
+ * than they measure: glibc's no-op hooks alone cost 0.9-2.6 ns a call
+ * more in SQLite and the demo than in a loop, all of it outside any
+ * hook's clock reads. bench/compensation.sh measures the compensated
+ * totals of four builds against their plain builds: 20 runs on a quiet
+ * machine were off by -4.0% to +8.9% of the overhead taken out; the
+ * bounds leave room for a busy one.
  */
 #define CALLSTATS_UNCERTAIN_HIGH 0.15	/* the program's time may be this much lower */
 #define CALLSTATS_UNCERTAIN_LOW 0.05	/* or this much higher */
