@@ -1,9 +1,9 @@
 /*
  * For bench/compensation.sh: what a pair of hook calls costs in a
  * calibration-style loop when the hooks do nothing (glibc's no-op
- * __cyg_profile_func_enter/exit): 2000 calls of an empty instrumented
- * function against the same loop without hooks, the fastest of 200
- * rounds each. Built with the hook flag under test; prints ns a call.
+ * __cyg_profile_func_enter/exit): the call runtime's own calibration
+ * loop (instrument/calib_loop.h), with and without hooks, the fastest of
+ * 200 rounds each. Built with the hook flag under test; prints ns a call.
  * The same no-op hooks inside a real program cost more (its caches, its
  * branch history, the registers the compiler saves around each hook
  * call): that difference is outside every hook, where no clock read of
@@ -12,32 +12,9 @@
 #include <stdio.h>
 #include <time.h>
 
-#define PLAIN __attribute__((noinline, no_instrument_function))
-#define TRACED __attribute__((noinline))
-#define CALLS 2000
+#include "../instrument/calib_loop.h"
+
 #define ROUNDS 200
-
-TRACED static void traced_leaf(void)
-{
-	__asm__ volatile("");
-}
-
-TRACED static void traced_loop(void)
-{
-	for (int i = 0; i < CALLS; i++)
-		traced_leaf();
-}
-
-PLAIN static void plain_leaf(void)
-{
-	__asm__ volatile("");
-}
-
-PLAIN static void plain_loop(void)
-{
-	for (int i = 0; i < CALLS; i++)
-		plain_leaf();
-}
 
 PLAIN static double ns_of(void (*fn)(void))
 {
@@ -46,7 +23,7 @@ PLAIN static double ns_of(void (*fn)(void))
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	fn();
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	return ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / CALLS;
+	return ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / CALIB_CALLS;
 }
 
 PLAIN int main(void)

@@ -2,41 +2,18 @@
  * Measures the hooks' per-call overhead on real instrumented code: this
  * file alone is built with -finstrument-functions, and runs only from
  * start-up with a scratch thread_data, never from a hook. The same loop
- * built without hooks gives the baseline the overhead is measured over.
+ * built without hooks (calib_loop.h) gives the baseline the overhead is
+ * measured over.
  */
 #include "internal.h"
+#include "calib_loop.h"
 
-#define PLAIN __attribute__((noinline, no_instrument_function))
-#define TRACED __attribute__((noinline))
-#define CALLS 2000
 #define ROUNDS 25
 /* Rounds with the hooks' in-band probes counted (see hooks.c), one in
  * about PROBE_LOOP_PERIOD calls: some 800 of each window. Still rare
  * and at random for the branch predictor, as in the program. */
 #define PROBE_ROUNDS 25
 #define PROBE_LOOP_PERIOD 64
-
-TRACED static void traced_leaf(void)
-{
-	__asm__ volatile("");
-}
-
-TRACED static void traced_loop(void)
-{
-	for (int i = 0; i < CALLS; i++)
-		traced_leaf();
-}
-
-PLAIN static void plain_leaf(void)
-{
-	__asm__ volatile("");
-}
-
-PLAIN static void plain_loop(void)
-{
-	for (int i = 0; i < CALLS; i++)
-		plain_leaf();
-}
 
 #define PROBE_LOG 4096
 #define PROBE_MIN 100	/* probes of a window for a median */
@@ -96,14 +73,14 @@ PLAIN void hook_measure_overhead(double *inner_ticks, double *outer_ticks,
 		for (uint32_t i = 1; i < n; i++)
 			if (scratch->nodes[i].parent != 0)
 				before = scratch->nodes[i].incl_ticks;
-		double plain = (double)ticks_of(plain_loop) / CALLS;
-		double traced = (double)ticks_of(traced_loop) / CALLS;
+		double plain = (double)ticks_of(plain_loop) / CALIB_CALLS;
+		double traced = (double)ticks_of(traced_loop) / CALIB_CALLS;
 		/* traced_leaf is the only node whose parent is not the root. */
 		n = atomic_load(&scratch->nnodes);
 		double inner = 0;
 		for (uint32_t i = 1; i < n; i++)
 			if (scratch->nodes[i].parent != 0)
-				inner = (double)(scratch->nodes[i].incl_ticks - before) / CALLS;
+				inner = (double)(scratch->nodes[i].incl_ticks - before) / CALIB_CALLS;
 		if (best_plain < 0 || plain < best_plain)
 			best_plain = plain;
 		if (best_traced < 0 || traced < best_traced)
