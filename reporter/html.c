@@ -119,6 +119,15 @@ static void write_profile(FILE *out, struct loaded *in, int idx)
 			 "%" PRIu64 " function calls (%" PRIu64 " primitive calls) in %.3f seconds",
 			 cs->total_calls, cs->total_pcalls, cs->total_time);
 	html_table_summary_row(out, "total", buf);
+	if (cs->total_taken > 0) {
+		double lo, hi;
+		callstats_range(cs->total_time, cs->total_taken, &lo, &hi);
+		snprintf(buf, sizeof(buf), "%.3f s (%.1f ns a call)", cs->total_taken,
+			 cs->total_calls ? cs->total_taken * 1e9 / (double)cs->total_calls : 0);
+		html_table_summary_row(out, "hooks' overhead taken out", buf);
+		snprintf(buf, sizeof(buf), "%.3f to %.3f s (cprof(1): COMPENSATION)", lo, hi);
+		html_table_summary_row(out, "the program's own time", buf);
+	}
 	html_table_summary_u64(out, "functions", cs->nfuncs);
 	html_table_summary_u64(out, "dropped calls (tree full)", p->meta.dropped_nodes);
 	html_table_summary_u64(out, "dropped calls (stack too deep)", p->meta.dropped_frames);

@@ -72,6 +72,10 @@ def page_is_self_contained():
     if "default-src 'none'" not in html:
         raise AssertionError("no Content-Security-Policy")
     eq(html.count("<iframe"), 4, "one flame graph per file")
+    # The compensated total's range, as `cprof report --json` gives it.
+    lo, hi = json.loads(cprof("report", "--json", prof).stdout)["total_time_range"]
+    if "%.3f to %.3f s" % (lo, hi) not in html:
+        raise AssertionError("the page does not give the total's range %.3f to %.3f s" % (lo, hi))
     eq('id="diff"' in html, False, "a diff for four files")
 
 
