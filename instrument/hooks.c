@@ -372,35 +372,41 @@ static void probe_add(struct thread_data *td, enum probe_window w, uint64_t from
 	ADD(&td->probe_ticks[w], to - from);
 }
 
-/* The probe's state in td: probe_countdown is 0 from an enter hook's
- * start to its end when probed; probe_exit is PROBE_EXIT_ARMED after it,
- * PROBE_EXIT_RUNNING in the next exit hook. The probed hook's clock read
- * is in td->last_now, so the hot path keeps no more in registers. */
-enum { PROBE_EXIT_OFF, PROBE_EXIT_ARMED, PROBE_EXIT_RUNNING };
-
-static __attribute__((noinline)) void probe_enter_begin(struct thread_data *td)
+/*
+ * A probe begins at a hook's start and ends at its end, where the hook
+ * finds its own frame address in td->probe_sp. A signal handler's hook
+ * that runs between the two (after busy is cleared) may begin and end a
+ * probe of its own, which only loses the interrupted one. A probe whose
+ * end never ran (a handler that jumped out of the hook) leaves a stale
+ * start: a later hook at that address ends it with a window far past
+ * PROBE_MAX_TICKS, dropped. The probed hook's clock read is in
+ * td->last_now, so the hot path keeps no more in registers.
+ */
+static __attribute__((noinline)) void probe_enter_begin(struct thread_data *td, uintptr_t sp)
 {
+	td->probe_countdown = probe_next(td);
 	if (rt.counts_only)
-		td->probe_countdown = probe_next(td);	/* no clock: no probe */
-	else
-		td->probe_start = probe_ticks();
+		return;		/* no clock: no probe */
+	td->probe_sp = sp;
+	td->probe_start = probe_ticks();
 }
 
 static __attribute__((noinline)) void probe_enter_end(struct thread_data *td)
 {
 	uint64_t end = probe_ticks(), now = td->last_now;
 
-	td->probe_countdown = probe_next(td);
+	td->probe_sp = 0;
 	if (!now)
-		return;		/* not recorded (past max_depth), or disabled */
+		return;		/* not recorded (past max_depth) */
 	probe_add(td, PROBE_ENTER_OUTER, td->probe_start, now);
 	probe_add(td, PROBE_ENTER_INNER, now, end);
-	td->probe_exit = PROBE_EXIT_ARMED;
+	td->probe_exit_armed = 1;
 }
 
-static __attribute__((noinline)) void probe_exit_begin(struct thread_data *td)
+static __attribute__((noinline)) void probe_exit_begin(struct thread_data *td, uintptr_t sp)
 {
-	td->probe_exit = PROBE_EXIT_RUNNING;
+	td->probe_exit_armed = 0;
+	td->probe_sp = sp;
 	td->probe_start = probe_ticks();
 }
 
@@ -408,9 +414,7 @@ static __attribute__((noinline)) void probe_exit_end(struct thread_data *td)
 {
 	uint64_t end = probe_ticks(), now = td->last_now;
 
-	if (td->probe_exit != PROBE_EXIT_RUNNING)
-		return;		/* armed by an enter hook that ran meanwhile (a handler's) */
-	td->probe_exit = PROBE_EXIT_OFF;
+	td->probe_sp = 0;
 	probe_add(td, PROBE_EXIT_INNER, td->probe_start, now);
 	probe_add(td, PROBE_EXIT_OUTER, now, end);
 }
@@ -475,7 +479,7 @@ __attribute__((visibility("default"))) void __cyg_profile_func_enter(void *fn, v
 	atomic_signal_fence(memory_order_seq_cst);
 	if (likely(atomic_load_explicit(&rt.is_enabled, memory_order_relaxed))) {
 		if (unlikely(--td->probe_countdown == 0))
-			probe_enter_begin(td);
+			probe_enter_begin(td, sp);
 		enter_on(td, (uint64_t)(uintptr_t)fn,
 			 entry_cfa(td, (uint64_t)(uintptr_t)fn, (uintptr_t)call_site, HOOK_CFA()),
 			 (uint32_t)(uintptr_t)call_site);
@@ -483,7 +487,7 @@ __attribute__((visibility("default"))) void __cyg_profile_func_enter(void *fn, v
 		hook_close_all(td, now_ticks());
 	atomic_signal_fence(memory_order_seq_cst);
 	td->busy = 0;
-	if (unlikely(!td->probe_countdown))
+	if (unlikely(td->probe_sp == sp))
 		probe_enter_end(td);
 }
 
@@ -498,14 +502,14 @@ __attribute__((visibility("default"))) void __cyg_profile_func_exit(void *fn, vo
 	td->busy = sp;
 	atomic_signal_fence(memory_order_seq_cst);
 	if (likely(atomic_load_explicit(&rt.is_enabled, memory_order_relaxed))) {
-		if (unlikely(td->probe_exit))
-			probe_exit_begin(td);
+		if (unlikely(td->probe_exit_armed))
+			probe_exit_begin(td, sp);
 		exit_on(td, (uint64_t)(uintptr_t)fn, HOOK_CFA());
 	} else if (td->depth)
 		hook_close_all(td, now_ticks());
 	atomic_signal_fence(memory_order_seq_cst);
 	td->busy = 0;
-	if (unlikely(td->probe_exit))
+	if (unlikely(td->probe_sp == sp))
 		probe_exit_end(td);
 }
 

@@ -84,7 +84,8 @@ struct thread_data {
 	uint32_t probe_countdown;	/* enter hooks until the next probe */
 	uint32_t probe_period;		/* their mean distance */
 	uint32_t probe_rng;
-	uint32_t probe_exit;		/* PROBE_EXIT_* (hooks.c) */
+	uint32_t probe_exit_armed;	/* the next exit hook is probed */
+	uintptr_t probe_sp;		/* the probed hook's frame address, or 0 */
 	uint64_t probe_start;		/* the probed hook's start */
 	uint64_t last_now;		/* the last hook's clock read (0: none) */
 	uint64_t probe_n[PROBE_WINDOWS], probe_ticks[PROBE_WINDOWS];
