@@ -16,7 +16,7 @@
 # whose difference lies outside every hook, out of any hook's sight.
 # Scaled down from the 1M rows: COMP_ROWS (default 200000) SQLite
 # rows and COMP_RECORDS (default 300000) demo records keep it to about
-# 6 minutes on a quiet 2-core machine (20 when busy), plus a minute or so
+# 5 minutes on a quiet 2-core machine (20 when busy), plus a minute or so
 # per SQLite build the first time; the per-call figures hardly depend on
 # the size.
 # COMP_PROGS="sqlite" or "demo" runs one of the two.
@@ -151,7 +151,7 @@ LIB=$PWD/$O/lib/libcprof-instrument.so
 fails=0 builds=0
 printf '%-13s %3s %8s %8s %8s %8s %8s %8s | %8s %8s %8s | %6s %14s\n' build run plain_s raw_s \
 	comp_s error plain_cpu cpu_err loop_s error cpu_err calls_M overhead_ns
-# run_cprof NAME PROG-ARGS... with PROBE=0|1 set: "raw comp cpu_comp err cpu_err calls over"
+# run_cprof NAME PROG-ARGS... with PROBE=0|1 set: prints "raw comp err cpu_err calls_M overhead"
 run_cprof() {
 	local name=$1 dir prof raw comp over ncalls wall cpu wait_s
 	shift
@@ -183,7 +183,7 @@ for prog in ${COMP_PROGS:-sqlite demo}; do
 		builds=$((builds + 1))
 		# shellcheck disable=SC2046
 		set -- $(args_of "$prog")
-		rm -f "$B/$name".*.times "$B/$name".fi*.times
+		rm -f "$B/$name".*.times
 		"$B/$prog-$cc-plain" "$@" >"$B/$name.expect"
 		for ((r = 1; r <= RUNS; r++)); do
 			"$B/timeit" "$B/$name.plain.times" "$B/$prog-$cc-plain" "$@" >/dev/null ||

@@ -411,9 +411,11 @@ __attribute__((constructor)) static void instrument_start(void)
  * The overhead measured once more at exit, keeping the larger of the two
  * for each part: on a busy machine the loop alternates between a fast
  * and a slow mode for milliseconds at a time (outer 11 or 23 ns here),
- * and the program's hooks cost at least the slow one. The reporter caps
- * the inner part by the run's fastest leaf. Not while paused (the traced
- * loop would record nothing).
+ * and the program's hooks cost at least the slow one. The loop's probed
+ * windows (medians, the fast mode's) are averaged instead: they are only
+ * the reference the program's probes are compared with. The reporter
+ * caps the inner part by the run's fastest leaf. Not while paused (the
+ * traced loop would record nothing).
  */
 static void recalibrate(void)
 {

@@ -86,7 +86,7 @@ static struct thread_data *new_data_sized(uint32_t node_limit, uint32_t reserved
 	}
 	td->table_bytes = (uint64_t)bytes;
 	atomic_store(&td->nnodes, 1);	/* the root */
-	td->probe_rng = (uint32_t)(uintptr_t)td ^ 0x9e3779b9u;
+	td->probe_rng = ((uint32_t)(uintptr_t)td ^ 0x9e3779b9u) | 1;	/* xorshift: never 0 */
 	td->probe_period = PROBE_PERIOD;
 	td->probe_countdown = 1;	/* the first hook probes, then at random */
 	td->tid = (pid_t)syscall(SYS_gettid);
