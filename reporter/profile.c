@@ -127,6 +127,7 @@ static int parse_process(struct profile *p, char *err, size_t errlen)
 	pr->inherited_node = UINT32_MAX;
 	pr->inner_s = p->inner_s;
 	pr->outer_s = p->outer_s;
+	pr->is_probed = p->meta.probe_inner_ticks != 0 || p->meta.probe_outer_ticks != 0;
 	for (size_t i = 0; i < p->nthreads; i++)
 		p->threads[i].process = 0;
 	if (!p->meta.inherited_node)

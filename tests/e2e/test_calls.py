@@ -277,11 +277,11 @@ def probes_in_band():
 
 
 # callstats.h: CALLSTATS_UNCERTAIN_HIGH and _LOW.
-UNCERTAIN_HIGH, UNCERTAIN_LOW = 0.15, 0.05
+UNCERTAIN_HIGH, UNCERTAIN_LOW = 0.15, 0.10
 
 
 def time_ranges():
-    # Each compensated time t stands for [t - 0.15 x taken, t + 0.05 x
+    # Each compensated time t stands for [t - 0.15 x taken, t + 0.10 x
     # taken] (never below 0), taken = the raw time less t: exact,
     # whatever the run's timings. overhead.c's times are mostly overhead
     # (their low ends are 0); calls.c's spin_50ms is mostly its own.

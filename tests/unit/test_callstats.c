@@ -617,6 +617,39 @@ Test(callstats, compensation_capped_per_process)
 	profile_free(p);
 }
 
+/*
+ * The same with process 0's overhead measured in the run by the hooks'
+ * probes: its leaf does not cap it (a clamps to 0 alone).
+ *   a 0.1 - 0.2 < 0: 0, main0 0.4 - 2e-4 = 0.3998
+ */
+Test(callstats, probed_process_is_not_capped)
+{
+	struct profile *p = new_profile();
+	struct callstats cs;
+	uint32_t m0 = add(p, add_thread(p, 1), F_MAIN, 1, 0.5, 0.4);
+
+	add(p, m0, F_A, 1000, 0.1, 0.1);
+	uint32_t m1 = add(p, add_thread(p, 2), F_MAIN, 1, 0.9, 0.4);
+	add(p, m1, F_B, 1000, 0.5, 0.5);
+	p->threads[1].process = 1;
+	p->processes = xcalloc(2, sizeof(*p->processes));
+	p->nprocesses = 2;
+	for (int k = 0; k < 2; k++) {
+		p->processes[k].inner_s = 2e-4;
+		p->processes[k].outer_s = 0;
+	}
+	p->processes[0].is_probed = 1;
+	callstats_build(&cs, p, 1);
+	static const struct want_func funcs[] = {
+		{ F_MAIN, 2, 2, 0.3998 + 0.3998, 0.3998 + 0.3998 + 0.3 },
+		{ F_A, 1000, 1000, 0, 0 },
+		{ F_B, 1000, 1000, 0.3, 0.3 },
+	};
+	assert_funcs(&cs, funcs, N(funcs));
+	callstats_release(&cs);
+	profile_free(p);
+}
+
 /* Compensated recursion: cumtime is the outermost activation's, after
  * compensation. fact x3, each 1 call, inner 0.01, outer 0.02:
  *   fact0 incl 0.5 - 0.01 - 2*0.03 = 0.43, self 0.25 - 0.01 - 0.02 = 0.22
