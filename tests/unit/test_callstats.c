@@ -583,17 +583,12 @@ Test(callstats, compensation_below_leaves_unchanged)
 	profile_free(p);
 }
 
-/*
- * Merged processes: each one's leaves cap its own overhead only.
- * Process 0: main -> a (1000 calls, 0.1 s), inner 2e-4 -> 1e-4, outer 0.
- * Process 1: main -> b (1000 calls, 0.5 s), inner 2e-4: not capped.
- *   a 0.1 - 0.1 = 0, main0 0.4 - 1e-4 = 0.3999
- *   b 0.5 - 0.2 = 0.3, main1 0.4 - 2e-4 = 0.3998
- */
-Test(callstats, compensation_capped_per_process)
+/* Two merged processes, inner overhead 2e-4 each, outer 0:
+ * process 0: main (0.5 s, self 0.4) -> a (1000 calls, 0.1 s);
+ * process 1: main (0.9 s, self 0.4) -> b (1000 calls, 0.5 s). */
+static struct profile *two_processes(void)
 {
 	struct profile *p = new_profile();
-	struct callstats cs;
 	uint32_t m0 = add(p, add_thread(p, 1), F_MAIN, 1, 0.5, 0.4);
 
 	add(p, m0, F_A, 1000, 0.1, 0.1);
@@ -606,6 +601,21 @@ Test(callstats, compensation_capped_per_process)
 		p->processes[k].inner_s = 2e-4;
 		p->processes[k].outer_s = 0;
 	}
+	return p;
+}
+
+/*
+ * Merged processes: each one's leaves cap its own overhead only.
+ * Process 0: a's 0.1 s over 1000 calls caps its inner 2e-4 to 1e-4.
+ * Process 1: b's 0.5 s does not cap it.
+ *   a 0.1 - 0.1 = 0, main0 0.4 - 1e-4 = 0.3999
+ *   b 0.5 - 0.2 = 0.3, main1 0.4 - 2e-4 = 0.3998
+ */
+Test(callstats, compensation_capped_per_process)
+{
+	struct profile *p = two_processes();
+	struct callstats cs;
+
 	callstats_build(&cs, p, 1);
 	static const struct want_func funcs[] = {
 		{ F_MAIN, 2, 2, 0.3999 + 0.3998, 0.3999 + 0.3998 + 0.3 },
@@ -624,20 +634,9 @@ Test(callstats, compensation_capped_per_process)
  */
 Test(callstats, probed_process_is_not_capped)
 {
-	struct profile *p = new_profile();
+	struct profile *p = two_processes();
 	struct callstats cs;
-	uint32_t m0 = add(p, add_thread(p, 1), F_MAIN, 1, 0.5, 0.4);
 
-	add(p, m0, F_A, 1000, 0.1, 0.1);
-	uint32_t m1 = add(p, add_thread(p, 2), F_MAIN, 1, 0.9, 0.4);
-	add(p, m1, F_B, 1000, 0.5, 0.5);
-	p->threads[1].process = 1;
-	p->processes = xcalloc(2, sizeof(*p->processes));
-	p->nprocesses = 2;
-	for (int k = 0; k < 2; k++) {
-		p->processes[k].inner_s = 2e-4;
-		p->processes[k].outer_s = 0;
-	}
 	p->processes[0].is_probed = 1;
 	callstats_build(&cs, p, 1);
 	static const struct want_func funcs[] = {
