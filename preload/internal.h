@@ -84,9 +84,9 @@ struct tls_state {
 	 * thread's first cct stack; cct_state: CCT_*. */
 	struct cct_cache *cct;
 	int cct_state;
+	int *errno_ptr;			/* &errno, once (errno_ptr()) */
 	/* Temporaries: this thread's latest allocation while it is the
 	 * latest allocation-family event of the thread (0: none). */
-	int *errno_ptr;			/* &errno, once (errno_ptr()) */
 	uintptr_t temp_ptr;
 	uint32_t temp_trace;
 	struct trace_ctr *temp_line;	/* its counters in this thread's set, or NULL */
@@ -416,12 +416,12 @@ static inline __attribute__((always_inline)) void traces_account_alloc_at(struct
 		traces_account(id, size, 0);
 }
 
-
 static inline __attribute__((always_inline)) void traces_account_free(uint32_t id,
 									 uint64_t size)
 {
 	traces_account(id, size, 1);
 }
+
 /*
  * The id of the trace f[0..n) (innermost first), interned on first
  * sight; 0 (the empty trace) when n is 0 or the table is full. *line:

@@ -111,8 +111,9 @@ static size_t process_of(const struct profile *p, const struct profile_thread *t
  * cost more there than any calibration shows).
  * Not for a process whose hooks' probes measured them in the run: a
  * loop slowed at start-up is then corrected by its own probed windows,
- * and the fastest leaf is not the average call (bench/compensation.sh:
- * the cap took SQLite-gcc from -22%..+50% to +75%..+161%).
+ * and the fastest leaf is not the average call (5 profiles of the
+ * SQLite-gcc build of bench/compensation.sh, reported with and without
+ * the cap: +75%..+161% against -22%..+50% of the plain run's time).
  */
 static void cap_inner_by_leaves(const struct profile *p, const uint64_t *child_calls, double *in)
 {
