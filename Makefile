@@ -115,6 +115,9 @@ $(O)/tests/unit/%: tests/unit/%.c $(call obj,$(REPORTER_LIB_SRC) $(COMMON_SRC)) 
 	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -Ireporter -Icommon -o $@ $^ \
 		$(call dep_flags,criterion libdw libelf) $(LDLIBS_CPROF) -lm
 
+# The shim's call-frame reader, checked against libdw's.
+$(O)/tests/unit/test_cfi: $(call obj,preload/cfi_rules.c)
+
 # Test programs: built the way a user builds (-finstrument-functions -g).
 $(O)/tests/progs/%: tests/progs/%.c include/cprof.h | $(DEPS_OK)
 	$(call say,CC,$<)

@@ -53,6 +53,22 @@ struct size_ctr;
 #define TCACHE_SIZE 64
 #define MODS_CACHED 4
 #define CCT_MEMO 16	/* DEFAULT_FRAMES: deeper CPROF_FRAMES read it all each time */
+#define CFI_MEMO 16	/* DEFAULT_FRAMES: deeper CPROF_FRAMES walk it all each time */
+/* CPROF_UNWIND=cfi (cfi.c): a frame as the walk found it, and what it
+ * read to step to its caller (the caller's rbp: 0 if kept in the
+ * register). */
+struct cfi_frame {
+	uint64_t pc;			/* the return address into it */
+	uintptr_t rsp, rbp;		/* as they were when the call returned there */
+	uintptr_t rbp_at;
+};
+/* A thread's last walk, of n frames: frames[cur]; the next walk is
+ * written to the other one. */
+struct cfi_memo {
+	struct cfi_frame frames[2][CFI_MEMO];
+	int n, cur;
+	uint32_t gen;			/* the load generation it was made in */
+};
 struct tcache_entry {
 	uint64_t first;			/* the innermost frame */
 	uint32_t id;
@@ -84,6 +100,7 @@ struct tls_state {
 	 * thread's first cct stack; cct_state: CCT_*. */
 	struct cct_cache *cct;
 	int cct_state;
+	struct cfi_memo cfi;		/* CPROF_UNWIND=cfi: the last walk (cfi.c) */
 	int *errno_ptr;			/* &errno, once (errno_ptr()) */
 	/* Temporaries: this thread's latest allocation while it is the
 	 * latest allocation-family event of the thread (0: none). */
@@ -100,7 +117,7 @@ enum { STATE_FRESH, STATE_RESOLVING, STATE_RESOLVED };
 enum { TRACING_OFF, TRACING_ON, TRACING_PENDING };
 enum { CTR_NONE, CTR_OWNED, CTR_EXITED };	/* tls.ctr_state */
 /* CPROF_UNWIND; UNWIND_AUTO is resolved by traces_start_unwinder(). */
-enum { UNWIND_LIBUNWIND, UNWIND_FP, UNWIND_CCT, UNWIND_AUTO };
+enum { UNWIND_LIBUNWIND, UNWIND_FP, UNWIND_CCT, UNWIND_CFI, UNWIND_AUTO };
 
 #define DEFAULT_FRAMES 16	/* see runtime.c for the measurement */
 #define DEFAULT_MAX_TRACES (1u << 20)
@@ -118,6 +135,7 @@ struct mem_runtime {
 	struct real_fns real;
 	uint32_t max_frames;		/* CPROF_FRAMES */
 	int unwind;			/* CPROF_UNWIND: UNWIND_* */
+	_Atomic int cfi_ready;		/* cfi_walk may be used (not before the constructor) */
 	uint32_t max_traces;		/* CPROF_MAX_TRACES */
 	uint32_t interval_ms;		/* CPROF_INTERVAL, 0 = off */
 	int snap_signal;		/* CPROF_SNAPSHOT_SIGNAL, 0 = off */
@@ -227,6 +245,17 @@ extern int (*_Atomic traces_backtrace_fn)(void **, int) HIDDEN;
  * the next frame pointer is not above the current one, not 16-aligned or
  * outside this thread's stack. Returns the count. */
 int traces_fp_walk(uint64_t *out, int max, const void *hook_fp) HIDDEN;
+/* This thread's stack into tls.stack_lo and stack_hi (an empty range
+ * when unknown: a walk then takes only the hook's return address). */
+void traces_stack_bounds(void) HIDDEN;
+
+/* cfi.c: CPROF_UNWIND=cfi. The return addresses from the hook's caller up (the hook's frame at
+ * hook_fp keeps a frame pointer), at most max: the count, or -1 when
+ * this walk cannot vouch for the stack (then libunwind takes it). The
+ * same frames as libunwind's unw_backtrace gives after the hook's own. */
+int cfi_walk(uint64_t *out, int max, const void *hook_fp) HIDDEN;
+/* In a forked child: the lock a thread of the parent may have held. */
+void cfi_fork_child(void) HIDDEN;
 /* CPROF_UNWIND=cct (or auto): the call runtime's cprof_rt_shadow_stack,
  * set by traces_start_unwinder(); NULL when it is not loaded (then
  * libunwind takes every stack). */

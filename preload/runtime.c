@@ -107,8 +107,8 @@ static int env_signal(void)
 }
 
 /* CPROF_UNWIND: auto (the default: cct when the call runtime is loaded,
- * else libunwind), libunwind, fp (the frame-pointer chain) or cct (the
- * call runtime's shadow stack). */
+ * else cfi), cfi (the shim's own walk of .eh_frame, cfi.c), libunwind,
+ * fp (the frame-pointer chain) or cct (the call runtime's shadow stack). */
 static int env_unwind(void)
 {
 	const char *s = getenv("CPROF_UNWIND");
@@ -121,7 +121,9 @@ static int env_unwind(void)
 		return UNWIND_FP;
 	if (!strcmp(s, "cct"))
 		return UNWIND_CCT;
-	rtenv_say("ignoring bad CPROF_UNWIND='", s, "' (use auto, libunwind, fp or cct; using auto)",
+	if (!strcmp(s, "cfi"))
+		return UNWIND_CFI;
+	rtenv_say("ignoring bad CPROF_UNWIND='", s, "' (use auto, cfi, libunwind, fp or cct; using auto)",
 		  NULL, NULL);
 	return UNWIND_AUTO;
 }
@@ -234,6 +236,7 @@ static void fork_child(void)
 	 * (its live blocks are live here too); the locks are ours. */
 	live_unlock_all();
 	traces_unlock();
+	cfi_fork_child();
 	snapshot_fork_child();
 }
 

@@ -121,7 +121,11 @@ void traces_start_unwinder(void)
 		atomic_store(&traces_shadow_fresh_fn, sf ? fresh : NULL);
 		atomic_store(&traces_shadow_fn, sf);
 	}
-	/* libunwind also for cct: allocations outside instrumented code. */
+	/* The shim's own walk: for auto and cfi, and where cct cannot
+	 * vouch for a stack. */
+	if (rt.unwind != UNWIND_LIBUNWIND)
+		atomic_store(&rt.cfi_ready, 1);
+	/* libunwind also for cct and cfi: stacks they cannot walk. */
 	void *h = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	int (*bt)(void **, int) = h ? (int (*)(void **, int))dlsym(h, "unw_backtrace") : NULL;
 	int (*policy)(unw_addr_space_t, unw_caching_policy_t) =
@@ -144,9 +148,7 @@ void traces_start_unwinder(void)
 
 extern void *__libc_stack_end;	/* ld.so: the initial thread's stack top */
 
-/* This thread's stack, once: [lo, hi) or, when unknown, an empty range
- * (then only the hook's own return address is taken). */
-static void stack_bounds(void)
+void traces_stack_bounds(void)
 {
 	pthread_attr_t attr;
 	void *addr;
@@ -184,7 +186,7 @@ int traces_fp_walk(uint64_t *out, int max, const void *hook_fp)
 	int n = 0;
 
 	if (unlikely(!tls.stack_hi))
-		stack_bounds();
+		traces_stack_bounds();
 	lo = tls.stack_lo;
 	hi = tls.stack_hi;
 	/* The hook's frame is ours; outside the thread's stack (a signal
