@@ -76,7 +76,7 @@ make --no-print-directory -s O="$B/nopeak" CFLAGS=-DCPROF_BENCH_NO_PEAK_COMPOSIT
 
 # ---- the variants: massif and gperftools run a scaled-down N, taken
 # against plain runs of the same size ----
-VARIANTS=(plain forwarder unwind-floor cprof cprof-nopeak cprof-table heaptrack plain+fp cprof+fp cprof+fp-unwind
+VARIANTS=(plain forwarder unwind-floor cprof cprof-libunwind cprof-nopeak cprof-table heaptrack plain+fp cprof+fp cprof+fp-unwind
 	cprof+fp-1frame calls+instr cprof+instr-cct plain/10 massif plain/100 gperftools)
 divisor() {
 	case $1 in
@@ -90,13 +90,14 @@ label() {
 	plain) echo "plain (glibc malloc)" ;;
 	forwarder) echo "forwarder shim (bench/fwd_shim.c)" ;;
 	unwind-floor) echo "unwind floor (+unw_backtrace 17: its frame and 16)" ;;
-	cprof) echo "cprof (libcprof-malloc.so)" ;;
+	cprof) echo "cprof (libcprof-malloc.so; cfi walk)" ;;
+	cprof-libunwind) echo "cprof, CPROF_UNWIND=libunwind" ;;
 	cprof-nopeak) echo "cprof without the peak's composition" ;;
 	cprof-table) echo "cprof, CPROF_HEADERS=0 (table)" ;;
 	heaptrack) echo "heaptrack -o FILE" ;;
 	plain/*) echo "plain, N/$(divisor "$1")" ;;
 	plain+fp) echo "plain, -fno-omit-frame-pointer" ;;
-	cprof+fp) echo "cprof on it (libunwind)" ;;
+	cprof+fp) echo "cprof on it (cfi walk)" ;;
 	cprof+fp-unwind) echo "cprof on it, CPROF_UNWIND=fp" ;;
 	cprof+fp-1frame) echo "cprof on it, fp, CPROF_FRAMES=1" ;;
 	calls+instr) echo "call runtime, -finstrument-functions" ;;
@@ -121,6 +122,8 @@ run_variant() {
 	forwarder) "${t[@]}" env LD_PRELOAD="$B/fwd_shim.so" "$B/memheavy" "$steps" ;;
 	unwind-floor) "${t[@]}" env LD_PRELOAD="$B/unwind_shim.so" "$B/memheavy" "$steps" ;;
 	cprof) "${t[@]}" env CPROF_OUTPUT="$dir/out" LD_PRELOAD="$LIB" "$B/memheavy" "$steps" ;;
+	cprof-libunwind) "${t[@]}" env CPROF_OUTPUT="$dir/out" CPROF_UNWIND=libunwind LD_PRELOAD="$LIB" \
+		"$B/memheavy" "$steps" ;;
 	cprof-nopeak) "${t[@]}" env CPROF_OUTPUT="$dir/out" LD_PRELOAD="$LIB_NOPEAK" "$B/memheavy" "$steps" ;;
 	cprof-table) "${t[@]}" env CPROF_OUTPUT="$dir/out" CPROF_HEADERS=0 LD_PRELOAD="$LIB" \
 		"$B/memheavy" "$steps" ;;
@@ -234,8 +237,9 @@ check "CPROF_UNWIND=cct <= 15 ns over the call runtime alone ($(slope_ns calls+i
 	"$cct" "<=" 15
 check "2 threads freeing each other's blocks <= 1.3 x 1 thread ($x1 ns CPU)" "$x2" "<=" \
 	"$(awk -v o="$x1" 'BEGIN { print 1.3 * o }')"
-echo "  (for reference: CPROF_HEADERS=0, the live table alone: $(slope_ns cprof-table) ns; on the"
-echo "  frame-pointer build libunwind $fp_lib ns, fp with 1 frame (no unwinding at all) $fp_one ns)"
+echo "  (for reference: CPROF_UNWIND=libunwind $(slope_ns cprof-libunwind) ns; CPROF_HEADERS=0, the live table"
+echo "  alone: $(slope_ns cprof-table) ns; on the frame-pointer build the default (cfi) walk $fp_lib ns,"
+echo "  fp with 1 frame (no unwinding at all) $fp_one ns)"
 # The same per call in CPU time (user+system of the process tree, start-up
 # runs subtracted): on a machine shared with other work the wall clock
 # also counts the time spent waiting for a core. heaptrack's includes its
@@ -247,8 +251,8 @@ cpu_ns() {
 		-v p1="$(median "$ref" one 2)" -v n="$(ncalls_of "$(steps_of "$1")")" -v n1="$(ncalls_of 1)" \
 		'BEGIN { printf "%.2f", ((t - t1) - (p - p1)) * 1e9 / (n - n1) }'
 }
-echo "  CPU ns a call: cprof $(cpu_ns cprof), unwind floor $(cpu_ns unwind-floor), heaptrack $(cpu_ns heaptrack),"
-echo "  table $(cpu_ns cprof-table); fp build: libunwind $(cpu_ns cprof+fp), fp 16 frames $(cpu_ns cprof+fp-unwind),"
+echo "  CPU ns a call: cprof $(cpu_ns cprof), libunwind $(cpu_ns cprof-libunwind), unwind floor $(cpu_ns unwind-floor),"
+echo "  heaptrack $(cpu_ns heaptrack), table $(cpu_ns cprof-table); fp build: cfi $(cpu_ns cprof+fp), fp 16 frames $(cpu_ns cprof+fp-unwind),"
 echo "  fp 1 frame $(cpu_ns cprof+fp-1frame); cct $(cpu_ns cprof+instr-cct); load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 diff_ns() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
 echo "the peak's composition (issue 13), with and without, same run: cprof $cprof ns a call,"

@@ -127,7 +127,10 @@ struct fmt_snap_info {
 	uint32_t max_frames;		/* CPROF_FRAMES of the run */
 	uint32_t ntraces;
 	uint64_t corrupt_headers;	/* of untraced_frees: blocks whose header the program overwrote */
-	uint64_t reserved[3];
+	/* Stacks the shim's own walk (CPROF_UNWIND=cfi, auto) left to
+	 * libunwind: a signal frame, code without CFI (0 in older files). */
+	uint64_t libunwind_stacks;
+	uint64_t reserved[2];
 };
 
 struct fmt_trace {

@@ -66,90 +66,55 @@ static inline uint32_t rule_home(uint64_t ret)
 	return (uint32_t)((ret * 0x9e3779b97f4a7c15ull) >> 40) & (RULE_SLOTS - 1);
 }
 
-/* ---- the modules' call-frame tables, under slot_lock ---- */
+/* ---- reading a rule ---- */
 
-#define CFI_MODULES 256
-static struct cfi_module {
-	uintptr_t lo, hi;		/* its PT_LOAD segments' span */
+struct rule_query {
+	uintptr_t ret;
+	uint64_t rule;
 	uint32_t gen;
-	struct cfi_view view;		/* hdr NULL: no .eh_frame_hdr */
-} modules[CFI_MODULES];
-static int nmodules;
-
-struct module_query {
-	uintptr_t addr;
-	struct cfi_module *m;
-	int found;
 };
 
-static int module_query_cb(struct dl_phdr_info *info, size_t size, void *arg)
+static uint64_t rule_of(const struct cfi_rule *r, uint32_t gen)
 {
-	struct module_query *q = arg;
-	struct cfi_module *m = q->m;
-	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	if (r->kind == CFI_OUTERMOST)
+		return rule_make(RULE_OUTERMOST, 0, 0, 0, 0, gen);
+	if (r->kind != CFI_STEP || r->cfa_off <= -CFA_OFF_LIMIT || r->cfa_off >= CFA_OFF_LIMIT ||
+	    r->rbp_off < INT16_MIN || r->rbp_off > INT16_MAX)
+		return rule_make(RULE_NONE, 0, 0, 0, 0, gen);
+	return rule_make(RULE_STEP, r->cfa_is_rbp, (int32_t)r->cfa_off, r->rbp_saved,
+			 (int16_t)r->rbp_off, gen);
+}
+
+/* Inside dl_iterate_phdr, which holds the loader's lock: the module
+ * cannot be unloaded while its tables are read. */
+static int rule_query_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct rule_query *q = arg;
+	struct cfi_view view;
 	int holds = 0;
 
 	(void)size;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_LOAD)
-			continue;
-		uintptr_t a = info->dlpi_addr + ph->p_vaddr, b = a + ph->p_memsz;
-		holds |= q->addr - a < ph->p_memsz;
-		lo = a < lo ? a : lo;
-		hi = b > hi ? b : hi;
+		holds |= ph->p_type == PT_LOAD && q->ret - (info->dlpi_addr + ph->p_vaddr) < ph->p_memsz;
 	}
 	if (!holds)
 		return 0;
-	m->lo = lo;
-	m->hi = hi;
-	cfi_view_of(info, &m->view);
-	q->found = 1;
+	if (cfi_view_of(info, &view)) {
+		/* At ret - 1: the call, not what follows it. */
+		struct cfi_rule r = cfi_rule_at(&view, q->ret - 1);
+		q->rule = rule_of(&r, q->gen);
+	}
 	return 1;
 }
 
-/* The module holding addr, found if new; NULL when none does or the
- * list is full. Forgets the modules of an earlier load generation. */
-static struct cfi_module *module_of(uintptr_t addr, uint32_t gen)
-{
-	int kept = 0;
-
-	for (int i = 0; i < nmodules; i++)
-		if (modules[i].gen == gen)
-			modules[kept++] = modules[i];
-	nmodules = kept;
-	for (int i = 0; i < nmodules; i++)
-		if (addr - modules[i].lo < modules[i].hi - modules[i].lo)
-			return &modules[i];
-	if (nmodules == CFI_MODULES)
-		return NULL;
-	struct cfi_module *m = &modules[nmodules];
-	struct module_query q = { .addr = addr, .m = m };
-	dl_iterate_phdr(module_query_cb, &q);
-	if (!q.found)
-		return NULL;
-	m->gen = gen;
-	nmodules++;
-	return m;
-}
-
-/* The rule for the frame returning to ret, from its module's table
- * (looked up at ret - 1: the call, not what follows it). */
+/* The rule for the frame returning to ret, from its module's tables. */
 static uint64_t rule_read(uint64_t ret, uint32_t gen)
 {
-	struct cfi_module *m = module_of(ret, gen);
-	struct cfi_rule r;
+	struct rule_query q = { ret, rule_make(RULE_NONE, 0, 0, 0, 0, gen), gen };
 
-	if (!m || !m->view.hdr)
-		return rule_make(RULE_NONE, 0, 0, 0, 0, gen);
-	r = cfi_rule_at(&m->view, ret - 1);
-	if (r.kind == CFI_OUTERMOST)
-		return rule_make(RULE_OUTERMOST, 0, 0, 0, 0, gen);
-	if (r.kind != CFI_STEP || r.cfa_off <= -CFA_OFF_LIMIT || r.cfa_off >= CFA_OFF_LIMIT ||
-	    r.rbp_off < INT16_MIN || r.rbp_off > INT16_MAX)
-		return rule_make(RULE_NONE, 0, 0, 0, 0, gen);
-	return rule_make(RULE_STEP, r.cfa_is_rbp, (int32_t)r.cfa_off, r.rbp_saved,
-			 (int16_t)r.rbp_off, gen);
+	dl_iterate_phdr(rule_query_cb, &q);
+	return q.rule;
 }
 
 /* The rule for ret, read and stored if new or stale; 0 when it cannot be

@@ -216,6 +216,8 @@ HOOK_INLINE uint32_t capture_into(uint64_t *buf, int room, const void *hook_fp,
 			*line = NULL;
 			return 0;
 		}
+		if (atomic_load_explicit(&rt.cfi_ready, memory_order_relaxed))
+			atomic_fetch_add_explicit(&rt.libunwind_stacks, 1, memory_order_relaxed);
 		/* void * and uint64_t have the same size here (x86-64 only). */
 		n = bt((void **)buf, room);
 	}

@@ -160,6 +160,7 @@ struct mem_runtime {
 	_Atomic uint64_t dropped_traces;
 	_Atomic uint64_t untraced_frees;
 	_Atomic uint64_t corrupt_headers;	/* frees of blocks whose header was overwritten */
+	_Atomic uint64_t libunwind_stacks;	/* stacks cfi_walk left to libunwind */
 };
 
 extern struct mem_runtime rt HIDDEN;

@@ -9,9 +9,12 @@
  *   CPROF_OUTPUT=DIR            where snapshots go (default ./cprof-out)
  *   CPROF_FRAMES=N              stack depth of allocation sites (1..256,
  *                               default 16: see runtime.c)
- *   CPROF_UNWIND=auto|libunwind|fp|cct
- *                               how stacks are taken: libunwind's
- *                               unw_backtrace (any program); fp, the
+ *   CPROF_UNWIND=auto|cfi|libunwind|fp|cct
+ *                               how stacks are taken: cfi, the shim's
+ *                               own walk of .eh_frame (cfi.c: any program,
+ *                               libunwind's frames; libunwind takes the
+ *                               stacks it cannot walk, counted in the
+ *                               snapshot); libunwind's unw_backtrace; fp, the
  *                               frame-pointer chain (programs built with
  *                               -fno-omit-frame-pointer; libunwind is not
  *                               loaded). fp stops at the first frame
@@ -22,10 +25,10 @@
  *                               cct, the call runtime's shadow stack (it
  *                               must be loaded; see cct_stack in hooks.c),
  *                               down to the outermost instrumented call,
- *                               unwinding with libunwind where it cannot
+ *                               unwinding with cfi where it cannot
  *                               vouch for a caller; auto (default): cct
  *                               when the call runtime is loaded, else
- *                               libunwind
+ *                               cfi
  *   CPROF_INTERVAL=SEC          a snapshot every SEC seconds (0 = off)
  *   CPROF_SNAPSHOT_SIGNAL=SIG   signal that takes a snapshot (default
  *                               SIGUSR2; "none" = off). Installed only if

@@ -111,6 +111,7 @@ static int write_locked(const char *label)
 	info.dropped_traces = atomic_load(&rt.dropped_traces);
 	info.untraced_frees = atomic_load(&rt.untraced_frees);
 	info.corrupt_headers = atomic_load(&rt.corrupt_headers);
+	info.libunwind_stacks = atomic_load(&rt.libunwind_stacks);
 	info.max_frames = rt.max_frames;
 	info.ntraces = ntraces;
 

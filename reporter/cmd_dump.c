@@ -79,6 +79,7 @@ static const struct field snap_info_fields[] = {
 	FIELD(fmt_snap_info, max_frames, F_UINT),
 	FIELD(fmt_snap_info, ntraces, F_UINT),
 	FIELD(fmt_snap_info, corrupt_headers, F_UINT),
+	FIELD(fmt_snap_info, libunwind_stacks, F_UINT),
 	FIELD(fmt_snap_info, reserved, F_BYTES),
 	{ NULL, 0, 0, 0 },
 };

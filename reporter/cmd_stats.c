@@ -341,14 +341,15 @@ void cmd_stats_print_json_snapshot(const char *name, const struct snapshot *s)
 	printf(",\"seq\":%llu,\"traced_size\":%llu,\"traced_count\":%llu,\"peak_size\":%llu,"
 	       "\"peak_time\":%.6f,\"allocated_size\":%llu,\"allocated_count\":%llu,"
 	       "\"freed_count\":%llu,\"dropped_allocs\":%llu,\"dropped_traces\":%llu,"
-	       "\"untraced_frees\":%llu,\"corrupt_headers\":%llu,\"frames\":%u,\"traces\":%u}",
+	       "\"untraced_frees\":%llu,\"corrupt_headers\":%llu,\"libunwind_stacks\":%llu,"
+	       "\"frames\":%u,\"traces\":%u}",
 	       (unsigned long long)s->meta.seq, (unsigned long long)in->current_bytes,
 	       (unsigned long long)in->current_blocks, (unsigned long long)in->peak_bytes,
 	       (double)in->peak_ns / 1e9, (unsigned long long)in->total_bytes,
 	       (unsigned long long)in->total_blocks, (unsigned long long)in->total_frees,
 	       (unsigned long long)in->dropped_allocs, (unsigned long long)in->dropped_traces,
 	       (unsigned long long)in->untraced_frees, (unsigned long long)in->corrupt_headers,
-	       in->max_frames, in->ntraces);
+	       (unsigned long long)in->libunwind_stacks, in->max_frames, in->ntraces);
 }
 
 static const char *base_name(const char *p)

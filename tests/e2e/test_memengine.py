@@ -224,13 +224,15 @@ def cct_line(marker, src=CCT_SRC):
     raise AssertionError("no %r in %s" % (marker, src))
 
 
-def cct_run(unwind, preload, frames="16", name="mem_cct", env=None):
+def cct_run(unwind, preload, frames="16", name="mem_cct", env=None, compiler="gcc", info=None):
     """mem_cct's exit snapshot: [(size, count, traceback)], each frame
-    (file, line, function, inlined), innermost first; and its stderr."""
+    (file, line, function, inlined), innermost first; and its stderr.
+    info: a dict that gets the snapshot's own fields."""
     d = tempfile.mkdtemp(prefix="cct-", dir=TMP)
     e = dict(os.environ, LD_PRELOAD=preload, CPROF_OUTPUT=d, CPROF_UNWIND=unwind,
              CPROF_FRAMES=frames, **(env or {}))
-    p = subprocess.run([prog(name)], env=e, capture_output=True, text=True, timeout=TIMEOUT)
+    p = subprocess.run([prog(name, compiler)], env=e, capture_output=True, text=True,
+                       timeout=TIMEOUT)
     eq((p.returncode, p.stdout), (0, "done\n"), "%s under CPROF_UNWIND=%s" % (name, unwind))
     snaps = [f for f in os.listdir(d) if f.endswith(".snap")]
     eq(len(snaps), 1, "snapshots")
@@ -239,6 +241,8 @@ def cct_run(unwind, preload, frames="16", name="mem_cct", env=None):
     if q.returncode != 0:
         raise AssertionError("cprof stats: " + q.stderr)
     out = []
+    if info is not None:
+        info.update(json.loads(q.stdout)["snapshot"])
     for en in json.loads(q.stdout)["entries"]:
         # An address without a symbol moves with the library's load address.
         tb = tuple((f["file"], f["line"], "?" if f["function"].startswith("0x") else f["function"],
@@ -352,8 +356,35 @@ def cct_reuse():
         eq(got, want, "cct tracebacks %r" % env)
 
 
+def cfi_walk():
+    """CPROF_UNWIND=cfi, the default without the call runtime, gives
+    libunwind's tracebacks, file:line for file:line, on gcc and clang
+    builds: deep recursion, inlined code, qsort's callbacks and strdup
+    inside libc, a thread, longjmp. Only mem_cct's signal handler, whose
+    stack passes the kernel's signal frame, is left to libunwind, and the
+    snapshot counts it; in auto mode too, and deeper than the memo."""
+    for name, handed in (("mem_cct", 1), ("mem_cct_reuse", 0)):
+        for compiler in ("gcc", "clang"):
+            for frames in ("16", "40"):
+                what = "%s (%s), %s frames" % (name, compiler, frames)
+                unw_info, cfi_info, auto_info = {}, {}, {}
+                unw, err = cct_run("libunwind", LIB, frames, name, compiler=compiler,
+                                   info=unw_info)
+                eq(err, "", "stderr under libunwind, " + what)
+                cfi, err = cct_run("cfi", LIB, frames, name, compiler=compiler, info=cfi_info)
+                eq(err, "", "stderr under cfi, " + what)
+                auto, _ = cct_run("auto", LIB, frames, name, compiler=compiler, info=auto_info)
+                if len(unw) < 5 or not any(len(tb) >= 4 for _, _, tb in unw):
+                    raise AssertionError("%s: too few or too short tracebacks: %r" % (what, unw))
+                eq(cfi, unw, "tracebacks, cfi against libunwind, " + what)
+                eq(auto, unw, "tracebacks, auto against libunwind, " + what)
+                eq((unw_info["libunwind_stacks"], cfi_info["libunwind_stacks"],
+                    auto_info["libunwind_stacks"]), (0, handed, handed),
+                   "stacks left to libunwind (libunwind, cfi, auto), " + what)
+
+
 for fn in (foreign, aligned, chain, usable, xthread, signal_frees, fork_frees, corrupt, unshare,
-           helper_threads, cct_tracebacks, cct_reuse):
+           helper_threads, cct_tracebacks, cct_reuse, cfi_walk):
     c.case(fn.__name__, fn)
 subprocess.run(["rm", "-rf", TMP])
 c.done()
