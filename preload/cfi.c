@@ -51,8 +51,11 @@ static inline int16_t rule_rbp_off(uint64_t r) { return (int16_t)(r >> 24); }
 static inline uint32_t rule_gen(uint64_t r) { return (uint32_t)(r >> 40); }
 
 /* Return address -> rule: open addressing, never shrinks. Readers take
- * no lock: a slot's rule is stored before its address is published. */
-#define RULE_SLOTS (1u << 15)
+ * no lock: a slot's rule is stored before its address is published.
+ * 128 KiB at most, touched a page at a time as addresses come (the
+ * return addresses of allocation stacks number thousands even in a large
+ * program; past that, stacks go to libunwind and are counted). */
+#define RULE_SLOTS (1u << 13)
 #define RULE_PROBES 16
 static struct rule_slot {
 	_Atomic uint64_t ret, rule;
