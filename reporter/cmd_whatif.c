@@ -33,6 +33,27 @@ static int parse_target(const char *arg, struct whatif_target *t)
 	return 0;
 }
 
+static double speedup(double before, double after)
+{
+	return after > 0 ? before / after : INFINITY;
+}
+
+/* What the prediction may be, given how uncertain the compensated times
+ * are (cprof report prints the same range for the total). */
+static void print_range(double taken, double total, const struct whatif_target *t, size_t n,
+			int is_upper_bound)
+{
+	double total_at[2], predicted_at[2];
+
+	if (!(taken >= 0.0005))
+		return;	/* nothing (that shows at 3 decimals) was taken out */
+	whatif_predict_range(total, taken, t, n, is_upper_bound, total_at, predicted_at);
+	/* Either end may give the smaller speedup. */
+	double s0 = speedup(total_at[0], predicted_at[0]), s1 = speedup(total_at[1], predicted_at[1]);
+	printf("    given the %.3f s of hook overhead taken out: %.3f to %.3f s, speedup %.2fx to %.2fx\n",
+	       taken, predicted_at[0], predicted_at[1], s0 < s1 ? s0 : s1, s0 < s1 ? s1 : s0);
+}
+
 static int run_whatif(const char *path, struct whatif_target *t, size_t n)
 {
 	struct loaded l;
@@ -86,9 +107,11 @@ static int run_whatif(const char *path, struct whatif_target *t, size_t n)
 			       t[k].covered_s, t[k].covered_s / t[k].factor);
 		}
 		printf("\n  predicted run: %.3f s -> %.3f s, overall speedup %.2fx\n", total,
-		       predicted, predicted > 0 ? total / predicted : INFINITY);
+		       predicted, speedup(total, predicted));
+		print_range(cs.total_taken, total, t, n, 0);
 		printf("  upper bound (if they took no time at all): %.3f s, speedup %.2fx\n", bound,
-		       bound > 0 ? total / bound : INFINITY);
+		       speedup(total, bound));
+		print_range(cs.total_taken, total, t, n, 1);
 		if (n > 1)
 			printf("  (a function called inside another named one is counted once, under the outer one)\n");
 	}

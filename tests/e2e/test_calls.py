@@ -325,6 +325,17 @@ def check_ranges(r):
         raise AssertionError("--no-compensate speaks of overhead taken out:\n" + raw_text)
 
 
+def whatif_ranges():
+    # cprof whatif gives each prediction's range when overhead was taken
+    # out (the arithmetic: tests/unit/test_whatif.c).
+    r = Run([prog("overhead")])
+    taken = r.report()["overhead_taken"]
+    out = subprocess.run([CPROF, "whatif", r.main_profile(), "parent=4"], capture_output=True,
+                         text=True).stdout
+    said = "given the %.3f s of hook overhead taken out: " % taken
+    eq(out.count(said), 2, "range lines (prediction, upper bound) in:\n" + out)
+
+
 for name, fn in list(globals().items()):
     if callable(fn) and fn.__module__ == "__main__" and not name[0].isupper() and name not in ("by_name", "dump", "eq", "prog", "within", "meta_of", "check_ranges"):
         c.case(name, fn)

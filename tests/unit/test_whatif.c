@@ -142,6 +142,74 @@ static const struct profdiff_row *row(const struct profdiff *d, const char *labe
 	return NULL;
 }
 
+/*
+ * With compensation: main (1 call, incl 0.7, self 0.2) -> A (10 calls,
+ * 0.5, 0.3) -> B (100 calls, 0.2, 0.2), 1 ms inner and 2 ms outer
+ * overhead a call: compensated total 0.369 s (0.331 taken out), A's
+ * inclusive 0.19 s (0.31 taken out). A twice as fast: 0.369 - 0.19 +
+ * 0.095 = 0.274 s. At the range's ends every time moves by the same share
+ * x of its overhead taken (-0.15, +0.10): the total by 0.331 x, the
+ * prediction by (0.331 - 0.31 / 2) x = 0.176 x.
+ */
+Test(whatif, the_prediction_has_the_times_range)
+{
+	struct profile *p = new_profile();
+	uint32_t m = add(p, add_thread(p, 1), F_MAIN, 1, 0.7, 0.2);
+	uint32_t a = add(p, m, F_A, 10, 0.5, 0.3);
+	struct callstats cs;
+	struct whatif_target t = { 0 };
+	double total_at[2], predicted_at[2];
+
+	add(p, a, F_B, 100, 0.2, 0.2);
+	p->inner_s = 0.001;
+	p->outer_s = 0.002;
+	callstats_build(&cs, p, 1);
+	target(&t, &cs, F_A, 2);
+	double total = whatif_measure(p, &cs, &t, 1);
+	cr_assert_float_eq(total, 0.369, EPS);
+	cr_assert_float_eq(cs.total_taken, 0.331, EPS);
+	cr_assert_float_eq(t.covered_s, 0.19, EPS);
+	cr_assert_float_eq(t.covered_taken_s, 0.31, EPS);
+	cr_assert_float_eq(whatif_predict(total, &t, 1, 0), 0.274, EPS);
+	whatif_predict_range(total, cs.total_taken, &t, 1, 0, total_at, predicted_at);
+	cr_assert_float_eq(total_at[0], 0.369 - 0.15 * 0.331, EPS);
+	cr_assert_float_eq(total_at[1], 0.369 + 0.10 * 0.331, EPS);
+	cr_assert_float_eq(predicted_at[0], 0.274 - 0.15 * 0.176, EPS);
+	cr_assert_float_eq(predicted_at[1], 0.274 + 0.10 * 0.176, EPS);
+	/* The upper bound: A takes nothing, 0.179 s, moving by 0.021 x. */
+	whatif_predict_range(total, cs.total_taken, &t, 1, 1, total_at, predicted_at);
+	cr_assert_float_eq(predicted_at[0], 0.179 - 0.15 * 0.021, EPS);
+	cr_assert_float_eq(predicted_at[1], 0.179 + 0.10 * 0.021, EPS);
+	free(t.funcs);
+	callstats_release(&cs);
+
+	/* Overhead larger than the times: the low end clamps at zero, and
+	 * no end predicts a slower run. */
+	p->inner_s = 0.01;
+	callstats_build(&cs, p, 1);
+	target(&t, &cs, F_B, 2);
+	total = whatif_measure(p, &cs, &t, 1);
+	whatif_predict_range(total, cs.total_taken, &t, 1, 0, total_at, predicted_at);
+	for (int e = 0; e < 2; e++)
+		cr_assert(predicted_at[e] >= 0 && predicted_at[e] <= total_at[e], "end %d: %g of %g", e,
+			  predicted_at[e], total_at[e]);
+	free(t.funcs);
+	callstats_release(&cs);
+	p->inner_s = 0.001;
+
+	/* Without compensation nothing is taken: the range is the figure. */
+	callstats_build(&cs, p, 0);
+	target(&t, &cs, F_A, 2);
+	total = whatif_measure(p, &cs, &t, 1);
+	cr_assert_float_eq(t.covered_taken_s, 0, EPS);
+	whatif_predict_range(total, cs.total_taken, &t, 1, 0, total_at, predicted_at);
+	cr_assert_float_eq(predicted_at[0], whatif_predict(total, &t, 1, 0), EPS);
+	cr_assert_float_eq(predicted_at[1], whatif_predict(total, &t, 1, 0), EPS);
+	free(t.funcs);
+	callstats_release(&cs);
+	profile_free(p);
+}
+
 Test(profdiff, rows_match_by_label_and_sort_by_largest_change)
 {
 	struct profile *old_p = nested_profile();
