@@ -77,7 +77,7 @@ make --no-print-directory -s O="$B/nopeak" CFLAGS=-DCPROF_BENCH_NO_PEAK_COMPOSIT
 # ---- the variants: massif and gperftools run a scaled-down N, taken
 # against plain runs of the same size ----
 VARIANTS=(plain forwarder unwind-floor cprof cprof-libunwind cprof-nopeak cprof-table heaptrack plain+fp cprof+fp cprof+fp-unwind
-	cprof+fp-1frame calls+instr cprof+instr-cct plain/10 massif plain/100 gperftools)
+	cprof+fp-1frame calls+instr cprof+instr-cct cprof+instr-nostack plain/10 massif plain/100 gperftools)
 divisor() {
 	case $1 in
 	plain/10 | massif) echo 10 ;;
@@ -102,6 +102,7 @@ label() {
 	cprof+fp-1frame) echo "cprof on it, fp, CPROF_FRAMES=1" ;;
 	calls+instr) echo "call runtime, -finstrument-functions" ;;
 	cprof+instr-cct) echo "both runtimes, CPROF_UNWIND=cct" ;;
+	cprof+instr-nostack) echo "both runtimes, fp, CPROF_FRAMES=1" ;;
 	massif) echo "valgrind --tool=massif" ;;
 	gperftools) echo "gperftools HEAPPROFILE (tcmalloc)" ;;
 	esac
@@ -135,6 +136,8 @@ run_variant() {
 		LD_PRELOAD="$LIB" "$B/memheavy-fp" "$steps" ;;
 	calls+instr) "${t[@]}" env CPROF_OUTPUT="$dir/out" LD_PRELOAD="$LIBI" "$B/memheavy-instr" "$steps" ;;
 	cprof+instr-cct) "${t[@]}" env CPROF_OUTPUT="$dir/out" CPROF_UNWIND=cct \
+		LD_PRELOAD="$LIB:$LIBI" "$B/memheavy-instr" "$steps" ;;
+	cprof+instr-nostack) "${t[@]}" env CPROF_OUTPUT="$dir/out" CPROF_UNWIND=fp CPROF_FRAMES=1 \
 		LD_PRELOAD="$LIB:$LIBI" "$B/memheavy-instr" "$steps" ;;
 	heaptrack) "${t[@]}" heaptrack -o "$dir/heaptrack" "$B/memheavy" "$steps" ;;
 	massif) "${t[@]}" valgrind --tool=massif --massif-out-file="$dir/massif.out" \
@@ -235,6 +238,7 @@ check "CPROF_UNWIND=fp, 16 frames <= 30 ns" "$fp_fp" "<=" 30
 cct=$(slope_ns cprof+instr-cct)
 check "CPROF_UNWIND=cct <= 15 ns over the call runtime alone ($(slope_ns calls+instr) ns over plain)" \
 	"$cct" "<=" 15
+echo "  (the same program with no stack at all, the floor of any cct design: $(slope_ns cprof+instr-nostack) ns)"
 check "2 threads freeing each other's blocks <= 1.3 x 1 thread ($x1 ns CPU)" "$x2" "<=" \
 	"$(awk -v o="$x1" 'BEGIN { print 1.3 * o }')"
 echo "  (for reference: CPROF_UNWIND=libunwind $(slope_ns cprof-libunwind) ns; CPROF_HEADERS=0, the live table"
