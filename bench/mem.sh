@@ -257,7 +257,8 @@ cpu_ns() {
 }
 echo "  CPU ns a call: cprof $(cpu_ns cprof), libunwind $(cpu_ns cprof-libunwind), unwind floor $(cpu_ns unwind-floor),"
 echo "  heaptrack $(cpu_ns heaptrack), table $(cpu_ns cprof-table); fp build: cfi $(cpu_ns cprof+fp), fp 16 frames $(cpu_ns cprof+fp-unwind),"
-echo "  fp 1 frame $(cpu_ns cprof+fp-1frame); cct $(cpu_ns cprof+instr-cct); load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "  fp 1 frame $(cpu_ns cprof+fp-1frame); cct $(cpu_ns cprof+instr-cct), no stack $(cpu_ns cprof+instr-nostack);"
+echo "  load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
 diff_ns() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
 echo "the peak's composition (issue 13), with and without, same run: cprof $cprof ns a call,"
 echo "  without it $(slope_ns cprof-nopeak) ns: it adds $(diff_ns "$cprof" "$(slope_ns cprof-nopeak)") ns wall,"
