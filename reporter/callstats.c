@@ -286,6 +286,17 @@ void callstats_build(struct callstats *cs, const struct profile *p, int compensa
 	hashmap_release(&emap);
 }
 
+char *callstats_range_note(const struct callstats *cs)
+{
+	if (!(cs->total_taken > 0))
+		return NULL;
+	return xstrfmt("cprof took %.6f s of the hooks' overhead out of the times (%.6f s are left); "
+		       "each time stands for %.0f%% of the overhead taken out of it lower to %.0f%% higher "
+		       "(cprof(1): COMPENSATION; cprof report --json gives each range)",
+		       cs->total_taken, cs->total_time, 100 * CALLSTATS_UNCERTAIN_HIGH,
+		       100 * CALLSTATS_UNCERTAIN_LOW);
+}
+
 void callstats_range(double t, double taken, double *lo, double *hi)
 {
 	if (taken < 0)

@@ -66,6 +66,11 @@ void callstats_release(struct callstats *cs);
  * may stand for (t itself when nothing was taken). */
 void callstats_range(double t, double taken, double *lo, double *hi);
 
+/* For an export's comment: one line saying how much overhead was taken
+ * out and what range each time stands for; NULL when nothing was taken
+ * out. Caller frees. */
+char *callstats_range_note(const struct callstats *cs);
+
 /* Orders two functions: negative when a comes first. */
 typedef int (*callstats_cmp)(const struct func_stat *a, const struct func_stat *b, void *ctx);
 

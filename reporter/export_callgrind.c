@@ -47,6 +47,10 @@ int export_callgrind_profile(FILE *out, struct loaded *in)
 	fprintf(out, "# callgrind format\nversion: 1\ncreator: cprof %s\n", CPROF_VERSION);
 	fprintf(out, "pid: %" PRIu64 "\ncmd: %s\n", p->meta.pid,
 		one_line(b1, sizeof(b1), p->meta.program));
+	char *note = callstats_range_note(cs);
+	if (note)
+		fprintf(out, "desc: Compensation: %s\n", note);
+	free(note);
 	fprintf(out, "positions: line\nevents: ns\nsummary: %" PRIu64 "\n\n", total);
 	for (size_t i = 0; i < cs->nfuncs; i++) {
 		const struct func_stat *f = &cs->funcs[i];

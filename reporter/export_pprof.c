@@ -289,7 +289,8 @@ static void builder_release(struct builder *b)
 
 /* Packs the header (all but samples) into the gzip stream. */
 static int write_header(struct builder *b, const struct fmt_meta *meta, const char *period_type,
-			const char *period_unit, const char *default_type, const char *comment)
+			const char *period_unit, const char *default_type, const char *comment,
+			const char *note)
 {
 	size_t n = b->pb.n_sample;
 
@@ -301,9 +302,11 @@ static int write_header(struct builder *b, const struct fmt_meta *meta, const ch
 	if (meta->end_unix_ns > meta->start_unix_ns)
 		b->pb.duration_nanos = (int64_t)(meta->end_unix_ns - meta->start_unix_ns);
 	b->pb.default_sample_type = str_id(b, default_type);
-	b->pb.comment = xcalloc(2, sizeof(*b->pb.comment));
+	b->pb.comment = xcalloc(3, sizeof(*b->pb.comment));
 	b->pb.comment[b->pb.n_comment++] = str_id(b, "cprof " CPROF_VERSION);
 	b->pb.comment[b->pb.n_comment++] = str_id(b, comment);
+	if (note)
+		b->pb.comment[b->pb.n_comment++] = str_id(b, note);
 	b->pb.n_sample = 0;	/* samples follow as separate messages */
 	protobuf_c_message_pack_to_buffer(&b->pb.base, &b->base_buf);
 	b->pb.n_sample = n;
@@ -365,9 +368,11 @@ int export_pprof_profile(FILE *out, struct loaded *in)
 	if (max_depth > EXPORT_MAX_FRAMES)
 		outer_location(b);	/* the header must hold every location */
 	char *comment = xstrfmt("%s (pid %llu)", p->meta.program, (unsigned long long)p->meta.pid);
+	char *note = callstats_range_note(cs);
 	int rc = write_header(b, &p->meta, "cpu", "nanoseconds",
-			      p->is_counts_only ? "calls" : "cpu", comment);
+			      p->is_counts_only ? "calls" : "cpu", comment, note);
 	free(comment);
+	free(note);
 	if (rc == 0) {
 		struct prof_ctx c = { b, p, stacks_node_ns(p, cs) };
 		stacks_walk_profile(p, cs, add_node_sample, &c);
@@ -408,7 +413,7 @@ int export_pprof_snapshot(FILE *out, struct loaded *in)
 	char *comment = xstrfmt("%s (pid %llu), snapshot %llu '%s'", s->meta.program,
 				(unsigned long long)s->meta.pid, (unsigned long long)s->meta.seq,
 				s->meta.label);
-	int rc = write_header(b, &s->meta, "space", "bytes", "inuse_space", comment);
+	int rc = write_header(b, &s->meta, "space", "bytes", "inuse_space", comment, NULL);
 	free(comment);
 	for (size_t i = 0; rc == 0 && i < s->ntraces; i++) {
 		const struct snap_trace *t = &s->traces[i];

@@ -43,6 +43,18 @@ def callgrind_annotate_agrees():
         raise AssertionError("hotspot missing from callgrind_annotate:\n" + ann)
     text = open(out).read()
     eq(len(re.findall(r"^calls=1000 ", text, re.M)), 1, "the loop_caller -> leaf edge with 1000 calls")
+    # The overhead taken out, and the times' range, as the report says them.
+    comp = json.loads(cprof("report", prof, "--json"))
+    said = ("Compensation: cprof took %.6f s of the hooks' overhead out of the times (%.6f s are "
+            "left); each time stands for 15%% of the overhead taken out of it lower to 10%% higher"
+            % (comp["overhead_taken"], comp["total_time"]))
+    if said not in ann:
+        raise AssertionError("callgrind_annotate does not show %r:\n%s" % (said, ann[:800]))
+    # A counts-only profile has no times, so nothing was taken out of them.
+    counts = Run([prog("calls")], env={"CPROF_COUNTS_ONLY": "1"})
+    cprof("export", counts.main_profile(), "--format", "callgrind", "-o", out)
+    if "desc: Compensation" in open(out).read():
+        raise AssertionError("a counts-only export speaks of compensation")
 
 
 def callgrind_of_a_snapshot():

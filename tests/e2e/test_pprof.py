@@ -154,6 +154,10 @@ def pprof_profile_totals():
         raise AssertionError("spin_50ms under main: %r" % spin)
     if not any(names[:10] == ["fact"] * 10 and names[10:] == ["main"] for names, _ in stacks):
         raise AssertionError("recursion not kept as a path, leaf first")
+    comments = [strings(pb)[int(i)] for i in pb.get("comment", [])]
+    eq(sum(1 for s in comments if s.startswith("cprof took %.6f s of the hooks' overhead out"
+                                                 % rep["overhead_taken"])), 1,
+       "the compensation comment among %r" % comments)
     fn = [f for f in funcs.values() if strings(pb)[int(f["name"][0])] == "spin_50ms"][0]
     if not strings(pb)[int(fn["filename"][0])].endswith("calls.c") or int(fn["start_line"][0]) <= 0:
         raise AssertionError("spin_50ms without file and start line")
