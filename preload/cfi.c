@@ -228,20 +228,19 @@ int cfi_walk(uint64_t *out, int max, const void *hook_fp)
 		/* Frames lie above one another, inside this thread's stack. */
 		if (cfa <= s.rsp || cfa > hi)
 			return -1;
-		s.rbp_at = 0;
+		uintptr_t rbp_at = 0;
 		if (rule_rbp_saved(r)) {
-			uintptr_t at = cfa + (intptr_t)rule_rbp_off(r);
-			if (at < lo || at + 8 > hi)
+			/* Saved in the frame itself, between its rsp and its CFA. */
+			rbp_at = cfa + (intptr_t)rule_rbp_off(r);
+			if (rbp_at < s.rsp || rbp_at + 8 > cfa)
 				return -1;
-			s.rbp_at = at;
 		}
 		if (use_memo)
-			now[n - 1].rbp_at = s.rbp_at;
-		if (s.rbp_at)
-			s.rbp = *(const uint64_t *)s.rbp_at;
+			now[n - 1].rbp_at = rbp_at;
+		if (rbp_at)
+			s.rbp = *(const uint64_t *)rbp_at;
 		s.pc = ((const uint64_t *)cfa)[-1];
-		s.rsp = cfa;
-		s.rbp_at = 0;
+		s.rsp = cfa;	/* s.rbp_at stays 0: a frame's is known once it is stepped from */
 		if (!s.pc)
 			break;
 	}
