@@ -5,7 +5,7 @@
 
 Runs the project's memory test programs and bench/memheavy (a mid-run
 snapshot of 50,000 live blocks, then exit) under each shim, in every mode
-(libunwind; CPROF_UNWIND=fp with 16 and 1 frames on frame-pointer
+(the default: the cfi walk since it exists; libunwind; CPROF_UNWIND=fp with 16 and 1 frames on frame-pointer
 builds; CPROF_HEADERS=0; CPROF_UNWIND=cct, with the call runtime found
 beside each shim, libcprof-instrument.so, also in counts-only mode), and
 compares `cprof stats --json --by traceback`
@@ -50,7 +50,8 @@ def runs(tmp, progs):
     heavy = {"MEMHEAVY_SNAPSHOT_AT": "100000"}
     out = []
     cct = {"CPROF_UNWIND": "cct"}
-    for mode, env, fp, calls in (("libunwind", {}, False, False),
+    for mode, env, fp, calls in (("default", {}, False, False),
+                                 ("libunwind", {"CPROF_UNWIND": "libunwind"}, False, False),
                                  ("fp16", {"CPROF_UNWIND": "fp"}, True, False),
                                  ("fp1", {"CPROF_UNWIND": "fp", "CPROF_FRAMES": "1"}, True, False),
                                  ("headers0", {"CPROF_HEADERS": "0"}, False, False),

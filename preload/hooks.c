@@ -205,11 +205,11 @@ HOOK_INLINE uint32_t capture_into(uint64_t *buf, int room, const void *hook_fp,
 	else if ((sf = atomic_load_explicit(&traces_shadow_fn, memory_order_relaxed)) &&
 		 cct_trace(sf, buf, max, hook_fp, &id, line))
 		return id;
+	/* libunwind sees room - max shim frames (the hook's, and
+	 * capture_deep's) above the hook's caller, where cfi_walk starts:
+	 * both give max frames of the rest. */
 	else if (!(atomic_load_explicit(&rt.cfi_ready, memory_order_relaxed) &&
 		   (n = cfi_walk(buf, max, hook_fp)) >= 0)) {
-		/* libunwind sees room - max shim frames (the hook's, and
-		 * capture_deep's) above the hook's caller, where cfi_walk
-		 * starts: both give max frames of the rest. */
 		int (*bt)(void **, int) =
 			atomic_load_explicit(&traces_backtrace_fn, memory_order_relaxed);
 		if (unlikely(!bt)) {

@@ -247,19 +247,21 @@ extern int (*_Atomic traces_backtrace_fn)(void **, int) HIDDEN;
  * outside this thread's stack. Returns the count. */
 int traces_fp_walk(uint64_t *out, int max, const void *hook_fp) HIDDEN;
 /* This thread's stack into tls.stack_lo and stack_hi (an empty range
- * when unknown: a walk then takes only the hook's return address). */
+ * when unknown: the fp walk then takes only the hook's return address,
+ * the cfi walk leaves the stack to libunwind). */
 void traces_stack_bounds(void) HIDDEN;
 
-/* cfi.c: CPROF_UNWIND=cfi. The return addresses from the hook's caller up (the hook's frame at
- * hook_fp keeps a frame pointer), at most max: the count, or -1 when
- * this walk cannot vouch for the stack (then libunwind takes it). The
- * same frames as libunwind's unw_backtrace gives after the hook's own. */
+/* cfi.c: CPROF_UNWIND=cfi. The return addresses from the hook's caller
+ * up (the hook's frame at hook_fp keeps a frame pointer), at most max:
+ * the count, or -1 when this walk cannot vouch for the stack (then
+ * libunwind takes it). The same frames as libunwind's unw_backtrace
+ * gives after the hook's own. */
 int cfi_walk(uint64_t *out, int max, const void *hook_fp) HIDDEN;
 /* In a forked child: the lock a thread of the parent may have held. */
 void cfi_fork_child(void) HIDDEN;
 /* CPROF_UNWIND=cct (or auto): the call runtime's cprof_rt_shadow_stack,
- * set by traces_start_unwinder(); NULL when it is not loaded (then
- * libunwind takes every stack). */
+ * set by traces_start_unwinder(); NULL when it is not loaded (then the
+ * cfi walk, or libunwind, takes every stack). */
 typedef int (*shadow_fn)(struct cprof_shadow_frame *, int, int, int *);
 extern shadow_fn _Atomic traces_shadow_fn HIDDEN;
 /* And its cprof_rt_shadow_fresh, set with it (NULL with it). */
