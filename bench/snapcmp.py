@@ -5,9 +5,10 @@
 
 Runs the project's memory test programs and bench/memheavy (a mid-run
 snapshot of 50,000 live blocks, then exit) under each shim, in every mode
-(the default: the cfi walk since it exists; libunwind; CPROF_UNWIND=fp with 16 and 1 frames on frame-pointer
-builds; CPROF_HEADERS=0; CPROF_UNWIND=cct, with the call runtime found
-beside each shim, libcprof-instrument.so, also in counts-only mode), and
+(the default, the cfi walk in builds that have it; CPROF_UNWIND=libunwind;
+CPROF_UNWIND=fp with 16 and 1 frames on frame-pointer builds;
+CPROF_HEADERS=0; CPROF_UNWIND=cct, with the call runtime found beside
+each shim, libcprof-instrument.so, also in counts-only mode), and
 compares `cprof stats --json --by traceback`
 of each snapshot, sorted by allocation calls so that sites with nothing
 live are listed too (matched by program, process rank and SEQ) between the
