@@ -360,10 +360,11 @@ def cfi_walk():
     """CPROF_UNWIND=cfi, the default without the call runtime, gives
     libunwind's tracebacks, file:line for file:line, on gcc and clang
     builds: deep recursion, inlined code, qsort's callbacks and strdup
-    inside libc, a thread, longjmp. Only mem_cct's signal handler, whose
+    inside libc, a thread, longjmp, alloca and variable-length arrays
+    (rbp-based CFAs) at many depths. Only mem_cct's signal handler, whose
     stack passes the kernel's signal frame, is left to libunwind, and the
     snapshot counts it; in auto mode too, and deeper than the memo."""
-    for name, handed in (("mem_cct", 1), ("mem_cct_reuse", 0)):
+    for name, handed in (("mem_cct", 1), ("mem_cct_reuse", 0), ("mem_frames", 0)):
         for compiler in ("gcc", "clang"):
             for frames in ("16", "40"):
                 what = "%s (%s), %s frames" % (name, compiler, frames)
