@@ -98,6 +98,7 @@ static int32_t *fde_starts(const struct cfi_view *v, uint32_t *count)
 	const uint8_t *h = v->hdr;
 
 	cr_assert_eq(h[0], 1, "eh_frame_hdr version");
+	cr_assert_eq(h[1], 0x1b, "eh_frame_ptr encoding (4 bytes: the count is at 8)");
 	cr_assert_eq(h[2], 0x03, "fde_count encoding");
 	cr_assert_eq(h[3], 0x3b, "table encoding");
 	memcpy(count, h + 8, 4);
