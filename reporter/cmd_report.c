@@ -173,7 +173,10 @@ static void json_processes(FILE *out, const struct profile *p)
 		util_json_string(out, pr->program);
 		fprintf(out, ", \"file\": ");
 		util_json_string(out, pr->path);
-		fprintf(out, "}");
+		/* Each process its own (the top-level pair is the first's). */
+		fprintf(out, ", \"overhead_per_call\": {\"inner\": %.3e, \"outer\": %.3e}"
+			", \"overhead_measured_in_run\": {\"inner\": %.3e, \"outer\": %.3e}}",
+			pr->inner_s, pr->outer_s, pr->probe_inner_s, pr->probe_outer_s);
 	}
 	fprintf(out, "], \"inherited_calls_counted_once\": %" PRIu64 ",\n",
 		p->inherited_calls_removed);
@@ -311,9 +314,8 @@ static void print_json(FILE *out, const struct profile *p, const struct callstat
 	callstats_range(cs->total_time, cs->total_taken, &lo, &hi);
 	fprintf(out, " \"overhead_measured_in_run\": {\"inner\": %.3e, \"outer\": %.3e},"
 		" \"overhead_taken\": %.9f, \"total_time_range\": [%.9f, %.9f],\n",
-		p->is_counts_only ? 0 : p->meta.probe_inner_ticks * p->meta.ns_per_tick / 1e9,
-		p->is_counts_only ? 0 : p->meta.probe_outer_ticks * p->meta.ns_per_tick / 1e9,
-		cs->total_taken, lo, hi);
+		p->nprocesses ? p->processes[0].probe_inner_s : 0,
+		p->nprocesses ? p->processes[0].probe_outer_s : 0, cs->total_taken, lo, hi);
 	fprintf(out, " \"dropped\": {\"nodes\": %" PRIu64 ", \"frames\": %" PRIu64
 	       ", \"mismatched_exits\": %" PRIu64
 	       ", \"skipped_in_signal_handlers\": %" PRIu64 "},\n",

@@ -38,6 +38,7 @@ struct profile_process {
 					 * (index into profile.nodes), or UINT32_MAX */
 	uint64_t start_unix_ns, end_unix_ns;
 	double inner_s, outer_s;	/* its per-call hook overhead, seconds */
+	double probe_inner_s, probe_outer_s;	/* the part of it the probes measured in the run */
 	int is_probed;			/* the hooks' probes measured part of it in the run */
 };
 

@@ -175,6 +175,18 @@ def merged_counts_across_programs():
     eq(sorted({os.path.basename(p["program"]) for p in rep["processes"]}),
        ["exitcode", "procs_spawn"], "programs in the header")
     eq(rep["inherited_calls_counted_once"], 2, "main and run_all, open at the fork")
+    # Each process keeps its own overhead figures in the merged header
+    # (each exec'd image calibrates anew: they differ).
+    own = {}
+    for f in glob.glob(r.path("*.prof")):
+        one = report(f)
+        own[one["processes"][0]["pid"]] = (one["overhead_per_call"],
+                                           one["overhead_measured_in_run"])
+    eq({pr["pid"]: (pr["overhead_per_call"], pr["overhead_measured_in_run"])
+        for pr in rep["processes"]}, own,
+       "each process's overhead per call and measured in the run, merged as alone")
+    if len({json.dumps(v, sort_keys=True) for v in own.values()}) < 2:
+        raise AssertionError("13 processes with one overhead figure: %r" % own)
     text = cprof("report", "--merge", *glob.glob(r.path("*.prof"))).stdout.decode()
     if "Merged 13 processes:" not in text or text.count(" (parent ") != 13:
         raise AssertionError("the text header does not list the 13 processes:\n" + text)
