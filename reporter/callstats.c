@@ -120,7 +120,8 @@ static void cap_inner_by_leaves(const struct profile *p, const uint64_t *child_c
 	for (size_t t = 0; t < p->nthreads; t++) {
 		const struct profile_thread *th = &p->threads[t];
 		size_t k = process_of(p, th);
-		if (k < p->nprocesses && p->processes[k].is_probed)
+		if (k < p->nprocesses &&
+		    (p->processes[k].probe_inner_s != 0 || p->processes[k].probe_outer_s != 0))
 			continue;
 		for (size_t i = th->root; i < (size_t)th->root + th->nnodes && i < p->nnodes; i++) {
 			const struct profile_node *nd = &p->nodes[i];

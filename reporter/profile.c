@@ -127,7 +127,6 @@ static int parse_process(struct profile *p, char *err, size_t errlen)
 	pr->inherited_node = UINT32_MAX;
 	pr->inner_s = p->inner_s;
 	pr->outer_s = p->outer_s;
-	pr->is_probed = p->meta.probe_inner_ticks != 0 || p->meta.probe_outer_ticks != 0;
 	pr->probe_inner_s = p->is_counts_only ? 0 : p->meta.probe_inner_ticks * p->meta.ns_per_tick / 1e9;
 	pr->probe_outer_s = p->is_counts_only ? 0 : p->meta.probe_outer_ticks * p->meta.ns_per_tick / 1e9;
 	for (size_t i = 0; i < p->nthreads; i++)

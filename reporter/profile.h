@@ -38,8 +38,8 @@ struct profile_process {
 					 * (index into profile.nodes), or UINT32_MAX */
 	uint64_t start_unix_ns, end_unix_ns;
 	double inner_s, outer_s;	/* its per-call hook overhead, seconds */
-	double probe_inner_s, probe_outer_s;	/* the part of it the probes measured in the run */
-	int is_probed;			/* the hooks' probes measured part of it in the run */
+	/* The part of it the hooks' probes measured in the run (0, 0: none). */
+	double probe_inner_s, probe_outer_s;
 };
 
 struct profile {
