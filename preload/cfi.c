@@ -94,14 +94,11 @@ static int rule_query_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct rule_query *q = arg;
 	struct cfi_view view;
-	int holds = 0;
+	uintptr_t lo, hi;
 
 	(void)size;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		holds |= ph->p_type == PT_LOAD && q->ret - (info->dlpi_addr + ph->p_vaddr) < ph->p_memsz;
-	}
-	if (!holds)
+	traces_module_span(info, &lo, &hi);
+	if (q->ret < lo || q->ret >= hi)
 		return 0;
 	if (cfi_view_of(info, &view)) {
 		/* At ret - 1: the call, not what follows it. */
@@ -216,6 +213,7 @@ int cfi_walk(uint64_t *out, int max, const void *hook_fp)
 			if (n == max)
 				break;
 			s = old[k];
+			s.rbp_at = 0;	/* its slot is known again once stepped from */
 			j = nold;	/* at most one match: what follows is new */
 		}
 		uint64_t r = rule_for(s.pc, gen);
@@ -240,7 +238,7 @@ int cfi_walk(uint64_t *out, int max, const void *hook_fp)
 		if (rbp_at)
 			s.rbp = *(const uint64_t *)rbp_at;
 		s.pc = ((const uint64_t *)cfa)[-1];
-		s.rsp = cfa;	/* s.rbp_at stays 0: a frame's is known once it is stepped from */
+		s.rsp = cfa;	/* s.rbp_at stays 0: a frame's slot is known once stepped from */
 		if (!s.pc)
 			break;
 	}

@@ -253,11 +253,7 @@ static int run(struct cursor *c, const struct cie *cie, struct row *r, const str
 		case CFA_same_value:
 			set_col(r, read_uleb(c), COL_SAME, 0);
 			break;
-		case CFA_register:
-			reg = read_uleb(c);
-			read_uleb(c);
-			set_col(r, reg, COL_OTHER, 0);
-			break;
+		case CFA_register:	/* another register, or the CFA plus an offset */
 		case CFA_val_offset:
 			reg = read_uleb(c);
 			read_uleb(c);

@@ -268,6 +268,10 @@ extern shadow_fn _Atomic traces_shadow_fn HIDDEN;
 typedef int (*shadow_fresh_fn)(const struct cprof_shadow_known *, int,
 			       struct cprof_shadow_frame *, int, int *, int *);
 extern shadow_fresh_fn _Atomic traces_shadow_fresh_fn HIDDEN;
+/* The span of info's module: from its lowest PT_LOAD segment to the end
+ * of its highest (for callbacks of dl_iterate_phdr). */
+struct dl_phdr_info;
+void traces_module_span(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi) HIDDEN;
 /* The span of the loaded module holding addr (its PT_LOAD segments): 1,
  * or 0 when no module holds it. Takes the loader's lock. */
 int traces_module_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi) HIDDEN;

@@ -217,20 +217,27 @@ struct find_mod {
 	uintptr_t addr, lo, hi;
 };
 
-static int find_mod(struct dl_phdr_info *info, size_t size, void *arg)
+void traces_module_span(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi)
 {
-	struct find_mod *m = arg;
-	uintptr_t lo = UINTPTR_MAX, hi = 0;
-	(void)size;
-
+	*lo = UINTPTR_MAX;
+	*hi = 0;
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
 		if (ph->p_type != PT_LOAD)
 			continue;
 		uintptr_t a = info->dlpi_addr + ph->p_vaddr, b = a + ph->p_memsz;
-		lo = a < lo ? a : lo;
-		hi = b > hi ? b : hi;
+		*lo = a < *lo ? a : *lo;
+		*hi = b > *hi ? b : *hi;
 	}
+}
+
+static int find_mod(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct find_mod *m = arg;
+	uintptr_t lo, hi;
+	(void)size;
+
+	traces_module_span(info, &lo, &hi);
 	if (m->addr >= lo && m->addr < hi) {
 		m->lo = lo;
 		m->hi = hi;
