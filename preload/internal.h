@@ -107,6 +107,11 @@ struct tls_state {
 	uintptr_t temp_ptr;
 	uint32_t temp_trace;
 	struct trace_ctr *temp_line;	/* its counters in this thread's set, or NULL */
+	/* current.c: this thread's room (NULL: none, take the lock), its
+	 * slot + 1, and the slow path's mark (see current_add_slow). */
+	_Atomic int64_t *cur_room;
+	int cur_slot;
+	_Atomic int64_t cur_defer;
 };
 extern __thread struct tls_state tls
 	__attribute__((visibility("hidden"), tls_model("initial-exec")));
@@ -150,8 +155,7 @@ struct mem_runtime {
 
 	/* Hot counters, each on its own line so threads do not bounce
 	 * them more than they must. */
-	_Alignas(64) _Atomic uint64_t current_bytes;
-	_Alignas(64) _Atomic uint64_t peak_bytes;
+	_Alignas(64) _Atomic uint64_t peak_bytes;	/* written by current.c */
 	_Atomic uint64_t peak_tsc;	/* when peak_bytes was reached */
 	/* Counts new peaks (and resets): a trace counter whose peak_gen is
 	 * older has not changed since the latest peak. */
@@ -605,25 +609,36 @@ uint32_t traces_read_sizes(struct fmt_size_bucket *out) HIDDEN;
 void traces_lock(void) HIDDEN;
 void traces_unlock(void) HIDDEN;
 
-/* Adds delta (two's complement) to current_bytes; keeps the peak. */
+/* current.c: current and peak traced bytes (see there for the design). */
+/* The lock's path: the room was too small, taken back, or not there. */
+void current_add_slow(int64_t delta) HIDDEN;
+/* The exact current total (any thread; async-signal-safe). */
+uint64_t current_bytes(void) HIDDEN;
+/* The peak := the current total, as of now. */
+void current_reset_peak(void) HIDDEN;
+/* From the counter set's key destructor: the thread's room given back. */
+void current_thread_exit(void) HIDDEN;
+void current_fork_prepare(void) HIDDEN;
+void current_fork_parent(void) HIDDEN;
+void current_fork_child(void) HIDDEN;
+
+/* Adds delta (two's complement) to the current total; keeps the peak.
+ * The fast path: from this thread's room, a CAS on its own line. */
 static inline __attribute__((always_inline)) void counters_add_current(uint64_t delta)
 {
-	uint64_t now = atomic_fetch_add_explicit(&rt.current_bytes, delta,
-						 memory_order_relaxed) + delta;
-	uint64_t peak = atomic_load_explicit(&rt.peak_bytes, memory_order_relaxed);
+	_Atomic int64_t *room = tls.cur_room;
 
-	if (unlikely(now > peak && (int64_t)now >= 0)) {
-		while (now > peak && !atomic_compare_exchange_weak_explicit(
-					     &rt.peak_bytes, &peak, now, memory_order_relaxed,
-					     memory_order_relaxed))
-			;
-		if (now > peak) {
-			atomic_store_explicit(&rt.peak_tsc, __builtin_ia32_rdtsc(),
-					      memory_order_relaxed);
-			/* Every trace's value now is its value at this peak. */
-			atomic_fetch_add_explicit(&rt.peak_gen, 1, memory_order_release);
-		}
+	if (likely(room)) {
+		int64_t left = atomic_load_explicit(room, memory_order_relaxed);
+		int64_t want = left - (int64_t)delta;
+
+		if (likely((left | want) >= 0) &&
+		    likely(atomic_compare_exchange_strong_explicit(room, &left, want,
+								   memory_order_relaxed,
+								   memory_order_relaxed)))
+			return;
 	}
+	current_add_slow((int64_t)delta);
 }
 
 /* snapshot.c */

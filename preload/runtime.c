@@ -217,14 +217,17 @@ static void on_snapshot_signal(int sig)
 
 static void fork_prepare(void)
 {
-	/* Lock order: snapshot, traces, shards (a snapshot reads traces). */
+	/* Lock order: snapshot, traces, shards, current (a snapshot reads
+	 * traces and the current total). */
 	snapshot_fork_prepare();
 	traces_lock();
 	live_lock_all();
+	current_fork_prepare();
 }
 
 static void fork_parent(void)
 {
+	current_fork_parent();
 	live_unlock_all();
 	traces_unlock();
 	snapshot_fork_parent();
@@ -234,6 +237,7 @@ static void fork_child(void)
 {
 	/* Only this thread exists: the tables are as the parent had them
 	 * (its live blocks are live here too); the locks are ours. */
+	current_fork_child();
 	live_unlock_all();
 	traces_unlock();
 	cfi_fork_child();
@@ -283,20 +287,18 @@ __attribute__((visibility("default"))) int cprof_rt_snapshot(const char *label)
 	return snapshot_take(label && *label ? label : "snapshot");
 }
 
-/* Async-signal-safe: two atomic loads. */
+/* Async-signal-safe (see current_bytes). */
 __attribute__((visibility("default"))) void cprof_rt_traced_memory(size_t *current, size_t *peak)
 {
 	if (current)
-		*current = (size_t)atomic_load(&rt.current_bytes);
+		*current = (size_t)current_bytes();
 	if (peak)
 		*peak = (size_t)atomic_load(&rt.peak_bytes);
 }
 
 __attribute__((visibility("default"))) void cprof_rt_reset_peak(void)
 {
-	atomic_store(&rt.peak_bytes, atomic_load(&rt.current_bytes));
-	atomic_store(&rt.peak_tsc, __builtin_ia32_rdtsc());
-	atomic_fetch_add(&rt.peak_gen, 1);	/* the peak's composition: now */
+	current_reset_peak();
 }
 
 /* ---- dlclose: a library unloaded before a snapshot keeps its name ----

@@ -100,7 +100,7 @@ static int write_locked(const char *label)
 		info.total_bytes += ft.total_bytes;
 		info.total_blocks += ft.total_blocks;
 	}
-	info.current_bytes = atomic_load(&rt.current_bytes);
+	info.current_bytes = current_bytes();
 	/* The snapshot's own moment is on its timeline: its last sample is
 	 * its current bytes. */
 	timeline_sample(info.current_bytes);
@@ -222,7 +222,7 @@ static uint64_t sample_now(int is_first)
 {
 	pthread_mutex_lock(&snap.lock);
 	if (!is_first)
-		timeline_sample(atomic_load(&rt.current_bytes));
+		timeline_sample(current_bytes());
 	uint64_t step = timeline_interval_ns();
 	pthread_mutex_unlock(&snap.lock);
 	return step;

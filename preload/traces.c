@@ -418,6 +418,7 @@ static void ctr_thread_exit(void *arg)
 	for (int i = 0; i < TCACHE_SIZE; i++)
 		tls.tcache[i].line = NULL;
 	cct_thread_exit();
+	current_thread_exit();
 	tls.temp_line = NULL;
 	atomic_store_explicit(&s->is_owned, 0, memory_order_release);
 }

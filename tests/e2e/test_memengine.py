@@ -5,8 +5,8 @@ malloc shim, with in-band headers (the default) and with CPROF_HEADERS=0
 (the live table only), each figure exact: foreign blocks from
 __libc_malloc freed and realloc'ed through the shim, the aligned family,
 realloc chains with their contents checked, malloc_usable_size, frees
-across threads and from a signal handler, a forked child freeing its
-parent's blocks, overwritten headers, and unshare(CLONE_NEWUSER).
+across threads and from a signal handler, current and peak between the
+phases of 16 threads, a forked child freeing its parent's blocks, overwritten headers, and unshare(CLONE_NEWUSER).
 Env: O=build dir (default build). Exit 0 when every check passes.
 """
 import json
@@ -135,6 +135,16 @@ def xthread():
         other = sum(e["allocated_count"] for e in r.entries)
         eq((s["allocated_count"] - other, s["freed_count"], s["untraced_frees"]),
            (40000, 40000, 0), name + ": allocations, frees, untraced frees")
+
+
+def rooms():
+    """Current and peak to the byte between the phases of 16 threads (the
+    program checks each itself with cprof_traced_memory): every thread's
+    room is taken back when the peak may move."""
+    for name, env in MODES:
+        r = Run("rooms", env)
+        oks = [l for l in r.stdout.splitlines() if l.startswith("ok ")]
+        eq(len(oks), 18, name + ": checks passed (9 a generation, the forked child's included)")
 
 
 def signal_frees():
@@ -384,7 +394,7 @@ def cfi_walk():
                    "stacks left to libunwind (libunwind, cfi, auto), " + what)
 
 
-for fn in (foreign, aligned, chain, usable, xthread, signal_frees, fork_frees, corrupt, unshare,
+for fn in (foreign, aligned, chain, usable, xthread, rooms, signal_frees, fork_frees, corrupt, unshare,
            helper_threads, cct_tracebacks, cct_reuse, cfi_walk):
     c.case(fn.__name__, fn)
 subprocess.run(["rm", "-rf", TMP])

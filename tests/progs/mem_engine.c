@@ -34,6 +34,11 @@
  *            helper's "signal" snapshot; prints the thread counts
  *   threads  prints "parent N" (threads now) and, from a forked child,
  *            "child N M": before and after its first malloc
+ *   rooms    16 threads in phases between barriers, each checked by main
+ *            with cprof_traced_memory to the byte: each adds its own
+ *            blocks (and a forked child adds past that peak); each frees
+ *            the next one's; one alone goes past the peak, then frees;
+ *            all at once go past it; all free. Twice, with new threads.
  */
 #define _GNU_SOURCE
 #include <cprof.h>
@@ -240,6 +245,116 @@ static int xthread(void)
 	return 0;
 }
 
+/* ---- rooms ---- */
+
+#define RM_T 16		/* workers */
+#define RM_K 300	/* phase 1: blocks a worker, 64 + t bytes each */
+#define RM_L 348	/* phase 3: blocks of 1000 B worker 0 adds alone */
+#define RM_J 400	/* phase 5: blocks a worker, 100 + t bytes each */
+static pthread_barrier_t rm_step;
+static void *rm_own[RM_T][RM_J];
+
+static void rm_wait(void)
+{
+	pthread_barrier_wait(&rm_step);
+}
+
+/* Each phase between two barriers; main checks between them. */
+static void *rm_main(void *arg)
+{
+	long t = (long)arg;
+
+	rm_wait();	/* main has the base */
+	for (int k = 0; k < RM_K; k++)
+		rm_own[t][k] = malloc((size_t)(64 + t));
+	rm_wait();
+	rm_wait();	/* checked; frees the next worker's blocks */
+	for (int k = 0; k < RM_K; k++)
+		free(rm_own[(t + 1) % RM_T][k]);
+	rm_wait();
+	rm_wait();	/* checked; worker 0 alone past the peak */
+	if (t == 0)
+		for (int k = 0; k < RM_L; k++)
+			rm_own[0][k] = malloc(1000);
+	rm_wait();
+	rm_wait();
+	if (t == 0)
+		for (int k = 0; k < RM_L; k++)
+			free(rm_own[0][k]);
+	rm_wait();
+	rm_wait();	/* all at once past the peak, nothing freed */
+	for (int k = 0; k < RM_J; k++)
+		rm_own[t][k] = malloc((size_t)(100 + t));
+	rm_wait();
+	rm_wait();
+	for (int k = 0; k < RM_J; k++)
+		free(rm_own[t][k]);
+	rm_wait();
+	return NULL;
+}
+
+static void rm_expect(const char *phase, size_t base, size_t cur, size_t peak)
+{
+	size_t got_cur, got_peak;
+	char what[160];
+
+	cprof_traced_memory(&got_cur, &got_peak);
+	snprintf(what, sizeof(what), "%s: current %zu (want %zu), peak %zu (want %zu)", phase,
+		 got_cur - base, cur, got_peak - base, peak);
+	check(got_cur == base + cur && got_peak == base + peak, what);
+}
+
+static int rooms(void)
+{
+	const size_t s1 = RM_K * (64 * RM_T + RM_T * (RM_T - 1) / 2);
+	const size_t s3 = RM_L * 1000;
+	const size_t s5 = RM_J * (100 * RM_T + RM_T * (RM_T - 1) / 2);
+	int status;
+
+	for (int gen = 0; gen < 2; gen++) {	/* the second takes the slots the first gave back */
+		pthread_t t[RM_T];
+		size_t base, peak;
+
+		pthread_barrier_init(&rm_step, NULL, RM_T + 1);
+		for (long i = 0; i < RM_T; i++)
+			pthread_create(&t[i], NULL, rm_main, (void *)i);
+		cprof_reset_peak();
+		cprof_traced_memory(&base, &peak);
+		rm_wait();
+		rm_wait();
+		rm_expect("each adds its own", base, s1, s1);
+		pid_t pid = fork();
+		if (pid == 0) {	/* the workers' blocks, without the workers */
+			void *volatile p = malloc(s1 + 1000);	/* kept: not elided */
+			rm_expect("forked child", base, 2 * s1 + 1000, 2 * s1 + 1000);
+			free(p);
+			rm_expect("forked child, freed", base, s1, 2 * s1 + 1000);
+			_exit(failures ? 1 : 0);
+		}
+		check(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+			      WEXITSTATUS(status) == 0, "rooms: the forked child's figures");
+		rm_wait();
+		rm_wait();
+		rm_expect("each frees another's", base, 0, s1);
+		rm_wait();
+		rm_wait();
+		rm_expect("one alone past the peak", base, s3, s3);
+		rm_wait();
+		rm_wait();
+		rm_expect("it frees them", base, 0, s3);
+		rm_wait();
+		rm_wait();
+		rm_expect("all at once past the peak", base, s5, s5);
+		rm_wait();
+		rm_wait();
+		rm_expect("all freed", base, 0, s5);
+		for (int i = 0; i < RM_T; i++)
+			pthread_join(t[i], NULL);
+		pthread_barrier_destroy(&rm_step);
+	}
+	return 0;
+}
+
 /* ---- signal ---- */
 
 #define SIG_N 3000
@@ -429,7 +544,7 @@ int main(int argc, char **argv)
 		{ "foreign", foreign }, { "aligned", aligned }, { "chain", chain },
 		{ "usable", usable }, { "xthread", xthread }, { "signal", signals },
 		{ "fork", forked }, { "corrupt", corrupt }, { "unshare", do_unshare },
-		{ "threads", threads },
+		{ "threads", threads }, { "rooms", rooms },
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -437,6 +552,6 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], modes[i].name))
 			return modes[i].fn() || failures ? 1 : 0;
 	fprintf(stderr, "usage: mem_engine foreign|aligned|chain|usable|xthread|signal|fork|corrupt|"
-		"unshare|threads\n");
+		"unshare|threads|rooms\n");
 	return 2;
 }

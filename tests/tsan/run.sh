@@ -60,7 +60,7 @@ build() {
 	unw=$(pkg-config --cflags libunwind 2>/dev/null)
 	# Two compilers at a time: the machine has 2 cores.
 	for s in $common preload/live.c preload/traces.c preload/cct.c preload/cfi.c preload/cfi_rules.c \
-		preload/snapshot.c preload/timeline.c \
+		preload/current.c preload/snapshot.c preload/timeline.c \
 		instrument/hooks.c instrument/runtime.c instrument/threads.c \
 		tests/tsan/stress_preload.c; do
 		o=$T/obj/$(echo "$s" | tr / _ | sed 's/\.c$/.o/')

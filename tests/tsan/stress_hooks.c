@@ -170,7 +170,7 @@ int main(void)
 	expect_eq("bytes summed over traces", total.total_bytes, sum.alloc_bytes);
 	expect_eq("live blocks", total.live_blocks, sum.allocs - sum.frees);
 	expect_eq("live bytes", total.live_bytes, sum.alloc_bytes - sum.free_bytes);
-	expect_eq("current bytes", atomic_load(&rt.current_bytes), sum.alloc_bytes - sum.free_bytes);
+	expect_eq("current bytes", current_bytes(), sum.alloc_bytes - sum.free_bytes);
 	expect_eq("untraced frees", atomic_load(&rt.untraced_frees), 0);
 	expect_eq("overwritten headers", atomic_load(&rt.corrupt_headers), 0);
 	printf("expect traced_size=%llu traced_count=%llu allocated_size=%llu allocated_count=%llu "

@@ -1,6 +1,7 @@
 /*
  * ThreadSanitizer stress of the malloc shim's tables, linked from
- * preload/live.c, traces.c, snapshot.c and timeline.c (run by tests/tsan/run.sh).
+ * preload/live.c, traces.c, current.c, snapshot.c and timeline.c (run by
+ * tests/tsan/run.sh).
  * The shim cannot be preloaded under TSan (TSan owns malloc), so this
  * drives its internal API the way the hooks do, with fake addresses,
  * from 24 worker threads at a time (72 in all: threads end and start
@@ -153,6 +154,8 @@ static void *snapshotter(void *arg)
 		snapshot_fork_prepare();
 		traces_lock();
 		live_lock_all();
+		current_fork_prepare();
+		current_fork_parent();
 		live_unlock_all();
 		traces_unlock();
 		snapshot_fork_parent();
@@ -177,7 +180,7 @@ static void *reader(void *arg)
 				abort();
 		}
 		uint64_t cur, peak;
-		cur = atomic_load(&rt.current_bytes);
+		cur = current_bytes();
 		peak = atomic_load(&rt.peak_bytes);
 		(void)cur;
 		(void)peak;
@@ -242,7 +245,7 @@ int main(int argc, char **argv)
 	if (entries <= 64 * 1024)
 		expect_eq("live table grew (more entries than its first slots)", entries,
 			  64 * 1024 + 1);
-	expect_eq("current bytes", atomic_load(&rt.current_bytes),
+	expect_eq("current bytes", current_bytes(),
 		  sum.alloc_bytes - sum.free_bytes);
 	expect_eq("dropped traces", atomic_load(&rt.dropped_traces), sum.dropped_traces);
 	if (atomic_load(&rt.peak_bytes) < sum.alloc_bytes - sum.free_bytes)
