@@ -1,24 +1,28 @@
 /*
  * Current and peak traced bytes, exact, without a shared cache line per
- * call.
+ * call while the total is well below the peak.
  *
- * One atomic add on a process-wide counter made every allocation and
- * free of every thread write the same line: with two threads freeing each
- * other's blocks it cost more than all the rest of the shim (bench/mem.sh,
- * "frees across threads"). Here each thread owns a room: bytes it may add
- * without looking at anyone else, because the lock-holding side promised
- * that even if every thread used all of its room, the total would not pass
- * the peak:
+ * A peak to the byte needs the calls in one order. One atomic add on a
+ * process-wide counter gives that order, but then every allocation and
+ * free of every thread writes the same line: with two threads freeing
+ * each other's blocks that cost more than all the rest of the shim
+ * (bench/mem.sh, "frees across threads"). So a thread may also hold a
+ * room: bytes it may add without looking at anyone else, because no room
+ * is handed out unless, with every room used up, the total would still
+ * not pass the peak:
  *
- *     committed + sum(grant) <= peak,   and a thread's room = its grant
- *                                       minus what it added since
+ *     counted + granted <= peak
  *
- * An allocation takes from the room, a free gives to it: a compare-and-
- * swap on the thread's own line. When the room is too small, the thread
- * takes the lock, folds its room into committed and asks for a new grant.
- * Only when even that cannot cover the allocation does it take back every
- * other thread's room (an exchange with REVOKED, which their next call
- * sees): then committed is the exact total, and a new peak is exact too.
+ * counted holds every change made outside a room, and each room's use
+ * once it is folded back; granted is the sum of the rooms handed out.
+ * An allocation takes from the thread's room and a free gives to it, a
+ * compare-and-swap on the thread's own line. Without a room, or with too
+ * little, the change goes straight into counted (the one shared add, as
+ * before rooms). If counted + granted then passes the peak, every room is
+ * taken back (an exchange with REVOKED, which its owner's next call sees)
+ * and counted is the exact total again. Near the peak, no room is handed
+ * out and every call takes the shared add: exact, and never slower than
+ * that.
  *
  * Hand-written: no library offers a counter whose maximum is exact over a
  * total order without a shared write per update.
@@ -27,26 +31,25 @@
 
 #include <stdint.h>
 
-/* Threads beyond this many count under the lock, every call. */
+/* Threads beyond this many take the shared add, every call. */
 #define CUR_SLOTS 256
 #define REVOKED INT64_MIN
-
-/* tls.cur_defer: 0 outside the slow path; inside it, IN_SLOW plus what a
- * signal handler that interrupted it left to add. */
-#define IN_SLOW ((int64_t)1 << 62)
+/* No room smaller: a room should last for many calls. */
+#define ROOM_MIN 4096
 
 struct room {
 	/* 128: the CPU fetches lines in pairs, a neighbour's room would bounce */
-	_Alignas(128) _Atomic int64_t left;	/* REVOKED: taken back */
+	_Alignas(128) _Atomic int64_t left;	/* REVOKED: none */
 };
 
 static struct room rooms[CUR_SLOTS];
 static struct {
-	atomic_flag lock;
-	int64_t committed;		/* folded rooms and lock-path deltas */
-	int64_t granted;		/* sum of grant[] */
+	_Alignas(128) _Atomic int64_t counted;
+	_Alignas(128) _Atomic int64_t granted;
+	/* Under the lock: rooms are handed out and folded back only there. */
+	_Alignas(128) atomic_flag lock;
 	uint32_t used;			/* slots [0, used) were ever handed out */
-	int64_t grant[CUR_SLOTS];	/* what each room started from */
+	int64_t grant[CUR_SLOTS];	/* what each live room started from */
 	uint8_t owned[CUR_SLOTS];	/* a live thread holds the slot */
 } cur = { .lock = ATOMIC_FLAG_INIT };
 
@@ -66,29 +69,72 @@ static void cur_unlock(void)
 	atomic_flag_clear_explicit(&cur.lock, memory_order_release);
 }
 
-/* Slot i's room back into committed (lock held). */
+static int64_t load(_Atomic int64_t *v)
+{
+	return atomic_load(v);	/* seq_cst: see take_room */
+}
+
+static int64_t peak_now(void)
+{
+	return (int64_t)atomic_load(&rt.peak_bytes);
+}
+
+/* A new peak if total passes the old one (any thread, no lock). */
+static void raise_peak(int64_t total)
+{
+	uint64_t peak = atomic_load_explicit(&rt.peak_bytes, memory_order_relaxed);
+
+	while ((int64_t)peak < total &&
+	       !atomic_compare_exchange_weak_explicit(&rt.peak_bytes, &peak, (uint64_t)total,
+						      memory_order_seq_cst, memory_order_relaxed))
+		;
+	if ((int64_t)peak < total) {
+		atomic_store_explicit(&rt.peak_tsc, __builtin_ia32_rdtsc(), memory_order_relaxed);
+		/* Every trace's value now is its value at this peak. */
+		atomic_fetch_add_explicit(&rt.peak_gen, 1, memory_order_release);
+	}
+}
+
+/* Slot i's room back into counted (lock held). */
 static void fold(uint32_t i)
 {
-	int64_t left = atomic_exchange_explicit(&rooms[i].left, REVOKED, memory_order_acq_rel);
+	int64_t left = atomic_exchange(&rooms[i].left, REVOKED);
 
-	if (left != REVOKED)
-		cur.committed += cur.grant[i] - left;
-	cur.granted -= cur.grant[i];
+	if (left == REVOKED)
+		return;
+	/* counted first: counted + granted never drops below the total. */
+	atomic_fetch_add(&cur.counted, cur.grant[i] - left);
+	atomic_fetch_sub(&cur.granted, cur.grant[i]);
 	cur.grant[i] = 0;
 }
 
-/* Every room back: committed is then the exact total. A slot granted
- * nothing still holds what its thread freed since. */
+/* Every room back: counted is then the exact total (lock held). */
 static void fold_all(void)
 {
 	for (uint32_t i = 0; i < cur.used; i++)
-		if (cur.grant[i] ||
-		    atomic_load_explicit(&rooms[i].left, memory_order_relaxed) != REVOKED)
+		if (atomic_load_explicit(&rooms[i].left, memory_order_relaxed) != REVOKED)
 			fold(i);
 }
 
-/* This thread's slot, handed out on its first slow call once it has a
- * counter set (whose key destructor gives the slot back); -1: none. */
+/* The lock's work is done; any thread's counted + granted may still pass
+ * the peak (a signal handler that found this thread holding the lock left
+ * its check here): take every room back and settle the peak exactly. */
+static void settle_after(void)
+{
+	while (load(&cur.granted) > 0 &&
+	       load(&cur.counted) + load(&cur.granted) > peak_now()) {
+		tls.cur_locked = 1;
+		cur_lock();
+		fold_all();
+		/* granted is 0: only a lock holder hands out rooms. */
+		raise_peak(load(&cur.counted));
+		cur_unlock();
+		tls.cur_locked = 0;
+	}
+}
+
+/* This thread's slot, handed out once it has a counter set (whose key
+ * destructor gives it back); -1: none (lock held). */
 static int my_slot(void)
 {
 	if (tls.cur_slot)
@@ -96,122 +142,95 @@ static int my_slot(void)
 	if (tls.ctr_state != CTR_OWNED)
 		return -1;
 	for (uint32_t i = 0; i < CUR_SLOTS; i++) {
-		if (i == cur.used)
+		if (i == cur.used) {
+			atomic_store(&rooms[i].left, REVOKED);	/* bss: 0 */
 			cur.used++;
-		else if (cur.owned[i])
+		} else if (cur.owned[i]) {
 			continue;
+		}
 		cur.owned[i] = 1;
 		tls.cur_slot = (int)i + 1;
 		tls.cur_room = &rooms[i].left;
 		return (int)i;
 	}
+	tls.cur_slot = -1;	/* all taken: never asks again */
 	return -1;
 }
 
-static int64_t peak_now(void)
+/* A new room, half of what nobody holds, if that is worth one. Only with
+ * a try of the lock: a room saves time, it is never needed. */
+static void take_room(void)
 {
-	return (int64_t)atomic_load_explicit(&rt.peak_bytes, memory_order_relaxed);
-}
-
-static void set_peak(void)
-{
-	atomic_store_explicit(&rt.peak_bytes, (uint64_t)cur.committed, memory_order_relaxed);
-	atomic_store_explicit(&rt.peak_tsc, __builtin_ia32_rdtsc(), memory_order_relaxed);
-	/* Every trace's value now is its value at this peak. */
-	atomic_fetch_add_explicit(&rt.peak_gen, 1, memory_order_release);
-}
-
-/* delta counted under the lock; this thread's room renewed. */
-static void add_locked(int64_t delta)
-{
-	int me = my_slot();
-
-	if (me >= 0)
-		fold((uint32_t)me);
-	cur.committed += delta;
-	if (delta > 0 && cur.committed + cur.granted > peak_now()) {
-		/* Perhaps a new peak: only the exact total can tell. */
-		fold_all();
-		if (cur.committed > peak_now())
-			set_peak();
-	}
-	if (me >= 0) {
-		/* Half of what nobody holds: a lone thread soon holds nearly
-		 * all of it, and a second one still finds some without taking
-		 * anything back. */
-		int64_t unheld = peak_now() - cur.committed - cur.granted;
-		int64_t g = unheld > 0 ? unheld / 2 : 0;
-
-		cur.grant[me] = g;
-		cur.granted += g;
-		atomic_store_explicit(&rooms[me].left, g, memory_order_release);
-	}
-}
-
-void current_add_slow(int64_t delta)
-{
-	if (atomic_load_explicit(&tls.cur_defer, memory_order_relaxed)) {
-		/* A signal handler inside this thread's own slow path: the lock
-		 * may be ours. If it is free, count here; else leave the delta
-		 * to the interrupted call, which adds it before it returns. */
-		if (cur_trylock()) {
-			add_locked(delta);
-			cur_unlock();
-		} else {
-			atomic_fetch_add_explicit(&tls.cur_defer, delta, memory_order_relaxed);
-		}
-		return;
-	}
-	atomic_store_explicit(&tls.cur_defer, IN_SLOW, memory_order_relaxed);
-	for (;;) {
-		cur_lock();
-		add_locked(delta);
-		delta = atomic_exchange_explicit(&tls.cur_defer, IN_SLOW, memory_order_relaxed) -
-			IN_SLOW;
-		while (delta) {
-			add_locked(delta);
-			delta = atomic_exchange_explicit(&tls.cur_defer, IN_SLOW,
-							 memory_order_relaxed) - IN_SLOW;
+	tls.cur_locked = 1;
+	if (cur_trylock()) {
+		int me = my_slot();
+		if (me >= 0) {
+			fold((uint32_t)me);
+			int64_t unheld = peak_now() - load(&cur.counted) - load(&cur.granted);
+			if (unheld >= 2 * ROOM_MIN) {
+				int64_t give = unheld / 2;
+				cur.grant[me] = give;
+				atomic_fetch_add(&cur.granted, give);
+				/*
+				 * A change that went into counted meanwhile either
+				 * saw granted with this room (and checks against it)
+				 * or is seen here: both are seq_cst, one comes first.
+				 */
+				if (load(&cur.counted) + load(&cur.granted) <= peak_now()) {
+					atomic_store(&rooms[me].left, give);
+				} else {
+					atomic_fetch_sub(&cur.granted, give);
+					cur.grant[me] = 0;
+				}
+			}
 		}
 		cur_unlock();
-		int64_t expected = IN_SLOW;
-		/* A handler that came after the unlock and found the lock taken
-		 * by another thread left its delta: go round again for it. */
-		if (atomic_compare_exchange_strong_explicit(&tls.cur_defer, &expected, 0,
-							    memory_order_relaxed,
-							    memory_order_relaxed))
-			return;
-		delta = 0;
 	}
+	tls.cur_locked = 0;
+	settle_after();
 }
 
-/* The exact total: committed plus what every room has used. */
+void current_add_shared(int64_t delta)
+{
+	int64_t counted = atomic_fetch_add(&cur.counted, delta) + delta;
+	int64_t granted = load(&cur.granted), peak = peak_now();
+
+	if (delta > 0 && counted + granted > peak) {
+		if (!granted) {
+			raise_peak(counted);	/* no room out: counted is the total */
+		} else if (!tls.cur_locked) {
+			/* Perhaps a new peak: only the exact total can tell. */
+			settle_after();
+		}	/* else this thread holds the lock: it settles after */
+		return;
+	}
+	if (peak - counted - granted >= 2 * ROOM_MIN && tls.ctr_state == CTR_OWNED &&
+	    tls.cur_slot >= 0 && !tls.cur_locked)
+		take_room();
+}
+
+/* The exact total: counted plus what every live room has used. */
 static int64_t total_locked(void)
 {
-	int64_t total = cur.committed;
+	int64_t total = load(&cur.counted);
 
 	for (uint32_t i = 0; i < cur.used; i++) {
-		int64_t left = atomic_load_explicit(&rooms[i].left, memory_order_relaxed);
+		int64_t left = atomic_load(&rooms[i].left);
 		if (left != REVOKED)
 			total += cur.grant[i] - left;
 	}
 	return total;
 }
 
-/* The lock from outside the hooks (the API may run in a signal handler
- * that interrupted this thread's slow path: then only if it is free). */
-static int lock_outside(void)
-{
-	if (atomic_load_explicit(&tls.cur_defer, memory_order_relaxed))
-		return cur_trylock();
-	cur_lock();
-	return 1;
-}
-
 uint64_t current_bytes(void)
 {
-	int locked = lock_outside();
-	int64_t total = total_locked();	/* unlocked: each room as of its read */
+	/* A signal handler on a thread holding the lock: each room as of
+	 * its read, without the lock. */
+	int locked = !tls.cur_locked;
+
+	if (locked)
+		cur_lock();
+	int64_t total = total_locked();
 
 	if (locked)
 		cur_unlock();
@@ -220,23 +239,32 @@ uint64_t current_bytes(void)
 
 void current_reset_peak(void)
 {
-	if (!lock_outside())
+	if (tls.cur_locked)
 		return;
+	tls.cur_locked = 1;
+	cur_lock();
 	fold_all();
-	set_peak();
+	int64_t total = load(&cur.counted);
+	atomic_store(&rt.peak_bytes, (uint64_t)(total > 0 ? total : 0));
+	atomic_store(&rt.peak_tsc, __builtin_ia32_rdtsc());
+	atomic_fetch_add(&rt.peak_gen, 1);	/* the peak's composition: now */
 	cur_unlock();
+	tls.cur_locked = 0;
+	settle_after();
 }
 
 void current_thread_exit(void)
 {
-	if (!tls.cur_slot)
+	if (tls.cur_slot <= 0)
 		return;
+	tls.cur_locked = 1;
 	cur_lock();
 	fold((uint32_t)(tls.cur_slot - 1));
 	cur.owned[tls.cur_slot - 1] = 0;
 	tls.cur_slot = 0;
 	tls.cur_room = NULL;
 	cur_unlock();
+	tls.cur_locked = 0;
 }
 
 /* Fork: no thread may be halfway through the lock's work. */
@@ -251,7 +279,7 @@ void current_fork_parent(void)
 }
 
 /* The child: the parent's other threads are gone, their blocks are not;
- * their rooms are folded in and their slots free again. */
+ * every room is folded back and the others' slots are free again. */
 void current_fork_child(void)
 {
 	fold_all();

@@ -107,11 +107,11 @@ struct tls_state {
 	uintptr_t temp_ptr;
 	uint32_t temp_trace;
 	struct trace_ctr *temp_line;	/* its counters in this thread's set, or NULL */
-	/* current.c: this thread's room (NULL: none, take the lock), its
-	 * slot + 1, and the slow path's mark (see current_add_slow). */
+	/* current.c: this thread's room (NULL: none yet), its slot + 1 (-1:
+	 * none to be had), and whether it holds (or waits for) the lock. */
 	_Atomic int64_t *cur_room;
 	int cur_slot;
-	_Atomic int64_t cur_defer;
+	int cur_locked;
 };
 extern __thread struct tls_state tls
 	__attribute__((visibility("hidden"), tls_model("initial-exec")));
@@ -610,8 +610,8 @@ void traces_lock(void) HIDDEN;
 void traces_unlock(void) HIDDEN;
 
 /* current.c: current and peak traced bytes (see there for the design). */
-/* The lock's path: the room was too small, taken back, or not there. */
-void current_add_slow(int64_t delta) HIDDEN;
+/* The shared add: the room was too small, taken back, or not there. */
+void current_add_shared(int64_t delta) HIDDEN;
 /* The exact current total (any thread; async-signal-safe). */
 uint64_t current_bytes(void) HIDDEN;
 /* The peak := the current total, as of now. */
@@ -638,7 +638,7 @@ static inline __attribute__((always_inline)) void counters_add_current(uint64_t 
 								   memory_order_relaxed)))
 			return;
 	}
-	current_add_slow((int64_t)delta);
+	current_add_shared((int64_t)delta);
 }
 
 /* snapshot.c */
