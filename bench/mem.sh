@@ -6,8 +6,9 @@
 # frame-pointer build, CPROF_UNWIND=fp with 16 and 1 frames; on a build
 # with -finstrument-functions, CPROF_UNWIND=cct against the call runtime
 # alone), a 2-thread
-# workload whose threads free each other's blocks against 1 thread, the
-# targets of issue 12, and the shim's memory per live block.
+# workload whose threads free each other's blocks against 1 thread (and
+# one whose every call is a new peak), the targets of issue 12, and the
+# shim's memory per live block.
 # MEM_N (steps, 7 allocation-family calls each), BENCH_ROUNDS.
 # A FAIL is only reported; a tool that fails to run makes it exit non-zero.
 set -euo pipefail
@@ -186,39 +187,47 @@ echo "  no_start: the same after subtracting each side's median 1-step run (star
 echo "  cprof's exit snapshot of a 1-step run); the checks use no_start. massif and gperftools"
 echo "  run N/10 and N/100 steps: the same call paths, fewer times, against plain of that size."
 
-# ---- frees across threads: CPU time, 1 thread against 2 ----
+# ---- threads: CPU time, 1 thread against 2 ----
 # memheavy xfree T STEPS: T threads malloc, each frees the other's blocks
-# (one thread: its own). Paired rounds of plain and cprof at 1 and 2
-# threads; per call, the process's user+system time (2 threads on a
-# shared 2-core machine make wall time meaningless), less plain's.
+# (one thread: its own); memheavy grow T STEPS: T threads malloc without
+# freeing, every call a new peak (current.c's shared add, no rooms).
+# Paired rounds of plain and cprof at 1 and 2 threads; per call, the
+# process's user+system time (2 threads on a shared 2-core machine make
+# wall time meaningless), less plain's.
 XSTEPS=$((N * 2))
-run_x() {	# run_x NAME THREADS PRELOAD
+run_x() {	# run_x NAME MODE THREADS PRELOAD
 	local out
 	mkdir -p "$RUN/x/out"
-	out=$("$B/timeit" "$TIMES/$1.full" env CPROF_OUTPUT="$RUN/x/out" ${3:+LD_PRELOAD=$3} \
-		"$B/memheavy" xfree "$2" "$XSTEPS") || die "xfree $1 failed: $out"
-	case $1 in xcprof*) compgen -G "$RUN/x/out/*.snap" >/dev/null || die "xfree $1 wrote no .snap" ;; esac
+	out=$("$B/timeit" "$TIMES/$1.full" env CPROF_OUTPUT="$RUN/x/out" ${4:+LD_PRELOAD=$4} \
+		"$B/memheavy" "$2" "$3" "$XSTEPS") || die "$2 $1 failed: $out"
+	case $1 in *cprof*) compgen -G "$RUN/x/out/*.snap" >/dev/null || die "$2 $1 wrote no .snap" ;; esac
 	rm -rf "$RUN/x"
 }
 for ((r = 1; r <= ROUNDS; r++)); do
-	for t in 1 2; do
-		run_x "xplain$t" $t ""
-		run_x "xcprof$t" $t "$LIB"
+	for mode in xfree grow; do
+		for t in 1 2; do
+			run_x "${mode}-plain$t" $mode $t ""
+			run_x "${mode}-cprof$t" $mode $t "$LIB"
+		done
 	done
 done
 xcalls() { echo $((2 * $1 * XSTEPS)); }
-x_ns() {	# x_ns THREADS: cprof's added CPU ns per call
-	awk -v c="$(median "xcprof$1" full 2)" -v p="$(median "xplain$1" full 2)" -v n="$(xcalls "$1")" \
-		'BEGIN { printf "%.2f", (c - p) * 1e9 / n }'
+x_ns() {	# x_ns MODE THREADS: cprof's added CPU ns per call
+	awk -v c="$(median "$1-cprof$2" full 2)" -v p="$(median "$1-plain$2" full 2)" \
+		-v n="$(xcalls "$2")" 'BEGIN { printf "%.2f", (c - p) * 1e9 / n }'
 }
-x1=$(x_ns 1)
-x2=$(x_ns 2)
+x1=$(x_ns xfree 1)
+x2=$(x_ns xfree 2)
 echo
-echo "frees across threads (memheavy xfree, $XSTEPS steps a thread, malloc + free a step;"
-echo "medians of $ROUNDS paired rounds, user+system seconds):"
-for t in 1 2; do
-	printf '  %d thread(s): plain %.3f s, cprof %.3f s, %s calls: cprof adds %s ns of CPU a call\n' \
-		$t "$(median "xplain$t" full 2)" "$(median "xcprof$t" full 2)" "$(xcalls $t)" "$(x_ns $t)"
+echo "threads (memheavy xfree: each frees the other's blocks; grow: every malloc a new peak;"
+echo "$XSTEPS steps a thread, malloc + free a step; medians of $ROUNDS paired rounds,"
+echo "user+system seconds):"
+for mode in xfree grow; do
+	for t in 1 2; do
+		printf '  %s, %d thread(s): plain %.3f s, cprof %.3f s, %s calls: cprof adds %s ns of CPU a call\n' \
+			$mode $t "$(median "$mode-plain$t" full 2)" "$(median "$mode-cprof$t" full 2)" \
+			"$(xcalls $t)" "$(x_ns $mode $t)"
+	done
 done
 
 # ---- target checks (issue 12) ----
@@ -241,6 +250,8 @@ check "CPROF_UNWIND=cct <= 15 ns over the call runtime alone ($(slope_ns calls+i
 echo "  (the same program with no stack at all, the floor of any cct design: $(slope_ns cprof+instr-nostack) ns)"
 check "2 threads freeing each other's blocks <= 1.3 x 1 thread ($x1 ns CPU)" "$x2" "<=" \
 	"$(awk -v o="$x1" 'BEGIN { print 1.3 * o }')"
+echo "  (at the peak, where every call takes the one shared add: 2 threads growing $(x_ns grow 2) ns"
+echo "  CPU a call, 1 thread $(x_ns grow 1) ns)"
 echo "  (for reference: CPROF_UNWIND=libunwind $(slope_ns cprof-libunwind) ns; CPROF_HEADERS=0, the live table"
 echo "  alone: $(slope_ns cprof-table) ns; on the frame-pointer build the default (cfi) walk $fp_lib ns,"
 echo "  fp with 1 frame (no unwinding at all) $fp_one ns)"

@@ -9,6 +9,9 @@
  *   memheavy xfree T STEPS  T threads (1 or 2) each malloc STEPS blocks
  *                           and free the blocks the other one made (with
  *                           one thread, its own): malloc + free a step
+ *   memheavy grow T STEPS   T threads (1 or 2) each malloc STEPS 32-byte
+ *                           blocks, all freed at the end: every malloc
+ *                           is a new peak (malloc + free a step)
  *   memheavy hold BLOCKS    mallocs BLOCKS 32-byte blocks from 4 sites,
  *                           prints the process's VmRSS in kB while they
  *                           are live, frees them (the shim's memory)
@@ -254,12 +257,53 @@ static int xfree(int threads, unsigned long steps)
 	return frees == (unsigned long long)threads * steps ? 0 : 1;
 }
 
+/* ---- grow: every allocation a new peak ---- */
+
+static void **grow_blocks[2];
+static unsigned long grow_steps;
+
+static void *grow_main(void *arg)
+{
+	void **mine = grow_blocks[(long)arg];
+
+	for (unsigned long i = 0; i < grow_steps; i++)
+		mine[i] = xf_alloc(32);
+	return NULL;
+}
+
+static int grow(int threads, unsigned long steps)
+{
+	pthread_t th[2];
+
+	if (threads < 1 || threads > 2)
+		return 2;
+	grow_steps = steps;
+	for (int t = 0; t < threads; t++)
+		if (!(grow_blocks[t] = calloc(steps, sizeof(void *))))
+			return 1;
+	for (long t = 0; t < threads; t++)
+		if (pthread_create(&th[t], NULL, grow_main, (void *)t) != 0)
+			return 1;
+	for (int t = 0; t < threads; t++)
+		pthread_join(th[t], NULL);
+	for (int t = 0; t < threads; t++) {
+		for (unsigned long i = 0; i < steps; i++)
+			free(grow_blocks[t][i]);
+		free(grow_blocks[t]);
+	}
+	printf("grow threads=%d steps=%lu ncalls=%llu\n", threads, steps,
+	       2ull * threads * steps);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "hold") == 0)
 		return hold(atol(argv[2]));
 	if (argc == 4 && strcmp(argv[1], "xfree") == 0)
 		return xfree(atoi(argv[2]), strtoul(argv[3], NULL, 10));
+	if (argc == 4 && strcmp(argv[1], "grow") == 0)
+		return grow(atoi(argv[2]), strtoul(argv[3], NULL, 10));
 	unsigned long steps = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
 	struct state *st = calloc(1, sizeof(*st));
 

@@ -34,8 +34,10 @@
 /* Threads beyond this many take the shared add, every call. */
 #define CUR_SLOTS 256
 #define REVOKED INT64_MIN
-/* No room smaller: a room should last for many calls. */
-#define ROOM_MIN 4096
+/* No room smaller. Small rooms still pay: with 2 threads freeing each
+ * other's blocks, 256 took the shared add on 9,185 of 8M calls, 4096 on
+ * 518,093 (the headroom is often a few KiB there). */
+#define ROOM_MIN 256
 
 struct room {
 	/* 128: the CPU fetches lines in pairs, a neighbour's room would bounce */
