@@ -230,19 +230,28 @@ static void *xf_main(void *arg)
 	return NULL;
 }
 
-static int xfree(int threads, unsigned long steps)
+/* fn on each of threads threads (1 or 2), given its index, joined: 0,
+ * or 1 when one cannot start. */
+static int run_threads(int threads, void *(*fn)(void *))
 {
 	pthread_t th[2];
 
+	for (long t = 0; t < threads; t++)
+		if (pthread_create(&th[t], NULL, fn, (void *)t) != 0)
+			return 1;
+	for (int t = 0; t < threads; t++)
+		pthread_join(th[t], NULL);
+	return 0;
+}
+
+static int xfree(int threads, unsigned long steps)
+{
 	if (threads < 1 || threads > 2)
 		return 2;
 	xf_threads = threads;
 	xf_steps = steps;
-	for (long t = 0; t < threads; t++)
-		if (pthread_create(&th[t], NULL, xf_main, (void *)t) != 0)
-			return 1;
-	for (int t = 0; t < threads; t++)
-		pthread_join(th[t], NULL);
+	if (run_threads(threads, xf_main))
+		return 1;
 	unsigned long long frees = atomic_load(&xf_frees);
 	for (int t = 0; t < 2; t++)
 		for (int k = 0; k < XF_SLOTS; k++) {
@@ -273,19 +282,14 @@ static void *grow_main(void *arg)
 
 static int grow(int threads, unsigned long steps)
 {
-	pthread_t th[2];
-
 	if (threads < 1 || threads > 2)
 		return 2;
 	grow_steps = steps;
 	for (int t = 0; t < threads; t++)
 		if (!(grow_blocks[t] = calloc(steps, sizeof(void *))))
 			return 1;
-	for (long t = 0; t < threads; t++)
-		if (pthread_create(&th[t], NULL, grow_main, (void *)t) != 0)
-			return 1;
-	for (int t = 0; t < threads; t++)
-		pthread_join(th[t], NULL);
+	if (run_threads(threads, grow_main))
+		return 1;
 	for (int t = 0; t < threads; t++) {
 		for (unsigned long i = 0; i < steps; i++)
 			free(grow_blocks[t][i]);

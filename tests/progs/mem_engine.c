@@ -333,21 +333,22 @@ static int rooms(void)
 		}
 		check(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
 			      WEXITSTATUS(status) == 0, "rooms: the forked child's figures");
-		rm_wait();
-		rm_wait();
-		rm_expect("each frees another's", base, 0, s1);
-		rm_wait();
-		rm_wait();
-		rm_expect("one alone past the peak", base, s3, s3);
-		rm_wait();
-		rm_wait();
-		rm_expect("it frees them", base, 0, s3);
-		rm_wait();
-		rm_wait();
-		rm_expect("all at once past the peak", base, s5, s5);
-		rm_wait();
-		rm_wait();
-		rm_expect("all freed", base, 0, s5);
+		/* The workers' next phases, as rm_main runs them. */
+		const struct {
+			const char *what;
+			size_t cur, peak;
+		} phases[] = {
+			{ "each frees another's", 0, s1 },
+			{ "one alone past the peak", s3, s3 },
+			{ "it frees them", 0, s3 },
+			{ "all at once past the peak", s5, s5 },
+			{ "all freed", 0, s5 },
+		};
+		for (size_t k = 0; k < sizeof(phases) / sizeof(phases[0]); k++) {
+			rm_wait();	/* the phase starts */
+			rm_wait();	/* and is done */
+			rm_expect(phases[k].what, base, phases[k].cur, phases[k].peak);
+		}
 		for (int i = 0; i < RM_T; i++)
 			pthread_join(t[i], NULL);
 		pthread_barrier_destroy(&rm_step);
