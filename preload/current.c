@@ -21,8 +21,7 @@
  * before rooms). If counted + granted then passes the peak, every room is
  * taken back (an exchange with REVOKED, which its owner's next call sees)
  * and counted is the exact total again. Near the peak, no room is handed
- * out and every call takes the shared add: exact, and never slower than
- * that.
+ * out and every call takes the shared add, as before rooms.
  *
  * Hand-written: no library offers a counter whose maximum is exact over a
  * total order without a shared write per update.
@@ -140,7 +139,7 @@ static void settle_after(void)
 static int my_slot(void)
 {
 	if (tls.cur_slot)
-		return tls.cur_slot - 1;
+		return tls.cur_slot > 0 ? tls.cur_slot - 1 : -1;
 	if (tls.ctr_state != CTR_OWNED)
 		return -1;
 	for (uint32_t i = 0; i < CUR_SLOTS; i++) {
