@@ -6,7 +6,8 @@ malloc shim, with in-band headers (the default) and with CPROF_HEADERS=0
 __libc_malloc freed and realloc'ed through the shim, the aligned family,
 realloc chains with their contents checked, malloc_usable_size, frees
 across threads and from a signal handler, current and peak between the
-phases of 16 threads, a forked child freeing its parent's blocks, overwritten headers, and unshare(CLONE_NEWUSER).
+phases of 16 threads, a forked child freeing its parent's blocks,
+overwritten headers, and unshare(CLONE_NEWUSER).
 Env: O=build dir (default build). Exit 0 when every check passes.
 """
 import json
