@@ -80,6 +80,14 @@ static int64_t peak_now(void)
 	return (int64_t)atomic_load(&rt.peak_bytes);
 }
 
+/* peak_bytes has just moved: when, and the peak's composition (every
+ * trace's value now is its value at this peak). */
+static void peak_moved(void)
+{
+	atomic_store_explicit(&rt.peak_tsc, __builtin_ia32_rdtsc(), memory_order_relaxed);
+	atomic_fetch_add_explicit(&rt.peak_gen, 1, memory_order_release);
+}
+
 /* A new peak if total passes the old one (any thread, no lock). */
 static void raise_peak(int64_t total)
 {
@@ -89,11 +97,8 @@ static void raise_peak(int64_t total)
 	       !atomic_compare_exchange_weak_explicit(&rt.peak_bytes, &peak, (uint64_t)total,
 						      memory_order_seq_cst, memory_order_relaxed))
 		;
-	if ((int64_t)peak < total) {
-		atomic_store_explicit(&rt.peak_tsc, __builtin_ia32_rdtsc(), memory_order_relaxed);
-		/* Every trace's value now is its value at this peak. */
-		atomic_fetch_add_explicit(&rt.peak_gen, 1, memory_order_release);
-	}
+	if ((int64_t)peak < total)
+		peak_moved();
 }
 
 /* Slot i's room back into counted (lock held). */
@@ -247,8 +252,7 @@ void current_reset_peak(void)
 	fold_all();
 	int64_t total = load(&cur.counted);
 	atomic_store(&rt.peak_bytes, (uint64_t)(total > 0 ? total : 0));
-	atomic_store(&rt.peak_tsc, __builtin_ia32_rdtsc());
-	atomic_fetch_add(&rt.peak_gen, 1);	/* the peak's composition: now */
+	peak_moved();
 	cur_unlock();
 	tls.cur_locked = 0;
 	settle_after();
