@@ -189,8 +189,10 @@ echo "  run N/10 and N/100 steps: the same call paths, fewer times, against plai
 
 # ---- threads: CPU time, 1 thread against 2 ----
 # memheavy xfree T STEPS: T threads malloc, each frees the other's blocks
-# (one thread: its own); memheavy grow T STEPS: T threads malloc without
-# freeing, every call a new peak (current.c's shared add, no rooms).
+# (one thread: its own), handed over 64 at a time; xstep: the same one
+# block at a time, through a mailbox line both threads write; memheavy
+# grow T STEPS: T threads malloc without freeing, every call a new peak
+# (current.c's shared add, no rooms).
 # Paired rounds of plain and cprof at 1 and 2 threads; per call, the
 # process's user+system time (2 threads on a shared 2-core machine make
 # wall time meaningless), less plain's.
@@ -204,7 +206,7 @@ run_x() {	# run_x NAME MODE THREADS PRELOAD
 	rm -rf "$RUN/x"
 }
 for ((r = 1; r <= ROUNDS; r++)); do
-	for mode in xfree grow; do
+	for mode in xfree xstep grow; do
 		for t in 1 2; do
 			run_x "${mode}-plain$t" $mode $t ""
 			run_x "${mode}-cprof$t" $mode $t "$LIB"
@@ -218,14 +220,18 @@ x_ns() {	# x_ns MODE THREADS: cprof's added CPU ns per call
 }
 x1=$(x_ns xfree 1)
 x2=$(x_ns xfree 2)
+# The spread of a variant's CPU seconds over the rounds: "min-max".
+x_range() { sort -g -k2 "$TIMES/$1.full" | awk 'NR == 1 { lo = $2 } { hi = $2 } END { printf "%.3f-%.3f", lo, hi }'; }
 echo
-echo "threads (memheavy xfree: each frees the other's blocks; grow: every malloc a new peak;"
-echo "$XSTEPS steps a thread, malloc + free a step; medians of $ROUNDS paired rounds,"
-echo "user+system seconds):"
-for mode in xfree grow; do
+echo "threads (memheavy xfree: each frees the other's blocks, handed over 64 at a time; xstep:"
+echo "the same one block at a time through a mailbox; grow: every malloc a new peak; $XSTEPS"
+echo "steps a thread, malloc + free a step; medians of $ROUNDS paired rounds, user+system seconds,"
+echo "each round's range after plain's):"
+for mode in xfree xstep grow; do
 	for t in 1 2; do
-		printf '  %s, %d thread(s): plain %.3f s, cprof %.3f s, %s calls: cprof adds %s ns of CPU a call\n' \
-			$mode $t "$(median "$mode-plain$t" full 2)" "$(median "$mode-cprof$t" full 2)" \
+		printf '  %s, %d thread(s): plain %.3f s (%s), cprof %.3f s (%s), %s calls: cprof adds %s ns of CPU a call\n' \
+			$mode $t "$(median "$mode-plain$t" full 2)" "$(x_range "$mode-plain$t")" \
+			"$(median "$mode-cprof$t" full 2)" "$(x_range "$mode-cprof$t")" \
 			"$(xcalls $t)" "$(x_ns $mode $t)"
 	done
 done
@@ -251,7 +257,9 @@ echo "  (the same program with no stack at all, the floor of any cct design: $(s
 check "2 threads freeing each other's blocks <= 1.3 x 1 thread ($x1 ns CPU)" "$x2" "<=" \
 	"$(awk -v o="$x1" 'BEGIN { print 1.3 * o }')"
 echo "  (at the peak, where every call takes the one shared add: 2 threads growing $(x_ns grow 2) ns"
-echo "  CPU a call, 1 thread $(x_ns grow 1) ns)"
+echo "  CPU a call, 1 thread $(x_ns grow 1) ns; one block at a time through a mailbox, where"
+echo "  plain's own CPU time moves with how far apart the threads run: 2 threads $(x_ns xstep 2) ns,"
+echo "  1 thread $(x_ns xstep 1) ns)"
 echo "  (for reference: CPROF_UNWIND=libunwind $(slope_ns cprof-libunwind) ns; CPROF_HEADERS=0, the live table"
 echo "  alone: $(slope_ns cprof-table) ns; on the frame-pointer build the default (cfi) walk $fp_lib ns,"
 echo "  fp with 1 frame (no unwinding at all) $fp_one ns)"
