@@ -178,4 +178,4 @@ format:
 clean:
 	rm -rf build build-san $(O) $(O)-san
 
--include $(shell find $(O)/obj $(O)/obj-rt -name '*.d' 2>/dev/null)
+-include $(shell find $(O)/obj $(O)/obj-rt $(O)/tests/unit -name '*.d' 2>/dev/null)

@@ -7,38 +7,15 @@
  */
 #include "internal.h"
 #include "calib_loop.h"
+#include "probe_figure.h"
 
 #define ROUNDS 25
 /* Rounds with the hooks' in-band probes counted (see hooks.c), one in
- * about PROBE_LOOP_PERIOD calls: some 800 of each window. Still rare
- * and at random for the branch predictor, as in the program. */
+ * about PROBE_LOOP_PERIOD calls: some 30 of each window a round. Still
+ * rare and at random for the branch predictor, as in the program. */
 #define PROBE_ROUNDS 25
 #define PROBE_LOOP_PERIOD 64
-
-#define PROBE_LOG 4096
-#define PROBE_MIN 100	/* probes of a window for a median */
-
-#define MEDIAN_CAP 1024
-
-/* The median window: the loop runs in a fast and a slow mode on a busy
- * machine; the median is the fast one's unless the slow one lasts more
- * than half the rounds. Counted, not sorted: qsort may call malloc,
- * and windows are short (longer ones count as MEDIAN_CAP - 1). */
-PLAIN static double median_of(const uint32_t *v, size_t n)
-{
-	static uint32_t count[MEDIAN_CAP];
-	size_t seen = 0;
-
-	__builtin_memset(count, 0, sizeof(count));
-	for (size_t i = 0; i < n; i++)
-		count[v[i] < MEDIAN_CAP ? v[i] : MEDIAN_CAP - 1]++;
-	for (uint32_t t = 0; t < MEDIAN_CAP; t++) {
-		seen += count[t];
-		if (2 * seen > n)
-			return t;
-	}
-	return MEDIAN_CAP - 1;
-}
+#define PROBE_MIN 100	/* probes of a window in all, for a figure */
 
 PLAIN static uint64_t ticks_of(void (*fn)(void))
 {
@@ -90,20 +67,24 @@ PLAIN void hook_measure_overhead(double *inner_ticks, double *outer_ticks,
 	}
 	*inner_ticks = best_inner;
 	*outer_ticks = best_traced - best_plain > best_inner ? best_traced - best_plain - best_inner : 0;
-	static uint32_t logs[PROBE_WINDOWS][PROBE_LOG];
-	for (int w = 0; w < PROBE_WINDOWS; w++) {
-		scratch->probe_log[w] = logs[w];
+	uint64_t n[PROBE_WINDOWS][PROBE_ROUNDS], ticks[PROBE_WINDOWS][PROBE_ROUNDS];
+	for (int w = 0; w < PROBE_WINDOWS; w++)
 		scratch->probe_n[w] = scratch->probe_ticks[w] = 0;
-	}
-	scratch->probe_log_room = PROBE_LOG;
 	scratch->probe_period = PROBE_LOOP_PERIOD;
 	scratch->probe_countdown = 1;
-	for (int r = 0; r < PROBE_ROUNDS; r++)
+	for (int r = 0; r < PROBE_ROUNDS; r++) {
+		for (int w = 0; w < PROBE_WINDOWS; w++) {
+			n[w][r] = scratch->probe_n[w];
+			ticks[w][r] = scratch->probe_ticks[w];
+		}
 		traced_loop();
-	for (int w = 0; w < PROBE_WINDOWS; w++) {
-		size_t n = scratch->probe_n[w] < PROBE_LOG ? scratch->probe_n[w] : PROBE_LOG;
-		probe[w] = n >= PROBE_MIN ? median_of(logs[w], n) : 0;
+		for (int w = 0; w < PROBE_WINDOWS; w++) {
+			n[w][r] = scratch->probe_n[w] - n[w][r];
+			ticks[w][r] = scratch->probe_ticks[w] - ticks[w][r];
+		}
 	}
+	for (int w = 0; w < PROBE_WINDOWS; w++)
+		probe[w] = probe_loop_figure(n[w], ticks[w], PROBE_ROUNDS, PROBE_MIN);
 out:
 	threads_self = saved;
 	threads_free_data(scratch);

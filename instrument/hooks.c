@@ -339,7 +339,7 @@ static inline __attribute__((always_inline)) void exit_on(struct thread_data *td
  * is always caught at one phase. The extra reads are fenced, so a window
  * does not end before the hook's loads are done. The calibration loop
  * is probed the same way, and the difference between the program's mean
- * windows and the loop's median ones is what the loop missed.
+ * windows and the loop's (probe_figure.h) is what the loop missed.
  */
 /* A window this long was interrupted (a timer tick, a page fault): the
  * program's own code is interrupted as often, so it is not the hooks'. */
@@ -366,8 +366,6 @@ static void probe_add(struct thread_data *td, enum probe_window w, uint64_t from
 {
 	if (!from || to < from || to - from > PROBE_MAX_TICKS)
 		return;
-	if (unlikely(td->probe_log[w]) && td->probe_n[w] < td->probe_log_room)
-		td->probe_log[w][td->probe_n[w]] = (uint32_t)(to - from);
 	ADD(&td->probe_n[w], 1);
 	ADD(&td->probe_ticks[w], to - from);
 }

@@ -90,10 +90,6 @@ struct thread_data {
 	uint64_t probe_start;		/* the probed hook's start */
 	uint64_t last_now;		/* the last hook's clock read (0: none) */
 	uint64_t probe_n[PROBE_WINDOWS], probe_ticks[PROBE_WINDOWS];
-	/* The calibration loop's scratch thread only: each window, kept
-	 * for the median (NULL elsewhere). */
-	uint32_t *probe_log[PROBE_WINDOWS];
-	uint32_t probe_log_room;
 	pid_t tid;
 	char name[FMT_THREAD_NAME_MAX];
 	/* Per function (by address bits): fn << 16 | the distance in words
@@ -119,7 +115,7 @@ struct runtime {
 	uint64_t start_unix_ns;
 	double overhead_inner_ticks;
 	double overhead_outer_ticks;
-	double probe_loop[PROBE_WINDOWS];	/* the loop's median windows; 0: none */
+	double probe_loop[PROBE_WINDOWS];	/* the loop's windows (probe_figure.h); 0: none */
 	int probe_off;			/* CPROF_PROBE=0: calibration alone */
 	uint32_t max_nodes;		/* CPROF_MAX_NODES, per thread */
 	uint32_t max_depth;
@@ -168,7 +164,8 @@ int hook_is_quiet(void) HIDDEN;
 
 /* calibrate.c */
 /* Per-call overhead of the hooks, in ticks. Needs rt.clock. probe: the
- * probed windows' medians in the same loop (0 when too few). */
+ * probed windows in the same loop, by probe_loop_figure (0 when too
+ * few). */
 void hook_measure_overhead(double *inner_ticks, double *outer_ticks,
 			   double probe[PROBE_WINDOWS]) HIDDEN;
 

@@ -301,7 +301,7 @@ static void put_nodes(const struct thread_data *td, const struct fmt_node *nodes
 
 /*
  * The in-band probes' correction (hooks.c): each window's mean in the
- * program less its median in the calibration loop is what the loop
+ * program less its figure in the calibration loop is what the loop
  * missed there, added to the calibrated overhead; kept apart in the
  * file too, for the report. None unless every window has enough probes.
  */
@@ -412,7 +412,7 @@ __attribute__((constructor)) static void instrument_start(void)
  * for each part: on a busy machine the loop alternates between a fast
  * and a slow mode for milliseconds at a time (outer 11 or 23 ns here),
  * and the program's hooks cost at least the slow one. The loop's probed
- * windows (medians, the fast mode's) are averaged instead: they are only
+ * windows (probe_figure.h) are averaged instead: they are only
  * the reference the program's probes are compared with. The reporter
  * caps the inner part by the run's fastest leaf. Not while paused (the
  * traced loop would record nothing).
