@@ -206,6 +206,9 @@ run_x() {	# run_x NAME MODE THREADS PRELOAD
 	out=$("$B/timeit" "$TIMES/$1.full" env CPROF_OUTPUT="$RUN/x/out" ${4:+LD_PRELOAD=$4} \
 		"$B/memheavy" "$2" "$3" "$XSTEPS") || die "$2 $1 failed: $out"
 	case $1 in *cprof*) compgen -G "$RUN/x/out/*.snap" >/dev/null || die "$2 $1 wrote no .snap" ;; esac
+	# xfree says how many frees crossed threads: few when the machine
+	# was too busy to run both threads at once.
+	case $out in *cross=*) echo "${out##*cross=}" >>"$TIMES/$1.cross" ;; esac
 	rm -rf "$RUN/x"
 }
 for ((r = 1; r <= ROUNDS; r++)); do
@@ -237,6 +240,11 @@ for mode in xfree xstep grow; do
 			"$(median "$mode-cprof$t" full 2)" "$(x_range "$mode-cprof$t")" \
 			"$(xcalls $t)" "$(x_ns $mode $t)"
 	done
+done
+for v in xfree-plain2 xfree-cprof2; do
+	sort -n "$TIMES/$v.cross" | awk -v v="$v" -v n="$XSTEPS" '{ c[NR] = $1 }
+		END { printf "  %s: frees crossing threads, %.1f%% to %.1f%% of the %d a round\n", v,
+			100 * c[1] / (2 * n), 100 * c[NR] / (2 * n), 2 * n }'
 done
 
 # ---- target checks (issue 12) ----

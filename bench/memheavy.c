@@ -276,8 +276,6 @@ static void *xb_main(void *arg)
 
 static int xfree(int threads, unsigned long steps)
 {
-	if (threads < 1 || threads > 2)
-		return 2;
 	xb_threads = threads;
 	xb_steps = steps;
 	pthread_barrier_init(&xb_start, NULL, (unsigned)threads);
@@ -334,8 +332,6 @@ static void *xf_main(void *arg)
 
 static int xstep(int threads, unsigned long steps)
 {
-	if (threads < 1 || threads > 2)
-		return 2;
 	xf_threads = threads;
 	xf_steps = steps;
 	if (run_threads(threads, xf_main))
@@ -370,8 +366,6 @@ static void *grow_main(void *arg)
 
 static int grow(int threads, unsigned long steps)
 {
-	if (threads < 1 || threads > 2)
-		return 2;
 	grow_steps = steps;
 	for (int t = 0; t < threads; t++)
 		if (!(grow_blocks[t] = calloc(steps, sizeof(void *))))
@@ -392,12 +386,18 @@ int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "hold") == 0)
 		return hold(atol(argv[2]));
-	if (argc == 4 && strcmp(argv[1], "xfree") == 0)
-		return xfree(atoi(argv[2]), strtoul(argv[3], NULL, 10));
-	if (argc == 4 && strcmp(argv[1], "xstep") == 0)
-		return xstep(atoi(argv[2]), strtoul(argv[3], NULL, 10));
-	if (argc == 4 && strcmp(argv[1], "grow") == 0)
-		return grow(atoi(argv[2]), strtoul(argv[3], NULL, 10));
+	static const struct {
+		const char *name;
+		int (*run)(int threads, unsigned long steps);
+	} threaded[] = { { "xfree", xfree }, { "xstep", xstep }, { "grow", grow } };
+	for (size_t m = 0; argc == 4 && m < sizeof(threaded) / sizeof(threaded[0]); m++) {
+		if (strcmp(argv[1], threaded[m].name) != 0)
+			continue;
+		int threads = atoi(argv[2]);
+		if (threads < 1 || threads > 2)
+			return 2;
+		return threaded[m].run(threads, strtoul(argv[3], NULL, 10));
+	}
 	unsigned long steps = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
 	struct state *st = calloc(1, sizeof(*st));
 
