@@ -1,7 +1,8 @@
 /*
  * The hot path: __cyg_profile_func_enter/exit. Two clock reads, a
  * shadow-stack push/pop, one hash probe and one stack check (entry_cfa)
- * per call; no lock, no malloc, no system call, no call into
+ * per call (and, once the memory runtime asks, a note of the call site:
+ * note_site); no lock, no malloc, no system call, no call into
  * instrumented code. Written by hand because no library offers a
  * lock-free, allocation-free calling-context tree.
  */
@@ -246,9 +247,31 @@ static __attribute__((noinline)) void enter_overflow(struct thread_data *td, uin
 	ADD(&td->dropped_frames, 1);
 }
 
-static inline __attribute__((always_inline)) void enter_on(struct thread_data *td, uint64_t fn,
-							       uintptr_t cfa, uint32_t site)
+/*
+ * For the memory runtime's stacks (cprof_rt_shadow_node): whether the
+ * call pushed at depth d, and every call below it, was made from its
+ * node's first call site. A node names the chain of functions down to
+ * the root; with this, the chain of return addresses too.
+ */
+static inline void note_site(struct thread_data *td, uint32_t d, uint32_t node,
+			     uint64_t call_site)
 {
+	int same = node < td->node_site_room && (d == 0 || td->site_canon[d - 1]);
+
+	if (same) {
+		uint64_t *first = &td->node_site[node];
+		if (!*first)
+			*first = call_site;
+		same = *first == call_site;
+	}
+	td->site_canon[d] = (uint8_t)same;
+}
+
+static inline __attribute__((always_inline)) void enter_on(struct thread_data *td, uint64_t fn,
+							       uintptr_t cfa, uint64_t call_site)
+{
+	uint32_t site = (uint32_t)call_site;
+
 	if (unlikely(td->depth && td->stack[td->depth - 1].cfa <= cfa))
 		enter_slow(td, fn, cfa, site);
 	if (unlikely(td->depth >= td->max_depth)) {
@@ -264,7 +287,10 @@ static inline __attribute__((always_inline)) void enter_on(struct thread_data *t
 	STORE(&f->cfa, cfa);
 	STORE(&f->site, site);
 	STORE(&f->child_ticks, 0);
-	STORE(&f->node, child_node(td, parent, fn));
+	uint32_t node = child_node(td, parent, fn);
+	STORE(&f->node, node);
+	if (td->site_canon)
+		note_site(td, td->depth, node, call_site);
 	/* Read last so the tree lookup is not charged to the callee. */
 	uint64_t now = now_ticks();
 	STORE(&f->start_ticks, now);
@@ -480,7 +506,7 @@ __attribute__((visibility("default"))) void __cyg_profile_func_enter(void *fn, v
 			probe_enter_begin(td, sp);
 		enter_on(td, (uint64_t)(uintptr_t)fn,
 			 entry_cfa(td, (uint64_t)(uintptr_t)fn, (uintptr_t)call_site, HOOK_CFA()),
-			 (uint32_t)(uintptr_t)call_site);
+			 (uint64_t)(uintptr_t)call_site);
 	} else if (td->depth)
 		hook_close_all(td, now_ticks());
 	atomic_signal_fence(memory_order_seq_cst);

@@ -70,5 +70,16 @@ struct cprof_shadow_known {
 };
 int cprof_rt_shadow_fresh(const struct cprof_shadow_known *known, int nknown,
 			  struct cprof_shadow_frame *out, int max, int *below, int *changed);
+/* From this thread's next call on, its calls note whether they and all
+ * below them were made from their nodes' first call sites: 0, or -1 when
+ * that cannot be had (not a traced thread, or no memory). Maps once per
+ * thread; not from a signal handler. */
+int cprof_rt_shadow_node_start(void);
+/* The innermost open call's node (a number for its chain of functions,
+ * this thread's only) in *node, and 1 when that chain was called from
+ * each node's first call site, so that the node alone names every call's
+ * function and return address; 0 when not, -1 as above. Same guarantees
+ * as cprof_rt_shadow_stack. */
+int cprof_rt_shadow_node(unsigned *node);
 
 #endif

@@ -90,6 +90,13 @@ struct thread_data {
 	uint64_t probe_start;		/* the probed hook's start */
 	uint64_t last_now;		/* the last hook's clock read (0: none) */
 	uint64_t probe_n[PROBE_WINDOWS], probe_ticks[PROBE_WINDOWS];
+	/* Asked for by the memory runtime (cprof_rt_shadow_node_start in
+	 * shadow.c), else NULL: each node's first call site, for the first
+	 * node_site_room nodes, and per depth whether that call and every
+	 * one below it were made from their nodes' first call sites. */
+	uint64_t *node_site;
+	uint32_t node_site_room;
+	uint8_t *site_canon;
 	pid_t tid;
 	char name[FMT_THREAD_NAME_MAX];
 	/* Per function (by address bits): fn << 16 | the distance in words
@@ -143,6 +150,8 @@ int threads_charge(int64_t bytes) HIDDEN;
 /* Moves td's nodes to a mapping of node_limit nodes (the old one stays
  * mapped: the exit writer may be reading it); 0, or -1. */
 int threads_move_nodes(struct thread_data *td) HIDDEN;
+/* Maps td's node_site and site_canon (shadow.c): 0, or -1 without memory. */
+int threads_map_sites(struct thread_data *td) HIDDEN;
 /* A slot table of n entries, zeroed; NULL when it cannot be mapped. */
 uint32_t *threads_map_slots(size_t n) HIDDEN;
 void threads_unmap_slots(uint32_t *slots, size_t n) HIDDEN;

@@ -143,3 +143,45 @@ __attribute__((visibility("default"))) int cprof_rt_shadow_fresh(const struct cp
 	*changed = same_below == -1 ? top_changed : n;
 	return n;
 }
+
+/*
+ * The memory runtime's shortcut past the walk above (CPROF_UNWIND=cct):
+ * once asked for on a thread, its enter hooks note whether every open
+ * call was made from its node's first call site (hooks.c, note_site).
+ * Then the innermost call's node names every open call's function and
+ * return address: a stack made from them once is that node's for as long
+ * as the thread lives and nothing is unloaded. The thread's own arrays,
+ * mapped here once (the memory runtime's hook asks on its first stack):
+ * calls already open are taken as not from their first sites.
+ */
+__attribute__((visibility("default"))) int cprof_rt_shadow_node_start(void)
+{
+	struct thread_data *td = threads_self;
+
+	if (!td || td->busy)
+		return -1;
+	return td->site_canon || threads_map_sites(td) == 0 ? 0 : -1;
+}
+
+/*
+ * The innermost open call's node in *node, and 1 when it and every call
+ * below it were made from their nodes' first call sites; 0 when not (or
+ * not asked for), -1 when the stack cannot be read now (as
+ * cprof_rt_shadow_stack). Its return address must still be in its slot
+ * below its CFA, as cprof_rt_shadow_stack checks of every call it reads.
+ */
+__attribute__((visibility("default"))) int cprof_rt_shadow_node(unsigned *node)
+{
+	const struct thread_data *td = threads_self;
+
+	if (!td || td->busy || td->overflow || !td->depth)
+		return -1;
+	uint32_t top = td->depth - 1;
+	const struct frame *f = &td->stack[top];
+	if (!td->site_canon || !td->site_canon[top])
+		return 0;
+	if (((const uint64_t *)f->cfa)[-1] != td->node_site[f->node])
+		return -1;
+	*node = f->node;
+	return 1;
+}

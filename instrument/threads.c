@@ -115,6 +115,40 @@ struct thread_data *threads_new_data(void)
 	return NULL;
 }
 
+#define NODE_SITE_ROOM (1u << 20)	/* nodes past it: not from a first site */
+
+int threads_map_sites(struct thread_data *td)
+{
+	uint32_t room = td->node_limit < NODE_SITE_ROOM ? td->node_limit : NODE_SITE_ROOM;
+	uint64_t *site = map_zeroed((size_t)room * sizeof(*site));
+	uint8_t *canon = map_zeroed(td->max_depth);
+
+	if (!site || !canon) {
+		if (site)
+			munmap(site, (size_t)room * sizeof(*site));
+		if (canon)
+			munmap(canon, td->max_depth);
+		return -1;
+	}
+	td->node_site = site;
+	td->node_site_room = room;
+	/* The calls open now (main's, at least), as the enter hook would
+	 * have noted them: the full return address from its slot below the
+	 * CFA, where it must agree with the call site kept (as in shadow.c). */
+	for (uint32_t d = 0; d < td->depth; d++) {
+		const struct frame *f = &td->stack[d];
+		uint64_t ret = ((const uint64_t *)f->cfa)[-1];
+		int same = f->node < room && (d == 0 || canon[d - 1]) && (uint32_t)ret == f->site;
+		if (same && !site[f->node])
+			site[f->node] = ret;
+		canon[d] = (uint8_t)(same && site[f->node] == ret);
+	}
+	/* Last: the hooks note sites once it is there. */
+	atomic_signal_fence(memory_order_seq_cst);
+	td->site_canon = canon;
+	return 0;
+}
+
 int threads_move_nodes(struct thread_data *td)
 {
 	uint32_t n = atomic_load_explicit(&td->nnodes, memory_order_relaxed);
@@ -141,5 +175,9 @@ void threads_free_data(struct thread_data *td)
 		threads_unmap_slots(td->slots, (size_t)td->slot_mask + 1);
 	if (td->stack)
 		munmap(td->stack, (size_t)td->max_depth * sizeof(*td->stack));
+	if (td->site_canon) {
+		munmap(td->node_site, (size_t)td->node_site_room * sizeof(*td->node_site));
+		munmap(td->site_canon, td->max_depth);
+	}
 	munmap(td, sizeof(*td));
 }

@@ -12,6 +12,8 @@
 #include <sys/mman.h>
 
 shadow_fresh_fn _Atomic traces_shadow_fresh_fn;
+shadow_node_fn _Atomic traces_shadow_node_fn;
+shadow_node_start_fn _Atomic traces_shadow_node_start_fn;
 
 struct cct_cache *cct_map(void)
 {
@@ -26,6 +28,11 @@ struct cct_cache *cct_map(void)
 	tls.cct_state = CCT_MAPPED;
 	tls.cct = m;	/* zeroed: nothing known, no context, no trace */
 	tls.cct->high = -1;
+	/* The call runtime notes first call sites for this thread from now
+	 * on (hooks.c's cct_trace looks traces up by node then). */
+	shadow_node_start_fn start =
+		atomic_load_explicit(&traces_shadow_node_start_fn, memory_order_relaxed);
+	tls.cct->by_node = start && start() == 0;
 	return tls.cct;
 }
 

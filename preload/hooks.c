@@ -149,8 +149,8 @@ HOOK_INLINE int cct_stack(shadow_fn sf, uint64_t *buf, int max, const void *hook
  * Anything cct.c cannot take (counts-only mode's stamps, which are all 0;
  * deep or many new calls; a full table) takes cct_stack's walk.
  */
-HOOK_INLINE int cct_trace(shadow_fn sf, uint64_t *buf, int max, const void *hook_fp, uint32_t *id,
-			  struct trace_ctr **line)
+HOOK_INLINE int cct_trace_walk(shadow_fn sf, uint64_t *buf, int max, const void *hook_fp,
+			       uint32_t *id, struct trace_ctr **line)
 {
 	shadow_fresh_fn fresh = atomic_load_explicit(&traces_shadow_fresh_fn, memory_order_relaxed);
 	struct cct_cache *c = tls.cct;
@@ -188,6 +188,56 @@ HOOK_INLINE int cct_trace(shadow_fn sf, uint64_t *buf, int max, const void *hook
 	if (n <= 0)
 		return 0;
 	*id = traces_intern(buf, (uint32_t)n, line);
+	return 1;
+}
+
+static inline struct cct_node_trace *cct_node_slot(struct cct_cache *c, uint32_t node,
+						    uint64_t hook_ret)
+{
+	uint64_t h = (hook_ret ^ (uint64_t)node << 32) * 0x9e3779b97f4a7c15ull;
+
+	return &c->by_node_traces[h >> 54 & (CCT_NODE_TRACES - 1)];
+}
+
+/*
+ * cct_trace_walk's stack with no walk when the call runtime can vouch
+ * for the chain: every open call made from its node's first call site
+ * (cprof_rt_shadow_node), so the innermost call's node names each call's
+ * function and return address, and the trace is a function of (node,
+ * hook's return address, load generation). The first time, the walk
+ * makes it; then it is kept under that key. memheavy reopens its 14
+ * calls every step, which the walk reads anew each time.
+ */
+HOOK_INLINE int cct_trace(shadow_fn sf, uint64_t *buf, int max, const void *hook_fp, uint32_t *id,
+			  struct trace_ctr **line)
+{
+	struct cct_cache *c = tls.cct;
+	struct cct_node_trace *t = NULL;
+	uint64_t ret = ((const uint64_t *)hook_fp)[1];
+	/* Read before the walk interns: as cct_trace_walk. */
+	uint32_t gen = atomic_load_explicit(&modmap_generation, memory_order_relaxed);
+	unsigned node;
+
+	if (likely(c) && c->by_node &&
+	    atomic_load_explicit(&traces_shadow_node_fn, memory_order_relaxed)(&node) == 1) {
+		t = cct_node_slot(c, node, ret);
+		if (likely(t->id && t->node == node && t->hook_ret == ret && t->gen == gen)) {
+			if (unlikely(!t->line))
+				t->line = ctr_line(t->id);
+			*line = t->line;
+			*id = t->id;
+			return 1;
+		}
+	}
+	if (!cct_trace_walk(sf, buf, max, hook_fp, id, line))
+		return 0;
+	if (t && *id) {	/* 0: the table was full */
+		t->node = node;
+		t->hook_ret = ret;
+		t->gen = gen;
+		t->id = *id;
+		t->line = *line;
+	}
 	return 1;
 }
 

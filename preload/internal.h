@@ -272,6 +272,12 @@ extern shadow_fn _Atomic traces_shadow_fn HIDDEN;
 typedef int (*shadow_fresh_fn)(const struct cprof_shadow_known *, int,
 			       struct cprof_shadow_frame *, int, int *, int *);
 extern shadow_fresh_fn _Atomic traces_shadow_fresh_fn HIDDEN;
+/* And its cprof_rt_shadow_node and cprof_rt_shadow_node_start, set with
+ * fresh (NULL with it). */
+typedef int (*shadow_node_fn)(unsigned *);
+typedef int (*shadow_node_start_fn)(void);
+extern shadow_node_fn _Atomic traces_shadow_node_fn HIDDEN;
+extern shadow_node_start_fn _Atomic traces_shadow_node_start_fn HIDDEN;
 /* The span of info's module: from its lowest PT_LOAD segment to the end
  * of its highest (for callbacks of dl_iterate_phdr). */
 struct dl_phdr_info;
@@ -531,8 +537,20 @@ struct cct_trace {
 	uint32_t id;
 	struct trace_ctr *line;		/* as tcache_entry's */
 };
+/* A trace by the call runtime's node for the chain of open calls (see
+ * cct_trace in hooks.c). */
+struct cct_node_trace {
+	uint64_t hook_ret;
+	uint32_t node;
+	uint32_t gen;
+	uint32_t id;			/* 0 = empty */
+	struct trace_ctr *line;		/* as tcache_entry's */
+};
+#define CCT_NODE_TRACES 1024	/* power of 2 */
 struct cct_cache {
 	struct cprof_shadow_known known[CCT_DEPTHS];	/* ctx: the record's context */
+	int by_node;			/* the call runtime notes first call sites */
+	struct cct_node_trace by_node_traces[CCT_NODE_TRACES];
 	int high;			/* no record above this depth */
 	struct cprof_shadow_frame fresh[CCT_FRESH];	/* the runtime's answer */
 	struct cct_trace traces[CCT_TRACES];

@@ -117,7 +117,12 @@ void traces_start_unwinder(void)
 				  "loaded too; using libunwind", NULL, NULL, NULL, NULL);
 		shadow_fresh_fn fresh =
 			(shadow_fresh_fn)dlsym(RTLD_DEFAULT, "cprof_rt_shadow_fresh");
-		/* Neither without the walk (another build's runtime may lack this). */
+		shadow_node_fn node = (shadow_node_fn)dlsym(RTLD_DEFAULT, "cprof_rt_shadow_node");
+		shadow_node_start_fn node_start =
+			(shadow_node_start_fn)dlsym(RTLD_DEFAULT, "cprof_rt_shadow_node_start");
+		/* None without the walk (another build's runtime may lack them). */
+		atomic_store(&traces_shadow_node_start_fn, sf && fresh && node ? node_start : NULL);
+		atomic_store(&traces_shadow_node_fn, sf && fresh && node_start ? node : NULL);
 		atomic_store(&traces_shadow_fresh_fn, sf ? fresh : NULL);
 		atomic_store(&traces_shadow_fn, sf);
 	}
