@@ -32,7 +32,7 @@ struct cct_cache *cct_map(void)
 	 * on (hooks.c's cct_trace looks traces up by node then). */
 	shadow_node_start_fn start =
 		atomic_load_explicit(&traces_shadow_node_start_fn, memory_order_relaxed);
-	tls.cct->by_node = start && start() == 0;
+	tls.cct->sites_noted = start && start() == 0;
 	return tls.cct;
 }
 
@@ -131,12 +131,8 @@ int cct_trace_miss(struct cct_cache *c, uint32_t ctx, int depth, uint64_t hook_r
 	}
 	*id = traces_intern(buf, (uint32_t)n, line);
 	if (*id) {	/* 0: the table is full; each try is counted as dropped */
-		struct cct_trace *t = cct_trace_slot(c, ctx, hook_ret);
-		t->hook_ret = hook_ret;
-		t->ctx = ctx;
-		t->gen = gen;
-		t->id = *id;
-		t->line = *line;
+		cct_trace_keep(cct_trace_slot(c->traces, CCT_TRACE_BITS, ctx, hook_ret), ctx,
+			       hook_ret, gen, *id, *line);
 	}
 	return 1;
 }

@@ -173,14 +173,9 @@ HOOK_INLINE int cct_trace_walk(shadow_fn sf, uint64_t *buf, int max, const void 
 									   : below)
 				       : c->known[top].ctx;
 		if (likely(ctx)) {
-			struct cct_trace *t = cct_trace_slot(c, ctx, ret);
-			if (likely(t->ctx == ctx && t->hook_ret == ret && t->gen == gen)) {
-				if (unlikely(!t->line))
-					t->line = ctr_line(t->id);
-				*line = t->line;
-				*id = t->id;
+			if (likely(cct_trace_found(cct_trace_slot(c->traces, CCT_TRACE_BITS, ctx, ret),
+						   ctx, ret, gen, id, line)))
 				return 1;
-			}
 			return cct_trace_miss(c, ctx, top, ret, buf, max, gen, id, line);
 		}
 	}
@@ -189,14 +184,6 @@ HOOK_INLINE int cct_trace_walk(shadow_fn sf, uint64_t *buf, int max, const void 
 		return 0;
 	*id = traces_intern(buf, (uint32_t)n, line);
 	return 1;
-}
-
-static inline struct cct_node_trace *cct_node_slot(struct cct_cache *c, uint32_t node,
-						    uint64_t hook_ret)
-{
-	uint64_t h = (hook_ret ^ (uint64_t)node << 32) * 0x9e3779b97f4a7c15ull;
-
-	return &c->by_node_traces[h >> 54 & (CCT_NODE_TRACES - 1)];
 }
 
 /*
@@ -212,32 +199,22 @@ HOOK_INLINE int cct_trace(shadow_fn sf, uint64_t *buf, int max, const void *hook
 			  struct trace_ctr **line)
 {
 	struct cct_cache *c = tls.cct;
-	struct cct_node_trace *t = NULL;
+	struct cct_trace *t = NULL;
 	uint64_t ret = ((const uint64_t *)hook_fp)[1];
 	/* Read before the walk interns: as cct_trace_walk. */
 	uint32_t gen = atomic_load_explicit(&modmap_generation, memory_order_relaxed);
 	unsigned node;
 
-	if (likely(c) && c->by_node &&
+	if (likely(c) && c->sites_noted &&
 	    atomic_load_explicit(&traces_shadow_node_fn, memory_order_relaxed)(&node) == 1) {
-		t = cct_node_slot(c, node, ret);
-		if (likely(t->id && t->node == node && t->hook_ret == ret && t->gen == gen)) {
-			if (unlikely(!t->line))
-				t->line = ctr_line(t->id);
-			*line = t->line;
-			*id = t->id;
+		t = cct_trace_slot(c->by_node, CCT_NODE_TRACE_BITS, node, ret);
+		if (likely(cct_trace_found(t, node, ret, gen, id, line)))
 			return 1;
-		}
 	}
 	if (!cct_trace_walk(sf, buf, max, hook_fp, id, line))
 		return 0;
-	if (t && *id) {	/* 0: the table was full */
-		t->node = node;
-		t->hook_ret = ret;
-		t->gen = gen;
-		t->id = *id;
-		t->line = *line;
-	}
+	if (t && *id)	/* 0: the table was full */
+		cct_trace_keep(t, node, ret, gen, *id, *line);
 	return 1;
 }
 

@@ -523,37 +523,30 @@ void traces_count_temp_slow(uint32_t id) HIDDEN;
 #define CCT_DEPTHS 256		/* calls deeper take cct_stack's walk */
 #define CCT_FRESH 32		/* more new calls at once: the same */
 #define CCT_CONTEXTS 1024	/* power of 2 */
-#define CCT_TRACES 256		/* power of 2 */
+#define CCT_TRACE_BITS 8		/* traces by context: 256 */
 enum { CCT_NONE, CCT_MAPPED, CCT_GONE };	/* tls.cct_state */
 struct cct_ctx {
 	uint64_t fn;			/* 0 = empty slot */
 	uint64_t ret;
 	uint32_t parent;		/* the caller's context, 0: none */
 };
+/* A trace kept under (key, hook_ret, gen): the key a context id, or the
+ * call runtime's node for the chain of open calls (cct_trace in hooks.c). */
 struct cct_trace {
 	uint64_t hook_ret;
-	uint32_t ctx;			/* 0 = empty */
-	uint32_t gen;
-	uint32_t id;
-	struct trace_ctr *line;		/* as tcache_entry's */
-};
-/* A trace by the call runtime's node for the chain of open calls (see
- * cct_trace in hooks.c). */
-struct cct_node_trace {
-	uint64_t hook_ret;
-	uint32_t node;
+	uint32_t key;
 	uint32_t gen;
 	uint32_t id;			/* 0 = empty */
 	struct trace_ctr *line;		/* as tcache_entry's */
 };
-#define CCT_NODE_TRACES 1024	/* power of 2 */
+#define CCT_NODE_TRACE_BITS 10	/* traces by node: 1024 */
 struct cct_cache {
 	struct cprof_shadow_known known[CCT_DEPTHS];	/* ctx: the record's context */
-	int by_node;			/* the call runtime notes first call sites */
-	struct cct_node_trace by_node_traces[CCT_NODE_TRACES];
+	int sites_noted;		/* the call runtime notes first call sites */
+	struct cct_trace by_node[1 << CCT_NODE_TRACE_BITS];
 	int high;			/* no record above this depth */
 	struct cprof_shadow_frame fresh[CCT_FRESH];	/* the runtime's answer */
-	struct cct_trace traces[CCT_TRACES];
+	struct cct_trace traces[1 << CCT_TRACE_BITS];	/* by context */
 	uint32_t nctx;
 	struct cct_ctx ctx[CCT_CONTEXTS];
 };
@@ -573,12 +566,36 @@ int cct_trace_miss(struct cct_cache *c, uint32_t ctx, int depth, uint64_t hook_r
 		   uint64_t *buf, int max, uint32_t gen, uint32_t *id,
 		   struct trace_ctr **line) HIDDEN;
 
-static inline struct cct_trace *cct_trace_slot(struct cct_cache *c, uint32_t ctx,
-					       uint64_t hook_ret)
+/* The slot for (key, hook_ret) in a table of 2^bits. */
+static inline struct cct_trace *cct_trace_slot(struct cct_trace *table, unsigned bits,
+					       uint32_t key, uint64_t hook_ret)
 {
-	uint64_t h = (hook_ret ^ (uint64_t)ctx << 32) * 0x9e3779b97f4a7c15ull;
+	uint64_t h = (hook_ret ^ (uint64_t)key << 32) * 0x9e3779b97f4a7c15ull;
 
-	return &c->traces[h >> 56 & (CCT_TRACES - 1)];
+	return &table[h >> (64 - bits)];
+}
+
+/* 1, and the trace in *id and *line, when t holds (key, hook_ret, gen). */
+static inline int cct_trace_found(struct cct_trace *t, uint32_t key, uint64_t hook_ret,
+				  uint32_t gen, uint32_t *id, struct trace_ctr **line)
+{
+	if (!(t->id && t->key == key && t->hook_ret == hook_ret && t->gen == gen))
+		return 0;
+	if (unlikely(!t->line))
+		t->line = ctr_line(t->id);
+	*line = t->line;
+	*id = t->id;
+	return 1;
+}
+
+static inline void cct_trace_keep(struct cct_trace *t, uint32_t key, uint64_t hook_ret,
+				  uint32_t gen, uint32_t id, struct trace_ctr *line)
+{
+	t->hook_ret = hook_ret;
+	t->key = key;
+	t->gen = gen;
+	t->id = id;
+	t->line = line;
 }
 
 /*
