@@ -71,9 +71,9 @@ struct cprof_shadow_known {
 int cprof_rt_shadow_fresh(const struct cprof_shadow_known *known, int nknown,
 			  struct cprof_shadow_frame *out, int max, int *below, int *changed);
 /* From this thread's next call on, its calls note whether they and all
- * below them were made from their nodes' first call sites: 0, or -1 when
- * that cannot be had (not a traced thread, or no memory). Maps once per
- * thread; not from a signal handler. */
+ * below them were made from their nodes' first call sites: 0; -1 when not
+ * now (no call of this thread seen yet, or inside a hook), -2 when it
+ * cannot be had (no memory). Maps once per thread. */
 int cprof_rt_shadow_node_start(void);
 /* The innermost open call's node (a number for its chain of functions,
  * this thread's only) in *node, and 1 when that chain was called from

@@ -2,7 +2,8 @@
  * The shadow stack as the memory runtime sees it: an allocation's stack
  * taken from the calls already open (libcprof-malloc.so finds
  * cprof_rt_shadow_stack with dlsym). Reads the calling thread's own
- * data only; must never write it, allocate, lock or make a system call.
+ * data only; must never write it, allocate, lock or make a system call
+ * (but cprof_rt_shadow_node_start, once a thread, below).
  */
 #include "internal.h"
 #include "instrument.h"
@@ -151,8 +152,10 @@ __attribute__((visibility("default"))) int cprof_rt_shadow_fresh(const struct cp
  * Then the innermost call's node names every open call's function and
  * return address: a stack made from them once is that node's for as long
  * as the thread lives and nothing is unloaded. The thread's own arrays,
- * mapped here once (the memory runtime's hook asks on its first stack):
- * calls already open are taken as not from their first sites.
+ * mapped here once (the memory runtime's hook asks until the thread has
+ * made a call; the calls open then are noted from their stack slots):
+ * the one function here that writes the thread's data and makes a
+ * system call.
  */
 __attribute__((visibility("default"))) int cprof_rt_shadow_node_start(void)
 {
@@ -160,7 +163,7 @@ __attribute__((visibility("default"))) int cprof_rt_shadow_node_start(void)
 
 	if (!td || td->busy)
 		return -1;
-	return td->site_canon || threads_map_sites(td) == 0 ? 0 : -1;
+	return td->site_canon || threads_map_sites(td) == 0 ? 0 : -2;
 }
 
 /*

@@ -28,12 +28,16 @@ struct cct_cache *cct_map(void)
 	tls.cct_state = CCT_MAPPED;
 	tls.cct = m;	/* zeroed: nothing known, no context, no trace */
 	tls.cct->high = -1;
-	/* The call runtime notes first call sites for this thread from now
-	 * on (hooks.c's cct_trace looks traces up by node then). */
+	return tls.cct;
+}
+
+int cct_note_sites(void)
+{
 	shadow_node_start_fn start =
 		atomic_load_explicit(&traces_shadow_node_start_fn, memory_order_relaxed);
-	tls.cct->sites_noted = start && start() == 0;
-	return tls.cct;
+	int r = start ? start() : -2;
+
+	return r == 0 ? 1 : r == -1 ? 0 : -1;
 }
 
 void cct_thread_exit(void)

@@ -205,7 +205,9 @@ HOOK_INLINE int cct_trace(shadow_fn sf, uint64_t *buf, int max, const void *hook
 	uint32_t gen = atomic_load_explicit(&modmap_generation, memory_order_relaxed);
 	unsigned node;
 
-	if (likely(c) && c->sites_noted &&
+	if (likely(c) && unlikely(!c->sites_noted))
+		c->sites_noted = cct_note_sites();
+	if (likely(c) && c->sites_noted > 0 &&
 	    atomic_load_explicit(&traces_shadow_node_fn, memory_order_relaxed)(&node) == 1) {
 		t = cct_trace_slot(c->by_node, CCT_NODE_TRACE_BITS, node, ret);
 		if (likely(cct_trace_found(t, node, ret, gen, id, line)))

@@ -542,7 +542,7 @@ struct cct_trace {
 #define CCT_NODE_TRACE_BITS 10	/* traces by node: 1024 */
 struct cct_cache {
 	struct cprof_shadow_known known[CCT_DEPTHS];	/* ctx: the record's context */
-	int sites_noted;		/* the call runtime notes first call sites */
+	int sites_noted;		/* cct_note_sites: 1 yes, 0 not yet, -1 never */
 	struct cct_trace by_node[1 << CCT_NODE_TRACE_BITS];
 	int high;			/* no record above this depth */
 	struct cprof_shadow_frame fresh[CCT_FRESH];	/* the runtime's answer */
@@ -555,6 +555,10 @@ struct cct_cache {
 struct cct_cache *cct_map(void) HIDDEN;
 /* At thread exit (with the counter set): unmapped, never mapped again. */
 void cct_thread_exit(void) HIDDEN;
+/* Asks the call runtime to note this thread's first call sites (see
+ * cct_trace in hooks.c): 1 when it does from now on, 0 when it cannot
+ * yet (no call of this thread seen), -1 when it never will. */
+int cct_note_sites(void) HIDDEN;
 /* Records c->fresh[0..n) (innermost first, called from the recorded call
  * at depth below, or from none: -1); the innermost's context, or 0 when
  * the table had to be emptied (the caller takes the whole walk). */
