@@ -224,8 +224,11 @@ x_ns() {	# x_ns MODE THREADS: cprof's added CPU ns per call
 	awk -v c="$(median "$1-cprof$2" full 2)" -v p="$(median "$1-plain$2" full 2)" \
 		-v n="$(xcalls "$2")" 'BEGIN { printf "%.2f", (c - p) * 1e9 / n }'
 }
-x1=$(x_ns xfree 1)
-x2=$(x_ns xfree 2)
+# The target is checked on xstep, the workload it was first measured on;
+# xfree is printed beside it (on the 2026-12-02 VM the two failed about
+# as often).
+x1=$(x_ns xstep 1)
+x2=$(x_ns xstep 2)
 # The spread of a variant's CPU seconds over the rounds: "min-max".
 x_range() { sort -g -k2 "$TIMES/$1.full" | awk 'NR == 1 { lo = $2 } { hi = $2 } END { printf "%.3f-%.3f", lo, hi }'; }
 echo
@@ -265,12 +268,11 @@ cct=$(slope_ns cprof+instr-cct)
 check "CPROF_UNWIND=cct <= 15 ns over the call runtime alone ($(slope_ns calls+instr) ns over plain)" \
 	"$cct" "<=" 15
 echo "  (the same program with no stack at all, the floor of any cct design: $(slope_ns cprof+instr-nostack) ns)"
-check "2 threads freeing each other's blocks <= 1.3 x 1 thread ($x1 ns CPU)" "$x2" "<=" \
+check "2 threads freeing each other's blocks (xstep) <= 1.3 x 1 thread ($x1 ns CPU)" "$x2" "<=" \
 	"$(awk -v o="$x1" 'BEGIN { print 1.3 * o }')"
 echo "  (at the peak, where every call takes the one shared add: 2 threads growing $(x_ns grow 2) ns"
-echo "  CPU a call, 1 thread $(x_ns grow 1) ns; one block at a time through a mailbox, where"
-echo "  plain's own CPU time moves with how far apart the threads run: 2 threads $(x_ns xstep 2) ns,"
-echo "  1 thread $(x_ns xstep 1) ns)"
+echo "  CPU a call, 1 thread $(x_ns grow 1) ns; blocks handed over 64 at a time (xfree):"
+echo "  2 threads $(x_ns xfree 2) ns, 1 thread $(x_ns xfree 1) ns)"
 echo "  (for reference: CPROF_UNWIND=libunwind $(slope_ns cprof-libunwind) ns; CPROF_HEADERS=0, the live table"
 echo "  alone: $(slope_ns cprof-table) ns; on the frame-pointer build the default (cfi) walk $fp_lib ns,"
 echo "  fp with 1 frame (no unwinding at all) $fp_one ns)"

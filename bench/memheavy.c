@@ -215,10 +215,10 @@ static int run_threads(int threads, void *(*fn)(void *))
 /* xfree: blocks go to the other thread XB_BATCH at a time. Each thread
  * fills its chunks in turn and frees the other's, half a lap behind; a
  * chunk still full a lap later (the other thread fell half a lap behind)
- * is freed by its owner. A handover costs two atomics per XB_BATCH blocks, so the
- * threads do not keep a mailbox line bouncing (xstep's per-block mailbox
- * did: its plain runs took 0.34 to 0.62 s of CPU for the same work, by
- * how far apart the two threads happened to start). */
+ * is freed by its owner. A handover costs two atomics per XB_BATCH
+ * blocks, where xstep's per-block mailbox costs two a block (in 6
+ * back-to-back runs of that workload, plain took 0.34 s of CPU once and
+ * 0.60 to 0.62 s five times; bench/mem.sh prints both). */
 #define XB_BATCH 64
 #define XB_CHUNKS 16
 enum { CHUNK_EMPTY, CHUNK_FULL, CHUNK_FREEING };
@@ -291,7 +291,8 @@ static int xfree(int threads, unsigned long steps)
 }
 
 /* xstep: blocks go to the other thread one at a time, each through its
- * own mailbox slot (kept to show why xfree batches). */
+ * own mailbox slot (the workload issue 12's target was first measured
+ * on). */
 #define XF_SLOTS 1024	/* per thread: blocks posted, not yet taken */
 
 static void *_Atomic xf_box[2][XF_SLOTS];
