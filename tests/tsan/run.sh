@@ -61,7 +61,7 @@ build() {
 	# Two compilers at a time: the machine has 2 cores.
 	for s in $common preload/live.c preload/traces.c preload/cct.c preload/cfi.c preload/cfi_rules.c \
 		preload/current.c preload/snapshot.c preload/timeline.c \
-		instrument/hooks.c instrument/runtime.c instrument/threads.c \
+		instrument/hooks.c instrument/runtime.c instrument/threads.c instrument/shadow.c \
 		tests/tsan/stress_preload.c; do
 		o=$T/obj/$(echo "$s" | tr / _ | sed 's/\.c$/.o/')
 		compile "$o" "$s" $unw &
@@ -225,12 +225,19 @@ limit = int(re.search(r"^at most toggled=(\d+)", text, re.M).group(1))
 toggled = fns.get("toggled", {"calls": 0})["calls"]
 if not 0 < toggled <= limit:
     bad.append("toggled: %d calls, expected 1..%d" % (toggled, limit))
+# Each nested thread's leaf calls from mid's first site are its node's
+# first site (cprof_rt_shadow_node says 1), from the second not (0).
+nodes = re.search(r"^nodes first=(\d+) other=(\d+) wrong=(\d+) expected=(\d+)", text, re.M)
+first, other, wrong, expected = (int(x) for x in nodes.groups())
+if (first, other, wrong) != (expected, expected, 0):
+    bad.append("cprof_rt_shadow_node: %d first, %d other, %d wrong of %d each"
+               % (first, other, wrong, expected))
 if bad:
     sys.exit("; ".join(bad))
 EOF
-		ok "stress_instrument $mode: exact call counts in $(basename "$prof")"
+		ok "stress_instrument $mode: exact call counts in $(basename "$prof"), and node answers"
 	else
-		not_ok "stress_instrument $mode: call counts" "$(cat "$dir/report.err")"
+		not_ok "stress_instrument $mode: call counts or node answers" "$(cat "$dir/report.err")"
 	fi
 }
 

@@ -7,7 +7,9 @@
  * while main disables and enables profiling 50 times; then the exit
  * write (with "running" as argv[1], while 4 threads still call
  * instrumented functions). Exact counts are printed as "expect" lines
- * for run.sh to compare with cprof report --json.
+ * for run.sh to compare with cprof report --json. The nested threads
+ * also ask the runtime to note call sites (as the memory runtime's cct
+ * stacks do) and check cprof_rt_shadow_node in leaf: "nodes" line.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,15 +31,30 @@
 
 static _Atomic long sink;
 
-__attribute__((noinline)) static void leaf(long i)
+/* instrument/shadow.c, linked in. */
+int cprof_rt_shadow_node_start(void);
+int cprof_rt_shadow_node(unsigned *node);
+static _Thread_local int noting;	/* this thread's call sites are noted */
+static _Atomic long node_first, node_other, node_wrong;
+
+/* second_site: called from mid's second call of leaf, which is not the
+ * first call site leaf's node was entered from. */
+__attribute__((noinline)) static void leaf(long i, int second_site)
 {
 	atomic_fetch_add_explicit(&sink, i, memory_order_relaxed);
+	if (noting) {
+		unsigned node;
+		if (cprof_rt_shadow_node(&node) != !second_site)
+			atomic_fetch_add(&node_wrong, 1);
+		else
+			atomic_fetch_add(second_site ? &node_other : &node_first, 1);
+	}
 }
 
 __attribute__((noinline)) static void mid(long i)
 {
-	leaf(i);
-	leaf(i + 1);
+	leaf(i, 0);
+	leaf(i + 1, 1);
 }
 
 __attribute__((noinline)) static long rec(int n)
@@ -47,6 +64,7 @@ __attribute__((noinline)) static long rec(int n)
 
 __attribute__((noinline)) static void *inner_thread(void *arg)
 {
+	noting = cprof_rt_shadow_node_start() == 0;
 	for (long i = 0; i < INNER_CALLS; i++)
 		mid(i + (long)arg);
 	return NULL;
@@ -118,6 +136,8 @@ int main(int argc, char **argv)
 	       threads, threads, threads * NINNER, threads * NINNER, mids, mids, 2 * mids,
 	       2 * mids, recs * (REC_DEPTH + 1), recs);
 	printf("at most toggled=%d\n", NTOGGLERS * TOGGLE_CALLS);
+	printf("nodes first=%ld other=%ld wrong=%ld expected=%ld\n", atomic_load(&node_first),
+	       atomic_load(&node_other), atomic_load(&node_wrong), threads * NINNER * INNER_CALLS);
 	if (argc > 1 && strcmp(argv[1], "running") == 0)
 		for (long t = 0; t < NRUNNING; t++) {
 			pthread_t r;
