@@ -247,26 +247,6 @@ static __attribute__((noinline)) void enter_overflow(struct thread_data *td, uin
 	ADD(&td->dropped_frames, 1);
 }
 
-/*
- * For the memory runtime's stacks (cprof_rt_shadow_node): whether the
- * call pushed at depth d, and every call below it, was made from its
- * node's first call site. A node names the chain of functions down to
- * the root; with this, the chain of return addresses too.
- */
-static inline void note_site(struct thread_data *td, uint32_t d, uint32_t node,
-			     uint64_t call_site)
-{
-	int same = node < td->node_site_room && (d == 0 || td->site_canon[d - 1]);
-
-	if (same) {
-		uint64_t *first = &td->node_site[node];
-		if (!*first)
-			*first = call_site;
-		same = *first == call_site;
-	}
-	td->site_canon[d] = (uint8_t)same;
-}
-
 static inline __attribute__((always_inline)) void enter_on(struct thread_data *td, uint64_t fn,
 							       uintptr_t cfa, uint64_t call_site)
 {

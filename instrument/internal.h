@@ -150,7 +150,8 @@ int threads_charge(int64_t bytes) HIDDEN;
 /* Moves td's nodes to a mapping of node_limit nodes (the old one stays
  * mapped: the exit writer may be reading it); 0, or -1. */
 int threads_move_nodes(struct thread_data *td) HIDDEN;
-/* Maps td's node_site and site_canon (shadow.c): 0, or -1 without memory. */
+/* Maps td's node_site and site_canon (shadow.c), the calls open now
+ * noted too: 0, or -1 without memory. */
 int threads_map_sites(struct thread_data *td) HIDDEN;
 /* A slot table of n entries, zeroed; NULL when it cannot be mapped. */
 uint32_t *threads_map_slots(size_t n) HIDDEN;
@@ -160,6 +161,27 @@ void threads_free_data(struct thread_data *td) HIDDEN;
 extern _Atomic uint64_t threads_lost_calls HIDDEN;
 extern __thread struct thread_data *threads_self
 	__attribute__((visibility("hidden"), tls_model("initial-exec")));
+
+/*
+ * For the memory runtime's stacks (cprof_rt_shadow_node): whether the
+ * call pushed at depth d, and every call below it, was made from its
+ * node's first call site. A node names the chain of functions down to
+ * the root; with this, the chain of return addresses too. From the
+ * enter hook, and for the calls already open from threads_map_sites.
+ */
+static inline void note_site(struct thread_data *td, uint32_t d, uint32_t node,
+			     uint64_t call_site)
+{
+	int same = node < td->node_site_room && (d == 0 || td->site_canon[d - 1]);
+
+	if (same) {
+		uint64_t *first = &td->node_site[node];
+		if (!*first)
+			*first = call_site;
+		same = *first == call_site;
+	}
+	td->site_canon[d] = (uint8_t)same;
+}
 
 /* hooks.c: the hot path. */
 /* Closes every open frame of td as if they returned now. */

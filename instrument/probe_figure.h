@@ -6,8 +6,8 @@
  * AMD EPYC VM the TSC moves 26 ticks at a time (about 10 ns), so a hook's
  * window reads one step or two. A median of windows is then one of those
  * two values, while the program's mean window (runtime.c) lies between;
- * their difference, the probes' correction, was off by up to 8 ticks a
- * window there. A mean of many windows is not, as long as they start at
+ * their difference, the probes' correction, was off by up to 8.5 ticks
+ * a window there. A mean of many windows is not, as long as they start at
  * random within a step. The median over rounds, because a busy machine
  * slows some rounds throughout.
  *

@@ -148,7 +148,7 @@ __attribute__((visibility("default"))) int cprof_rt_shadow_fresh(const struct cp
 /*
  * The memory runtime's shortcut past the walk above (CPROF_UNWIND=cct):
  * once asked for on a thread, its enter hooks note whether every open
- * call was made from its node's first call site (hooks.c, note_site).
+ * call was made from its node's first call site (note_site, internal.h).
  * Then the innermost call's node names every open call's function and
  * return address: a stack made from them once is that node's for as long
  * as the thread lives and nothing is unloaded. The thread's own arrays,

@@ -132,20 +132,19 @@ int threads_map_sites(struct thread_data *td)
 	}
 	td->node_site = site;
 	td->node_site_room = room;
+	/* From here a signal handler's calls are noted too, on top of
+	 * depths still 0 (not from a first site): never a wrong 1. */
+	atomic_signal_fence(memory_order_seq_cst);
+	td->site_canon = canon;
 	/* The calls open now (main's, at least), as the enter hook would
-	 * have noted them: the full return address from its slot below the
-	 * CFA, where it must agree with the call site kept (as in shadow.c). */
+	 * have noted them. The full return address is in its slot below the
+	 * CFA, where it must agree with the call site kept (as in shadow.c);
+	 * a call whose slot does not is taken as not from its first site. */
 	for (uint32_t d = 0; d < td->depth; d++) {
 		const struct frame *f = &td->stack[d];
 		uint64_t ret = ((const uint64_t *)f->cfa)[-1];
-		int same = f->node < room && (d == 0 || canon[d - 1]) && (uint32_t)ret == f->site;
-		if (same && !site[f->node])
-			site[f->node] = ret;
-		canon[d] = (uint8_t)(same && site[f->node] == ret);
+		note_site(td, d, (uint32_t)ret == f->site ? f->node : UINT32_MAX, ret);
 	}
-	/* Last: the hooks note sites once it is there. */
-	atomic_signal_fence(memory_order_seq_cst);
-	td->site_canon = canon;
 	return 0;
 }
 

@@ -121,8 +121,9 @@ void traces_start_unwinder(void)
 		shadow_node_start_fn node_start =
 			(shadow_node_start_fn)dlsym(RTLD_DEFAULT, "cprof_rt_shadow_node_start");
 		/* None without the walk (another build's runtime may lack them). */
-		atomic_store(&traces_shadow_node_start_fn, sf && fresh && node ? node_start : NULL);
-		atomic_store(&traces_shadow_node_fn, sf && fresh && node_start ? node : NULL);
+		int by_node = sf && fresh && node && node_start;
+		atomic_store(&traces_shadow_node_start_fn, by_node ? node_start : NULL);
+		atomic_store(&traces_shadow_node_fn, by_node ? node : NULL);
 		atomic_store(&traces_shadow_fresh_fn, sf ? fresh : NULL);
 		atomic_store(&traces_shadow_fn, sf);
 	}
