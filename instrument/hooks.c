@@ -14,9 +14,6 @@
 #include <errno.h>
 #include <signal.h>
 
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
-
 /* A frame whose CFA is not above the new one's by less than this is
  * dead (longjmp'd over). Farther away it is another stack (sigaltstack),
  * left alone. */

@@ -17,6 +17,9 @@
 #include "../common/clock.h"
 #include "../common/format.h"
 
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
 #define HIDDEN __attribute__((visibility("hidden")))
 #define CFA_CACHE_SIZE 1024
 
@@ -93,7 +96,8 @@ struct thread_data {
 	/* Asked for by the memory runtime (cprof_rt_shadow_node_start in
 	 * shadow.c), else NULL: each node's first call site, for the first
 	 * node_site_room nodes, and per depth whether that call and every
-	 * one below it were made from their nodes' first call sites. */
+	 * one below it were made from their nodes' first call sites
+	 * (note_site). */
 	uint64_t *node_site;
 	uint32_t node_site_room;
 	uint8_t *site_canon;
@@ -162,6 +166,9 @@ extern _Atomic uint64_t threads_lost_calls HIDDEN;
 extern __thread struct thread_data *threads_self
 	__attribute__((visibility("hidden"), tls_model("initial-exec")));
 
+/* node_site[0]'s: no return address is all ones. */
+#define NO_SITE UINT64_MAX
+
 /*
  * For the memory runtime's stacks (cprof_rt_shadow_node): whether the
  * call pushed at depth d, and every call below it, was made from its
@@ -172,15 +179,16 @@ extern __thread struct thread_data *threads_self
 static inline void note_site(struct thread_data *td, uint32_t d, uint32_t node,
 			     uint64_t call_site)
 {
-	int same = node < td->node_site_room && (d == 0 || td->site_canon[d - 1]);
+	/* Branch-free but for a node's first sight: a node past the room
+	 * (or none) reads node_site[0], the root's, which holds NO_SITE;
+	 * site_canon[-1] is 1 (threads_map_sites). The enter hook runs
+	 * this on every call of a thread that asked. */
+	uint64_t *first = &td->node_site[node < td->node_site_room ? node : 0];
+	uint64_t site = *first;
 
-	if (same) {
-		uint64_t *first = &td->node_site[node];
-		if (!*first)
-			*first = call_site;
-		same = *first == call_site;
-	}
-	td->site_canon[d] = (uint8_t)same;
+	if (unlikely(!site))
+		site = *first = call_site;
+	td->site_canon[d] = td->site_canon[(int32_t)d - 1] & (site == call_site);
 }
 
 /* hooks.c: the hot path. */

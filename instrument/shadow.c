@@ -8,8 +8,6 @@
 #include "internal.h"
 #include "instrument.h"
 
-#define unlikely(x) __builtin_expect(!!(x), 0)
-
 /* The next entry below frame i (exclusive): functions inlined into one
  * another share its CFA and call site, so they are one entry, named
  * after the outermost (the function whose code holds the call sites of

@@ -121,21 +121,25 @@ int threads_map_sites(struct thread_data *td)
 {
 	uint32_t room = td->node_limit < NODE_SITE_ROOM ? td->node_limit : NODE_SITE_ROOM;
 	uint64_t *site = map_zeroed((size_t)room * sizeof(*site));
-	uint8_t *canon = map_zeroed(td->max_depth);
+	/* One byte more, in front: depth -1, "from first sites", so that
+	 * note_site never tests for depth 0. */
+	uint8_t *canon = map_zeroed(td->max_depth + 1);
 
 	if (!site || !canon) {
 		if (site)
 			munmap(site, (size_t)room * sizeof(*site));
 		if (canon)
-			munmap(canon, td->max_depth);
+			munmap(canon, td->max_depth + 1);
 		return -1;
 	}
+	site[0] = NO_SITE;	/* the root's: no call is made from it */
+	canon[0] = 1;
 	td->node_site = site;
 	td->node_site_room = room;
 	/* From here a signal handler's calls are noted too, on top of
 	 * depths still 0 (not from a first site): never a wrong 1. */
 	atomic_signal_fence(memory_order_seq_cst);
-	td->site_canon = canon;
+	td->site_canon = canon + 1;
 	/* The calls open now (main's, at least), as the enter hook would
 	 * have noted them. The full return address is in its slot below the
 	 * CFA, where it must agree with the call site kept (as in shadow.c);
@@ -176,7 +180,7 @@ void threads_free_data(struct thread_data *td)
 		munmap(td->stack, (size_t)td->max_depth * sizeof(*td->stack));
 	if (td->site_canon) {
 		munmap(td->node_site, (size_t)td->node_site_room * sizeof(*td->node_site));
-		munmap(td->site_canon, td->max_depth);
+		munmap(td->site_canon - 1, td->max_depth + 1);
 	}
 	munmap(td, sizeof(*td));
 }
