@@ -265,9 +265,18 @@ fp_fp=$(slope_ns cprof+fp-unwind)
 fp_one=$(slope_ns cprof+fp-1frame)
 check "CPROF_UNWIND=fp, 16 frames <= 30 ns" "$fp_fp" "<=" 30
 cct=$(slope_ns cprof+instr-cct)
-check "CPROF_UNWIND=cct <= 15 ns over the call runtime alone ($(slope_ns calls+instr) ns over plain)" \
-	"$cct" "<=" 15
-echo "  (the same program with no stack at all, the floor of any cct design: $(slope_ns cprof+instr-nostack) ns)"
+nostack=$(slope_ns cprof+instr-nostack)
+# The floor is a cost: measured below 0, the run's noise is larger than
+# the figure (seen: cct -5.17 ns over a floor of -12.26), and no verdict
+# is given.
+if awk -v f="$nostack" 'BEGIN { exit !(f < 0) }'; then
+	printf 'NOISE CPROF_UNWIND=cct <= 15 ns over the call runtime alone: %.2f ns, but its floor below reads %.2f ns < 0: no verdict\n' \
+		"$cct" "$nostack"
+else
+	check "CPROF_UNWIND=cct <= 15 ns over the call runtime alone ($(slope_ns calls+instr) ns over plain)" \
+		"$cct" "<=" 15
+fi
+echo "  (the same program with no stack at all, the floor of any cct design: $nostack ns)"
 check "2 threads freeing each other's blocks (xstep) <= 1.3 x 1 thread ($x1 ns CPU)" "$x2" "<=" \
 	"$(awk -v o="$x1" 'BEGIN { print 1.3 * o }')"
 echo "  (at the peak, where every call takes the one shared add: 2 threads growing $(x_ns grow 2) ns"
