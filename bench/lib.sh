@@ -69,9 +69,58 @@ print_table() {
 	done
 }
 
-check() {	# check TEXT ACTUAL OP LIMIT
-	local verdict
-	verdict=$(awk -v a="$2" -v b="$4" -v op="$3" 'BEGIN {
-		ok = (op == "<=") ? (a <= b) : (a < b); print ok ? "PASS" : "FAIL" }')
-	printf '%s  %s: %.2f ns %s %.2f ns\n' "$verdict" "$1" "$2" "$3" "$4"
+# per_round VARIANT [COLUMN]: slope_ns (COLUMN 2: in CPU time) of each
+# round alone, one a line in round order: bench_rounds runs every variant
+# once a round, so line r of each file is round r.
+per_round() {
+	local ref c=${2:-1}
+	ref=$(reference "$1")
+	paste "$TIMES/$(slug "$1").full" "$TIMES/$(slug "$1").one" "$TIMES/$(slug "$ref").full" \
+		"$TIMES/$(slug "$ref").one" |
+		awk -v c="$c" -v n="$(ncalls_of "$(steps_of "$1")")" -v n1="$(ncalls_of 1)" \
+			'{ printf "%.4f\n", (($c - $(c + 2)) - ($(c + 4) - $(c + 6))) * 1e9 / (n - n1) }'
+}
+
+# check TEXT OP: the verdict on a target, from stdin's "ACTUAL LIMIT"
+# lines, one a round, in ns (a limit taken from the same round's
+# references). It is on the rounds' margins (ACTUAL - LIMIT): the median
+# margin, and the widest order-statistic interval that holds the true
+# median with at least 90% whatever the noise's shape (5 rounds: the
+# smallest and largest margin, 94%). PASS when the whole interval meets
+# the target, FAIL when none of it does, NOISE otherwise: the rounds
+# disagree more than the target's margin, and a figure printed alone
+# would be a coin toss (a run of 2026-12-03 printed PASS for -1.79 ns).
+check() {
+	awk -v text="$1" -v op="$2" '
+	function median(v, m) { return (m % 2) ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2 }
+	function sort(v, m,   i, j, t) {
+		for (i = 2; i <= m; i++)
+			for (j = i; j > 1 && v[j - 1] > v[j]; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+	}
+	{ a[NR] = $1; l[NR] = $2; d[NR] = $1 - $2 }
+	END {
+		n = NR
+		sort(a, n); sort(l, n); sort(d, n)
+		# Coverage of [d(k), d(n + 1 - k)]: 1 - 2 P(Binomial(n, 1/2) < k).
+		k = 0; below = 0; term = 1	# term: C(n, i) / 2^n
+		for (i = 0; i < n; i++) term /= 2
+		for (i = 0; 2 * (i + 1) <= n; i++) {
+			below += term
+			if (1 - 2 * below < 0.90) break
+			k = i + 1; cover = 1 - 2 * below
+			term = term * (n - i) / (i + 1)
+		}
+		if (k == 0) {
+			verdict = "NOISE"
+			why = sprintf("%d rounds: too few for a 90%% interval, run BENCH_ROUNDS=5 or more", n)
+		} else {
+			lo = d[k]; hi = d[n + 1 - k]
+			if (op == "<=") { pass = hi <= 0; fail = lo > 0 } else { pass = hi < 0; fail = lo >= 0 }
+			verdict = pass ? "PASS" : fail ? "FAIL" : "NOISE"
+			why = sprintf("%d rounds: margin %+.2f ns, %.0f%% interval %+.2f to %+.2f", n,
+				median(d, n), 100 * cover, lo, hi)
+		}
+		printf "%-5s %s: %.2f ns %s %.2f ns (%s)\n", verdict, text, median(a, n), op,
+			median(l, n), why
+	}'
 }

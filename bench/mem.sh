@@ -224,11 +224,15 @@ x_ns() {	# x_ns MODE THREADS: cprof's added CPU ns per call
 	awk -v c="$(median "$1-cprof$2" full 2)" -v p="$(median "$1-plain$2" full 2)" \
 		-v n="$(xcalls "$2")" 'BEGIN { printf "%.2f", (c - p) * 1e9 / n }'
 }
+# x_rounds MODE THREADS: the same for each round alone, in round order.
+x_rounds() {
+	paste "$TIMES/$1-cprof$2.full" "$TIMES/$1-plain$2.full" |
+		awk -v n="$(xcalls "$2")" '{ printf "%.4f\n", ($2 - $4) * 1e9 / n }'
+}
 # The target is checked on xstep, the workload it was first measured on;
 # xfree is printed beside it (on the 2026-12-02 VM the two failed about
 # as often).
 x1=$(x_ns xstep 1)
-x2=$(x_ns xstep 2)
 # The spread of a variant's CPU seconds over the rounds: "min-max".
 x_range() { sort -g -k2 "$TIMES/$1.full" | awk 'NR == 1 { lo = $2 } { hi = $2 } END { printf "%.3f-%.3f", lo, hi }'; }
 echo
@@ -256,14 +260,13 @@ floor=$(slope_ns unwind-floor)
 heaptrack=$(slope_ns heaptrack)
 echo
 echo "target checks (no_start ns per allocation-family call, same-run references):"
-check "cprof <= unwind floor + 25 ns (floor $floor ns)" "$cprof" "<=" \
-	"$(awk -v f="$floor" 'BEGIN { print f + 25 }')"
-check "cprof <= 0.40 x heaptrack ($heaptrack ns)" "$cprof" "<=" \
-	"$(awk -v h="$heaptrack" 'BEGIN { print 0.40 * h }')"
+paste <(per_round cprof) <(per_round unwind-floor) | awk '{ print $1, $2 + 25 }' |
+	check "cprof <= unwind floor + 25 ns (floor $floor ns)" "<="
+paste <(per_round cprof) <(per_round heaptrack) | awk '{ print $1, 0.40 * $2 }' |
+	check "cprof <= 0.40 x heaptrack ($heaptrack ns)" "<="
 fp_lib=$(slope_ns cprof+fp)
-fp_fp=$(slope_ns cprof+fp-unwind)
 fp_one=$(slope_ns cprof+fp-1frame)
-check "CPROF_UNWIND=fp, 16 frames <= 30 ns" "$fp_fp" "<=" 30
+per_round cprof+fp-unwind | awk '{ print $1, 30 }' | check "CPROF_UNWIND=fp, 16 frames <= 30 ns" "<="
 cct=$(slope_ns cprof+instr-cct)
 nostack=$(slope_ns cprof+instr-nostack)
 # The floor is a cost: measured below 0, the run's noise is larger than
@@ -273,12 +276,12 @@ if awk -v f="$nostack" 'BEGIN { exit !(f < 0) }'; then
 	printf 'NOISE CPROF_UNWIND=cct <= 15 ns over the call runtime alone: %.2f ns, but its floor below reads %.2f ns < 0: no verdict\n' \
 		"$cct" "$nostack"
 else
-	check "CPROF_UNWIND=cct <= 15 ns over the call runtime alone ($(slope_ns calls+instr) ns over plain)" \
-		"$cct" "<=" 15
+	per_round cprof+instr-cct | awk '{ print $1, 15 }' |
+		check "CPROF_UNWIND=cct <= 15 ns over the call runtime alone ($(slope_ns calls+instr) ns over plain)" "<="
 fi
 echo "  (the same program with no stack at all, the floor of any cct design: $nostack ns)"
-check "2 threads freeing each other's blocks (xstep) <= 1.3 x 1 thread ($x1 ns CPU)" "$x2" "<=" \
-	"$(awk -v o="$x1" 'BEGIN { print 1.3 * o }')"
+paste <(x_rounds xstep 2) <(x_rounds xstep 1) | awk '{ print $1, 1.3 * $2 }' |
+	check "2 threads freeing each other's blocks (xstep) <= 1.3 x 1 thread ($x1 ns CPU)" "<="
 echo "  (at the peak, where every call takes the one shared add: 2 threads growing $(x_ns grow 2) ns"
 echo "  CPU a call, 1 thread $(x_ns grow 1) ns; blocks handed over 64 at a time (xfree):"
 echo "  2 threads $(x_ns xfree 2) ns, 1 thread $(x_ns xfree 1) ns)"
