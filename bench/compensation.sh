@@ -3,10 +3,15 @@
 # own run time? SQLite (tests/thirdparty, fetched as test_thirdparty.py does,
 # never committed) and the demo, each built with gcc -finstrument-functions
 # and with clang -finstrument-functions-after-inlining, and without hooks by
-# the same compiler. Per build: the median wall time of COMP_RUNS plain runs,
-# then COMP_RUNS runs under cprof's call profiler, each with cprof's raw and
-# compensated total time (the sum of tottime) and the error of the latter
-# against that median; PASS when every run is within +-COMP_TOLERANCE %.
+# the same compiler. Per build, COMP_RUNS rounds, each running the plain
+# build and then the build under cprof's call profiler; per run under
+# cprof, its raw and compensated total time (the sum of tottime) and the
+# error of the latter against the plain runs' median wall time. PASS when
+# every run is within +-COMP_TOLERANCE %. The plain runs' own spread around
+# their median is printed as the yardstick: when it is wider than the
+# tolerance and the worst error lies within the two added up, the machine
+# cannot tell a right figure from a wrong one, and the verdict is NOISE;
+# beyond that, FAIL.
 # Beside it, for a machine too busy for wall-clock figures (cpu_err): the
 # run's time waiting for a CPU (wall - CPU) taken out of its compensated
 # total, against the plain runs' median CPU time. Each run is paired with
@@ -145,15 +150,19 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 
 # The run under cprof is the program with the runtime preloaded (what
 # `cprof run --no-mem` does), so its wall and CPU time are the program's.
-# Each round runs it twice, alternating: with the hooks' in-band probes
-# (the default) and with CPROF_PROBE=0 (the calibration loop alone).
+# Each round runs the plain build, the build with glibc's no-op hooks, and
+# it twice: with the hooks' in-band probes (the default) and with
+# CPROF_PROBE=0 (the calibration loop alone). Interleaved, because these
+# VMs change speed over seconds: on 2026-12-03 the plain demo took 0.30 s
+# in one run and 0.37 s in the next, and plain runs taken before every
+# run under cprof made its errors drift with the machine.
 LIB=$PWD/$O/lib/libcprof-instrument.so
-fails=0 builds=0
+fails=0 noisy=0 builds=0
 printf '%-13s %3s %8s %8s %8s %8s %8s %8s | %8s %8s %8s | %6s %14s\n' build run plain_s raw_s \
 	comp_s error plain_cpu cpu_err loop_s error cpu_err calls_M overhead_ns
-# run_cprof NAME PROG-ARGS... with PROBE=0|1 set: prints "raw comp err cpu_err calls_M overhead"
+# run_cprof NAME PROG-ARGS... with PROBE=0|1 set: prints "raw comp wait calls_M overhead"
 run_cprof() {
-	local name=$1 dir prof raw comp over ncalls wall cpu wait_s
+	local name=$1 dir prof raw comp over ncalls wall cpu
 	shift
 	dir=$B/$name.run
 	rm -rf "$dir"
@@ -172,18 +181,22 @@ print("%.2f+%.2f %.1f" % (o["inner"] * 1e9, o["outer"] * 1e9, d["total_calls"] /
 	# runs' CPU time, which a busy machine does not inflate as much as
 	# their wall time.
 	read -r wall cpu < <(tail -n 1 "$B/$name.fi$PROBE.times")
-	wait_s=$(awk -v w="$wall" -v c="$cpu" 'BEGIN { printf "%.3f", (w > c ? w - c : 0) }')
-	awk -v r="$raw" -v c="$comp" -v w="$wait_s" -v p="$plain" -v pc="$plain_cpu" -v n="$ncalls" \
-		-v o="$over" 'BEGIN { printf "%.3f %.3f %+.1f %+.1f %s %s\n", r, c,
-			(c - p) * 100 / p, (c - w - pc) * 100 / pc, n, o }'
+	echo "$raw $comp $(awk -v w="$wall" -v c="$cpu" 'BEGIN { printf "%.3f", (w > c ? w - c : 0) }') $ncalls $over"
 }
+# errors COMP WAIT: the compensated total's error against the plain
+# median, in wall and in CPU time (the wait for a CPU taken out), in %.
+errors() {
+	awk -v c="$1" -v w="$2" -v p="$plain" -v pc="$plain_cpu" \
+		'BEGIN { printf "%+.1f %+.1f\n", (c - p) * 100 / p, (c - w - pc) * 100 / pc }'
+}
+absmax() { awk -v e="$1" -v w="$2" 'BEGIN { e = e < 0 ? -e : e; printf "%.1f\n", (e > w ? e : w) }'; }
 for prog in ${COMP_PROGS:-sqlite demo}; do
 	for cc in gcc clang; do
 		name=$prog-$cc
 		builds=$((builds + 1))
 		# shellcheck disable=SC2046
 		set -- $(args_of "$prog")
-		rm -f "$B/$name".*.times
+		rm -f "$B/$name".*.times "$B/$name".rows
 		"$B/$prog-$cc-plain" "$@" >"$B/$name.expect"
 		for ((r = 1; r <= RUNS; r++)); do
 			"$B/timeit" "$B/$name.plain.times" "$B/$prog-$cc-plain" "$@" >/dev/null ||
@@ -191,27 +204,40 @@ for prog in ${COMP_PROGS:-sqlite demo}; do
 			# The hooked build with glibc's no-op hooks (no runtime).
 			"$B/timeit" "$B/$name.noop.times" "$B/$prog-$cc-fi" "$@" >/dev/null ||
 				die "$prog-$cc-fi failed"
+			PROBE=1
+			read -r raw comp wait_s ncalls over < <(run_cprof "$name" "$@")
+			PROBE=0
+			read -r _ comp0 wait0_s _ _ < <(run_cprof "$name" "$@")
+			echo "$r $raw $comp $wait_s $comp0 $wait0_s $ncalls $over" >>"$B/$name.rows"
 		done
 		plain=$(awk '{ print $1 }' "$B/$name.plain.times" | median)
 		plain_cpu=$(awk '{ print $2 }' "$B/$name.plain.times" | median)
 		noop_cpu=$(awk '{ print $2 }' "$B/$name.noop.times" | median)
 		worst=0 worst_loop=0
-		for ((r = 1; r <= RUNS; r++)); do
-			PROBE=1
-			read -r raw comp err cpu_err ncalls over < <(run_cprof "$name" "$@")
-			PROBE=0
-			read -r _ comp0 err0 cpu_err0 _ _ < <(run_cprof "$name" "$@")
-			worst=$(awk -v e="$err" -v w="$worst" 'BEGIN { e = e < 0 ? -e : e; print (e > w ? e : w) }')
-			worst_loop=$(awk -v e="$err0" -v w="$worst_loop" 'BEGIN { e = e < 0 ? -e : e; print (e > w ? e : w) }')
+		while read -r r raw comp wait_s comp0 wait0_s ncalls over; do
+			read -r err cpu_err < <(errors "$comp" "$wait_s")
+			read -r err0 cpu_err0 < <(errors "$comp0" "$wait0_s")
+			worst=$(absmax "$err" "$worst")
+			worst_loop=$(absmax "$err0" "$worst_loop")
+			calls_m=$ncalls	# read clears ncalls at the end of the file
 			printf '%-13s %3d %8.3f %8.3f %8.3f %7s%% %8.3f %7s%% | %8.3f %7s%% %7s%% | %6s %14s\n' \
 				"$prog $cc" "$r" "$plain" "$raw" "$comp" "$err" "$plain_cpu" "$cpu_err" \
 				"$comp0" "$err0" "$cpu_err0" "$ncalls" "$over"
-		done
+		done <"$B/$name.rows"
+		# The yardstick: how far the plain build's own runs lie from their
+		# median. A profiler that gave each run's own time exactly would be
+		# off by as much; a figure off by less than that much more than
+		# the tolerance may be the machine's, not the profiler's.
+		yard=$(awk -v p="$plain" '{ e = ($1 - p) * 100 / p; if (NR == 1 || e < lo) lo = e
+			if (NR == 1 || e > hi) hi = e } END { printf "%+.1f %+.1f", lo, hi }' "$B/$name.plain.times")
+		read -r yard_lo yard_hi <<<"$yard"
+		yard_max=$(absmax "$yard_lo" "$yard_hi")
+		echo "yardstick $prog $cc: the plain build's $RUNS runs lie ${yard_lo}% to ${yard_hi}% from their median wall time"
 		# What no clock read in a hook can see: the no-op hooks' cost in
 		# the program (CPU, over the plain build) against the same in a
 		# loop (what the calibration's loop pays for them).
 		loop_noop=$("$B/noop-$cc")
-		awk -v n="$noop_cpu" -v p="$plain_cpu" -v c="$ncalls" -v l="$loop_noop" -v t="$TOL" \
+		awk -v n="$noop_cpu" -v p="$plain_cpu" -v c="$calls_m" -v l="$loop_noop" -v t="$TOL" \
 			-v b="$prog $cc" 'BEGIN { e = (n - p) / (c * 1e6) * 1e9; d = e - l
 			printf "floor %s: glibc'"'"'s no-op hooks cost %.2f ns a call in the program, %.2f in a loop: " \
 				"%.2f ns a call outside every hook, %+.0f%% of the plain CPU time (+-%d%% allows %.2f ns)\n",
@@ -225,11 +251,14 @@ for prog in ${COMP_PROGS:-sqlite demo}; do
 		fi
 		if awk -v w="$worst" -v t="$TOL" 'BEGIN { exit !(w <= t) }'; then
 			echo "PASS  $prog $cc: compensated total within +-$TOL% in $RUNS of $RUNS runs (worst $worst%; calibration alone: $worst_loop%)"
+		elif awk -v w="$worst" -v t="$TOL" -v y="$yard_max" 'BEGIN { exit !(y > t && w <= t + y) }'; then
+			echo "NOISE $prog $cc: compensated total off by up to $worst%, within the plain runs' own $yard_max% plus +-$TOL%: no verdict on this machine (calibration alone: $worst_loop%)"
+			noisy=$((noisy + 1))
 		else
-			echo "FAIL  $prog $cc: compensated total off by up to $worst% (target +-$TOL%; calibration alone: $worst_loop%)"
+			echo "FAIL  $prog $cc: compensated total off by up to $worst% (target +-$TOL%, the plain runs' own spread $yard_max%; calibration alone: $worst_loop%)"
 			fails=$((fails + 1))
 		fi
 	done
 done
 rm -rf "$B"/*.run
-echo "compensation: $fails of $builds builds outside +-$TOL%" >&2
+echo "compensation: $fails of $builds builds outside +-$TOL%, $noisy without a verdict" >&2
