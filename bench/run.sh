@@ -148,25 +148,24 @@ echo "  call paths, repeated fewer times, against plain runs of the same size."
 
 # ---- target checks ----
 lower() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b) ? a : b }'; }
-cprof=$(slope_ns cprof)
-counts=$(slope_ns cprof-counts)
-floor=$(slope_ns floor)
 noop=$(slope_ns noop-hooks)
-gprof=$(slope_ns gprof)
 # Against uftrace, the cheaper of its two instrumentation modes.
 uft=$(lower "$(slope_ns uftrace-pg)" "$(slope_ns uftrace-fi)")
 uft_t=$(lower "$(slope_ns uftrace-t1ms-pg)" "$(slope_ns uftrace-t1ms-fi)")
 echo
 echo "target checks (no_start ns per call):"
-check "cprof <= 1.25 x floor" "$cprof" "<=" "$(awk -v f="$floor" 'BEGIN { print 1.25 * f }')"
-check "cprof <= 1/8 x uftrace record (cheaper of -pg/-finstr.: $uft ns)" "$cprof" "<=" \
-	"$(awk -v u="$uft" 'BEGIN { print u / 8 }')"
-check "cprof <= 1/2 x uftrace -t 1ms (cheaper of -pg/-finstr.: $uft_t ns)" "$cprof" "<=" \
-	"$(awk -v u="$uft_t" 'BEGIN { print u / 2 }')"
+paste <(per_round cprof) <(per_round floor) | awk '{ print $1, 1.25 * $2 }' |
+	check "cprof <= 1.25 x floor" "<="
+# Each round against the cheaper of uftrace's two modes in that round.
+cheaper() { paste <(per_round "$1") <(per_round "$2") | awk '{ print ($1 < $2) ? $1 : $2 }'; }
+paste <(per_round cprof) <(cheaper uftrace-pg uftrace-fi) | awk '{ print $1, $2 / 8 }' |
+	check "cprof <= 1/8 x uftrace record (cheaper of -pg/-finstr.: $uft ns)" "<="
+paste <(per_round cprof) <(cheaper uftrace-t1ms-pg uftrace-t1ms-fi) | awk '{ print $1, $2 / 2 }' |
+	check "cprof <= 1/2 x uftrace -t 1ms (cheaper of -pg/-finstr.: $uft_t ns)" "<="
 # "About the cost of the no-op hooks", read as within the floor target's 1.25x.
-check "cprof counts-only <= 1.25 x no-op hooks ($noop ns)" "$counts" "<=" \
-	"$(awk -v n="$noop" 'BEGIN { print 1.25 * n }')"
-check "cprof counts-only < gprof" "$counts" "<" "$gprof"
+paste <(per_round cprof-counts) <(per_round noop-hooks) | awk '{ print $1, 1.25 * $2 }' |
+	check "cprof counts-only <= 1.25 x no-op hooks ($noop ns)" "<="
+paste <(per_round cprof-counts) <(per_round gprof) | check "cprof counts-only < gprof" "<"
 
 # ---- memory: the profile grows with call paths, not calls ----
 echo
