@@ -69,16 +69,16 @@ print_table() {
 	done
 }
 
-# per_round VARIANT [COLUMN]: slope_ns (COLUMN 2: in CPU time) of each
-# round alone, one a line in round order: bench_rounds runs every variant
-# once a round, so line r of each file is round r.
+# per_round VARIANT: slope_ns of each round alone, one a line in round
+# order: bench_rounds runs every variant once a round, so line r of each
+# file is round r (columns: wall and CPU of each of the four files).
 per_round() {
-	local ref c=${2:-1}
+	local ref
 	ref=$(reference "$1")
 	paste "$TIMES/$(slug "$1").full" "$TIMES/$(slug "$1").one" "$TIMES/$(slug "$ref").full" \
 		"$TIMES/$(slug "$ref").one" |
-		awk -v c="$c" -v n="$(ncalls_of "$(steps_of "$1")")" -v n1="$(ncalls_of 1)" \
-			'{ printf "%.4f\n", (($c - $(c + 2)) - ($(c + 4) - $(c + 6))) * 1e9 / (n - n1) }'
+		awk -v n="$(ncalls_of "$(steps_of "$1")")" -v n1="$(ncalls_of 1)" \
+			'{ printf "%.4f\n", (($1 - $3) - ($5 - $7)) * 1e9 / (n - n1) }'
 }
 
 # check TEXT OP: the verdict on a target, from stdin's "ACTUAL LIMIT"
