@@ -1,8 +1,7 @@
 /*
  * The hot path: __cyg_profile_func_enter/exit. Two clock reads, a
  * shadow-stack push/pop, one hash probe and one stack check (entry_cfa)
- * per call (and, once the memory runtime asks, a note of the call site:
- * note_site); no lock, no malloc, no system call, no call into
+ * per call; no lock, no malloc, no system call, no call into
  * instrumented code. Written by hand because no library offers a
  * lock-free, allocation-free calling-context tree.
  */
@@ -77,6 +76,10 @@ static inline void close_top(struct thread_data *td, uint64_t now)
 	struct frame *f = &td->stack[depth];
 	uint64_t elapsed = now > f->start_ticks ? now - f->start_ticks : 0;
 
+	/* The call at depth is no longer the one cprof_rt_shadow_node may
+	 * have checked there. */
+	if (td->canon_upto > depth)
+		td->canon_upto = depth;
 	STORE(&td->depth, depth);
 	if (f->node != UINT32_MAX) {
 		struct fmt_node *n = &td->nodes[f->node];
@@ -264,10 +267,7 @@ static inline __attribute__((always_inline)) void enter_on(struct thread_data *t
 	STORE(&f->cfa, cfa);
 	STORE(&f->site, site);
 	STORE(&f->child_ticks, 0);
-	uint32_t node = child_node(td, parent, fn);
-	STORE(&f->node, node);
-	if (td->site_canon)
-		note_site(td, td->depth, node, call_site);
+	STORE(&f->node, child_node(td, parent, fn));
 	/* Read last so the tree lookup is not charged to the callee. */
 	uint64_t now = now_ticks();
 	STORE(&f->start_ticks, now);

@@ -95,12 +95,13 @@ struct thread_data {
 	uint64_t probe_n[PROBE_WINDOWS], probe_ticks[PROBE_WINDOWS];
 	/* Asked for by the memory runtime (cprof_rt_shadow_node_start in
 	 * shadow.c), else NULL: each node's first call site, for the first
-	 * node_site_room nodes, and per depth whether that call and every
-	 * one below it were made from their nodes' first call sites
-	 * (note_site). */
+	 * node_site_room nodes, as cprof_rt_shadow_node first saw it. */
 	uint64_t *node_site;
 	uint32_t node_site_room;
-	uint8_t *site_canon;
+	/* The calls open at depths below it were each made from their
+	 * nodes' first call sites, as cprof_rt_shadow_node checked; never
+	 * above depth (close_top lowers it as it pops a call). */
+	uint32_t canon_upto;
 	pid_t tid;
 	char name[FMT_THREAD_NAME_MAX];
 	/* Per function (by address bits): fn << 16 | the distance in words
@@ -154,8 +155,7 @@ int threads_charge(int64_t bytes) HIDDEN;
 /* Moves td's nodes to a mapping of node_limit nodes (the old one stays
  * mapped: the exit writer may be reading it); 0, or -1. */
 int threads_move_nodes(struct thread_data *td) HIDDEN;
-/* Maps td's node_site and site_canon (shadow.c), the calls open now
- * noted too: 0, or -1 without memory. */
+/* Maps td's node_site (shadow.c): 0, or -1 without memory. */
 int threads_map_sites(struct thread_data *td) HIDDEN;
 /* A slot table of n entries, zeroed; NULL when it cannot be mapped. */
 uint32_t *threads_map_slots(size_t n) HIDDEN;
@@ -168,28 +168,6 @@ extern __thread struct thread_data *threads_self
 
 /* node_site[0]'s: no return address is all ones. */
 #define NO_SITE UINT64_MAX
-
-/*
- * For the memory runtime's stacks (cprof_rt_shadow_node): whether the
- * call pushed at depth d, and every call below it, was made from its
- * node's first call site. A node names the chain of functions down to
- * the root; with this, the chain of return addresses too. From the
- * enter hook, and for the calls already open from threads_map_sites.
- */
-static inline void note_site(struct thread_data *td, uint32_t d, uint32_t node,
-			     uint64_t call_site)
-{
-	/* Branch-free but for a node's first sight: a node past the room
-	 * (or none) reads node_site[0], the root's, which holds NO_SITE;
-	 * site_canon[-1] is 1 (threads_map_sites). The enter hook runs
-	 * this on every call of a thread that asked. */
-	uint64_t *first = &td->node_site[node < td->node_site_room ? node : 0];
-	uint64_t site = *first;
-
-	if (unlikely(!site))
-		site = *first = call_site;
-	td->site_canon[d] = td->site_canon[(int32_t)d - 1] & (site == call_site);
-}
 
 /* hooks.c: the hot path. */
 /* Closes every open frame of td as if they returned now. */

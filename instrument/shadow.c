@@ -145,15 +145,14 @@ __attribute__((visibility("default"))) int cprof_rt_shadow_fresh(const struct cp
 
 /*
  * The memory runtime's shortcut past the walk above (CPROF_UNWIND=cct):
- * once asked for on a thread, its enter hooks note whether every open
- * call was made from its node's first call site (note_site, internal.h).
- * Then the innermost call's node names every open call's function and
- * return address: a stack made from them once is that node's for as long
- * as the thread lives and nothing is unloaded. The thread's own arrays,
- * mapped here once (the memory runtime's hook asks until the thread has
- * made a call; the calls open then are noted from their stack slots):
- * the one function here that writes the thread's data and makes a
- * system call.
+ * once asked for on a thread, cprof_rt_shadow_node checks whether every
+ * open call was made from its node's first call site (the first it saw
+ * for that node). Then the innermost call's node names every open call's
+ * function and return address: a stack made from them once is that
+ * node's for as long as the thread lives and nothing is unloaded. The
+ * thread's array of first sites is mapped here once (the memory
+ * runtime's hook asks until the thread has made a call): the one
+ * function here that makes a system call.
  */
 __attribute__((visibility("default"))) int cprof_rt_shadow_node_start(void)
 {
@@ -161,26 +160,56 @@ __attribute__((visibility("default"))) int cprof_rt_shadow_node_start(void)
 
 	if (!td || td->busy)
 		return -1;
-	return td->site_canon || threads_map_sites(td) == 0 ? 0 : -2;
+	return td->node_site || threads_map_sites(td) == 0 ? 0 : -2;
 }
 
 /*
  * The innermost open call's node in *node, and 1 when it and every call
  * below it were made from their nodes' first call sites; 0 when not (or
  * not asked for), -1 when the stack cannot be read now (as
- * cprof_rt_shadow_stack). Its return address must still be in its slot
+ * cprof_rt_shadow_stack). Each call's return address must be in its slot
  * below its CFA, as cprof_rt_shadow_stack checks of every call it reads.
+ * Writes the thread's canon_upto and a node's first site on first sight:
+ * on the thread itself, outside its hooks; a signal handler meanwhile
+ * pushes and pops calls only above the depth being checked.
  */
 __attribute__((visibility("default"))) int cprof_rt_shadow_node(unsigned *node)
 {
-	const struct thread_data *td = threads_self;
+	struct thread_data *td = threads_self;
 
 	if (!td || td->busy || td->overflow || !td->depth)
 		return -1;
-	uint32_t top = td->depth - 1;
-	const struct frame *f = &td->stack[top];
-	if (!td->site_canon || !td->site_canon[top])
+	if (!td->node_site)
 		return 0;
+	uint32_t depth = td->depth, d = td->canon_upto;
+	const struct frame *f;
+	uint64_t ret, *first;
+
+	/* Only the calls opened since the last check: canon_upto is kept at
+	 * or below every depth popped since. A node past the room (or none:
+	 * UINT32_MAX) has no first site kept. */
+	for (; d < depth; d++) {
+		f = &td->stack[d];
+		if (f->node >= td->node_site_room) {
+			td->canon_upto = d;
+			return 0;
+		}
+		ret = ((const uint64_t *)f->cfa)[-1];
+		if ((uint32_t)ret != f->site) {
+			td->canon_upto = d;
+			return -1;	/* its return address is not in its slot */
+		}
+		first = &td->node_site[f->node];
+		if (!*first)
+			*first = ret;
+		if (*first != ret) {
+			td->canon_upto = d;
+			return 0;
+		}
+	}
+	td->canon_upto = depth;
+	/* The innermost call, checked before, must still be in its slot. */
+	f = &td->stack[depth - 1];
 	if (((const uint64_t *)f->cfa)[-1] != td->node_site[f->node])
 		return -1;
 	*node = f->node;

@@ -121,34 +121,15 @@ int threads_map_sites(struct thread_data *td)
 {
 	uint32_t room = td->node_limit < NODE_SITE_ROOM ? td->node_limit : NODE_SITE_ROOM;
 	uint64_t *site = map_zeroed((size_t)room * sizeof(*site));
-	/* One byte more, in front: depth -1, "from first sites", so that
-	 * note_site never tests for depth 0. */
-	uint8_t *canon = map_zeroed(td->max_depth + 1);
 
-	if (!site || !canon) {
-		if (site)
-			munmap(site, (size_t)room * sizeof(*site));
-		if (canon)
-			munmap(canon, td->max_depth + 1);
+	if (!site)
 		return -1;
-	}
 	site[0] = NO_SITE;	/* the root's: no call is made from it */
-	canon[0] = 1;
-	td->node_site = site;
 	td->node_site_room = room;
-	/* From here a signal handler's calls are noted too, on top of
-	 * depths still 0 (not from a first site): never a wrong 1. */
+	td->canon_upto = 0;
+	/* Published last: a signal handler's check may use it at once. */
 	atomic_signal_fence(memory_order_seq_cst);
-	td->site_canon = canon + 1;
-	/* The calls open now (main's, at least), as the enter hook would
-	 * have noted them. The full return address is in its slot below the
-	 * CFA, where it must agree with the call site kept (as in shadow.c);
-	 * a call whose slot does not is taken as not from its first site. */
-	for (uint32_t d = 0; d < td->depth; d++) {
-		const struct frame *f = &td->stack[d];
-		uint64_t ret = ((const uint64_t *)f->cfa)[-1];
-		note_site(td, d, (uint32_t)ret == f->site ? f->node : UINT32_MAX, ret);
-	}
+	td->node_site = site;
 	return 0;
 }
 
@@ -178,9 +159,7 @@ void threads_free_data(struct thread_data *td)
 		threads_unmap_slots(td->slots, (size_t)td->slot_mask + 1);
 	if (td->stack)
 		munmap(td->stack, (size_t)td->max_depth * sizeof(*td->stack));
-	if (td->site_canon) {
+	if (td->node_site)
 		munmap(td->node_site, (size_t)td->node_site_room * sizeof(*td->node_site));
-		munmap(td->site_canon - 1, td->max_depth + 1);
-	}
 	munmap(td, sizeof(*td));
 }
