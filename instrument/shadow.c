@@ -181,36 +181,39 @@ __attribute__((visibility("default"))) int cprof_rt_shadow_node(unsigned *node)
 		return -1;
 	if (!td->node_site)
 		return 0;
-	uint32_t depth = td->depth, d = td->canon_upto;
+	uint32_t depth = td->depth, from = td->canon_upto, d;
 	const struct frame *f;
 	uint64_t ret, *first;
+	int r = 1;
 
 	/* Only the calls opened since the last check: canon_upto is kept at
 	 * or below every depth popped since. A node past the room (or none:
 	 * UINT32_MAX) has no first site kept. */
-	for (; d < depth; d++) {
+	for (d = from; d < depth; d++) {
 		f = &td->stack[d];
 		if (f->node >= td->node_site_room) {
-			td->canon_upto = d;
-			return 0;
+			r = 0;
+			break;
 		}
 		ret = ((const uint64_t *)f->cfa)[-1];
 		if ((uint32_t)ret != f->site) {
-			td->canon_upto = d;
-			return -1;	/* its return address is not in its slot */
+			r = -1;	/* its return address is not in its slot */
+			break;
 		}
 		first = &td->node_site[f->node];
 		if (!*first)
 			*first = ret;
 		if (*first != ret) {
-			td->canon_upto = d;
-			return 0;
+			r = 0;
+			break;
 		}
 	}
-	td->canon_upto = depth;
-	/* The innermost call, checked before, must still be in its slot. */
+	td->canon_upto = d;
+	if (r != 1)
+		return r;
 	f = &td->stack[depth - 1];
-	if (((const uint64_t *)f->cfa)[-1] != td->node_site[f->node])
+	/* Checked at an earlier allocation: still in its slot? */
+	if (from == depth && ((const uint64_t *)f->cfa)[-1] != td->node_site[f->node])
 		return -1;
 	*node = f->node;
 	return 1;
