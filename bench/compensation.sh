@@ -153,9 +153,9 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 # Each round runs the plain build, the build with glibc's no-op hooks, and
 # it twice: with the hooks' in-band probes (the default) and with
 # CPROF_PROBE=0 (the calibration loop alone). Interleaved, because these
-# VMs change speed over seconds: on 2026-12-03 the plain demo took 0.30 s
-# in one run and 0.37 s in the next, and plain runs taken before every
-# run under cprof made its errors drift with the machine.
+# VMs change speed over seconds: on 2026-12-03 the plain demo (clang) took
+# 0.37 s of CPU in one run and 0.30 s in the next, and plain runs taken
+# before every run under cprof made its errors drift with the machine.
 LIB=$PWD/$O/lib/libcprof-instrument.so
 fails=0 noisy=0 builds=0
 printf '%-13s %3s %8s %8s %8s %8s %8s %8s | %8s %8s %8s | %6s %14s\n' build run plain_s raw_s \
@@ -219,15 +219,15 @@ for prog in ${COMP_PROGS:-sqlite demo}; do
 			read -r err0 cpu_err0 < <(errors "$comp0" "$wait0_s")
 			worst=$(absmax "$err" "$worst")
 			worst_loop=$(absmax "$err0" "$worst_loop")
-			calls_m=$ncalls	# read clears ncalls at the end of the file
 			printf '%-13s %3d %8.3f %8.3f %8.3f %7s%% %8.3f %7s%% | %8.3f %7s%% %7s%% | %6s %14s\n' \
 				"$prog $cc" "$r" "$plain" "$raw" "$comp" "$err" "$plain_cpu" "$cpu_err" \
 				"$comp0" "$err0" "$cpu_err0" "$ncalls" "$over"
 		done <"$B/$name.rows"
+		calls_m=$(awk 'END { print $7 }' "$B/$name.rows")
 		# The yardstick: how far the plain build's own runs lie from their
 		# median. A profiler that gave each run's own time exactly would be
-		# off by as much; a figure off by less than that much more than
-		# the tolerance may be the machine's, not the profiler's.
+		# off by as much, so an error within the yardstick plus the
+		# tolerance may be the machine's, not the profiler's.
 		yard=$(awk -v p="$plain" '{ e = ($1 - p) * 100 / p; if (NR == 1 || e < lo) lo = e
 			if (NR == 1 || e > hi) hi = e } END { printf "%+.1f %+.1f", lo, hi }' "$B/$name.plain.times")
 		read -r yard_lo yard_hi <<<"$yard"
