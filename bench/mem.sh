@@ -2,7 +2,7 @@
 # The memory profiler's benchmark (run last by `make bench`): cprof's
 # malloc shim beside a forwarder-only shim, the unwinding floor, heaptrack,
 # massif and gperftools' heap profiler on bench/memheavy.c (paired
-# alternating rounds; cprof also with CPROF_HEADERS=0 and, on a
+# alternating rounds; cprof also with CPROF_HEADERS=0, with CAS rooms and, on a
 # frame-pointer build, CPROF_UNWIND=fp with 16 and 1 frames; on a build
 # with -finstrument-functions, CPROF_UNWIND=cct against the call runtime
 # alone), a 2-thread
@@ -79,10 +79,15 @@ $CC -std=gnu11 "${warn[@]}" -O2 -o "$B/timeit" bench/timeit.c
 LIB_NOPEAK=$B/nopeak/lib/libcprof-malloc.so
 make --no-print-directory -s O="$B/nopeak" CFLAGS=-DCPROF_BENCH_NO_PEAK_COMPOSITION "$LIB_NOPEAK" >&2 ||
 	die "cannot build the shim without the peak's composition"
+# cprof's shim whose rooms take a lock cmpxchg a call instead of rseq
+# (preload/room_commit.h), to show what rseq saves.
+LIB_CAS=$B/roomcas/lib/libcprof-malloc.so
+make --no-print-directory -s O="$B/roomcas" CFLAGS=-DCPROF_BENCH_ROOM_CAS "$LIB_CAS" >&2 ||
+	die "cannot build the shim with CAS rooms"
 
 # ---- the variants: massif and gperftools run a scaled-down N, taken
 # against plain runs of the same size ----
-VARIANTS=(plain forwarder unwind-floor cprof cprof-libunwind cprof-nopeak cprof-table heaptrack plain+fp cprof+fp cprof+fp-unwind
+VARIANTS=(plain forwarder unwind-floor cprof cprof-libunwind cprof-nopeak cprof-cas cprof-table heaptrack plain+fp cprof+fp cprof+fp-unwind
 	cprof+fp-1frame calls+instr cprof+instr-cct cprof+instr-nostack plain/10 massif plain/100 gperftools)
 divisor() {
 	case $1 in
@@ -99,6 +104,7 @@ label() {
 	cprof) echo "cprof (libcprof-malloc.so; cfi walk)" ;;
 	cprof-libunwind) echo "cprof, CPROF_UNWIND=libunwind" ;;
 	cprof-nopeak) echo "cprof without the peak's composition" ;;
+	cprof-cas) echo "cprof, rooms by lock cmpxchg (no rseq)" ;;
 	cprof-table) echo "cprof, CPROF_HEADERS=0 (table)" ;;
 	heaptrack) echo "heaptrack -o FILE" ;;
 	plain/*) echo "plain, N/$(divisor "$1")" ;;
@@ -132,6 +138,7 @@ run_variant() {
 	cprof-libunwind) "${t[@]}" env CPROF_OUTPUT="$dir/out" CPROF_UNWIND=libunwind LD_PRELOAD="$LIB" \
 		"$B/memheavy" "$steps" ;;
 	cprof-nopeak) "${t[@]}" env CPROF_OUTPUT="$dir/out" LD_PRELOAD="$LIB_NOPEAK" "$B/memheavy" "$steps" ;;
+	cprof-cas) "${t[@]}" env CPROF_OUTPUT="$dir/out" LD_PRELOAD="$LIB_CAS" "$B/memheavy" "$steps" ;;
 	cprof-table) "${t[@]}" env CPROF_OUTPUT="$dir/out" CPROF_HEADERS=0 LD_PRELOAD="$LIB" \
 		"$B/memheavy" "$steps" ;;
 	plain+fp) "${t[@]}" "$B/memheavy-fp" "$steps" ;;
@@ -299,6 +306,9 @@ diff_ns() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
 echo "the peak's composition (issue 13), with and without, same run: cprof $cprof ns a call,"
 echo "  without it $(slope_ns cprof-nopeak) ns: it adds $(diff_ns "$cprof" "$(slope_ns cprof-nopeak)") ns wall,"
 echo "  $(diff_ns "$(cpu_ns cprof)" "$(cpu_ns cprof-nopeak)") ns CPU ($(cpu_ns cprof) against $(cpu_ns cprof-nopeak))"
+echo "rooms by rseq against rooms by lock cmpxchg, same run: cprof $cprof ns a call, with CAS rooms"
+echo "  $(slope_ns cprof-cas) ns: rseq saves $(diff_ns "$(slope_ns cprof-cas)" "$cprof") ns wall," \
+	"$(diff_ns "$(cpu_ns cprof-cas)" "$(cpu_ns cprof)") ns CPU ($(cpu_ns cprof) against $(cpu_ns cprof-cas))"
 
 # ---- the shim's memory per live block ----
 # VmRSS read by the program itself while HOLD 32-byte blocks from 4 sites

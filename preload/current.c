@@ -28,7 +28,10 @@
  */
 #include "internal.h"
 
+#include <linux/membarrier.h>
 #include <stdint.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* Threads beyond this many take the shared add, every call. */
 #define CUR_SLOTS 256
@@ -101,25 +104,129 @@ static void raise_peak(int64_t total)
 		peak_moved();
 }
 
-/* Slot i's room back into counted (lock held). */
-static void fold(uint32_t i)
-{
-	int64_t left = atomic_exchange(&rooms[i].left, REVOKED);
+#ifdef ROOM_RSEQ
+/* glibc 2.35 and later: weak, so the shim still loads on an older one
+ * (whose threads have no rseq area: rooms take the CAS there). */
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
 
-	if (left == REVOKED)
-		return;
+static int membarrier(int cmd)
+{
+	return (int)syscall(SYS_membarrier, cmd, 0, 0);
+}
+
+/* This thread's rseq area is registered with the kernel: glibc does it
+ * at each thread's start, unless a tunable says not to or the kernel
+ * refuses (valgrind does). */
+static int thread_has_rseq(void)
+{
+	int32_t cpu_id;
+
+	__asm__ volatile("movl %%fs:4(%1), %0" : "=r"(cpu_id) : "r"(rt.rseq_offset));
+	return cpu_id >= 0;
+}
+#endif
+
+/* The kernel command a revoker needs (registered once per process, and
+ * again in a fork child): 1 if it is. */
+static int room_rseq_register(void)
+{
+#ifdef ROOM_RSEQ
+	int cmds = membarrier(MEMBARRIER_CMD_QUERY);
+
+	return cmds >= 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ) &&
+	       membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ) == 0;
+#else
+	return 0;
+#endif
+}
+
+void current_setup(void)
+{
+#ifdef ROOM_RSEQ
+	/* 20: the fields up to flags (2.40 and later give the feature size,
+	 * 2.35 to 2.39 the struct's 32; 0 when glibc registered none). */
+	if (&__rseq_size && &__rseq_offset && __rseq_size >= 20 && room_rseq_register()) {
+		rt.rseq_offset = (long)__rseq_offset;
+		rt.room_rseq = 1;
+	}
+#endif
+}
+
+/* Slot i's room into counted (lock held), left its last value. */
+static void fold_value(uint32_t i, int64_t left)
+{
 	/* counted first: counted + granted never drops below the total. */
 	atomic_fetch_add(&cur.counted, cur.grant[i] - left);
 	atomic_fetch_sub(&cur.granted, cur.grant[i]);
 	cur.grant[i] = 0;
 }
 
-/* Every room back: counted is then the exact total (lock held). */
-static void fold_all(void)
+/* This thread's own room back (lock held). Its room_commit cannot be
+ * halfway: a signal handler runs only after the kernel restarted it. */
+static void fold(uint32_t i)
 {
+	int64_t left = atomic_exchange(&rooms[i].left, REVOKED);
+
+	if (left != REVOKED)
+		fold_value(i, left);
+}
+
+#ifdef ROOM_RSEQ
+/*
+ * Other threads' rooms, taken with an exchange, may still get a store:
+ * an owner's room_commit that had loaded the room before the exchange
+ * commits after it. The membarrier restarts every sequence in flight;
+ * one that committed first shows as a value where REVOKED was, which
+ * is then the room's last value, and is taken again (until none shows).
+ * A sequence that starts after an exchange loads REVOKED and stores
+ * nothing.
+ */
+static void take_back_stale(int64_t *last, uint32_t mine)
+{
+	int again;
+
+	do {
+		membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ);
+		again = 0;
+		for (uint32_t i = 0; i < cur.used; i++) {
+			if (i == mine || last[i] == REVOKED)
+				continue;
+			int64_t left = atomic_exchange(&rooms[i].left, REVOKED);
+			if (left != REVOKED) {
+				last[i] = left;
+				again = 1;
+			}
+		}
+	} while (again);
+}
+#endif
+
+/* Every room back: counted is then the exact total (lock held).
+ * owners_alive: 0 in a fork child, whose other threads are gone. */
+static void fold_all(int owners_alive)
+{
+	int64_t last[CUR_SLOTS];
+	uint32_t mine = tls.cur_slot > 0 ? (uint32_t)tls.cur_slot - 1 : UINT32_MAX;
+	int others = 0;
+
+	for (uint32_t i = 0; i < cur.used; i++) {
+		last[i] = REVOKED;
+		if (atomic_load_explicit(&rooms[i].left, memory_order_relaxed) == REVOKED)
+			continue;
+		last[i] = atomic_exchange(&rooms[i].left, REVOKED);
+		others |= i != mine && last[i] != REVOKED;
+	}
+#ifdef ROOM_RSEQ
+	if (others && owners_alive && rt.room_rseq)
+		take_back_stale(last, mine);
+#else
+	(void)others;
+	(void)owners_alive;
+#endif
 	for (uint32_t i = 0; i < cur.used; i++)
-		if (atomic_load_explicit(&rooms[i].left, memory_order_relaxed) != REVOKED)
-			fold(i);
+		if (last[i] != REVOKED)
+			fold_value(i, last[i]);
 }
 
 /* The lock's work is done; any thread's counted + granted may still pass
@@ -131,7 +238,7 @@ static void settle_after(void)
 	       load(&cur.counted) + load(&cur.granted) > peak_now()) {
 		tls.cur_locked = 1;
 		cur_lock();
-		fold_all();
+		fold_all(1);
 		/* granted is 0: only a lock holder hands out rooms. */
 		raise_peak(load(&cur.counted));
 		cur_unlock();
@@ -155,6 +262,9 @@ static int my_slot(void)
 			continue;
 		}
 		cur.owned[i] = 1;
+#ifdef ROOM_RSEQ
+		tls.cur_rseq = rt.room_rseq && thread_has_rseq();
+#endif
 		tls.cur_slot = (int)i + 1;
 		tls.cur_room = &rooms[i].left;
 		return (int)i;
@@ -249,7 +359,7 @@ void current_reset_peak(void)
 		return;
 	tls.cur_locked = 1;
 	cur_lock();
-	fold_all();
+	fold_all(1);
 	int64_t total = load(&cur.counted);
 	atomic_store(&rt.peak_bytes, (uint64_t)(total > 0 ? total : 0));
 	peak_moved();
@@ -287,7 +397,13 @@ void current_fork_parent(void)
  * every room is folded back and the others' slots are free again. */
 void current_fork_child(void)
 {
-	fold_all();
+	fold_all(0);
+	/* A child's process may not inherit the registration: without it,
+	 * this thread (the only one) takes the CAS from now on. */
+	if (rt.room_rseq && !room_rseq_register()) {
+		rt.room_rseq = 0;
+		tls.cur_rseq = 0;
+	}
 	for (uint32_t i = 0; i < cur.used; i++)
 		cur.owned[i] = tls.cur_slot == (int)i + 1;
 	cur_unlock();

@@ -376,8 +376,8 @@ static void count_corrupt(void)
 
 /* Counts a block in or out; is_own: this thread entered the hook (else
  * it was inside the shim already: a signal handler in a hook, the helper). */
-HOOK_INLINE void account(const struct live_block *b, int is_free, int is_own,
-			 struct trace_ctr *line)
+HOOK_INLINE void account_trace(const struct live_block *b, int is_free, int is_own,
+			       struct trace_ctr *line)
 {
 	if (likely(is_own)) {
 		if (is_free)
@@ -387,6 +387,13 @@ HOOK_INLINE void account(const struct live_block *b, int is_free, int is_own,
 	} else {
 		traces_account_shared(b->trace, b->size, is_free);
 	}
+}
+
+/* The same, and the current total. */
+HOOK_INLINE void account(const struct live_block *b, int is_free, int is_own,
+			 struct trace_ctr *line)
+{
+	account_trace(b, is_free, is_own, line);
 	counters_add_current(is_free ? -b->size : b->size);
 }
 
@@ -588,9 +595,8 @@ HOOK_INLINE void *header_realloc(void *p, size_t size, const void *hook_fp)
 	int *errp = errno_ptr(), err = *errp;
 
 	if (r) {
-		/* Old block out first: the peak never counts both. */
 		if (had)
-			account(&old, 1, is_own, NULL);
+			account_trace(&old, 1, is_own, NULL);
 		else
 			count_corrupt();
 		if (is_own)	/* realloc frees p: a temporary if p was the latest */
@@ -601,7 +607,10 @@ HOOK_INLINE void *header_realloc(void *p, size_t size, const void *hook_fp)
 		struct trace_ctr *line = NULL;
 		now.trace = is_own ? capture(hook_fp, &line) : had ? old.trace : 0;
 		put_header((char *)r + HDR, size, now.trace);
-		account(&now, 0, is_own, line);
+		account_trace(&now, 0, is_own, line);
+		/* One change of the total, the new size less the old: the
+		 * peak never counts both blocks, as if the old left first. */
+		counters_add_current(now.size - (had ? old.size : 0));
 		r = (char *)r + HDR;
 		if (is_own)
 			temp_note_alloc(r, now.trace, line);

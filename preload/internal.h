@@ -17,6 +17,7 @@
 #include "../common/modmap.h"
 #include "../common/rtenv.h"
 #include "../instrument/instrument.h"	/* struct cprof_shadow_frame */
+#include "room_commit.h"
 
 #define HIDDEN __attribute__((visibility("hidden")))
 #define likely(x) __builtin_expect(!!(x), 1)
@@ -112,6 +113,7 @@ struct tls_state {
 	_Atomic int64_t *cur_room;
 	int cur_slot;
 	int cur_locked;
+	int cur_rseq;			/* the room is updated by room_commit */
 };
 extern __thread struct tls_state tls
 	__attribute__((visibility("hidden"), tls_model("initial-exec")));
@@ -147,6 +149,10 @@ struct mem_runtime {
 	uint32_t timeline_us;		/* CPROF_TIMELINE, 0 = off */
 	int headers;			/* blocks of malloc/calloc/realloc carry a header */
 	uint64_t secret;		/* per process: keys the headers' tags */
+	/* current_setup(): rooms may be updated by room_commit (membarrier's
+	 * rseq command is registered); glibc's __rseq_offset. */
+	int room_rseq;
+	long rseq_offset;
 	uintptr_t self_lo, self_hi;	/* our own code: frames skipped */
 	uint64_t start_unix_ns;
 	uint64_t start_mono_ns;
@@ -657,6 +663,8 @@ uint64_t current_bytes(void) HIDDEN;
 void current_reset_peak(void) HIDDEN;
 /* From the counter set's key destructor: the thread's room given back. */
 void current_thread_exit(void) HIDDEN;
+/* From configure(): whether rooms can be updated by room_commit. */
+void current_setup(void) HIDDEN;
 void current_fork_prepare(void) HIDDEN;
 void current_fork_parent(void) HIDDEN;
 void current_fork_child(void) HIDDEN;
@@ -668,6 +676,14 @@ static inline __attribute__((always_inline)) void counters_add_current(uint64_t 
 	_Atomic int64_t *room = tls.cur_room;
 
 	if (likely(room)) {
+#ifdef ROOM_RSEQ
+		if (likely(tls.cur_rseq)) {
+			if (likely(room_commit((int64_t *)room, (int64_t)delta, rt.rseq_offset)))
+				return;
+			current_add_shared((int64_t)delta);
+			return;
+		}
+#endif
 		int64_t left = atomic_load_explicit(room, memory_order_relaxed);
 		int64_t want = left - (int64_t)delta;
 

@@ -175,6 +175,7 @@ static void configure(void)
 	/* The shim's own range: its frames are cut off the top of a stack. */
 	traces_module_of((uintptr_t)&configure, &rt.self_lo, &rt.self_hi);
 	headers_setup();
+	current_setup();
 	if (live_init() < 0 || traces_init() < 0) {
 		rtenv_say("cannot map the allocation tables (memory profiling disabled)", NULL,
 			    NULL, NULL, NULL);

@@ -39,12 +39,17 @@
  *            blocks (and a forked child adds past that peak); each frees
  *            the next one's; one alone goes past the peak, then frees;
  *            all at once go past it; all free. Twice, with new threads.
+ *   race     4 threads malloc, realloc and free at once while one of
+ *            them resets the peak every 64 steps (every other thread's
+ *            room is taken back while its owner updates it); after all
+ *            is freed, main checks the current total to the byte
  */
 #define _GNU_SOURCE
 #include <cprof.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/membarrier.h>
 #include <malloc.h>
 #include <sched.h>
 #include <pthread.h>
@@ -54,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -356,6 +362,75 @@ static int rooms(void)
 	return 0;
 }
 
+/* ---- race ---- */
+
+#define RC_T 4		/* threads */
+#define RC_N 100000	/* steps each */
+#define RC_LIVE 64	/* blocks a thread keeps */
+static pthread_barrier_t rc_step;
+
+static void *rc_main(void *arg)
+{
+	long t = (long)arg;
+	unsigned rng = (unsigned)t * 2654435761u + 1;
+	unsigned char *live[RC_LIVE] = { 0 };
+
+	pthread_barrier_wait(&rc_step);	/* main has the base */
+	for (int k = 0; k < RC_N; k++) {
+		rng = rng * 1103515245u + 12345u;
+		unsigned i = (rng >> 8) % RC_LIVE;
+		size_t size = 16 + (rng >> 16) % 2000;
+		if (!live[i])
+			live[i] = malloc(size);
+		else if (rng & 1)
+			live[i] = realloc(live[i], size);
+		else {
+			free(live[i]);
+			live[i] = NULL;
+		}
+		if (!live[i] && (rng & 1))
+			check(0, "race: malloc or realloc failed");
+		if (t == 0 && k % 64 == 0)
+			cprof_reset_peak();
+	}
+	for (int i = 0; i < RC_LIVE; i++)
+		free(live[i]);
+	pthread_barrier_wait(&rc_step);	/* all freed */
+	pthread_barrier_wait(&rc_step);	/* checked */
+	return NULL;
+}
+
+static int race(void)
+{
+	pthread_t t[RC_T];
+	size_t base, now, peak;
+	char what[120];
+
+	pthread_barrier_init(&rc_step, NULL, RC_T + 1);
+	for (long i = 0; i < RC_T; i++)
+		pthread_create(&t[i], NULL, rc_main, (void *)i);
+	cprof_traced_memory(&base, &peak);
+	pthread_barrier_wait(&rc_step);
+	pthread_barrier_wait(&rc_step);
+	cprof_traced_memory(&now, &peak);
+	snprintf(what, sizeof(what), "race: current %zd bytes over the base after all is freed (want 0)",
+		 (ssize_t)(now - base));
+	check(now == base, what);
+	pthread_barrier_wait(&rc_step);
+	for (int i = 0; i < RC_T; i++)
+		pthread_join(t[i], NULL);
+	pthread_barrier_destroy(&rc_step);
+	/* The command fails with EPERM unless the process registered it,
+	 * which the shim does when its rooms use rseq. */
+	int cmds = (int)syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+	if (cmds >= 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ))
+		check(syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0,
+		      "race: membarrier's rseq command registered");
+	else
+		printf("skip race: the kernel has no membarrier rseq command\n");
+	return 0;
+}
+
 /* ---- signal ---- */
 
 #define SIG_N 3000
@@ -545,7 +620,7 @@ int main(int argc, char **argv)
 		{ "foreign", foreign }, { "aligned", aligned }, { "chain", chain },
 		{ "usable", usable }, { "xthread", xthread }, { "signal", signals },
 		{ "fork", forked }, { "corrupt", corrupt }, { "unshare", do_unshare },
-		{ "threads", threads }, { "rooms", rooms },
+		{ "threads", threads }, { "rooms", rooms }, { "race", race },
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -553,6 +628,6 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], modes[i].name))
 			return modes[i].fn() || failures ? 1 : 0;
 	fprintf(stderr, "usage: mem_engine foreign|aligned|chain|usable|xthread|signal|fork|corrupt|"
-		"unshare|threads|rooms\n");
+		"unshare|threads|rooms|race\n");
 	return 2;
 }
