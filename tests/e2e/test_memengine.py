@@ -4,10 +4,11 @@ The memory engine's edge cases (tests/progs/mem_engine.c) under the
 malloc shim, with in-band headers (the default) and with CPROF_HEADERS=0
 (the live table only), each figure exact: foreign blocks from
 __libc_malloc freed and realloc'ed through the shim, the aligned family,
-realloc chains with their contents checked, malloc_usable_size, frees
-across threads and from a signal handler, current and peak between the
-phases of 16 threads, a forked child freeing its parent's blocks,
-overwritten headers, and unshare(CLONE_NEWUSER).
+realloc chains with their contents checked, malloc_usable_size, calloc's
+zeroes, frees across threads and from a signal handler, current and peak
+between the phases of 16 threads, the current total while rooms are taken
+back from threads updating them, a forked child freeing its parent's
+blocks, overwritten headers, and unshare(CLONE_NEWUSER).
 Env: O=build dir (default build). Exit 0 when every check passes.
 """
 import json
@@ -146,6 +147,14 @@ def rooms():
         r = Run("rooms", env)
         oks = [l for l in r.stdout.splitlines() if l.startswith("ok ")]
         eq(len(oks), 18, name + ": checks passed (9 a generation, the forked child's included)")
+
+
+def zeroed():
+    """calloc's blocks are zero to the last byte, each likely a block just
+    freed dirty (the shim's calloc asks for 16 bytes more, as its malloc)."""
+    for name, env in MODES:
+        eq([l for l in Run("zeroed", env).stdout.splitlines() if l.startswith("ok ")],
+           ["ok zeroed: every calloc'd byte is 0"], name)
 
 
 def race():
@@ -412,7 +421,7 @@ def cfi_walk():
                    "stacks left to libunwind (libunwind, cfi, auto), " + what)
 
 
-for fn in (foreign, aligned, chain, usable, xthread, rooms, race, signal_frees, fork_frees, corrupt,
+for fn in (foreign, aligned, chain, usable, zeroed, xthread, rooms, race, signal_frees, fork_frees, corrupt,
            unshare, helper_threads, cct_tracebacks, cct_reuse, cfi_walk):
     c.case(fn.__name__, fn)
 subprocess.run(["rm", "-rf", TMP])

@@ -16,6 +16,9 @@
  *            realloc(p, 0); snapshot "zero"
  *   usable   malloc_usable_size of malloc(n), n = 0..1024, printed (the
  *            same with and without the shim), each writable to the end
+ *   zeroed   calloc(n, 1) and calloc(n / 8, 8), n = 1..2100, each right
+ *            after a dirty malloc(n) was freed (so that it likely gets
+ *            that block back), zero to the last byte
  *   xthread  two threads, each freeing the other's 20000 blocks
  *            (SITE_XT_A, SITE_XT_B); snapshot "xthread"
  *   signal   a 50 us timer's handler frees blocks (SITE_SIG) while the
@@ -362,6 +365,35 @@ static int rooms(void)
 	return 0;
 }
 
+/* ---- zeroed ---- */
+
+static int zeroed(void)
+{
+	int bad = 0;
+
+	for (size_t n = 1; n <= 2100; n++) {
+		for (int shape = 0; shape < 2; shape++) {
+			size_t count = shape ? n / 8 : n, each = shape ? 8 : 1;
+			if (!count)
+				continue;
+			unsigned char *dirty = malloc(count * each);
+			if (!dirty)
+				return 1;
+			memset(dirty, 0xa5, count * each);
+			__asm__ volatile("" : : "r"(dirty) : "memory");	/* not elided */
+			free(dirty);
+			unsigned char *p = calloc(count, each);
+			if (!p)
+				return 1;
+			for (size_t i = 0; i < count * each; i++)
+				bad += p[i] != 0;
+			free(p);
+		}
+	}
+	check(bad == 0, "zeroed: every calloc'd byte is 0");
+	return 0;
+}
+
 /* ---- race ---- */
 
 #define RC_T 4		/* threads */
@@ -620,7 +652,7 @@ int main(int argc, char **argv)
 		{ "foreign", foreign }, { "aligned", aligned }, { "chain", chain },
 		{ "usable", usable }, { "xthread", xthread }, { "signal", signals },
 		{ "fork", forked }, { "corrupt", corrupt }, { "unshare", do_unshare },
-		{ "threads", threads }, { "rooms", rooms }, { "race", race },
+		{ "threads", threads }, { "rooms", rooms }, { "race", race }, { "zeroed", zeroed },
 	};
 
 	setvbuf(stdout, NULL, _IONBF, 0);
@@ -628,6 +660,6 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], modes[i].name))
 			return modes[i].fn() || failures ? 1 : 0;
 	fprintf(stderr, "usage: mem_engine foreign|aligned|chain|usable|xthread|signal|fork|corrupt|"
-		"unshare|threads|rooms|race\n");
+		"unshare|threads|rooms|race|zeroed\n");
 	return 2;
 }
