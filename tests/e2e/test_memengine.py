@@ -273,14 +273,16 @@ def cct_line(marker, src=CCT_SRC):
     raise AssertionError("no %r in %s" % (marker, src))
 
 
-def cct_run(unwind, preload, frames="16", name="mem_cct", env=None, compiler="gcc", info=None):
+def cct_run(unwind, preload, frames="16", name="mem_cct", env=None, compiler="gcc", info=None,
+            exe=None):
     """mem_cct's exit snapshot: [(size, count, traceback)], each frame
     (file, line, function, inlined), innermost first; and its stderr.
-    info: a dict that gets the snapshot's own fields."""
+    info: a dict that gets the snapshot's own fields; exe: another build
+    of it to run."""
     d = tempfile.mkdtemp(prefix="cct-", dir=TMP)
     e = dict(os.environ, LD_PRELOAD=preload, CPROF_OUTPUT=d, CPROF_UNWIND=unwind,
              CPROF_FRAMES=frames, **(env or {}))
-    p = subprocess.run([prog(name, compiler)], env=e, capture_output=True, text=True,
+    p = subprocess.run([exe or prog(name, compiler)], env=e, capture_output=True, text=True,
                        timeout=TIMEOUT)
     eq((p.returncode, p.stdout), (0, "done\n"), "%s under CPROF_UNWIND=%s" % (name, unwind))
     snaps = [f for f in os.listdir(d) if f.endswith(".snap")]
@@ -366,6 +368,29 @@ def cct_tracebacks():
 REUSE_SRC = "tests/progs/mem_cct_reuse.c"
 
 
+def reuse_fr(fn, marker):
+    return (REUSE_SRC, cct_line(marker, REUSE_SRC), fn, False)
+
+
+REUSE_CHAIN = (reuse_fr("leaf", "SITE_LEAF"), reuse_fr("mid", "CALL_LEAF"))
+# mem_cct_reuse's sites by bytes: (blocks, the innermost frames).
+CCT_REUSE_WANT = {
+    500: (5, REUSE_CHAIN + (reuse_fr("via", "CALL_MID"), reuse_fr("main", "CALL_VIA_A"))),
+    1000: (5, REUSE_CHAIN + (reuse_fr("via", "CALL_MID"), reuse_fr("main", "CALL_VIA_B"))),
+    1250: (5, REUSE_CHAIN + (reuse_fr("via_other", "CALL_MID_OTHER"),
+                             reuse_fr("main", "CALL_VIA_OTHER"))),
+    2005: (5, (reuse_fr("inner", "SITE_INNER"), reuse_fr("outer", "CALL_INNER"),
+               reuse_fr("main", "CALL_OUTER_A"))),
+    2050: (5, (reuse_fr("outer", "SITE_OUTER"), reuse_fr("main", "CALL_OUTER_B"))),
+    2055: (5, (reuse_fr("inner", "SITE_INNER"), reuse_fr("outer", "CALL_INNER"),
+               reuse_fr("main", "CALL_OUTER_B"))),
+    1600: (5, (reuse_fr("maybe_jump", "SITE_JUMP"), reuse_fr("jumps", "CALL_JUMP_A"),
+              reuse_fr("main", "CALL_JUMPS"))),
+    1650: (5, (reuse_fr("maybe_jump", "SITE_JUMP"), reuse_fr("jumps", "CALL_JUMP_B"),
+              reuse_fr("main", "CALL_JUMPS"))),
+}
+
+
 def cct_reuse():
     """cct's kept stacks are never another stack's: the same functions at
     the same depths called again from other lines (one differing call
@@ -377,24 +402,7 @@ def cct_reuse():
     by the site's bytes: five blocks of 100, 200, 250, 401, 410, 411, 320
     and 330."""
     both = LIB + ":" + INSTRUMENT
-
-    def fr(fn, marker):
-        return (REUSE_SRC, cct_line(marker, REUSE_SRC), fn, False)
-    chain = (fr("leaf", "SITE_LEAF"), fr("mid", "CALL_LEAF"))
-    want = {
-        500: (5, chain + (fr("via", "CALL_MID"), fr("main", "CALL_VIA_A"))),
-        1000: (5, chain + (fr("via", "CALL_MID"), fr("main", "CALL_VIA_B"))),
-        1250: (5, chain + (fr("via_other", "CALL_MID_OTHER"), fr("main", "CALL_VIA_OTHER"))),
-        2005: (5, (fr("inner", "SITE_INNER"), fr("outer", "CALL_INNER"),
-                   fr("main", "CALL_OUTER_A"))),
-        2050: (5, (fr("outer", "SITE_OUTER"), fr("main", "CALL_OUTER_B"))),
-        2055: (5, (fr("inner", "SITE_INNER"), fr("outer", "CALL_INNER"),
-                   fr("main", "CALL_OUTER_B"))),
-        1600: (5, (fr("maybe_jump", "SITE_JUMP"), fr("jumps", "CALL_JUMP_A"),
-                  fr("main", "CALL_JUMPS"))),
-        1650: (5, (fr("maybe_jump", "SITE_JUMP"), fr("jumps", "CALL_JUMP_B"),
-                  fr("main", "CALL_JUMPS"))),
-    }
+    want = CCT_REUSE_WANT
     unw = {size: (n, tb) for size, n, tb in cct_run("libunwind", both, name="mem_cct_reuse")[0]}
     for size, (n, tb) in want.items():
         eq((unw[size][0], unw[size][1][:len(tb)]), (n, tb), "libunwind, %d-byte site" % size)
@@ -403,6 +411,23 @@ def cct_reuse():
         eq(err, "", "stderr under cct %r" % env)
         got = {size: (n, tb) for size, n, tb in cct if size in want}
         eq(got, want, "cct tracebacks %r" % env)
+
+
+def fp_reuse():
+    """CPROF_UNWIND=fp on mem_cct_reuse built with frame pointers: the same
+    functions at the same depths, in turn called from other lines (frames
+    at the same addresses with other return addresses), each site's
+    traceback the one the program's lines give. (A walk that reused the
+    thread's last walk above a frame it reached again, checking the words
+    it had read, failed this when it skipped the return addresses.)"""
+    exe = os.path.join(TMP, "mem_cct_reuse-fp")
+    subprocess.run(["cc", "-std=gnu11", "-g", "-O2", "-fno-inline", "-fno-ipa-icf",
+                    "-fno-omit-frame-pointer", "-fno-optimize-sibling-calls", "-o", exe, REUSE_SRC],
+                   cwd=ROOT, check=True, timeout=TIMEOUT)
+    got = {size: (n, tb[:len(CCT_REUSE_WANT[size][1])])
+           for size, n, tb in cct_run("fp", LIB, name="mem_cct_reuse", exe=exe)[0]
+           if size in CCT_REUSE_WANT}
+    eq(got, CCT_REUSE_WANT, "fp tracebacks")
 
 
 def cfi_walk():
@@ -434,7 +459,7 @@ def cfi_walk():
 
 
 for fn in (foreign, aligned, chain, usable, zeroed, xthread, rooms, race, signal_frees, fork_frees, corrupt,
-           unshare, helper_threads, cct_tracebacks, cct_reuse, cfi_walk):
+           unshare, helper_threads, cct_tracebacks, cct_reuse, fp_reuse, cfi_walk):
     c.case(fn.__name__, fn)
 subprocess.run(["rm", "-rf", TMP])
 c.done()
