@@ -16,9 +16,11 @@
  * counted holds every change made outside a room, and each room's use
  * once it is folded back; granted is the sum of the rooms handed out.
  * An allocation takes from the thread's room and a free gives to it, a
- * compare-and-swap on the thread's own line. Without a room, or with too
- * little, the change goes straight into counted (the one shared add, as
- * before rooms). If counted + granted then passes the peak, every room is
+ * compare-and-swap on the thread's own line, or a plain store inside a
+ * restartable sequence (room_commit.h) for a room that lives long
+ * enough to pay for the membarrier that taking it back costs. Without a
+ * room, or with too little, the change goes straight into counted (the
+ * one shared add, as before rooms). If counted + granted then passes the peak, every room is
  * taken back (an exchange with REVOKED, which its owner's next call sees)
  * and counted is the exact total again. Near the peak, no room is handed
  * out and every call takes the shared add, as before rooms.
