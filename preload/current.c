@@ -20,9 +20,9 @@
  * restartable sequence (room_commit.h) for a room that lives long
  * enough to pay for the membarrier that taking it back costs. Without a
  * room, or with too little, the change goes straight into counted (the
- * one shared add, as before rooms). If counted + granted then passes the peak, every room is
- * taken back (an exchange with REVOKED, which its owner's next call sees)
- * and counted is the exact total again. Near the peak, no room is handed
+ * one shared add, as before rooms). If counted + granted then passes
+ * the peak, every room is taken back (an exchange with REVOKED, which
+ * its owner's next call sees) and counted is the exact total again. Near the peak, no room is handed
  * out and every call takes the shared add, as before rooms.
  *
  * Hand-written: no library offers a counter whose maximum is exact over a

@@ -670,7 +670,8 @@ void current_fork_parent(void) HIDDEN;
 void current_fork_child(void) HIDDEN;
 
 /* Adds delta (two's complement) to the current total; keeps the peak.
- * The fast path: from this thread's room, a CAS on its own line. */
+ * The fast path: from this thread's room, by rseq or a CAS on its own
+ * line (current.c). */
 static inline __attribute__((always_inline)) void counters_add_current(uint64_t delta)
 {
 	_Atomic int64_t *room = tls.cur_room;
@@ -680,18 +681,17 @@ static inline __attribute__((always_inline)) void counters_add_current(uint64_t 
 		if (likely(tls.cur_rseq)) {
 			if (likely(room_commit((int64_t *)room, (int64_t)delta, rt.rseq_offset)))
 				return;
-			current_add_shared((int64_t)delta);
-			return;
-		}
+		} else
 #endif
-		int64_t left = atomic_load_explicit(room, memory_order_relaxed);
-		int64_t want = left - (int64_t)delta;
+		{
+			int64_t left = atomic_load_explicit(room, memory_order_relaxed);
+			int64_t want = left - (int64_t)delta;
 
-		if (likely((left | want) >= 0) &&
-		    likely(atomic_compare_exchange_strong_explicit(room, &left, want,
-								   memory_order_relaxed,
-								   memory_order_relaxed)))
-			return;
+			if (likely((left | want) >= 0) &&
+			    likely(atomic_compare_exchange_strong_explicit(
+				    room, &left, want, memory_order_relaxed, memory_order_relaxed)))
+				return;
+		}
 	}
 	current_add_shared((int64_t)delta);
 }
