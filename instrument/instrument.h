@@ -78,8 +78,11 @@ int cprof_rt_shadow_node_start(void);
 /* The innermost open call's node (a number for its chain of functions,
  * this thread's only) in *node, and 1 when that chain was called from
  * each node's first call site, so that the node alone names every call's
- * function and return address; 0 when not, -1 as above. Same guarantees
- * as cprof_rt_shadow_stack. */
-int cprof_rt_shadow_node(unsigned *node);
+ * function and return address; 0 when not, -1 as above; -2 when the
+ * innermost open call's CFA is not above hook_cfa (the CFA of the
+ * caller's hook, which such a call must have made or called into): a
+ * longjmp left it behind, no hook has run since, and the stack must be
+ * unwound. Same guarantees as cprof_rt_shadow_stack. */
+int cprof_rt_shadow_node(unsigned *node, uintptr_t hook_cfa);
 
 #endif

@@ -173,12 +173,15 @@ __attribute__((visibility("default"))) int cprof_rt_shadow_node_start(void)
  * on the thread itself, outside its hooks; a signal handler meanwhile
  * pushes and pops calls only above the depth being checked.
  */
-__attribute__((visibility("default"))) int cprof_rt_shadow_node(unsigned *node)
+__attribute__((visibility("default"))) int cprof_rt_shadow_node(unsigned *node,
+									uintptr_t hook_cfa)
 {
 	struct thread_data *td = threads_self;
 
 	if (!td || td->busy || td->overflow || !td->depth)
 		return -1;
+	if (td->stack[td->depth - 1].cfa <= hook_cfa)
+		return -2;
 	if (!td->node_site)
 		return 0;
 	uint32_t depth = td->depth, from = td->canon_upto, d;

@@ -193,7 +193,11 @@ HOOK_INLINE int cct_trace_walk(shadow_fn sf, uint64_t *buf, int max, const void 
  * function and return address, and the trace is a function of (node,
  * hook's return address, load generation). The first time, the walk
  * makes it; then it is kept under that key. memheavy reopens its 14
- * calls every step, which the walk reads anew each time.
+ * calls every step, which the walk reads anew each time. An innermost
+ * call whose CFA is not above the hook's was left by a longjmp with no
+ * hook since: neither the node nor the shadow stack can be trusted, and
+ * the stack is unwound (mem_cct_reuse's far_b, whose return address was
+ * still in its slot, gave its dead caller to the next allocation).
  */
 HOOK_INLINE int cct_trace(shadow_fn sf, uint64_t *buf, int max, const void *hook_fp, uint32_t *id,
 			  struct trace_ctr **line)
@@ -203,15 +207,21 @@ HOOK_INLINE int cct_trace(shadow_fn sf, uint64_t *buf, int max, const void *hook
 	uint64_t ret = ((const uint64_t *)hook_fp)[1];
 	/* Read before the walk interns: as cct_trace_walk. */
 	uint32_t gen = atomic_load_explicit(&modmap_generation, memory_order_relaxed);
+	shadow_node_fn node_fn = atomic_load_explicit(&traces_shadow_node_fn, memory_order_relaxed);
 	unsigned node;
 
 	if (likely(c) && unlikely(!c->sites_noted))
 		c->sites_noted = cct_note_sites();
-	if (likely(c) && c->sites_noted > 0 &&
-	    atomic_load_explicit(&traces_shadow_node_fn, memory_order_relaxed)(&node) == 1) {
-		t = cct_trace_slot(c->by_node, CCT_NODE_TRACE_BITS, node, ret);
-		if (likely(cct_trace_found(t, node, ret, gen, id, line)))
-			return 1;
+	if (likely(node_fn)) {
+		/* The hook's CFA (this file keeps frame pointers). */
+		int vouched = node_fn(&node, (uintptr_t)hook_fp + 16);
+		if (vouched == -2)
+			return 0;	/* a call a longjmp left behind: unwind */
+		if (vouched == 1 && likely(c) && c->sites_noted > 0) {
+			t = cct_trace_slot(c->by_node, CCT_NODE_TRACE_BITS, node, ret);
+			if (likely(cct_trace_found(t, node, ret, gen, id, line)))
+				return 1;
+		}
 	}
 	if (!cct_trace_walk(sf, buf, max, hook_fp, id, line))
 		return 0;

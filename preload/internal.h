@@ -280,7 +280,7 @@ typedef int (*shadow_fresh_fn)(const struct cprof_shadow_known *, int,
 extern shadow_fresh_fn _Atomic traces_shadow_fresh_fn HIDDEN;
 /* And its cprof_rt_shadow_node and cprof_rt_shadow_node_start, set with
  * fresh (NULL with it). */
-typedef int (*shadow_node_fn)(unsigned *);
+typedef int (*shadow_node_fn)(unsigned *, uintptr_t);
 typedef int (*shadow_node_start_fn)(void);
 extern shadow_node_fn _Atomic traces_shadow_node_fn HIDDEN;
 extern shadow_node_start_fn _Atomic traces_shadow_node_start_fn HIDDEN;

@@ -4,7 +4,9 @@
  * different lines (only the outermost call differs); a call that
  * allocates itself before calling what it called from another line
  * before; and a longjmp that leaves a call behind on the shadow stack
- * and a new call of the same function at its depth from another line.
+ * and a new call of the same function at its depth from another line;
+ * a longjmp over two calls, then an allocation from a function without
+ * hooks, so that no hook runs between the jump and the allocation.
  * Each size is one site and one stack; every block stays live until
  * exit. Prints "done".
  */
@@ -76,6 +78,67 @@ __attribute__((noinline)) static void jumps(void)
 	}
 }
 
+static jmp_buf jump2;
+
+__attribute__((noinline)) static void deep_jump(void)
+{
+	longjmp(jump2, 1);
+}
+
+__attribute__((noinline)) static void over_two(void)
+{
+	deep_jump();
+}
+
+/* No hooks: its malloc is the first hook after the jump, while the two
+ * calls jumped over are still on the shadow stack. */
+__attribute__((noinline, no_instrument_function)) static void *plain_alloc(int size)
+{
+	void *volatile p = malloc(size); /* SITE_PLAIN */
+	return p;	/* not a tail call: its frame stays */
+}
+
+__attribute__((noinline)) static void jumps_over(void)
+{
+	for (int i = 0; i < 5; i++) {
+		if (!setjmp(jump2))
+			over_two();
+		else
+			keep(plain_alloc(340)); /* CALL_PLAIN_ALLOC */
+	}
+}
+
+static jmp_buf jump3;
+
+/* Allocates (so that this chain is checked, for the stacks made here),
+ * then jumps back over two calls. */
+__attribute__((noinline)) static void far_b(void)
+{
+	keep(malloc(360)); /* SITE_FAR_B */
+	longjmp(jump3, 1);
+}
+
+/* A large frame: far_b's lies below what the hooks of the allocation
+ * after the jump write, so its return address is still in its slot. */
+__attribute__((noinline)) static void far_a(void)
+{
+	volatile char pad[4096];
+
+	pad[0] = 0;
+	far_b(); /* CALL_FAR_B */
+	pad[1] = pad[0];
+}
+
+__attribute__((noinline)) static void jumps_far(void)
+{
+	for (int i = 0; i < 5; i++) {
+		if (!setjmp(jump3))
+			far_a(); /* CALL_FAR_A */
+		else
+			keep(plain_alloc(370)); /* CALL_PLAIN_ALLOC_FAR */
+	}
+}
+
 int main(void)
 {
 	for (int i = 0; i < 5; i++) {
@@ -88,6 +151,8 @@ int main(void)
 		outer(410, 1); /* CALL_OUTER_B */
 	}
 	jumps(); /* CALL_JUMPS */
+	jumps_over(); /* CALL_JUMPS_OVER */
+	jumps_far(); /* CALL_JUMPS_FAR */
 	puts("done");
 	return 0;
 }

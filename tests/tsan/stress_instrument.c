@@ -13,6 +13,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,7 +34,7 @@ static _Atomic long sink;
 
 /* instrument/shadow.c, linked in. */
 int cprof_rt_shadow_node_start(void);
-int cprof_rt_shadow_node(unsigned *node);
+int cprof_rt_shadow_node(unsigned *node, uintptr_t hook_cfa);
 static _Thread_local int noting;	/* this thread's call sites are noted */
 static _Atomic long node_first, node_other, node_wrong;
 
@@ -44,7 +45,8 @@ __attribute__((noinline)) static void leaf(long i, int second_site)
 	atomic_fetch_add_explicit(&sink, i, memory_order_relaxed);
 	if (noting) {
 		unsigned node;
-		if (cprof_rt_shadow_node(&node) != !second_site)
+		/* Asked from leaf's own frame, below its CFA. */
+		if (cprof_rt_shadow_node(&node, (uintptr_t)__builtin_frame_address(0)) != !second_site)
 			atomic_fetch_add(&node_wrong, 1);
 		else
 			atomic_fetch_add(second_site ? &node_other : &node_first, 1);
