@@ -307,13 +307,17 @@ echo "  CPU ns a call: cprof $(cpu_ns cprof), libunwind $(cpu_ns cprof-libunwind
 echo "  heaptrack $(cpu_ns heaptrack), table $(cpu_ns cprof-table); fp build: cfi $(cpu_ns cprof+fp), fp 16 frames $(cpu_ns cprof+fp-unwind),"
 echo "  fp 1 frame $(cpu_ns cprof+fp-1frame); cct $(cpu_ns cprof+instr-cct), no stack $(cpu_ns cprof+instr-nostack);"
 echo "  load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
-diff_ns() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
-echo "the peak's composition (issue 13), with and without, same run: cprof $cprof ns a call,"
-echo "  without it $(slope_ns cprof-nopeak) ns: it adds $(diff_ns "$cprof" "$(slope_ns cprof-nopeak)") ns wall,"
-echo "  $(diff_ns "$(cpu_ns cprof)" "$(cpu_ns cprof-nopeak)") ns CPU ($(cpu_ns cprof) against $(cpu_ns cprof-nopeak))"
-echo "rooms by rseq against rooms by lock cmpxchg, same run: cprof $cprof ns a call, with CAS rooms"
-echo "  $(slope_ns cprof-cas) ns: rseq saves $(diff_ns "$(slope_ns cprof-cas)" "$cprof") ns wall," \
-	"$(diff_ns "$(cpu_ns cprof-cas)" "$(cpu_ns cprof)") ns CPU ($(cpu_ns cprof) against $(cpu_ns cprof-cas))"
+# paired_ns A B: the median over the rounds of A's figure less B's in
+# the same round (wall ns a call), and the smallest and largest.
+paired_ns() {
+	paste <(per_round "$1") <(per_round "$2") | awk '{ print $1 - $2 }' | sort -g |
+		awk '{ v[NR] = $1 } END { printf "%.2f ns a call (rounds: %.2f to %.2f)",
+			NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR] }'
+}
+echo "the peak's composition (issue 13): cprof $cprof ns a call, without it $(slope_ns cprof-nopeak) ns;"
+echo "  paired by round, it adds $(paired_ns cprof cprof-nopeak)"
+echo "rooms by rseq against rooms by lock cmpxchg: cprof $cprof ns a call, with CAS rooms"
+echo "  $(slope_ns cprof-cas) ns; paired by round, rseq saves $(paired_ns cprof-cas cprof)"
 
 # ---- the shim's memory per live block ----
 # VmRSS read by the program itself while HOLD 32-byte blocks from 4 sites
