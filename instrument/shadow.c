@@ -167,11 +167,13 @@ __attribute__((visibility("default"))) int cprof_rt_shadow_node_start(void)
  * The innermost open call's node in *node, and 1 when it and every call
  * below it were made from their nodes' first call sites; 0 when not (or
  * not asked for), -1 when the stack cannot be read now (as
- * cprof_rt_shadow_stack). Each call's return address must be in its slot
- * below its CFA, as cprof_rt_shadow_stack checks of every call it reads.
- * Writes the thread's canon_upto and a node's first site on first sight:
- * on the thread itself, outside its hooks; a signal handler meanwhile
- * pushes and pops calls only above the depth being checked.
+ * cprof_rt_shadow_stack), -2 when the innermost call's CFA is not above
+ * hook_cfa (left by a longjmp: see instrument.h). Each call's return
+ * address must be in its slot below its CFA, as cprof_rt_shadow_stack
+ * checks of every call it reads. Writes the thread's canon_upto and a
+ * node's first site on first sight: on the thread itself, outside its
+ * hooks; a signal handler meanwhile pushes and pops calls only above the
+ * depth being checked.
  */
 __attribute__((visibility("default"))) int cprof_rt_shadow_node(unsigned *node,
 									uintptr_t hook_cfa)

@@ -9,8 +9,8 @@
  *
  * Why by hand: the lock cmpxchg it replaces drew half of the hooks'
  * perf samples on bench/memheavy; without it a call was 1.5 to 2.7 ns
- * cheaper (medians of 11 to 21 paired rounds, default, fp and cct
- * modes). No library gives a single-owner counter another thread can
+ * cheaper in paired rounds on a quiet machine (medians of 11 to 21,
+ * default, fp and cct modes; bench/mem.sh prints it each run). No library gives a single-owner counter another thread can
  * revoke; librseq would help write one, but Debian 12 does not package
  * it. current.c hands out rseq rooms only where they pay (see there).
  *
