@@ -17,8 +17,8 @@
  *   usable   malloc_usable_size of malloc(n), n = 0..1024, printed (the
  *            same with and without the shim), each writable to the end
  *   zeroed   calloc(n, 1) and calloc(n / 8, 8), n = 1..2100, each right
- *            after a dirty malloc(n) was freed (so that it likely gets
- *            that block back), zero to the last byte
+ *            after a dirty malloc(n) was freed (so that it may get that
+ *            block back), zero to the last byte
  *   xthread  two threads, each freeing the other's 20000 blocks
  *            (SITE_XT_A, SITE_XT_B); snapshot "xthread"
  *   signal   a 50 us timer's handler frees blocks (SITE_SIG) while the
@@ -409,21 +409,22 @@ static void *rc_main(void *arg)
 
 	pthread_barrier_wait(&rc_step);	/* main has the base */
 	for (int k = 0; k < RC_N; k++) {
+		if (t == 0 && k % 64 == 0)
+			cprof_reset_peak();
 		rng = rng * 1103515245u + 12345u;
 		unsigned i = (rng >> 8) % RC_LIVE;
 		size_t size = 16 + (rng >> 16) % 2000;
-		if (!live[i])
-			live[i] = malloc(size);
-		else if (rng & 1)
-			live[i] = realloc(live[i], size);
-		else {
+		if (live[i] && (rng >> 27 & 1)) {
 			free(live[i]);
 			live[i] = NULL;
+			continue;
 		}
-		if (!live[i] && (rng & 1))
+		void *q = live[i] ? realloc(live[i], size) : malloc(size);
+		if (!q) {
 			check(0, "race: malloc or realloc failed");
-		if (t == 0 && k % 64 == 0)
-			cprof_reset_peak();
+			continue;
+		}
+		live[i] = q;
 	}
 	for (int i = 0; i < RC_LIVE; i++)
 		free(live[i]);
