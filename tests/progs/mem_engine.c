@@ -396,6 +396,21 @@ static int zeroed(void)
 
 /* ---- race ---- */
 
+/* glibc (2.35 and later) registered this thread's rseq area: not under
+ * valgrind, nor with GLIBC_TUNABLES=glibc.pthread.rseq=0. */
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
+static int has_rseq(void)
+{
+	uintptr_t tp;
+
+	if (!&__rseq_size || !&__rseq_offset || __rseq_size < 20)
+		return 0;
+	__asm__("movq %%fs:0, %0" : "=r"(tp));	/* the thread pointer */
+	return *(volatile int32_t *)(tp + (uintptr_t)__rseq_offset + 4) >= 0;	/* cpu_id */
+}
+
 #define RC_T 4		/* threads */
 #define RC_N 100000	/* steps each */
 #define RC_LIVE 64	/* blocks a thread keeps */
@@ -454,13 +469,15 @@ static int race(void)
 		pthread_join(t[i], NULL);
 	pthread_barrier_destroy(&rc_step);
 	/* The command fails with EPERM unless the process registered it,
-	 * which the shim does when its rooms use rseq. */
+	 * which the shim does when its rooms can use rseq. */
 	int cmds = (int)syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-	if (cmds >= 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ))
+	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ))
+		printf("skip race: the kernel has no membarrier rseq command\n");
+	else if (!has_rseq())
+		printf("skip race: glibc registered no rseq area\n");
+	else
 		check(syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0,
 		      "race: membarrier's rseq command registered");
-	else
-		printf("skip race: the kernel has no membarrier rseq command\n");
 	return 0;
 }
 
