@@ -166,8 +166,6 @@ extern _Atomic uint64_t threads_lost_calls HIDDEN;
 extern __thread struct thread_data *threads_self
 	__attribute__((visibility("hidden"), tls_model("initial-exec")));
 
-/* node_site[0]'s: no return address is all ones. */
-#define NO_SITE UINT64_MAX
 
 /* hooks.c: the hot path. */
 /* Closes every open frame of td as if they returned now. */

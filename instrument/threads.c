@@ -124,7 +124,6 @@ int threads_map_sites(struct thread_data *td)
 
 	if (!site)
 		return -1;
-	site[0] = NO_SITE;	/* the root's: no call is made from it */
 	td->node_site_room = room;
 	td->canon_upto = 0;
 	/* Published last: a signal handler's check may use it at once. */
