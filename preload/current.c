@@ -31,6 +31,7 @@
 #include "internal.h"
 
 #include <linux/membarrier.h>
+#include <sched.h>
 #include <stdint.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -63,6 +64,9 @@ static struct {
 	uint8_t by_rseq[CUR_SLOTS];
 	uint8_t next_cas[CUR_SLOTS];
 	uint64_t since_ns[CUR_SLOTS];
+	/* fold_all's: each room's last value as taken back (REVOKED: none).
+	 * Here, not on the stack: fold_all may run in a signal handler. */
+	int64_t last[CUR_SLOTS];
 } cur = { .lock = ATOMIC_FLAG_INIT };
 
 /*
@@ -79,10 +83,17 @@ static struct {
 #endif
 static const uint64_t rseq_room_min_ns = RSEQ_ROOM_MIN_NS;
 
+/* As live.c's shard locks: the holder may be preempted (it may even be
+ * in a membarrier), so a waiter yields after a short spin. */
 static void cur_lock(void)
 {
-	while (atomic_flag_test_and_set_explicit(&cur.lock, memory_order_acquire))
-		__builtin_ia32_pause();
+	for (int spins = 0; atomic_flag_test_and_set_explicit(&cur.lock, memory_order_acquire);
+	     spins++) {
+		if (spins < 64)
+			__builtin_ia32_pause();
+		else
+			sched_yield();
+	}
 }
 
 static int cur_trylock(void)
@@ -204,7 +215,7 @@ static void fold(uint32_t i)
  * A sequence that starts after an exchange loads REVOKED and stores
  * nothing.
  */
-static void take_back_stale(int64_t *last, uint32_t mine)
+static void take_back_stale(uint32_t mine)
 {
 	int again;
 
@@ -212,11 +223,11 @@ static void take_back_stale(int64_t *last, uint32_t mine)
 		membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ);
 		again = 0;
 		for (uint32_t i = 0; i < cur.used; i++) {
-			if (i == mine || last[i] == REVOKED)
+			if (i == mine || cur.last[i] == REVOKED)
 				continue;
 			int64_t left = atomic_exchange(&rooms[i].left, REVOKED);
 			if (left != REVOKED) {
-				last[i] = left;
+				cur.last[i] = left;
 				again = 1;
 			}
 		}
@@ -228,7 +239,7 @@ static void take_back_stale(int64_t *last, uint32_t mine)
  * owners_alive: 0 in a fork child, whose other threads are gone. */
 static void fold_all(int owners_alive)
 {
-	int64_t last[CUR_SLOTS];
+	int64_t *last = cur.last;
 	uint32_t mine = tls.cur_slot > 0 ? (uint32_t)tls.cur_slot - 1 : UINT32_MAX;
 	int by_rseq = 0;
 
@@ -241,7 +252,7 @@ static void fold_all(int owners_alive)
 	}
 #ifdef ROOM_RSEQ
 	if (by_rseq && owners_alive)
-		take_back_stale(last, mine);
+		take_back_stale(mine);
 	if (owners_alive && rt.room_rseq) {
 		uint64_t now = clock_mono_ns();
 		for (uint32_t i = 0; i < cur.used; i++)
