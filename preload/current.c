@@ -387,12 +387,16 @@ uint64_t current_bytes(void)
 	 * its read, without the lock. */
 	int locked = !tls.cur_locked;
 
-	if (locked)
+	if (locked) {
+		tls.cur_locked = 1;	/* a handler that interrupts us reads without it */
 		cur_lock();
+	}
 	int64_t total = total_locked();
 
-	if (locked)
+	if (locked) {
 		cur_unlock();
+		tls.cur_locked = 0;
+	}
 	return total > 0 ? (uint64_t)total : 0;
 }
 

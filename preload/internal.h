@@ -83,6 +83,9 @@ struct tcache_entry {
 };
 struct tls_state {
 	int busy;
+	/* Allocation activity left before the next snapshot_tick(): a
+	 * call, plus one per 4 KiB it moved (counters_add_current). */
+	int tick_left;
 	int ctr_state;			/* CTR_*: this thread's counter set */
 	struct trace_ctr *_Atomic *ctr_dir;	/* ctr_set's chunks, NULL until acquired */
 	struct size_ctr *sizes;		/* ctr_set's size histogram, set with ctr_dir */
@@ -119,8 +122,9 @@ extern __thread struct tls_state tls
 	__attribute__((visibility("hidden"), tls_model("initial-exec")));
 
 enum { STATE_FRESH, STATE_RESOLVING, STATE_RESOLVED };
-/* rt.is_tracing: off; on; on, with the helper thread to start from the
- * next hook (after fork, or after unshare). */
+/* rt.is_tracing: off; on; on, with work for the next hook: the helper
+ * thread to start (the process went multi-threaded, or unshare is
+ * over) or a signal snapshot a handler could not write (snapshot.c). */
 enum { TRACING_OFF, TRACING_ON, TRACING_PENDING };
 enum { CTR_NONE, CTR_OWNED, CTR_EXITED };	/* tls.ctr_state */
 /* CPROF_UNWIND; UNWIND_AUTO is resolved by traces_start_unwinder(). */
@@ -175,7 +179,12 @@ struct mem_runtime {
 
 extern struct mem_runtime rt HIDDEN;
 
-void snapshot_start_pending(void) HIDDEN;
+/* snapshot.c: the next hook's work (rt.is_tracing == TRACING_PENDING). */
+void snapshot_pending(void) HIDDEN;
+/* Every so much allocation activity, from hook_leave: the timeline's
+ * sample while no helper runs, and the helper's start once the process
+ * has a second thread. */
+void snapshot_tick(void) HIDDEN;
 
 /* hooks.c: the guard. False when reentered or not tracing. */
 static inline int hook_enter(void)
@@ -186,14 +195,18 @@ static inline int hook_enter(void)
 	if (unlikely(on != TRACING_ON)) {
 		if (on != TRACING_PENDING)
 			return 0;
-		snapshot_start_pending();
+		snapshot_pending();
 	}
 	tls.busy = 1;
 	return 1;
 }
 
+/* The tick comes here, at the end of a hook of this thread's own, when
+ * nothing of the shim is held and the call has been counted. */
 static inline void hook_leave(void)
 {
+	if (unlikely(tls.tick_left < 0))
+		snapshot_tick();
 	tls.busy = 0;
 }
 
@@ -676,6 +689,9 @@ static inline __attribute__((always_inline)) void counters_add_current(uint64_t 
 {
 	_Atomic int64_t *room = tls.cur_room;
 
+	/* |delta| / 4 KiB, give or take one: a large block ticks at once. */
+	tls.tick_left -= 1 + (int)(((int64_t)delta ^ ((int64_t)delta >> 63)) >> 12);
+
 	if (likely(room)) {
 #ifdef ROOM_RSEQ
 		if (likely(tls.cur_rseq)) {
@@ -701,9 +717,11 @@ static inline __attribute__((always_inline)) void counters_add_current(uint64_t 
  * the snapshot lock; the calling thread must not be inside a hook. */
 int snapshot_take(const char *label) HIDDEN;
 /* Starts the helper thread that serves signal and interval snapshots and
- * samples the timeline (when one is on and it is not running). */
+ * samples the timeline, when the process needs one (see snapshot.c) and
+ * it is not running. */
 void snapshot_start_helper(void) HIDDEN;
-/* Signal handler work: async-signal-safe. */
+/* The snapshot signal's handler: wakes the helper, writes the snapshot
+ * itself when that is safe, or leaves it to the next hook. */
 void snapshot_request_from_signal(void) HIDDEN;
 /* The exit snapshot: an exit handler (__cxa_atexit), see snapshot.c. */
 void snapshot_at_exit(void *arg) HIDDEN;

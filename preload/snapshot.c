@@ -1,9 +1,8 @@
 /*
  * Snapshots: DIR/PROG.PID.SEQ.snap written whole (temporary, rename) by
- * whoever asks (the API, the exit handler, the helper thread that
- * serves CPROF_SNAPSHOT_SIGNAL and CPROF_INTERVAL and samples
- * CPROF_TIMELINE). The signal handler only counts the request and wakes
- * the helper: no unsafe work in it.
+ * whoever asks: the API, the exit handler, and for CPROF_SNAPSHOT_SIGNAL,
+ * CPROF_INTERVAL and CPROF_TIMELINE the helper thread, or while the
+ * process has no other thread the program's own (see "the helper").
  */
 #define _GNU_SOURCE
 #include "internal.h"
@@ -14,8 +13,10 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <limits.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -26,11 +27,13 @@ static struct {
 	_Atomic uint64_t seq;		/* last SEQ used, per process */
 	_Atomic uint32_t wake;		/* futex word: bumped to wake the helper */
 	_Atomic uint64_t signal_requests;	/* bumped by the signal handler */
-	uint64_t signal_served;		/* helper only */
+	_Atomic uint64_t signal_served;	/* requests written (serve_signal) */
+	uint64_t next_tick_sample_ns;	/* snapshot_tick's next timeline sample (lock) */
 	int is_disabled;		/* a write failed: said once, no more (lock) */
 	int is_final;			/* the exit snapshot is written: no more (lock) */
 	pthread_mutex_t helper_lock;	/* starts and stops of the helper */
-	int has_helper;			/* helper_lock */
+	_Atomic int has_helper;		/* written under helper_lock */
+	_Atomic int cannot_start;	/* pthread_create failed: said once, no retry */
 	_Atomic int helper_stop;	/* asks the helper to return */
 	pthread_t helper;
 } snap = { .lock = PTHREAD_MUTEX_INITIALIZER, .helper_lock = PTHREAD_MUTEX_INITIALIZER };
@@ -159,7 +162,9 @@ static int write_locked(const char *label)
 	return 0;
 }
 
-static int take(const char *label, int is_last)
+/* may_wait 0: a signal handler's, which returns -2 at once if the lock
+ * is taken (by the thread it interrupted: a snapshot or a fork). */
+static int take(const char *label, int is_last, int may_wait)
 {
 	int was_busy = tls.busy, r = -1;
 
@@ -169,12 +174,17 @@ static int take(const char *label, int is_last)
 	 * not the program's. */
 	tls.busy = 1;
 	runtime_quiet_begin();
-	pthread_mutex_lock(&snap.lock);
-	if (!snap.is_final) {
-		r = write_locked(label);
-		snap.is_final = is_last;
+	if (may_wait)
+		pthread_mutex_lock(&snap.lock);
+	else if (pthread_mutex_trylock(&snap.lock) != 0)
+		r = -2;
+	if (r != -2) {
+		if (!snap.is_final) {
+			r = write_locked(label);
+			snap.is_final = is_last;
+		}
+		pthread_mutex_unlock(&snap.lock);
 	}
-	pthread_mutex_unlock(&snap.lock);
 	runtime_quiet_end();
 	tls.busy = was_busy;
 	return r;
@@ -182,7 +192,7 @@ static int take(const char *label, int is_last)
 
 int snapshot_take(const char *label)
 {
-	return take(label, 0);
+	return take(label, 0, 1);
 }
 
 /*
@@ -196,14 +206,71 @@ int snapshot_take(const char *label)
 void snapshot_at_exit(void *arg)
 {
 	(void)arg;
-	take("exit", 1);
+	take("exit", 1, 1);
 }
 
-/* ---- the helper thread ---- */
+/*
+ * ---- the helper ----
+ * A second thread costs a single-threaded program more than its own
+ * work: glibc's malloc then takes an arena lock on every calloc, realloc
+ * and cache miss (3.6 ns a call on bench/memheavy-instr, README). So the
+ * helper thread runs only for CPROF_INTERVAL, or once the process has
+ * another thread anyway. Until then the program's own thread does the
+ * work, and stays the only one:
+ * - the timeline is sampled at the end of a hook (snapshot_tick), every
+ *   TICK_CALLS calls or sooner after large blocks, once CPROF_TIMELINE
+ *   has passed. Traced bytes change only in hooks, so a change is seen
+ *   within TICK_CALLS calls; RSS that grows between hooks shows at the
+ *   next one.
+ * - the signal's handler writes the snapshot itself when its thread is
+ *   outside the shim and the snapshot lock is free: the writer takes no
+ *   lock but the shim's and calls no malloc and no stdio. Inside a hook
+ *   (or a snapshot, or a fork) it leaves it to the next hook.
+ */
+
+/* Hooks between two looks at the clock, without large blocks. */
+#define TICK_CALLS 128
+
+static int helper_is_needed(void)
+{
+	if (atomic_load(&snap.cannot_start))
+		return 0;
+	return rt.interval_ms || ((rt.snap_signal || rt.timeline_us) && !__libc_single_threaded);
+}
 
 static void futex_wait(_Atomic uint32_t *word, uint32_t seen, const struct timespec *timeout)
 {
 	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, seen, timeout, NULL, 0);
+}
+
+static void wake_helper(void)
+{
+	atomic_fetch_add(&snap.wake, 1);
+	syscall(SYS_futex, &snap.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* The next hook (hook_enter) calls snapshot_pending. */
+static void leave_to_next_hook(void)
+{
+	int expected = TRACING_ON;
+
+	atomic_compare_exchange_strong(&rt.is_tracing, &expected, TRACING_PENDING);
+}
+
+/* One snapshot for the signals not served yet: 1 if it was this call's
+ * to write. may_wait as take's; -2 leaves the requests unserved. */
+static int serve_signal(int may_wait)
+{
+	uint64_t req = atomic_load(&snap.signal_requests);
+	uint64_t served = atomic_load(&snap.signal_served);
+
+	if (req == served || !atomic_compare_exchange_strong(&snap.signal_served, &served, req))
+		return 0;
+	if (take("signal", 0, may_wait) == -2) {
+		atomic_store(&snap.signal_served, served);	/* no one else serves meanwhile */
+		return -2;
+	}
+	return 1;
 }
 
 void snapshot_request_from_signal(void)
@@ -211,9 +278,47 @@ void snapshot_request_from_signal(void)
 	int err = errno;
 
 	atomic_fetch_add(&snap.signal_requests, 1);
-	atomic_fetch_add(&snap.wake, 1);
-	syscall(SYS_futex, &snap.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	if (atomic_load(&snap.has_helper))
+		wake_helper();
+	else if (!__libc_single_threaded || tls.busy || serve_signal(0) == -2)
+		leave_to_next_hook();
 	errno = err;
+}
+
+void snapshot_pending(void)
+{
+	int expected = TRACING_PENDING;
+
+	if (!atomic_compare_exchange_strong(&rt.is_tracing, &expected, TRACING_ON))
+		return;
+	snapshot_start_helper();
+	if (atomic_load(&snap.has_helper))
+		wake_helper();	/* it may have looked at the requests before this one */
+	else
+		serve_signal(1);
+}
+
+void snapshot_tick(void)
+{
+	tls.tick_left = TICK_CALLS;
+	if (atomic_load(&snap.has_helper) || !(rt.timeline_us || rt.snap_signal || rt.interval_ms)) {
+		tls.tick_left = INT_MAX;	/* the helper samples; or nothing to do */
+		return;
+	}
+	if (helper_is_needed()) {
+		snapshot_start_helper();
+		return;
+	}
+	if (!rt.timeline_us)
+		return;
+	if (pthread_mutex_trylock(&snap.lock) != 0)
+		return;	/* a snapshot is being written: it samples */
+	uint64_t now = clock_mono_ns();
+	if (now >= snap.next_tick_sample_ns) {
+		timeline_sample(current_bytes());
+		snap.next_tick_sample_ns = now + timeline_interval_ns();
+	}
+	pthread_mutex_unlock(&snap.lock);
 }
 
 /* A sample between snapshots, under the snapshot lock as they are (a
@@ -265,15 +370,11 @@ static void *helper_main(void *arg)
 	prctl(PR_SET_NAME, "cprof-snap", 0, 0, 0);
 	for (;;) {
 		uint32_t seen = atomic_load(&snap.wake);
-		uint64_t req = atomic_load(&snap.signal_requests);
 
 		if (atomic_load(&snap.helper_stop))
 			return NULL;
-		if (req != snap.signal_served) {
-			snap.signal_served = req;
-			snapshot_take("signal");
+		if (serve_signal(1))
 			continue;
-		}
 		uint64_t now = clock_mono_ns();
 		if (next_snap_ns && now >= next_snap_ns) {
 			snapshot_take("interval");
@@ -294,19 +395,19 @@ static void *helper_main(void *arg)
 }
 
 /*
- * The helper runs only while it is needed: started at start-up when
- * signal or interval snapshots or the timeline are on; never in a fork
- * handler (a forked child marks it pending, and its first hook starts
- * it: a child that execs at once stays single-threaded); stopped around
- * unshare() and setns(), which refuse a multi-threaded caller, and
- * pending after.
+ * The helper runs only while it is needed (helper_is_needed): started at
+ * start-up for CPROF_INTERVAL, else by the first tick after the process
+ * has another thread; never in a fork handler (a forked child marks it
+ * pending, and its first hook starts it if it still needs it: a child
+ * that execs at once stays single-threaded); stopped around unshare()
+ * and setns(), which refuse a multi-threaded caller, and pending after.
  */
 void snapshot_start_helper(void)
 {
 	pthread_attr_t attr;
 	sigset_t all, old;
 
-	if (!rt.interval_ms && !rt.snap_signal && !rt.timeline_us)
+	if (!helper_is_needed() || atomic_load(&snap.has_helper))
 		return;
 	int was_busy = tls.busy;
 	tls.busy = 1;	/* the thread's TLS and stack are not the program's */
@@ -323,9 +424,10 @@ void snapshot_start_helper(void)
 		 * program's own instrumented malloc, if it has one. */
 		runtime_quiet_begin();
 		if (pthread_create(&snap.helper, &attr, helper_main, NULL) == 0)
-			snap.has_helper = 1;
-		else
-			rtenv_say("cannot start the snapshot thread (signal and interval snapshots and the timeline disabled)",
+			atomic_store(&snap.has_helper, 1);
+		else if (!atomic_exchange(&snap.cannot_start, 1))
+			rtenv_say("cannot start the snapshot thread (no interval snapshots; signal snapshots and "
+				  "the timeline are taken at the next allocation call instead)",
 				  NULL, NULL, NULL, NULL);
 		runtime_quiet_end();
 		pthread_attr_destroy(&attr);
@@ -333,15 +435,6 @@ void snapshot_start_helper(void)
 	}
 	pthread_mutex_unlock(&snap.helper_lock);
 	tls.busy = was_busy;
-}
-
-/* From a hook that found the helper pending (rt.is_tracing == TRACING_PENDING). */
-void snapshot_start_pending(void)
-{
-	int expected = TRACING_PENDING;
-
-	if (atomic_compare_exchange_strong(&rt.is_tracing, &expected, TRACING_ON))
-		snapshot_start_helper();
 }
 
 /* Returns 1 if a helper was running (it has returned and been joined). */
@@ -357,7 +450,7 @@ static int stop_helper(void)
 		atomic_fetch_add(&snap.wake, 1);
 		syscall(SYS_futex, &snap.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 		pthread_join(snap.helper, NULL);
-		snap.has_helper = 0;
+		atomic_store(&snap.has_helper, 0);
 	}
 	pthread_mutex_unlock(&snap.helper_lock);
 	tls.busy = was_busy;
@@ -424,10 +517,12 @@ void snapshot_fork_child(void)
 	snap.is_final = 0;
 	atomic_store(&snap.seq, 0);
 	atomic_store(&snap.signal_requests, 0);
-	snap.signal_served = 0;
+	atomic_store(&snap.signal_served, 0);
 	/* Threads do not survive fork: the child's first hook starts its
-	 * helper (pthread_create is no call for a fork handler). */
-	if (snap.has_helper && atomic_load(&rt.is_tracing) == TRACING_ON)
+	 * helper if it needs one (pthread_create is no call for a fork
+	 * handler), else this thread's ticks sample the timeline again. */
+	if (atomic_load(&snap.has_helper) && atomic_load(&rt.is_tracing) == TRACING_ON)
 		atomic_store(&rt.is_tracing, TRACING_PENDING);
-	snap.has_helper = 0;
+	atomic_store(&snap.has_helper, 0);
+	tls.tick_left = 0;
 }

@@ -238,13 +238,18 @@ def unshare():
     if not plain.stdout.startswith("unshare 0 ok"):
         raise AssertionError("unshare(CLONE_NEWUSER) fails here even without cprof (user "
                              "namespaces disabled?): " + plain.stdout)
-    r = Run("unshare")
+    # The helper runs for CPROF_INTERVAL (60 s: none is due).
+    r = Run("unshare", {"CPROF_INTERVAL": "60"})
     eq(r.stdout.splitlines()[0], "unshare 0 ok threads 2 2",
        "unshare succeeds; threads before it (program + helper) and after the next malloc")
     own, s = r.snap("unshare")
     eq(own, {line_of("SITE_UN_BEFORE"): (100, 1, 1), line_of("SITE_UN_AFTER"): (200, 1, 1)},
        "sites")
     eq(r.snap("signal")[1]["seq"], 1, "the signal snapshot, written by the restarted helper")
+    # By default a single-threaded program has no helper to step aside.
+    r = Run("unshare")
+    eq(r.stdout.splitlines()[0], "unshare 0 ok threads 1 1", "unshare, no helper")
+    eq(r.snap("signal")[1]["seq"], 1, "the signal snapshot, written by the handler")
     d = tempfile.mkdtemp(dir=TMP)
     p = subprocess.run(["unshare", "-U", "-r", "id", "-u"], capture_output=True, text=True,
                        timeout=TIMEOUT, env=dict(os.environ, LD_PRELOAD=LIB, CPROF_OUTPUT=d))
@@ -252,16 +257,16 @@ def unshare():
 
 
 def helper_threads():
-    """A forked child has no helper until its first hook; with no signal
-    snapshot, no interval snapshot and no timeline there is none at all
-    (the timeline alone keeps one)."""
+    """A single-threaded program gets no helper (test_timeline.py has the
+    multi-threaded side); with CPROF_INTERVAL a forked child has none
+    until its first hook."""
     def counts(env=None):
         return [l for l in Run("threads", env).stdout.splitlines() if not l.startswith("ok ")]
-    eq(counts(), ["parent 2", "child 1 2"], "threads: parent; child before/after malloc")
-    eq(counts({"CPROF_SNAPSHOT_SIGNAL": "none", "CPROF_TIMELINE": "0"}),
-       ["parent 1", "child 1 1"], "threads without signal snapshots and timeline")
-    eq(counts({"CPROF_SNAPSHOT_SIGNAL": "none"}), ["parent 2", "child 1 2"],
-       "threads without signal snapshots, with the timeline")
+    eq(counts(), ["parent 1", "child 1 1"], "threads: parent; child before/after malloc")
+    eq(counts({"CPROF_INTERVAL": "60"}), ["parent 2", "child 1 2"],
+       "threads with interval snapshots")
+    eq(counts({"CPROF_SNAPSHOT_SIGNAL": "none", "CPROF_TIMELINE": "0", "CPROF_INTERVAL": "60"}),
+       ["parent 2", "child 1 2"], "the interval alone keeps one")
 
 
 CCT_SRC = "tests/progs/mem_cct.c"

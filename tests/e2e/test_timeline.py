@@ -4,10 +4,11 @@ Memory over time (tests/progs/mem_timeline.c), on facts that do not
 depend on timing: samples in time order, none above the exact peak, the
 peak and its time the snapshot's own (not a sample), a snapshot's last
 sample its traced bytes, RSS > 0, each snapshot carrying the samples of
-the one before; CPROF_TIMELINE=0 writes no section and, with signal
-snapshots off, starts no thread; a long run with a tiny interval stays
-within the store as its interval doubles; a timeline that goes back in
-time is refused in one line. The chart is checked in test_html.py.
+the one before; CPROF_TIMELINE=0 writes no section; a single-threaded
+program stays so (the helper thread comes with a second thread or
+CPROF_INTERVAL) and its SIGUSR2 snapshot is written by the handler; a
+long run with a tiny interval stays within the store as its interval
+doubles; a timeline that goes back in time is refused in one line. The chart is checked in test_html.py.
 Env: O=build dir (default build). Exit 0 when every check passes.
 """
 import json
@@ -108,16 +109,33 @@ def off():
 
 
 def threads():
-    """The program's thread count is its exit status."""
+    """The program's thread count is its exit status. A single-threaded
+    program stays so (a second thread makes glibc's malloc lock); the
+    helper comes with the program's second thread, or CPROF_INTERVAL."""
     run(["tasks"], {"CPROF_TIMELINE": "0", "CPROF_SNAPSHOT_SIGNAL": "0"}, status=1)
-    run(["tasks"], {"CPROF_SNAPSHOT_SIGNAL": "0"}, status=2)	# the timeline's helper
-    run(["tasks"], {"CPROF_TIMELINE": "0"}, status=2)	# the signal's helper
+    run(["tasks"], {}, status=1)
+    run(["tasks"], {"CPROF_INTERVAL": "60"}, status=2)
+    run(["tasks-thread"], {}, status=2)	# main and the helper; the thread is joined
+    run(["tasks-thread"], {"CPROF_TIMELINE": "0"}, status=2)	# for the signal alone
+    run(["tasks-thread"], {"CPROF_TIMELINE": "0", "CPROF_SNAPSHOT_SIGNAL": "none"}, status=1)
+
+
+def signal_single_threaded():
+    """SIGUSR2 in a single-threaded program that allocates nothing: the
+    handler writes the snapshot before raise() returns, no thread starts."""
+    snaps, _ = run(["signal"], status=11)	# 1 thread, 1 file (10 x files + threads)
+    eq(sorted(snaps), ["exit", "signal"], "snapshots")
+    d = timeline(snaps["signal"])
+    in_order_and_bounded(d, "signal")
+    eq(d["timeline"]["samples"][-1]["traced"], d["snapshot"]["traced_size"],
+       "signal: last sample against the snapshot")
 
 
 def decimation():
-    # 10 us between samples over 1.5 s: the store fills and is thinned
-    # however slowly a loaded machine wakes the helper (> 4096 wakes).
-    snaps, _ = run(["idle", "1500"], {"CPROF_TIMELINE": "0.01"})
+    # 10 us between samples over 1.5 s of malloc and free, sampled by the
+    # hooks every 128 calls: the store fills and is thinned however slowly
+    # a loaded machine runs (> 4096 samples at 10 us each).
+    snaps, _ = run(["churn", "1500"], {"CPROF_TIMELINE": "0.01"})
     d = timeline(snaps["exit"])
     tl = d["timeline"]
     in_order_and_bounded(d, "decimated")
@@ -166,7 +184,8 @@ def needs_json():
 
 c.case("steps: in order, under the exact peak, the snapshot's last sample", steps)
 c.case("CPROF_TIMELINE=0: no section, stats --timeline refuses in one line", off)
-c.case("helper thread only when signal snapshots or the timeline need it", threads)
+c.case("helper thread only in a multi-threaded program, or for CPROF_INTERVAL", threads)
+c.case("SIGUSR2 in an idle single-threaded program: written by the handler", signal_single_threaded)
 c.case("decimation: a long run stays in the store, the interval doubles", decimation)
 c.case("a timeline going back in time is refused", refuses_time_going_back)
 c.case("--timeline needs --json and is stats' only", needs_json)

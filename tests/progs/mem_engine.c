@@ -34,7 +34,8 @@
  *   unshare  a block (SITE_UN_BEFORE), unshare(CLONE_NEWUSER), which a
  *            multi-threaded process may not call, another block
  *            (SITE_UN_AFTER), then SIGUSR2 to itself and a wait for the
- *            helper's "signal" snapshot; prints the thread counts
+ *            "signal" snapshot (the helper's, or the handler's in a
+ *            single-threaded process); prints the thread counts
  *   threads  prints "parent N" (threads now) and, from a forked child,
  *            "child N M": before and after its first malloc
  *   rooms    16 threads in phases between barriers, each checked by main
@@ -590,7 +591,7 @@ static int corrupt(void)
 /* ---- the helper thread ---- */
 
 /* Threads of this process, from /proc with system calls only (no malloc:
- * the first hook of a forked child starts the helper). */
+ * the first hook of a forked child may start the helper). */
 static int threads_now(void)
 {
 	char buf[4096];
@@ -637,7 +638,7 @@ static int do_unshare(void)
 	kill(getpid(), SIGUSR2);
 	for (int i = 0; i < 500 && out && !has_signal_snapshot(out); i++)
 		usleep(10000);
-	check(out && has_signal_snapshot(out), "SIGUSR2 after unshare: the helper writes a snapshot");
+	check(out && has_signal_snapshot(out), "SIGUSR2 after unshare: a signal snapshot");
 	cprof_snapshot("unshare");
 	return 0;
 }

@@ -1,16 +1,25 @@
 /*
  * Memory over time with known steps (tests/e2e/test_timeline.py):
  *   steps: grow STEPS blocks of STEP_BYTES, touched so RSS grows too,
- *     pausing between steps so the helper samples; free the last half;
- *     snapshot "quiet" while nothing allocates; exit.
+ *     pausing between steps (a large block ticks the timeline at once);
+ *     free the last half; snapshot "quiet" while nothing allocates; exit.
  *   tasks: exit status = the threads of the process (/proc/self/task).
- *   idle MS: sleep MS milliseconds, allocating nothing (the helper's cost,
- *     and decimation: a long run with a tiny CPROF_TIMELINE).
+ *   tasks-thread: a thread that allocates once, joined; then the same
+ *     (the helper, if one started, is still there).
+ *   signal: raise(CPROF_SNAPSHOT_SIGNAL's SIGUSR2) while single-threaded
+ *     and allocating nothing; exit status = threads + 10 x the files in
+ *     CPROF_OUTPUT right after raise() returned.
+ *   churn MS: malloc and free for MS milliseconds (decimation: a long
+ *     run with a tiny CPROF_TIMELINE, sampled by the hooks).
+ *   idle MS: sleep MS milliseconds, allocating nothing.
  * No stdio (its buffer would be a site).
  */
 #define _GNU_SOURCE
 #include <cprof.h>
 #include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -42,24 +51,83 @@ static int steps(void)
 	return 0;
 }
 
-static int tasks(void)
+static uint64_t now_ms(void)
 {
-	DIR *d = opendir("/proc/self/task");
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Entries of a directory, "." and ".." aside; -1 if it cannot be read. */
+static int entries(const char *path)
+{
+	DIR *d = opendir(path);
 	struct dirent *e;
 	int n = 0;
 
 	if (!d)
-		return 255;
+		return -1;
 	while ((e = readdir(d)))
 		n += e->d_name[0] != '.';
 	closedir(d);
 	return n;
 }
 
+static int tasks(void)
+{
+	int n = entries("/proc/self/task");
+
+	return n < 0 ? 255 : n;
+}
+
+static void *allocate_once(void *arg)
+{
+	blocks[0] = malloc(64);
+	free(blocks[0]);
+	return arg;
+}
+
+static int tasks_after_thread(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, allocate_once, NULL) != 0 || pthread_join(t, NULL) != 0)
+		return 255;
+	return tasks();
+}
+
+static int signal_while_idle(void)
+{
+	const char *out = getenv("CPROF_OUTPUT");
+
+	raise(SIGUSR2);
+	int files = out ? entries(out) : -1;
+	return files < 0 ? 255 : tasks() + 10 * files;
+}
+
+static int churn(long ms)
+{
+	uint64_t end = now_ms() + (uint64_t)ms;
+
+	while (now_ms() < end)
+		for (int i = 0; i < 1000; i++) {
+			blocks[0] = malloc(48);
+			free(blocks[0]);
+		}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "tasks"))
 		return tasks();
+	if (argc > 1 && !strcmp(argv[1], "tasks-thread"))
+		return tasks_after_thread();
+	if (argc > 1 && !strcmp(argv[1], "signal"))
+		return signal_while_idle();
+	if (argc > 2 && !strcmp(argv[1], "churn"))
+		return churn(atol(argv[2]));
 	if (argc > 2 && !strcmp(argv[1], "idle")) {
 		sleep_ms(atol(argv[2]));
 		return 0;
