@@ -5,7 +5,7 @@
 # alternating rounds; cprof also with CPROF_HEADERS=0, with CAS rooms and, on a
 # frame-pointer build, CPROF_UNWIND=fp with 16 and 1 frames; on a build
 # with -finstrument-functions, CPROF_UNWIND=cct against the call runtime
-# alone, also without the helper thread), a 2-thread
+# alone, also with the helper thread a program with threads has), a 2-thread
 # workload whose threads free each other's blocks against 1 thread (and
 # one whose every call is a new peak), the targets of issue 12, and the
 # shim's memory per live block.
@@ -88,7 +88,7 @@ make --no-print-directory -s O="$B/roomcas" CFLAGS=-DCPROF_BENCH_ROOM_CAS "$LIB_
 # ---- the variants: massif and gperftools run a scaled-down N, taken
 # against plain runs of the same size ----
 VARIANTS=(plain forwarder unwind-floor cprof cprof-libunwind cprof-nopeak cprof-cas cprof-table heaptrack plain+fp cprof+fp cprof+fp-unwind
-	cprof+fp-1frame calls+instr cprof+instr-cct cprof+instr-cct-nohelper cprof+instr-nostack plain/10 massif plain/100 gperftools)
+	cprof+fp-1frame calls+instr cprof+instr-cct cprof+instr-cct-helper cprof+instr-nostack plain/10 massif plain/100 gperftools)
 divisor() {
 	case $1 in
 	plain/10 | massif) echo 10 ;;
@@ -114,7 +114,7 @@ label() {
 	cprof+fp-1frame) echo "cprof on it, fp, CPROF_FRAMES=1" ;;
 	calls+instr) echo "call runtime, -finstrument-functions" ;;
 	cprof+instr-cct) echo "both runtimes, CPROF_UNWIND=cct" ;;
-	cprof+instr-cct-nohelper) echo "the same, no helper thread" ;;
+	cprof+instr-cct-helper) echo "the same, with the helper thread (CPROF_INTERVAL)" ;;
 	cprof+instr-nostack) echo "both runtimes, fp, CPROF_FRAMES=1" ;;
 	massif) echo "valgrind --tool=massif" ;;
 	gperftools) echo "gperftools HEAPPROFILE (tcmalloc)" ;;
@@ -151,8 +151,8 @@ run_variant() {
 	calls+instr) "${t[@]}" env CPROF_OUTPUT="$dir/out" LD_PRELOAD="$LIBI" "$B/memheavy-instr" "$steps" ;;
 	cprof+instr-cct) "${t[@]}" env CPROF_OUTPUT="$dir/out" CPROF_UNWIND=cct \
 		LD_PRELOAD="$LIB:$LIBI" "$B/memheavy-instr" "$steps" ;;
-	cprof+instr-cct-nohelper) "${t[@]}" env CPROF_OUTPUT="$dir/out" CPROF_UNWIND=cct \
-		CPROF_SNAPSHOT_SIGNAL=none CPROF_TIMELINE=0 LD_PRELOAD="$LIB:$LIBI" "$B/memheavy-instr" "$steps" ;;
+	cprof+instr-cct-helper) "${t[@]}" env CPROF_OUTPUT="$dir/out" CPROF_UNWIND=cct \
+		CPROF_INTERVAL=3600 LD_PRELOAD="$LIB:$LIBI" "$B/memheavy-instr" "$steps" ;;
 	cprof+instr-nostack) "${t[@]}" env CPROF_OUTPUT="$dir/out" CPROF_UNWIND=fp CPROF_FRAMES=1 \
 		LD_PRELOAD="$LIB:$LIBI" "$B/memheavy-instr" "$steps" ;;
 	heaptrack) "${t[@]}" heaptrack -o "$dir/heaptrack" "$B/memheavy" "$steps" ;;
@@ -282,8 +282,9 @@ per_round cprof+fp-unwind | awk '{ print $1, 30 }' | check "CPROF_UNWIND=fp, 16 
 per_round cprof+instr-cct | awk '{ print $1, 15 }' |
 	check "CPROF_UNWIND=cct <= 15 ns over the call runtime alone ($(slope_ns calls+instr) ns over plain)" "<="
 echo "  (the same program with no stack at all, the floor of any cct design: $(slope_ns cprof+instr-nostack) ns;"
-echo "  cct without the helper thread, CPROF_SNAPSHOT_SIGNAL=none CPROF_TIMELINE=0: $(slope_ns cprof+instr-cct-nohelper) ns:"
-echo "  a second thread makes glibc's malloc take its arena locks, which the call runtime alone does not)"
+echo "  cct with the helper thread, as in a program with threads of its own (CPROF_INTERVAL=3600):"
+echo "  $(slope_ns cprof+instr-cct-helper) ns: a second thread makes glibc's malloc take its arena locks;"
+echo "  a single-threaded program gets no helper, and the call runtime starts none)"
 paste <(x_rounds xstep 2) <(x_rounds xstep 1) | awk '{ print $1, 1.3 * $2 }' |
 	check "2 threads freeing each other's blocks (xstep) <= 1.3 x 1 thread ($x1 ns CPU)" "<="
 echo "  (at the peak, where every call takes the one shared add: 2 threads growing $(x_ns grow 2) ns"

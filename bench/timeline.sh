@@ -2,10 +2,11 @@
 # What the memory timeline costs (README, "Memory over time"):
 #  1. the helper thread's CPU time per second of run, from its
 #     /proc/PID/task/TID/schedstat (ns on CPU), for an idle program under
-#     CPROF_TIMELINE=10 (the default), 1 and 0;
+#     CPROF_TIMELINE=10 (the default), 1 and 0; CPROF_INTERVAL=3600 keeps
+#     a helper there (a single-threaded program has none otherwise);
 #  2. the program's own instructions per allocation call, with and without
-#     the timeline: callgrind's count of the main thread of mem_churn (the
-#     helper's instructions are its own thread's, left out).
+#     the timeline: callgrind's count of mem_churn, single-threaded, whose
+#     hooks take the timeline's samples (snapshot_tick).
 # usage: O=build bench/timeline.sh [SECONDS]
 set -eu
 cd "$(dirname "$0")/.."
@@ -27,9 +28,10 @@ helper_ns() {	# pid: ns on CPU of its cprof-snap thread (0: none)
 	echo 0
 }
 
-echo "helper CPU time per second of run (idle program, ${SECS} s, signal snapshots on):"
+echo "helper CPU time per second of run (idle program, ${SECS} s, CPROF_INTERVAL=3600):"
 for tl in 10 1 0; do
-	CPROF_OUTPUT=$tmp/o LD_PRELOAD=$LIB CPROF_TIMELINE=$tl "$PROG" idle $((SECS * 1000 + 2000)) &
+	CPROF_OUTPUT=$tmp/o LD_PRELOAD=$LIB CPROF_TIMELINE=$tl CPROF_INTERVAL=3600 \
+		"$PROG" idle $((SECS * 1000 + 2000)) &
 	pid=$!
 	sleep 1
 	a=$(helper_ns $pid)
@@ -41,7 +43,7 @@ for tl in 10 1 0; do
 done
 
 if command -v valgrind >/dev/null; then
-	echo "instructions per allocation call, main thread (mem_churn 8 100000: 400000 calls):"
+	echo "instructions per allocation call (mem_churn 8 100000: 400000 calls, one thread):"
 	for tl in 0 10; do
 		out=$tmp/cg.$tl
 		CPROF_OUTPUT=$tmp/o LD_PRELOAD=$LIB CPROF_TIMELINE=$tl CPROF_SNAPSHOT_SIGNAL=0 \

@@ -46,12 +46,15 @@
  *                               overwritten (a write before its start) is
  *                               counted in the snapshot's corrupt_headers
  *
- * The helper thread that writes signal and interval snapshots runs only
- * while needed: a forked child starts it at its first allocation call;
- * unshare() and setns() (exported) stop it for the call, since a user
- * namespace refuses a multi-threaded caller, and it restarts at the next
- * allocation call. A forked child that has not allocated yet writes a
- * signal snapshot once it does (its exit snapshot is written either way).
+ * A single-threaded program stays single-threaded: its hooks sample the
+ * timeline and the signal's handler writes the snapshot (or, inside a
+ * hook, leaves it to the next one). The helper thread that serves
+ * signal and interval snapshots and the timeline runs only for
+ * CPROF_INTERVAL or once the program has a second thread (see
+ * snapshot.c): a forked child starts it at its first allocation call if
+ * it needs it; unshare() and setns() (exported) stop it for the call,
+ * since a user namespace refuses a multi-threaded caller, and it
+ * restarts at the next allocation call.
  *
  * Exported: the allocation family below and the cprof_rt_* API that
  * include/cprof.h calls through weak references. Everything else is

@@ -1,8 +1,9 @@
 /*
- * Memory over time: traced bytes and RSS, sampled by the helper thread
- * (never by a hook: an allocation pays nothing for it) into a fixed
- * static store, decimated when full. Callers hold the snapshot lock, so
- * a sample and a snapshot's copy never interleave. No malloc, no stdio.
+ * Memory over time: traced bytes and RSS, sampled by the helper thread,
+ * or in a single-threaded program at the end of a hook (snapshot_tick),
+ * into a fixed static store, decimated when full. Callers hold the
+ * snapshot lock, so a sample and a snapshot's copy never interleave. No
+ * malloc, no stdio.
  */
 #define _GNU_SOURCE
 #include "internal.h"
