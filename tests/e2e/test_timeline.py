@@ -129,6 +129,10 @@ def signal_single_threaded():
     in_order_and_bounded(d, "signal")
     eq(d["timeline"]["samples"][-1]["traced"], d["snapshot"]["traced_size"],
        "signal: last sample against the snapshot")
+    # Raised by a fork prepare handler while the shim holds its snapshot
+    # lock: not written then (nor deadlocked), written by the next hook.
+    snaps, _ = run(["fork-signal"], status=1)
+    eq(sorted(snaps), ["exit", "signal"], "fork-signal: snapshots")
 
 
 def decimation():
@@ -185,7 +189,7 @@ def needs_json():
 c.case("steps: in order, under the exact peak, the snapshot's last sample", steps)
 c.case("CPROF_TIMELINE=0: no section, stats --timeline refuses in one line", off)
 c.case("helper thread only in a multi-threaded program, or for CPROF_INTERVAL", threads)
-c.case("SIGUSR2 in an idle single-threaded program: written by the handler", signal_single_threaded)
+c.case("SIGUSR2 in a single-threaded program: by the handler, or the next hook", signal_single_threaded)
 c.case("decimation: a long run stays in the store, the interval doubles", decimation)
 c.case("a timeline going back in time is refused", refuses_time_going_back)
 c.case("--timeline needs --json and is stats' only", needs_json)

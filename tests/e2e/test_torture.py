@@ -284,6 +284,35 @@ def snapshot_signal_storm():
     eq((e["count"], e["allocated_count"]), (2, nallocs), "SITE_STORM live and allocated")
 
 
+def snapshot_signal_storm_one_thread():
+    """storm1: no helper thread; each SIGUSR2 is written by the handler,
+    or by the next hook when it came inside one."""
+    r = Run("torture_signals", "storm1")
+    eq(r.status, 0, "exit status")
+    m = re.match(r"^threads 1 storm_calls (\d+) storm_allocs (\d+)\n$", r.stdout)
+    if not m:
+        raise AssertionError("not one thread, or stdout: %r" % r.stdout)
+    ncalls, nallocs = int(m.group(1)), int(m.group(2))
+    files = r.by_pid()
+    eq(len(files), 1, "one process wrote (the sender _exits)")
+    (pid, names), = files.items()
+    snaps = sorted((n for n in names if n.endswith(".snap")), key=lambda n: int(n.split(".")[2]))
+    n = len(snaps)
+    eq([int(s.split(".")[2]) for s in snaps], list(range(1, n + 1)), "snapshot SEQs 1..N")
+    if not 2 <= n <= 301:
+        raise AssertionError("%d snapshots for 300 SIGUSR2 (1..300 signal + exit)" % (n))
+    print("     300 SIGUSR2 to one thread gave %d signal snapshots" % (n - 1))
+    eq([container_label(r.path(s)) for s in snaps], ["signal"] * (n - 1) + ["exit"],
+       "every snapshot complete, labelled")
+    f = calls(r.path("torture_signals.%d.prof" % pid))
+    eq((f["storm_call"], f["storm_site"]), ((ncalls, ncalls), (nallocs, nallocs)), "calls")
+    own, snap = sites(r.path(snaps[-1]), "torture_signals")
+    e = site(own, "torture_signals", "SITE_STORM")
+    eq((e["count"], e["allocated_count"]), (1, nallocs), "SITE_STORM live and allocated")
+    mid, _ = sites(r.path(snaps[n // 2]), "torture_signals")
+    eq(site(mid, "torture_signals", "SITE_STORM")["count"], 1, "SITE_STORM live mid-storm")
+
+
 def sigusr2_blocked():
     r = Run("torture_signals", "blocked")
     eq(r.status, 0, "exit status")
@@ -555,7 +584,7 @@ def trace_table_full():
 
 
 CASES = [threads_32_with_churn, fork_exec_spawn_system, signal_handlers_allocate,
-         snapshot_signal_storm, sigusr2_blocked, sigusr2_ignored, sigusr2_own_handler,
+         snapshot_signal_storm, snapshot_signal_storm_one_thread, sigusr2_blocked, sigusr2_ignored, sigusr2_own_handler,
          longjmp_over_100k_frames, siglongjmp_out_of_hooks, exit_variants, exit_from_a_thread,
          dlclose_calls_still_named, dlclose_reload_one_row, dlclose_sites_still_named,
          rlimit_as_failing_allocations,

@@ -6,13 +6,19 @@
  *   tasks: exit status = the threads of the process (/proc/self/task).
  *   tasks-thread: a thread that allocates once, joined; then the same
  *     (the helper, if one started, is still there).
- *   signal: raise(CPROF_SNAPSHOT_SIGNAL's SIGUSR2) while single-threaded
- *     and allocating nothing; exit status = threads + 10 x the files in
- *     CPROF_OUTPUT right after raise() returned.
+ *   signal: raise(SIGUSR2) while single-threaded and outside the shim;
+ *     exit status = threads + 10 x whether the snapshot was there right
+ *     after raise() returned (looked for by name: opendir allocates).
+ *   fork-signal: SIGUSR2 raised by a fork prepare handler that runs after
+ *     the shim's (registered from .preinit_array, before the shim's
+ *     constructor), while the shim holds its snapshot lock: the handler
+ *     must leave it to the next hook. Exit status = 10 x whether the
+ *     snapshot is there after the fork + whether it is after one malloc
+ *     (looked for by name: opendir would allocate).
  *   churn MS: malloc and free for MS milliseconds (decimation: a long
  *     run with a tiny CPROF_TIMELINE, sampled by the hooks).
  *   idle MS: sleep MS milliseconds, allocating nothing.
- * No stdio (its buffer would be a site).
+ * No stdio stream (its buffer would be a site): snprintf into the stack.
  */
 #define _GNU_SOURCE
 #include <cprof.h>
@@ -20,9 +26,12 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define STEPS 4
 #define STEP_BYTES (1 << 20)
@@ -97,13 +106,60 @@ static int tasks_after_thread(void)
 	return tasks();
 }
 
+/* Whether DIR/mem_timeline.PID.SEQ.snap exists, without allocating. */
+static int has_snapshot(const char *dir, int seq)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/mem_timeline.%d.%d.snap", dir, (int)getpid(), seq);
+	return access(path, F_OK) == 0;
+}
+
 static int signal_while_idle(void)
 {
 	const char *out = getenv("CPROF_OUTPUT");
 
+	if (!out)
+		return 255;
 	raise(SIGUSR2);
-	int files = out ? entries(out) : -1;
-	return files < 0 ? 255 : tasks() + 10 * files;
+	int written = has_snapshot(out, 1);
+	return tasks() + 10 * written;
+}
+
+static volatile int raise_in_prepare;
+
+static void fork_prepare(void)
+{
+	if (raise_in_prepare)
+		raise(SIGUSR2);
+}
+
+/* Prepare handlers run in the reverse order of registration: this one,
+ * registered before any constructor, runs last. */
+static void register_early(int argc, char **argv, char **envp)
+{
+	(void)argc, (void)argv, (void)envp;
+	pthread_atfork(fork_prepare, NULL, NULL);
+}
+__attribute__((section(".preinit_array"), used)) static void (*const early)(int, char **, char **) =
+	register_early;
+
+static int signal_in_fork(void)
+{
+	const char *out = getenv("CPROF_OUTPUT");
+	int status;
+
+	raise_in_prepare = 1;
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(0);
+	raise_in_prepare = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !out)
+		return 255;
+	int after_fork = has_snapshot(out, 1);
+	blocks[0] = malloc(8);
+	free(blocks[0]);
+	return 10 * after_fork + has_snapshot(out, 1);
 }
 
 static int churn(long ms)
@@ -126,6 +182,8 @@ int main(int argc, char **argv)
 		return tasks_after_thread();
 	if (argc > 1 && !strcmp(argv[1], "signal"))
 		return signal_while_idle();
+	if (argc > 1 && !strcmp(argv[1], "fork-signal"))
+		return signal_in_fork();
 	if (argc > 2 && !strcmp(argv[1], "churn"))
 		return churn(atol(argv[2]));
 	if (argc > 2 && !strcmp(argv[1], "idle")) {

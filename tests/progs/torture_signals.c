@@ -10,6 +10,10 @@
  *            call and allocate (SITE_STORM, each freeing its last block)
  *            and main sits in a read() that SA_RESTART must resume.
  *            Prints the exact counts.
+ *   storm1   the same with one thread, which allocates while a forked
+ *            process sends the 300 SIGUSR2: the handler writes a
+ *            snapshot, or (inside a hook) leaves it to the next hook.
+ *            Prints the process's threads and the exact counts.
  *   blocked  SIGUSR2 blocked, raised 20 times, then unblocked: one
  *            delivery, one snapshot (waited for), then exit.
  *   ignored  says how SIGUSR2 was disposed at start, ignores it, raises
@@ -28,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -187,6 +192,47 @@ static int mode_storm(void)
 	return n == 1 ? 0 : 1;
 }
 
+/* The sender of storm1: another process, so that this one keeps one thread. */
+static int mode_storm1(void)
+{
+	pid_t parent = getpid(), sender = fork();
+	long calls = 0, allocs = 0;
+	void *last = NULL;
+
+	if (sender < 0)
+		return 10;
+	if (sender == 0) {
+		struct timespec ts = { 0, 2000000 };
+
+		for (int i = 0; i < 300; i++) {
+			kill(parent, SIGUSR2);
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+				;
+			ts.tv_nsec = 2000000;
+		}
+		_exit(0);
+	}
+	for (int status;;) {
+		storm_call();
+		free(last);
+		last = storm_site(allocs);
+		calls++;
+		allocs++;
+		if (!(calls & 255) && waitpid(sender, &status, WNOHANG) == sender)
+			break;
+	}
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	int threads = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Threads:", 8))
+			threads = atoi(line + 8);
+	if (f)
+		fclose(f);
+	printf("threads %d storm_calls %ld storm_allocs %ld\n", threads, calls, allocs);
+	return 0;
+}
+
 /* ---- blocked, ignored, own ---- */
 
 static int count_snapshots(void)
@@ -268,12 +314,14 @@ int main(int argc, char **argv)
 		return mode_alloc();
 	if (!strcmp(m, "storm"))
 		return mode_storm();
+	if (!strcmp(m, "storm1"))
+		return mode_storm1();
 	if (!strcmp(m, "blocked"))
 		return mode_blocked();
 	if (!strcmp(m, "ignored"))
 		return mode_ignored();
 	if (!strcmp(m, "own"))
 		return mode_own();
-	fprintf(stderr, "usage: torture_signals alloc|storm|blocked|ignored|own\n");
+	fprintf(stderr, "usage: torture_signals alloc|storm|storm1|blocked|ignored|own\n");
 	return 2;
 }
