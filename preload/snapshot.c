@@ -10,14 +10,14 @@
 #include "../common/modmap.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
-#include <limits.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/single_threaded.h>
 #include <sys/prctl.h>
+#include <sys/single_threaded.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -267,7 +267,7 @@ static int serve_signal(int may_wait)
 	if (req == served || !atomic_compare_exchange_strong(&snap.signal_served, &served, req))
 		return 0;
 	if (take("signal", 0, may_wait) == -2) {
-		atomic_store(&snap.signal_served, served);	/* no one else serves meanwhile */
+		atomic_store(&snap.signal_served, served);	/* unserved again: for the next hook */
 		return -2;
 	}
 	return 1;
