@@ -223,9 +223,11 @@ void snapshot_at_exit(void *arg)
  *   within TICK_CALLS calls; RSS that grows between hooks shows at the
  *   next one.
  * - the signal's handler writes the snapshot itself when its thread is
- *   outside the shim and the snapshot lock is free: the writer takes no
- *   lock but the shim's and calls no malloc and no stdio. Inside a hook
- *   (or a snapshot, or a fork) it leaves it to the next hook.
+ *   outside the shim and the snapshot lock is free: the writer calls no
+ *   malloc and no stdio, and takes no lock but the shim's and the
+ *   loader's (dl_iterate_phdr's, which is recursive: the only thread may
+ *   take it again). Inside a hook (or a snapshot, or a fork) it leaves
+ *   it to the next hook.
  */
 
 /* Hooks between two looks at the clock, without large blocks. */
