@@ -7,8 +7,10 @@
 # with -finstrument-functions, CPROF_UNWIND=cct against the call runtime
 # alone, also with the helper thread a program with threads has), a 2-thread
 # workload whose threads free each other's blocks against 1 thread (and
-# one whose every call is a new peak), the targets of issue 12, and the
-# shim's memory per live block.
+# one whose every call is a new peak), what a second thread costs a
+# single-threaded program's malloc (and cprof's helper thread, which a
+# single-threaded program does not get), the targets of issue 12, and
+# the shim's memory per live block.
 # MEM_N (steps, 7 allocation-family calls each), BENCH_ROUNDS.
 # A FAIL is only reported; a tool that fails to run makes it exit non-zero.
 set -euo pipefail
@@ -207,15 +209,18 @@ echo "  run N/10 and N/100 steps: the same call paths, fewer times, against plai
 # (one thread: its own), handed over 64 at a time; xstep: the same one
 # block at a time, through a mailbox line both threads write; memheavy
 # grow T STEPS: T threads malloc without freeing, every call a new peak
-# (current.c's shared add, no rooms).
+# (current.c's shared add, no rooms); memheavy mix T STEPS: main alone
+# or beside a thread that sleeps (what a second thread costs glibc's
+# malloc, and so what cprof's helper thread would cost a single-threaded
+# program: mix-cprofhelper1 keeps one with CPROF_INTERVAL).
 # Paired rounds of plain and cprof at 1 and 2 threads; per call, the
 # process's user+system time (2 threads on a shared 2-core machine make
 # wall time meaningless), less plain's.
 XSTEPS=$((N * 2))
-run_x() {	# run_x NAME MODE THREADS PRELOAD
+run_x() {	# run_x NAME MODE THREADS PRELOAD [VAR=VALUE]
 	local out
 	mkdir -p "$RUN/x/out"
-	out=$("$B/timeit" "$TIMES/$1.full" env CPROF_OUTPUT="$RUN/x/out" ${4:+LD_PRELOAD=$4} \
+	out=$("$B/timeit" "$TIMES/$1.full" env CPROF_OUTPUT="$RUN/x/out" ${4:+LD_PRELOAD=$4} ${5:+"$5"} \
 		"$B/memheavy" "$2" "$3" "$XSTEPS") || die "$2 $1 failed: $out"
 	case $1 in *cprof*) compgen -G "$RUN/x/out/*.snap" >/dev/null || die "$2 $1 wrote no .snap" ;; esac
 	# xfree says how many frees crossed threads: few when the machine
@@ -224,14 +229,20 @@ run_x() {	# run_x NAME MODE THREADS PRELOAD
 	rm -rf "$RUN/x"
 }
 for ((r = 1; r <= ROUNDS; r++)); do
-	for mode in xfree xstep grow; do
+	for mode in xfree xstep grow mix; do
 		for t in 1 2; do
 			run_x "${mode}-plain$t" $mode $t ""
 			run_x "${mode}-cprof$t" $mode $t "$LIB"
 		done
 	done
+	run_x mix-cprofhelper1 mix 1 "$LIB" CPROF_INTERVAL=3600
 done
 xcalls() { echo $((2 * $1 * XSTEPS)); }
+# mix: CPU ns a call of NAME over REF (4 calls a step, whatever the threads).
+mix_ns() {
+	awk -v c="$(median "mix-$1" full 2)" -v p="$(median "mix-$2" full 2)" \
+		-v n=$((4 * XSTEPS + 64)) 'BEGIN { printf "%.2f", (c - p) * 1e9 / n }'
+}
 x_ns() {	# x_ns MODE THREADS: cprof's added CPU ns per call
 	awk -v c="$(median "$1-cprof$2" full 2)" -v p="$(median "$1-plain$2" full 2)" \
 		-v n="$(xcalls "$2")" 'BEGIN { printf "%.2f", (c - p) * 1e9 / n }'
@@ -265,6 +276,12 @@ for v in xfree-plain2 xfree-cprof2; do
 		END { printf "  %s: frees crossing threads, %.1f%% to %.1f%% of the %d a round\n", v,
 			100 * c[1] / (2 * n), 100 * c[NR] / (2 * n), 2 * n }'
 done
+echo "what a second thread costs a single-threaded program (memheavy mix: calloc, realloc,"
+echo "malloc, free a step, main alone or beside a thread that sleeps; CPU ns a call):"
+printf '  glibc'"'"'s malloc with the sleeping thread: %s more (plain %.3f s, with it %.3f s);\n' \
+	"$(mix_ns plain2 plain1)" "$(median mix-plain1 full 2)" "$(median mix-plain2 full 2)"
+echo "  cprof adds $(mix_ns cprof1 plain1) alone (no helper thread),"
+echo "  $(mix_ns cprofhelper1 plain1) with its helper thread (CPROF_INTERVAL=3600), $(mix_ns cprof2 plain2) beside the sleeping thread"
 
 # ---- target checks (issue 12) ----
 cprof=$(slope_ns cprof)
@@ -287,8 +304,8 @@ echo "  $(slope_ns cprof+instr-cct-helper) ns: a second thread makes glibc's mal
 echo "  a single-threaded program gets no helper, and the call runtime starts none)"
 paste <(x_rounds xstep 2) <(x_rounds xstep 1) | awk '{ print $1, 1.3 * $2 }' |
 	check "2 threads freeing each other's blocks (xstep) <= 1.3 x 1 thread ($x1 ns CPU)" "<="
-echo "  (1 thread: no helper thread there, and glibc's malloc takes no lock; 2 threads: most"
-echo "  rooms take a lock cmpxchg, the other thread taking them back within 1 ms, see current.c)"
+echo "  (each runs in threads of its own, so the helper runs in both; with 2 threads most rooms"
+echo "  take a lock cmpxchg, the other thread taking them back within 1 ms, see current.c)"
 echo "  (at the peak, where every call takes the one shared add: 2 threads growing $(x_ns grow 2) ns"
 echo "  CPU a call, 1 thread $(x_ns grow 1) ns; blocks handed over 64 at a time (xfree):"
 echo "  2 threads $(x_ns xfree 2) ns, 1 thread $(x_ns xfree 1) ns)"

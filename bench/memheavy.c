@@ -14,6 +14,10 @@
  *   memheavy grow T STEPS   T threads (1 or 2) each malloc STEPS 32-byte
  *                           blocks, all freed at the end: every malloc
  *                           is a new peak (malloc + free a step)
+ *   memheavy mix T STEPS    main alone (T = 1) or beside a thread that
+ *                           only sleeps (T = 2): calloc, realloc,
+ *                           malloc, free a step, a block in 64 kept for
+ *                           64 steps (what a second thread costs glibc)
  *   memheavy hold BLOCKS    mallocs BLOCKS 32-byte blocks from 4 sites,
  *                           prints the process's VmRSS in kB while they
  *                           are live, frees them (the shim's memory)
@@ -23,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BENCH_FN __attribute__((noipa))
 
@@ -383,6 +388,43 @@ static int grow(int threads, unsigned long steps)
 	return 0;
 }
 
+/* ---- a single-threaded mix, with or without an idle thread ---- */
+
+static void *sleep_forever(void *arg)
+{
+	for (;;)
+		pause();
+	return arg;
+}
+
+BENCH_FN static void *mix_calloc(unsigned long i) { return calloc(1, 40 + (i & 255)); }
+
+static int mix(int threads, unsigned long steps)
+{
+	static void *kept[64];
+	pthread_t idle;
+	unsigned long long sum = 0;
+
+	if (threads == 2 && pthread_create(&idle, NULL, sleep_forever, NULL) != 0)
+		return 1;
+	for (unsigned long i = 0; i < steps; i++) {
+		unsigned char *p = mix_calloc(i);
+		unsigned char *q = p ? realloc(p, 80 + (i & 511)) : NULL;
+		if (!q)
+			return 1;
+		q[i & 63] = (unsigned char)i;
+		sum += q[i & 31];
+		free(kept[i & 63]);
+		kept[i & 63] = malloc(24 + (i & 127));
+		free(q);
+	}
+	for (int k = 0; k < 64; k++)
+		free(kept[k]);
+	printf("mix threads=%d steps=%lu ncalls=%llu checksum=%llu\n", threads, steps,
+	       4ull * steps + 64, sum);
+	return 0;	/* the idle thread ends with the process */
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "hold") == 0)
@@ -390,7 +432,7 @@ int main(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*run)(int threads, unsigned long steps);
-	} threaded[] = { { "xfree", xfree }, { "xstep", xstep }, { "grow", grow } };
+	} threaded[] = { { "xfree", xfree }, { "xstep", xstep }, { "grow", grow }, { "mix", mix } };
 	for (size_t m = 0; argc == 4 && m < sizeof(threaded) / sizeof(threaded[0]); m++) {
 		if (strcmp(argv[1], threaded[m].name) != 0)
 			continue;
