@@ -255,22 +255,26 @@ def signal_handlers_allocate():
     eq((snap["dropped_allocs"], snap["dropped_traces"]), (0, 0), "drops")
 
 
-def snapshot_signal_storm():
-    r = Run("torture_signals", "storm")
+def check_storm(mode, first, why, live):
+    """A storm of 300 SIGUSR2 (torture_signals MODE), whose stdout is
+    FIRST (a regex of what comes before the counts; WHY says what its
+    mismatch means), LIVE SITE_STORM blocks at the end. Returns the run
+    and its snapshots' names in SEQ order."""
+    r = Run("torture_signals", mode)
     eq(r.status, 0, "exit status")
-    m = re.match(r"^read 1 storm_calls (\d+) storm_allocs (\d+)\n$", r.stdout)
+    m = re.match(r"^%s storm_calls (\d+) storm_allocs (\d+)\n$" % first, r.stdout)
     if not m:
-        raise AssertionError("a read() was not resumed after SIGUSR2, or stdout: %r" % r.stdout)
+        raise AssertionError("%s, or stdout: %r" % (why, r.stdout))
     ncalls, nallocs = int(m.group(1)), int(m.group(2))
     files = r.by_pid()
-    eq(len(files), 1, "one process")
+    eq(len(files), 1, "one process wrote")
     (pid, names), = files.items()
     snaps = sorted((n for n in names if n.endswith(".snap")), key=lambda n: int(n.split(".")[2]))
     n = len(snaps)
     eq([int(s.split(".")[2]) for s in snaps], list(range(1, n + 1)), "snapshot SEQs 1..N")
     if not 2 <= n <= 301:
         raise AssertionError("%d snapshots for 300 SIGUSR2 (1..300 signal + exit)" % (n))
-    print("     300 SIGUSR2 in a storm gave %d signal snapshots" % (n - 1))
+    print("     300 SIGUSR2 (%s) gave %d signal snapshots" % (mode, n - 1))
     # Every file whole (its sections end with END) and labelled; the
     # reporter reads the first, a middle one and the last.
     eq([container_label(r.path(s)) for s in snaps], ["signal"] * (n - 1) + ["exit"],
@@ -281,35 +285,20 @@ def snapshot_signal_storm():
     eq((f["storm_call"], f["storm_site"]), ((ncalls, ncalls), (nallocs, nallocs)), "calls")
     own, snap = sites(r.path(snaps[-1]), "torture_signals")
     e = site(own, "torture_signals", "SITE_STORM")
-    eq((e["count"], e["allocated_count"]), (2, nallocs), "SITE_STORM live and allocated")
+    eq((e["count"], e["allocated_count"]), (live, nallocs), "SITE_STORM live and allocated")
+    return r, snaps
+
+
+def snapshot_signal_storm():
+    check_storm("storm", "read 1", "a read() was not resumed after SIGUSR2", 2)
 
 
 def snapshot_signal_storm_one_thread():
     """storm1: no helper thread; each SIGUSR2 is written by the handler,
-    or by the next hook when it came inside one."""
-    r = Run("torture_signals", "storm1")
-    eq(r.status, 0, "exit status")
-    m = re.match(r"^threads 1 storm_calls (\d+) storm_allocs (\d+)\n$", r.stdout)
-    if not m:
-        raise AssertionError("not one thread, or stdout: %r" % r.stdout)
-    ncalls, nallocs = int(m.group(1)), int(m.group(2))
-    files = r.by_pid()
-    eq(len(files), 1, "one process wrote (the sender _exits)")
-    (pid, names), = files.items()
-    snaps = sorted((n for n in names if n.endswith(".snap")), key=lambda n: int(n.split(".")[2]))
-    n = len(snaps)
-    eq([int(s.split(".")[2]) for s in snaps], list(range(1, n + 1)), "snapshot SEQs 1..N")
-    if not 2 <= n <= 301:
-        raise AssertionError("%d snapshots for 300 SIGUSR2 (1..300 signal + exit)" % (n))
-    print("     300 SIGUSR2 to one thread gave %d signal snapshots" % (n - 1))
-    eq([container_label(r.path(s)) for s in snaps], ["signal"] * (n - 1) + ["exit"],
-       "every snapshot complete, labelled")
-    f = calls(r.path("torture_signals.%d.prof" % pid))
-    eq((f["storm_call"], f["storm_site"]), ((ncalls, ncalls), (nallocs, nallocs)), "calls")
-    own, snap = sites(r.path(snaps[-1]), "torture_signals")
-    e = site(own, "torture_signals", "SITE_STORM")
-    eq((e["count"], e["allocated_count"]), (1, nallocs), "SITE_STORM live and allocated")
-    mid, _ = sites(r.path(snaps[n // 2]), "torture_signals")
+    or by the next hook when it came inside one (the sender, a forked
+    process, _exits: it writes nothing)."""
+    r, snaps = check_storm("storm1", "threads 1", "not one thread", 1)
+    mid, _ = sites(r.path(snaps[len(snaps) // 2]), "torture_signals")
     eq(site(mid, "torture_signals", "SITE_STORM")["count"], 1, "SITE_STORM live mid-storm")
 
 
