@@ -68,26 +68,18 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-/* Entries of a directory, "." and ".." aside; -1 if it cannot be read. */
-static int entries(const char *path)
+static int tasks(void)
 {
-	DIR *d = opendir(path);
+	DIR *d = opendir("/proc/self/task");
 	struct dirent *e;
 	int n = 0;
 
 	if (!d)
-		return -1;
+		return 255;
 	while ((e = readdir(d)))
 		n += e->d_name[0] != '.';
 	closedir(d);
 	return n;
-}
-
-static int tasks(void)
-{
-	int n = entries("/proc/self/task");
-
-	return n < 0 ? 255 : n;
 }
 
 static void *allocate_once(void *arg)
