@@ -154,17 +154,23 @@ static void *storm_worker(void *arg)
 	return NULL;
 }
 
-static void *storm_sender(void *arg)
+/* 300 SIGUSR2 to process to, 2 ms apart. */
+static void send_storm(pid_t to)
 {
 	struct timespec ts = { 0, 2000000 };
-	(void)arg;
 
 	for (int i = 0; i < 300; i++) {
-		kill(getpid(), SIGUSR2);
+		kill(to, SIGUSR2);
 		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 			;
 		ts.tv_nsec = 2000000;
 	}
+}
+
+static void *storm_sender(void *arg)
+{
+	(void)arg;
+	send_storm(getpid());
 	if (write(storm_pipe[1], "x", 1) != 1)
 		return NULL;
 	return NULL;
@@ -192,7 +198,7 @@ static int mode_storm(void)
 	return n == 1 ? 0 : 1;
 }
 
-/* The sender of storm1: another process, so that this one keeps one thread. */
+/* storm1's sender is another process, so that this one keeps one thread. */
 static int mode_storm1(void)
 {
 	pid_t parent = getpid(), sender = fork();
@@ -202,14 +208,7 @@ static int mode_storm1(void)
 	if (sender < 0)
 		return 10;
 	if (sender == 0) {
-		struct timespec ts = { 0, 2000000 };
-
-		for (int i = 0; i < 300; i++) {
-			kill(parent, SIGUSR2);
-			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-				;
-			ts.tv_nsec = 2000000;
-		}
+		send_storm(parent);
 		_exit(0);
 	}
 	for (int status;;) {
