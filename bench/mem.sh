@@ -238,10 +238,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	run_x mix-cprofhelper1 mix 1 "$LIB" CPROF_INTERVAL=3600
 done
 xcalls() { echo $((2 * $1 * XSTEPS)); }
-# mix: CPU ns a call of NAME over REF (4 calls a step, whatever the threads).
+# mix: CPU ns a call of NAME over REF (5 calls a step, whatever the threads).
 mix_ns() {
 	awk -v c="$(median "mix-$1" full 2)" -v p="$(median "mix-$2" full 2)" \
-		-v n=$((4 * XSTEPS + 64)) 'BEGIN { printf "%.2f", (c - p) * 1e9 / n }'
+		-v n=$((5 * XSTEPS + 64)) 'BEGIN { printf "%.2f", (c - p) * 1e9 / n }'
 }
 x_ns() {	# x_ns MODE THREADS: cprof's added CPU ns per call
 	awk -v c="$(median "$1-cprof$2" full 2)" -v p="$(median "$1-plain$2" full 2)" \
@@ -277,7 +277,7 @@ for v in xfree-plain2 xfree-cprof2; do
 			100 * c[1] / (2 * n), 100 * c[NR] / (2 * n), 2 * n }'
 done
 echo "what a second thread costs a single-threaded program (memheavy mix: calloc, realloc,"
-echo "malloc, free a step, main alone or beside a thread that sleeps; CPU ns a call):"
+echo "free, malloc, free a step, main alone or beside a thread that sleeps; CPU ns a call):"
 printf '  glibc'"'"'s malloc with the sleeping thread: %s more (plain %.3f s, with it %.3f s);\n' \
 	"$(mix_ns plain2 plain1)" "$(median mix-plain1 full 2)" "$(median mix-plain2 full 2)"
 echo "  cprof adds $(mix_ns cprof1 plain1) alone (no helper thread),"

@@ -15,9 +15,9 @@
  *                           blocks, all freed at the end: every malloc
  *                           is a new peak (malloc + free a step)
  *   memheavy mix T STEPS    main alone (T = 1) or beside a thread that
- *                           only sleeps (T = 2): calloc, realloc,
- *                           malloc, free a step, a block in 64 kept for
- *                           64 steps (what a second thread costs glibc)
+ *                           only sleeps (T = 2): calloc, realloc, free
+ *                           of the block made 64 steps before, malloc,
+ *                           free a step (what a second thread costs glibc)
  *   memheavy hold BLOCKS    mallocs BLOCKS 32-byte blocks from 4 sites,
  *                           prints the process's VmRSS in kB while they
  *                           are live, frees them (the shim's memory)
@@ -421,7 +421,7 @@ static int mix(int threads, unsigned long steps)
 	for (int k = 0; k < 64; k++)
 		free(kept[k]);
 	printf("mix threads=%d steps=%lu ncalls=%llu checksum=%llu\n", threads, steps,
-	       4ull * steps + 64, sum);
+	       5ull * steps + 64, sum);
 	return 0;	/* the idle thread ends with the process */
 }
 

@@ -213,7 +213,8 @@ void snapshot_at_exit(void *arg)
  * ---- the helper ----
  * A second thread costs a single-threaded program more than its own
  * work: glibc's malloc then takes an arena lock on every calloc, realloc
- * and cache miss (3.6 ns a call on bench/memheavy-instr, README). So the
+ * and cache miss (5.5 to 9.7 ns a call more on a loop of those calls
+ * beside a thread that only sleeps: README, bench/mem.sh's mix). So the
  * helper thread runs only for CPROF_INTERVAL, or once the process has
  * another thread anyway. Until then the program's own thread does the
  * work, and stays the only one:
