@@ -83,8 +83,8 @@ struct tcache_entry {
 };
 struct tls_state {
 	int busy;
-	/* Allocation activity left before the next snapshot_tick(): a
-	 * call, plus one per 4 KiB it moved (counters_add_current). */
+	/* Hooks left before the next snapshot_tick() (hook_leave); 0 after
+	 * a block of TICK_BYTES or more (counters_add_current). */
 	int tick_left;
 	int ctr_state;			/* CTR_*: this thread's counter set */
 	struct trace_ctr *_Atomic *ctr_dir;	/* ctr_set's chunks, NULL until acquired */
@@ -179,6 +179,9 @@ struct mem_runtime {
 
 extern struct mem_runtime rt HIDDEN;
 
+/* Blocks from this size on tick at once (counters_add_current). */
+#define TICK_BYTES (64u * 1024)
+
 /* snapshot.c: the next hook's work (rt.is_tracing == TRACING_PENDING). */
 void snapshot_pending(void) HIDDEN;
 /* Every so much allocation activity, from hook_leave: the timeline's
@@ -205,7 +208,7 @@ static inline int hook_enter(void)
  * nothing of the shim is held and the call has been counted. */
 static inline void hook_leave(void)
 {
-	if (unlikely(tls.tick_left < 0))
+	if (unlikely(--tls.tick_left < 0))
 		snapshot_tick();
 	tls.busy = 0;
 }
@@ -689,8 +692,9 @@ static inline __attribute__((always_inline)) void counters_add_current(uint64_t 
 {
 	_Atomic int64_t *room = tls.cur_room;
 
-	/* |delta| / 4 KiB, give or take one: a large block ticks at once. */
-	tls.tick_left -= 1 + (int)(((int64_t)delta ^ ((int64_t)delta >> 63)) >> 12);
+	/* A large block in or out: the timeline's tick at this hook's end. */
+	if (unlikely(delta + TICK_BYTES > 2 * TICK_BYTES))
+		tls.tick_left = 0;
 
 	if (likely(room)) {
 #ifdef ROOM_RSEQ

@@ -219,8 +219,8 @@ void snapshot_at_exit(void *arg)
  * another thread anyway. Until then the program's own thread does the
  * work, and stays the only one:
  * - the timeline is sampled at the end of a hook (snapshot_tick), every
- *   TICK_CALLS calls or sooner after large blocks, once CPROF_TIMELINE
- *   has passed. Traced bytes change only in hooks, so a change is seen
+ *   TICK_CALLS hooks or at once after a block of TICK_BYTES or more,
+ *   once CPROF_TIMELINE has passed. Traced bytes change only in hooks, so a change is seen
  *   within TICK_CALLS calls; RSS that grows between hooks shows at the
  *   next one.
  * - the signal's handler writes the snapshot itself when its thread is
