@@ -79,6 +79,13 @@ def steps():
         eq(d["timeline"]["samples"][-1]["traced"], d["snapshot"]["traced_size"],
            "%s: last sample against the snapshot" % what)
     eq(quiet["snapshot"]["traced_size"], 2 * STEP, "quiet: traced bytes after freeing half")
+    # Each 1 MiB block ticks at once and the steps are 30 ms apart (3
+    # intervals): the samples up to the top are one a step.
+    ups = [x["traced"] for x in quiet["timeline"]["samples"]]
+    if 4 * STEP not in ups:
+        raise AssertionError("no sample at the top: %r" % ups)
+    eq([x for x in ups[:ups.index(4 * STEP) + 1] if x >= STEP], [STEP, 2 * STEP, 3 * STEP, 4 * STEP],
+       "quiet: a sample after each step")
     # Each snapshot carries every sample so far: the exit one extends quiet's.
     qs, es = quiet["timeline"]["samples"], last["timeline"]["samples"]
     eq(es[:len(qs)], qs, "exit's samples begin with quiet's")
