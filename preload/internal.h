@@ -184,9 +184,9 @@ extern struct mem_runtime rt HIDDEN;
 
 /* snapshot.c: the next hook's work (rt.is_tracing == TRACING_PENDING). */
 void snapshot_pending(void) HIDDEN;
-/* Every so much allocation activity, from hook_leave: the timeline's
- * sample while no helper runs, and the helper's start once the process
- * has a second thread. */
+/* Every TICK_CALLS hooks of a thread (sooner after a large block), from
+ * hook_leave: the timeline's sample while no helper runs, and the
+ * helper's start once the process has a second thread. */
 void snapshot_tick(void) HIDDEN;
 
 /* hooks.c: the guard. False when reentered or not tracing. */

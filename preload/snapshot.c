@@ -220,9 +220,9 @@ void snapshot_at_exit(void *arg)
  * work, and stays the only one:
  * - the timeline is sampled at the end of a hook (snapshot_tick), every
  *   TICK_CALLS hooks or at once after a block of TICK_BYTES or more,
- *   once CPROF_TIMELINE has passed. Traced bytes change only in hooks, so a change is seen
- *   within TICK_CALLS calls; RSS that grows between hooks shows at the
- *   next one.
+ *   once CPROF_TIMELINE has passed. Traced bytes change only in hooks,
+ *   so a change is seen within TICK_CALLS hooks; RSS that grows between
+ *   hooks shows at the next one.
  * - the signal's handler writes the snapshot itself when its thread is
  *   outside the shim and the snapshot lock is free: the writer calls no
  *   malloc and no stdio, and takes no lock but the shim's and the
