@@ -179,7 +179,9 @@ struct mem_runtime {
 
 extern struct mem_runtime rt HIDDEN;
 
-/* Blocks from this size on tick at once (counters_add_current). */
+/* Hooks between two looks at the clock (snapshot_tick), and the block
+ * size from which a block ticks at once (counters_add_current). */
+#define TICK_CALLS 128
 #define TICK_BYTES (64u * 1024)
 
 /* snapshot.c: the next hook's work (rt.is_tracing == TRACING_PENDING). */

@@ -231,9 +231,6 @@ void snapshot_at_exit(void *arg)
  *   it to the next hook.
  */
 
-/* Hooks between two looks at the clock, without large blocks. */
-#define TICK_CALLS 128
-
 static int helper_is_needed(void)
 {
 	if (atomic_load(&snap.cannot_start))
