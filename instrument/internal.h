@@ -166,7 +166,6 @@ extern _Atomic uint64_t threads_lost_calls HIDDEN;
 extern __thread struct thread_data *threads_self
 	__attribute__((visibility("hidden"), tls_model("initial-exec")));
 
-
 /* hooks.c: the hot path. */
 /* Closes every open frame of td as if they returned now. */
 void hook_close_all(struct thread_data *td, uint64_t now) HIDDEN;

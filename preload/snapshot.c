@@ -213,8 +213,8 @@ void snapshot_at_exit(void *arg)
  * ---- the helper ----
  * A second thread costs a single-threaded program more than its own
  * work: glibc's malloc then takes an arena lock on every calloc, realloc
- * and cache miss (5.5 to 9.7 ns a call more on a loop of those calls
- * beside a thread that only sleeps: README, bench/mem.sh's mix). So the
+ * and cache miss (5.4 to 6.7 ns a call more in bench/mem.sh's mix, a
+ * loop of those calls beside a thread that only sleeps). So the
  * helper thread runs only for CPROF_INTERVAL, or once the process has
  * another thread anyway. Until then the program's own thread does the
  * work, and stays the only one:
@@ -300,11 +300,11 @@ void snapshot_pending(void)
 
 void snapshot_tick(void)
 {
-	tls.tick_left = TICK_CALLS;
 	if (atomic_load(&snap.has_helper) || !(rt.timeline_us || rt.snap_signal || rt.interval_ms)) {
 		tls.tick_left = INT_MAX;	/* the helper samples; or nothing to do */
 		return;
 	}
+	tls.tick_left = TICK_CALLS;
 	if (helper_is_needed()) {
 		snapshot_start_helper();
 		return;
@@ -447,8 +447,7 @@ static int stop_helper(void)
 	had = snap.has_helper;
 	if (had) {
 		atomic_store(&snap.helper_stop, 1);
-		atomic_fetch_add(&snap.wake, 1);
-		syscall(SYS_futex, &snap.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		wake_helper();
 		pthread_join(snap.helper, NULL);
 		atomic_store(&snap.has_helper, 0);
 	}

@@ -6,9 +6,11 @@ peak and its time the snapshot's own (not a sample), a snapshot's last
 sample its traced bytes, RSS > 0, each snapshot carrying the samples of
 the one before; CPROF_TIMELINE=0 writes no section; a single-threaded
 program stays so (the helper thread comes with a second thread or
-CPROF_INTERVAL) and its SIGUSR2 snapshot is written by the handler; a
-long run with a tiny interval stays within the store as its interval
-doubles; a timeline that goes back in time is refused in one line. The chart is checked in test_html.py.
+CPROF_INTERVAL) and its SIGUSR2 snapshot is written by the handler (or,
+when that cannot take the lock, by the next hook); a long run with a
+tiny interval stays within the store as its interval doubles; a
+timeline that goes back in time is refused in one line. The chart is
+checked in test_html.py.
 Env: O=build dir (default build). Exit 0 when every check passes.
 """
 import json
@@ -128,8 +130,9 @@ def threads():
 
 
 def signal_single_threaded():
-    """SIGUSR2 in a single-threaded program that allocates nothing: the
-    handler writes the snapshot before raise() returns, no thread starts."""
+    """SIGUSR2 in a single-threaded program outside the shim: the handler
+    writes the snapshot before raise() returns, no thread starts; raised
+    while the shim holds its snapshot lock: the next hook writes it."""
     snaps, _ = run(["signal"], status=11)	# 1 thread, 1 file (10 x files + threads)
     eq(sorted(snaps), ["exit", "signal"], "snapshots")
     d = timeline(snaps["signal"])

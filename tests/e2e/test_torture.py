@@ -577,7 +577,8 @@ def trace_table_full():
 
 
 CASES = [threads_32_with_churn, fork_exec_spawn_system, signal_handlers_allocate,
-         snapshot_signal_storm, snapshot_signal_storm_one_thread, sigusr2_blocked, sigusr2_ignored, sigusr2_own_handler,
+         snapshot_signal_storm, snapshot_signal_storm_one_thread, sigusr2_blocked,
+         sigusr2_ignored, sigusr2_own_handler,
          longjmp_over_100k_frames, siglongjmp_out_of_hooks, exit_variants, exit_from_a_thread,
          dlclose_calls_still_named, dlclose_reload_one_row, dlclose_sites_still_named,
          rlimit_as_failing_allocations,
