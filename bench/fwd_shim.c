@@ -2,7 +2,10 @@
  * The forwarder-only shim of bench/mem.sh: every allocation function goes
  * straight to the original from dlsym(RTLD_NEXT), nothing recorded; the
  * cost of interposing alone. bench/unwind_shim.c includes this file with
- * BENCH_ON_ALLOC defined to add its per-allocation work.
+ * BENCH_ON_ALLOC defined to add its per-allocation work. Built with
+ * BENCH_PAD=16, every malloc, calloc and realloc block is asked of glibc
+ * that much larger (at its end: the pointers are glibc's own), so that
+ * the cost of cprof's 16-byte header in memory alone can be told apart.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -10,6 +13,7 @@
 #include <stdlib.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #define EXPORT __attribute__((visibility("default")))
@@ -17,6 +21,17 @@
 #ifndef BENCH_ON_ALLOC
 #define BENCH_ON_ALLOC() ((void)0)
 #endif
+#ifndef BENCH_PAD
+#define BENCH_PAD 0
+#endif
+
+/* size + BENCH_PAD, or SIZE_MAX (which glibc refuses) when that wraps. */
+static size_t padded(size_t size)
+{
+	size_t out;
+
+	return __builtin_add_overflow(size, (size_t)BENCH_PAD, &out) ? SIZE_MAX : out;
+}
 
 static void *(*real_malloc)(size_t);
 static void *(*real_calloc)(size_t, size_t);
@@ -76,7 +91,7 @@ EXPORT void *malloc(size_t size)
 		if (!real_malloc)
 			return boot_alloc(size);
 	}
-	void *p = real_malloc(size);
+	void *p = real_malloc(padded(size));
 	if (p)
 		BENCH_ON_ALLOC();
 	return p;
@@ -89,7 +104,10 @@ EXPORT void *calloc(size_t n, size_t size)
 		if (!real_calloc)
 			return n && size > sizeof(boot) / n ? NULL : boot_alloc(n * size);
 	}
-	void *p = real_calloc(n, size);
+	size_t bytes;
+	void *p = BENCH_PAD && !__builtin_mul_overflow(n, size, &bytes)
+			  ? real_calloc(1, padded(bytes))
+			  : real_calloc(n, size);	/* glibc says ENOMEM on overflow */
 	if (p)
 		BENCH_ON_ALLOC();
 	return p;
@@ -106,7 +124,8 @@ EXPORT void *realloc(void *old, size_t size)
 					       ? size : (size_t)(boot + sizeof(boot) - (unsigned char *)old));
 		return p;
 	}
-	void *p = real_realloc(old, size);
+	/* realloc(p, 0) frees p, as glibc's does, padded or not. */
+	void *p = real_realloc(old, size ? padded(size) : 0);
 	if (p)
 		BENCH_ON_ALLOC();
 	return p;

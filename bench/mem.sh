@@ -73,6 +73,9 @@ $CC -std=gnu11 "${warn[@]}" -g -O2 -fno-optimize-sibling-calls -finstrument-func
 	-o "$B/memheavy-instr" bench/memheavy.c -lpthread
 $CC -std=gnu11 "${warn[@]}" -g -O2 -fPIC -shared -fvisibility=hidden -o "$B/fwd_shim.so" \
 	bench/fwd_shim.c -ldl
+# The forwarder asking glibc for 16 bytes more a block: the header's size alone.
+$CC -std=gnu11 "${warn[@]}" -g -O2 -fPIC -shared -fvisibility=hidden -DBENCH_PAD=16 \
+	-o "$B/fwd_pad_shim.so" bench/fwd_shim.c -ldl
 $CC -std=gnu11 "${warn[@]}" -g -O2 -fPIC -shared -fvisibility=hidden -o "$B/unwind_shim.so" \
 	bench/unwind_shim.c -ldl
 $CC -std=gnu11 "${warn[@]}" -O2 -o "$B/timeit" bench/timeit.c
@@ -89,7 +92,7 @@ make --no-print-directory -s O="$B/roomcas" CFLAGS=-DCPROF_BENCH_ROOM_CAS "$LIB_
 
 # ---- the variants: massif and gperftools run a scaled-down N, taken
 # against plain runs of the same size ----
-VARIANTS=(plain forwarder unwind-floor cprof cprof-libunwind cprof-nopeak cprof-cas cprof-table heaptrack plain+fp cprof+fp cprof+fp-unwind
+VARIANTS=(plain forwarder forwarder+16 unwind-floor cprof cprof-libunwind cprof-nopeak cprof-cas cprof-table heaptrack plain+fp cprof+fp cprof+fp-unwind
 	cprof+fp-1frame calls+instr cprof+instr-cct cprof+instr-cct-helper cprof+instr-nostack plain/10 massif plain/100 gperftools)
 divisor() {
 	case $1 in
@@ -102,6 +105,7 @@ label() {
 	case $1 in
 	plain) echo "plain (glibc malloc)" ;;
 	forwarder) echo "forwarder shim (bench/fwd_shim.c)" ;;
+	forwarder+16) echo "the same, blocks 16 bytes larger" ;;
 	unwind-floor) echo "unwind floor (+unw_backtrace 17: its frame and 16)" ;;
 	cprof) echo "cprof (libcprof-malloc.so; cfi walk)" ;;
 	cprof-libunwind) echo "cprof, CPROF_UNWIND=libunwind" ;;
@@ -136,6 +140,7 @@ run_variant() {
 	case $v in
 	plain | plain/*) "${t[@]}" "$B/memheavy" "$steps" ;;
 	forwarder) "${t[@]}" env LD_PRELOAD="$B/fwd_shim.so" "$B/memheavy" "$steps" ;;
+	forwarder+16) "${t[@]}" env LD_PRELOAD="$B/fwd_pad_shim.so" "$B/memheavy" "$steps" ;;
 	unwind-floor) "${t[@]}" env LD_PRELOAD="$B/unwind_shim.so" "$B/memheavy" "$steps" ;;
 	cprof) "${t[@]}" env CPROF_OUTPUT="$dir/out" LD_PRELOAD="$LIB" "$B/memheavy" "$steps" ;;
 	cprof-libunwind) "${t[@]}" env CPROF_OUTPUT="$dir/out" CPROF_UNWIND=libunwind LD_PRELOAD="$LIB" \
@@ -283,6 +288,14 @@ printf '  glibc'"'"'s malloc with the sleeping thread: %s more (plain %.3f s, wi
 echo "  cprof adds $(mix_ns cprof1 plain1) alone (no helper thread),"
 echo "  $(mix_ns cprofhelper1 plain1) with its helper thread (CPROF_INTERVAL=3600), $(mix_ns cprof2 plain2) beside the sleeping thread"
 
+# paired_ns A B: the median over the rounds of A's figure less B's in
+# the same round (wall ns a call), and the smallest and largest.
+paired_ns() {
+	paste <(per_round "$1") <(per_round "$2") | awk '{ print $1 - $2 }' | sort -g |
+		awk '{ v[NR] = $1 } END { printf "%.2f ns a call (rounds: %.2f to %.2f)",
+			NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR] }'
+}
+
 # ---- target checks (issue 12) ----
 cprof=$(slope_ns cprof)
 floor=$(slope_ns unwind-floor)
@@ -299,6 +312,8 @@ per_round cprof+fp-unwind | awk '{ print $1, 30 }' | check "CPROF_UNWIND=fp, 16 
 per_round cprof+instr-cct | awk '{ print $1, 15 }' |
 	check "CPROF_UNWIND=cct <= 15 ns over the call runtime alone ($(slope_ns calls+instr) ns over plain)" "<="
 echo "  (the same program with no stack at all, the floor of any cct design: $(slope_ns cprof+instr-nostack) ns;"
+echo "  of it, the header's 16 bytes a block alone, the forwarder asking glibc for them:"
+echo "  $(paired_ns forwarder+16 forwarder), paired against the forwarder by round;"
 echo "  cct with the helper thread, as in a program with threads of its own (CPROF_INTERVAL=3600):"
 echo "  $(slope_ns cprof+instr-cct-helper) ns: a second thread makes glibc's malloc take its arena locks;"
 echo "  a single-threaded program gets no helper, and the call runtime starts none)"
@@ -327,13 +342,6 @@ echo "  CPU ns a call: cprof $(cpu_ns cprof), libunwind $(cpu_ns cprof-libunwind
 echo "  heaptrack $(cpu_ns heaptrack), table $(cpu_ns cprof-table); fp build: cfi $(cpu_ns cprof+fp), fp 16 frames $(cpu_ns cprof+fp-unwind),"
 echo "  fp 1 frame $(cpu_ns cprof+fp-1frame); cct $(cpu_ns cprof+instr-cct), no stack $(cpu_ns cprof+instr-nostack);"
 echo "  load average now: $(cut -d' ' -f1-3 /proc/loadavg)"
-# paired_ns A B: the median over the rounds of A's figure less B's in
-# the same round (wall ns a call), and the smallest and largest.
-paired_ns() {
-	paste <(per_round "$1") <(per_round "$2") | awk '{ print $1 - $2 }' | sort -g |
-		awk '{ v[NR] = $1 } END { printf "%.2f ns a call (rounds: %.2f to %.2f)",
-			NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2, v[1], v[NR] }'
-}
 echo "the peak's composition (issue 13): cprof $cprof ns a call, without it $(slope_ns cprof-nopeak) ns;"
 echo "  paired by round, it adds $(paired_ns cprof cprof-nopeak)"
 echo "rooms by rseq against rooms by lock cmpxchg: cprof $cprof ns a call, with CAS rooms"
