@@ -312,7 +312,7 @@ per_round cprof+fp-unwind | awk '{ print $1, 30 }' | check "CPROF_UNWIND=fp, 16 
 per_round cprof+instr-cct | awk '{ print $1, 15 }' |
 	check "CPROF_UNWIND=cct <= 15 ns over the call runtime alone ($(slope_ns calls+instr) ns over plain)" "<="
 echo "  (the same program with no stack at all, the floor of any cct design: $(slope_ns cprof+instr-nostack) ns;"
-echo "  of it, the header's 16 bytes a block alone, the forwarder asking glibc for them:"
+echo "  the header's 16 bytes a block alone, the forwarder asking glibc for them on memheavy:"
 echo "  $(paired_ns forwarder+16 forwarder), paired against the forwarder by round;"
 echo "  cct with the helper thread, as in a program with threads of its own (CPROF_INTERVAL=3600):"
 echo "  $(slope_ns cprof+instr-cct-helper) ns: a second thread makes glibc's malloc take its arena locks;"
