@@ -605,8 +605,9 @@ static inline struct cct_trace *cct_trace_slot(struct cct_trace *table, unsigned
 
 /* 1, and the trace in *id and *line, when t holds (key, hook_ret, gen).
  * Always inline: gcc left it a call in each hook, measurable there. */
-static inline __attribute__((always_inline)) int cct_trace_found(struct cct_trace *t, uint32_t key, uint64_t hook_ret,
-				  uint32_t gen, uint32_t *id, struct trace_ctr **line)
+static inline __attribute__((always_inline)) int cct_trace_found(struct cct_trace *t, uint32_t key,
+								 uint64_t hook_ret, uint32_t gen,
+								 uint32_t *id, struct trace_ctr **line)
 {
 	if (!(t->id && t->key == key && t->hook_ret == hook_ret && t->gen == gen))
 		return 0;
