@@ -17,13 +17,23 @@
  * once it is folded back; granted is the sum of the rooms handed out.
  * An allocation takes from the thread's room and a free gives to it, a
  * compare-and-swap on the thread's own line, or a plain store inside a
- * restartable sequence (room_commit.h) for a room that lives long
- * enough to pay for the membarrier that taking it back costs. Without a
- * room, or with too little, the change goes straight into counted (the
- * one shared add, as before rooms). If counted + granted then passes
- * the peak, every room is taken back (an exchange with REVOKED, which
- * its owner's next call sees) and counted is the exact total again. Near the peak, no room is handed
- * out and every call takes the shared add, as before rooms.
+ * restartable sequence (room_commit.h). Without a room, or with too
+ * little, the change goes straight into counted (the one shared add, as
+ * before rooms). If counted + granted then passes the peak, every room is
+ * taken back and counted is the exact total again. Near the peak, no room
+ * is handed out and every call takes the shared add, as before rooms.
+ *
+ * Taking back another thread's rseq room: a store of its owner's may
+ * still land after an exchange (a sequence that loaded the room before
+ * it), so fold_all first asks: it marks the room ASKED, which fails every
+ * commit that loads it, and the owner's next call, on its slow path,
+ * marks it GIVEN, from outside any sequence. Only a room not given within
+ * ASK_WAIT_NS is taken by force, which needs a membarrier (collect_rooms).
+ *
+ * A room also has a cap: a free that would leave more than twice the
+ * grant in it takes the slow path, which folds the room and takes a new
+ * one from the headroom it gave back. Bytes freed into one thread's room
+ * are headroom no other thread can have until the room is folded.
  *
  * Hand-written: no library offers a counter whose maximum is exact over a
  * total order without a shared write per update.
@@ -39,10 +49,21 @@
 /* Threads beyond this many take the shared add, every call. */
 #define CUR_SLOTS 256
 #define REVOKED INT64_MIN
+/* A room's word besides the bytes left (below GIVEN: a cap is far less),
+ * while fold_all takes the room back from another thread: */
+#define ASKED (INT64_C(1) << 62)	/* fold_all asks for it */
+#define GIVEN (INT64_C(1) << 61)	/* its owner gave it: no commit lands on it */
+#define LEFT_OF(w) ((w) & (GIVEN - 1))
+/* In fold_all's cur.last: asked for, not yet given. */
+#define PENDING INT64_MAX
 /* No room smaller. Small rooms still pay: with 2 threads freeing each
  * other's blocks, 256 took the shared add on 9,185 of 8M calls, 4096 on
  * 518,093 (the headroom is often a few KiB there). */
 #define ROOM_MIN 256
+/* The most a room may hold (tls.cur_cap). With 2 threads freeing each
+ * other's blocks (bench/memheavy xstep 2, 2M steps), a cap of twice the
+ * grant took every room back 425 to 539 times a run, none 722 to 867. */
+#define ROOM_CAP(give) (2 * (uint64_t)(give))
 
 struct room {
 	/* 128: the CPU fetches lines in pairs, a neighbour's room would bounce */
@@ -69,26 +90,50 @@ static struct {
 	int64_t last[CUR_SLOTS];
 } cur = { .lock = ATOMIC_FLAG_INIT };
 
+#ifdef ROOM_RSEQ
 /*
- * A room another thread took back sooner than this after it was handed
- * out gets a successor that takes the CAS, one that lived longer one by
- * rseq. Taking back an rseq room costs a membarrier (11 us under strace
- * here), which rseq's saving of about 2 ns a call pays back after some
- * 5000 calls: with 2 threads freeing each other's blocks (bench/mem.sh
- * xstep) rooms were taken back every 300 us, and rseq rooms for all
- * made that workload 3.4 ns a call slower than CAS rooms.
+ * A room whose owner did not give it in time (collect_rooms) is taken by
+ * force, which costs a membarrier (8 to 9 us here with the owner's thread
+ * running): if that room was younger than this, the slot's next room
+ * takes the CAS (taken back at once, no membarrier); a room given, or
+ * the one after a CAS room, is by rseq again. Without the asking, with 2
+ * threads freeing each other's blocks (bench/mem.sh xstep) rooms were
+ * taken by force every 300 us, and rseq rooms for all made that workload
+ * 3.4 ns a call slower than CAS rooms.
  */
 #ifndef RSEQ_ROOM_MIN_NS	/* test_memengine.py builds a shim with 0: rseq rooms only */
 #define RSEQ_ROOM_MIN_NS 1000000
 #endif
 static const uint64_t rseq_room_min_ns = RSEQ_ROOM_MIN_NS;
 
+/* How long fold_all waits for the rooms it asked for. An owner that
+ * allocates or frees at all often answers within a microsecond; one that
+ * does not costs this wait and then the membarrier. */
+#ifndef ASK_WAIT_NS	/* test_memengine.py builds a shim with 0: rooms taken by force */
+#define ASK_WAIT_NS 5000
+#endif
+#endif
+
+/* fold_all asked for this thread's room: give it. The caller is outside
+ * any sequence, and every commit after the ask fails, so the room's value
+ * is its last. */
+static void give_room_if_asked(void)
+{
+	_Atomic int64_t *room = tls.cur_room;
+	int64_t w;
+
+	if (room && ((w = atomic_load_explicit(room, memory_order_relaxed)) & ASKED))
+		atomic_compare_exchange_strong(room, &w, (w & ~ASKED) | GIVEN);
+}
+
 /* As live.c's shard locks: the holder may be preempted (it may even be
- * in a membarrier), so a waiter yields after a short spin. */
+ * in a membarrier), so a waiter yields after a short spin. The holder
+ * may be waiting for this thread's room. */
 static void cur_lock(void)
 {
 	for (int spins = 0; atomic_flag_test_and_set_explicit(&cur.lock, memory_order_acquire);
 	     spins++) {
+		give_room_if_asked();
 		if (spins < 64)
 			__builtin_ia32_pause();
 		else
@@ -205,20 +250,65 @@ static void fold(uint32_t i)
 		fold_value(i, left);
 }
 
+/* Asks for slot i's room (lock held): its owner's next call fails its
+ * commit and gives it (give_room_if_asked). */
+static void ask_room(uint32_t i)
+{
+	int64_t w = atomic_load(&rooms[i].left);
+
+	/* Fails only when a commit of the owner's lands between: again. */
+	while (!(w & (ASKED | GIVEN)) && !atomic_compare_exchange_weak(&rooms[i].left, &w, w | ASKED))
+		;
+}
+
 #ifdef ROOM_RSEQ
 /*
- * Other threads' rooms, taken with an exchange, may still get a store:
- * an owner's room_commit that had loaded the room before the exchange
- * commits after it. The membarrier restarts every sequence in flight;
- * one that committed first shows as a value where REVOKED was, which
- * is then the room's last value, and is taken again (until none shows).
- * A sequence that starts after an exchange loads REVOKED and stores
- * nothing.
+ * The rooms fold_all asked for (cur.last[i] == PENDING), once given, or
+ * taken by force after ASK_WAIT_NS (lock held).
+ *
+ * A room given is exact: its owner gave it from outside any sequence,
+ * and every sequence after that fails its commit. A room taken with an
+ * exchange may still get a store: an owner's room_commit that loaded
+ * the room before the ask commits after the exchange. The membarrier
+ * restarts every sequence in flight; one that committed first shows as
+ * a value where REVOKED was, which is then the room's last value, and is
+ * taken again (until none shows). A sequence that starts after the
+ * exchange loads REVOKED and stores nothing.
  */
-static void take_back_stale(uint32_t mine)
+static void collect_rooms(uint32_t mine)
 {
-	int again;
+	uint64_t deadline = clock_mono_ns() + ASK_WAIT_NS;
+	int waiting;
 
+	do {
+		waiting = 0;
+		for (uint32_t i = 0; i < cur.used; i++) {
+			if (cur.last[i] != PENDING)
+				continue;
+			int64_t w = atomic_load(&rooms[i].left);
+			if (w & GIVEN) {
+				cur.last[i] = LEFT_OF(atomic_exchange(&rooms[i].left, REVOKED));
+				cur.next_cas[i] = 0;
+				continue;
+			}
+			if (!(w & ASKED))
+				ask_room(i);	/* a commit in flight wrote over the ask */
+			waiting = 1;
+		}
+		if (waiting)
+			__builtin_ia32_pause();
+	} while (waiting && clock_mono_ns() < deadline);
+	if (!waiting)
+		return;
+
+	uint64_t now = clock_mono_ns();
+	for (uint32_t i = 0; i < cur.used; i++) {
+		if (cur.last[i] != PENDING)
+			continue;
+		cur.last[i] = LEFT_OF(atomic_exchange(&rooms[i].left, REVOKED));
+		cur.next_cas[i] = now - cur.since_ns[i] < rseq_room_min_ns;
+	}
+	int again;
 	do {
 		membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ);
 		again = 0;
@@ -241,27 +331,27 @@ static void fold_all(int owners_alive)
 {
 	int64_t *last = cur.last;
 	uint32_t mine = tls.cur_slot > 0 ? (uint32_t)tls.cur_slot - 1 : UINT32_MAX;
-	int by_rseq = 0;
+	int asked = 0;
 
 	for (uint32_t i = 0; i < cur.used; i++) {
 		last[i] = REVOKED;
-		if (atomic_load_explicit(&rooms[i].left, memory_order_relaxed) == REVOKED)
+		int64_t w = atomic_load_explicit(&rooms[i].left, memory_order_relaxed);
+		if (w == REVOKED)
 			continue;
-		last[i] = atomic_exchange(&rooms[i].left, REVOKED);
-		by_rseq |= i != mine && last[i] != REVOKED && cur.by_rseq[i];
+		if (i != mine && owners_alive && cur.by_rseq[i]) {
+			ask_room(i);
+			last[i] = PENDING;
+			asked = 1;
+		} else {
+			last[i] = atomic_exchange(&rooms[i].left, REVOKED);
+			cur.next_cas[i] = 0;	/* mine, a CAS room, or no owner */
+		}
 	}
 #ifdef ROOM_RSEQ
-	if (by_rseq && owners_alive)
-		take_back_stale(mine);
-	if (owners_alive && rt.room_rseq) {
-		uint64_t now = clock_mono_ns();
-		for (uint32_t i = 0; i < cur.used; i++)
-			if (i != mine && last[i] != REVOKED)
-				cur.next_cas[i] = now - cur.since_ns[i] < rseq_room_min_ns;
-	}
+	if (asked)
+		collect_rooms(mine);
 #else
-	(void)by_rseq;
-	(void)owners_alive;
+	(void)asked;
 #endif
 	for (uint32_t i = 0; i < cur.used; i++)
 		if (last[i] != REVOKED)
@@ -336,6 +426,7 @@ static void take_room(void)
 					cur.by_rseq[me] = (uint8_t)tls.cur_rseq;
 					cur.since_ns[me] = clock_mono_ns();
 #endif
+					tls.cur_cap = ROOM_CAP(give);
 					atomic_store(&rooms[me].left, give);
 				} else {
 					atomic_fetch_sub(&cur.granted, give);
@@ -351,6 +442,7 @@ static void take_room(void)
 
 void current_add_shared(int64_t delta)
 {
+	give_room_if_asked();
 	int64_t counted = atomic_fetch_add(&cur.counted, delta) + delta;
 	int64_t granted = load(&cur.granted), peak = peak_now();
 
@@ -376,7 +468,7 @@ static int64_t total_locked(void)
 	for (uint32_t i = 0; i < cur.used; i++) {
 		int64_t left = atomic_load(&rooms[i].left);
 		if (left != REVOKED)
-			total += cur.grant[i] - left;
+			total += cur.grant[i] - LEFT_OF(left);
 	}
 	return total;
 }

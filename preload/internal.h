@@ -114,6 +114,7 @@ struct tls_state {
 	/* current.c: this thread's room (NULL: none yet), its slot + 1 (-1:
 	 * none to be had), and whether it holds (or waits for) the lock. */
 	_Atomic int64_t *cur_room;
+	uint64_t cur_cap;		/* the most the room may hold (current.c) */
 	int cur_slot;
 	int cur_locked;
 	int cur_rseq;			/* the room is updated by room_commit */
@@ -703,7 +704,8 @@ static inline __attribute__((always_inline)) void counters_add_current(uint64_t 
 	if (likely(room)) {
 #ifdef ROOM_RSEQ
 		if (likely(tls.cur_rseq)) {
-			if (likely(room_commit((int64_t *)room, (int64_t)delta, rt.rseq_offset)))
+			if (likely(room_commit((int64_t *)room, (int64_t)delta, tls.cur_cap,
+					       rt.rseq_offset)))
 				return;
 		} else
 #endif
@@ -711,7 +713,7 @@ static inline __attribute__((always_inline)) void counters_add_current(uint64_t 
 			int64_t left = atomic_load_explicit(room, memory_order_relaxed);
 			int64_t want = left - (int64_t)delta;
 
-			if (likely((left | want) >= 0) &&
+			if (likely((uint64_t)want <= tls.cur_cap) &&	/* as room_commit's */
 			    likely(atomic_compare_exchange_strong_explicit(
 				    room, &left, want, memory_order_relaxed, memory_order_relaxed)))
 				return;

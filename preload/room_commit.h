@@ -36,14 +36,16 @@
 #define ROOM_RSEQ 1
 
 /*
- * *room -= delta if neither the old nor the new value is negative (a
- * revoked room is INT64_MIN): 1 when stored, 0 when not (no room, or the
- * sequence was restarted: the caller takes the shared add). rseq_offset
- * is glibc's __rseq_offset: the thread's struct rseq lies there from the
- * thread pointer, its rseq_cs field 8 bytes in.
+ * *room -= delta if the new value, unsigned, is at most cap: not
+ * negative, not over the room's cap, and not from a room taken back or
+ * asked for (current.c's REVOKED, ASKED and GIVEN words, which any real
+ * block's delta leaves above every cap). 1 when stored, 0 when not (the
+ * sequence was restarted, or the check failed: the caller takes the slow
+ * path). rseq_offset is glibc's __rseq_offset: the thread's struct rseq
+ * lies there from the thread pointer, its rseq_cs field 8 bytes in.
  */
 static inline __attribute__((always_inline)) int room_commit(int64_t *room, int64_t delta,
-							      long rseq_offset)
+							      uint64_t cap, long rseq_offset)
 {
 	__asm__ goto(
 		/* The critical section's descriptor: version, flags, start,
@@ -60,9 +62,8 @@ static inline __attribute__((always_inline)) int room_commit(int64_t *room, int6
 		"movq (%[room]), %%rax\n\t"
 		"movq %%rax, %%rcx\n\t"
 		"subq %[delta], %%rcx\n\t"
-		"movq %%rax, %%rdx\n\t"
-		"orq %%rcx, %%rdx\n\t"
-		"js %l[no]\n\t"
+		"cmpq %[cap], %%rcx\n\t"
+		"ja %l[no]\n\t"
 		"movq %%rcx, (%[room])\n\t"	/* the commit */
 		"2:\n\t"
 		".pushsection __rseq_failure, \"ax\"\n\t"
@@ -75,8 +76,8 @@ static inline __attribute__((always_inline)) int room_commit(int64_t *room, int6
 		"jmp %l[no]\n\t"
 		".popsection\n\t"
 		:
-		: [room] "r"(room), [delta] "r"(delta), [off] "r"(rseq_offset)
-		: "rax", "rcx", "rdx", "memory", "cc"
+		: [room] "r"(room), [delta] "r"(delta), [cap] "r"(cap), [off] "r"(rseq_offset)
+		: "rax", "rcx", "memory", "cc"
 		: no);
 	return 1;
 no:
