@@ -319,8 +319,8 @@ echo "  $(slope_ns cprof+instr-cct-helper) ns: a second thread makes glibc's mal
 echo "  a single-threaded program gets no helper, and the call runtime starts none)"
 paste <(x_rounds xstep 2) <(x_rounds xstep 1) | awk '{ print $1, 1.3 * $2 }' |
 	check "2 threads freeing each other's blocks (xstep) <= 1.3 x 1 thread ($x1 ns CPU)" "<="
-echo "  (each runs in threads of its own, so the helper runs in both; with 2 threads most rooms"
-echo "  take a lock cmpxchg, the other thread taking them back within 1 ms, see current.c)"
+echo "  (each runs in threads of its own, so the helper runs in both; with 2 threads a room is"
+echo "  taken back about once a millisecond, mostly asked of its owner, see current.c)"
 echo "  (at the peak, where every call takes the one shared add: 2 threads growing $(x_ns grow 2) ns"
 echo "  CPU a call, 1 thread $(x_ns grow 1) ns; blocks handed over 64 at a time (xfree):"
 echo "  2 threads $(x_ns xfree 2) ns, 1 thread $(x_ns xfree 1) ns)"
