@@ -321,6 +321,12 @@ paste <(x_rounds xstep 2) <(x_rounds xstep 1) | awk '{ print $1, 1.3 * $2 }' |
 	check "2 threads freeing each other's blocks (xstep) <= 1.3 x 1 thread ($x1 ns CPU)" "<="
 echo "  (each runs in threads of its own, so the helper runs in both; with 2 threads a room is"
 echo "  taken back about once a millisecond, mostly asked of its owner, see current.c)"
+# Where the host runs the two vCPUs decides this one: plain's own cost
+# per call tells which case the run was in (README, "slow mode").
+x_plain() { awk -v c="$(median "xstep-plain$1" full 2)" -v n="$(xcalls "$1")" 'BEGIN { printf "%.1f", c * 1e9 / n }'; }
+echo "  (plain itself: $(x_plain 2) ns of CPU a call with 2 threads, $(x_plain 1) with 1; on the"
+echo "  2026-12-03 VM 21 to 28 with 2 threads where cprof passed or was NOISE, 57 to 76 where the"
+echo "  host had the two vCPUs far apart and cprof added about 55 ns a call)"
 echo "  (at the peak, where every call takes the one shared add: 2 threads growing $(x_ns grow 2) ns"
 echo "  CPU a call, 1 thread $(x_ns grow 1) ns; blocks handed over 64 at a time (xfree):"
 echo "  2 threads $(x_ns xfree 2) ns, 1 thread $(x_ns xfree 1) ns)"
