@@ -111,6 +111,10 @@ struct tls_state {
 	uintptr_t temp_ptr;
 	uint32_t temp_trace;
 	struct trace_ctr *temp_line;	/* its counters in this thread's set, or NULL */
+	/* The trace this thread last freed a block of, and its counters in
+	 * this thread's set (NULL: none): traces_account_free's memo. */
+	struct trace_ctr *free_line;
+	uint32_t free_id;
 	/* current.c: this thread's room (NULL: none yet), its slot + 1 (-1:
 	 * none to be had), and whether it holds (or waits for) the lock. */
 	_Atomic int64_t *cur_room;
@@ -487,10 +491,34 @@ static inline __attribute__((always_inline)) void traces_account_alloc_at(struct
 		traces_account(id, size, 0);
 }
 
+/*
+ * A free of a block from the trace freed last takes that trace's line
+ * from the memo: its address then comes from this thread's state, not
+ * from the block's header, which for a block another thread wrote is a
+ * cache miss. The empty asm keeps the compiler from choosing between
+ * the two lines with a select, which would make the address wait for
+ * the header again. With 2 threads freeing each other's blocks
+ * (bench/memheavy xstep 2, 21 paired rounds) that saved 1.7 and 2.3 ns
+ * of CPU a call; with 1 thread, 0.06.
+ */
 static inline __attribute__((always_inline)) void traces_account_free(uint32_t id,
 									 uint64_t size)
 {
-	traces_account(id, size, 1);
+	struct trace_ctr *c = tls.free_line;
+
+	if (likely(id == tls.free_id) && likely(c)) {
+		__asm__ volatile("" : "+r"(c));
+		ctr_count(c, size, 1);
+		return;
+	}
+	c = ctr_line(id);
+	if (unlikely(!c)) {
+		traces_account_slow(id, size, 1);
+		return;
+	}
+	tls.free_id = id;
+	tls.free_line = c;
+	ctr_count(c, size, 1);
 }
 
 /*

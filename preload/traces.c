@@ -423,6 +423,7 @@ static void ctr_thread_exit(void *arg)
 	/* The set's lines are the next owner's now. */
 	for (int i = 0; i < TCACHE_SIZE; i++)
 		tls.tcache[i].line = NULL;
+	tls.free_line = NULL;
 	cct_thread_exit();
 	current_thread_exit();
 	tls.temp_line = NULL;
