@@ -49,8 +49,12 @@
 /* Threads beyond this many take the shared add, every call. */
 #define CUR_SLOTS 256
 #define REVOKED INT64_MIN
-/* A room's word besides the bytes left (below GIVEN: a cap is far less),
- * while fold_all takes the room back from another thread: */
+/* A room's word besides the bytes left, while fold_all takes the room
+ * back from another thread. Every commit fails on them only because a
+ * room's cap is far below GIVEN, so that GIVEN plus what is left, less
+ * any block's size, is still above it: a bound just below GIVEN would
+ * let an allocation commit on a given room (test_memengine's race then
+ * ends 1216 bytes short, every run). */
 #define ASKED (INT64_C(1) << 62)	/* fold_all asks for it */
 #define GIVEN (INT64_C(1) << 61)	/* its owner gave it: no commit lands on it */
 #define LEFT_OF(w) ((w) & (GIVEN - 1))
@@ -61,8 +65,9 @@
  * 518,093 (the headroom is often a few KiB there). */
 #define ROOM_MIN 256
 /* The most a room may hold (tls.cur_cap). With 2 threads freeing each
- * other's blocks (bench/memheavy xstep 2, 2M steps), rooms were taken
- * back 355 to 557 times a run with this cap, 561 to 936 without one. */
+ * other's blocks (bench/memheavy xstep 2, 2M steps), before fold_all
+ * asked for rooms, rooms were taken back 355 to 557 times a run with
+ * this cap, 561 to 936 without one. */
 #define ROOM_CAP(give) (2 * (uint64_t)(give))
 
 struct room {
@@ -80,8 +85,9 @@ static struct {
 	int64_t grant[CUR_SLOTS];	/* what each live room started from */
 	uint8_t owned[CUR_SLOTS];	/* a live thread holds the slot */
 	/* Rooms by rseq (room_commit.h): whether the slot's live room is
-	 * one (taking it back then needs a membarrier), when it was handed
-	 * out, and whether the slot's next room takes the CAS instead. */
+	 * one (taking it back then asks its owner, or takes a membarrier),
+	 * when it was handed out, and whether the slot's next room takes the
+	 * CAS instead. */
 	uint8_t by_rseq[CUR_SLOTS];
 	uint8_t next_cas[CUR_SLOTS];
 	uint64_t since_ns[CUR_SLOTS];
