@@ -6,6 +6,10 @@
  * BENCH_PAD=16, every malloc, calloc and realloc block is asked of glibc
  * that much larger (at its end: the pointers are glibc's own), so that
  * the cost of cprof's 16-byte header in memory alone can be told apart.
+ * Built with BENCH_FRONT, the 16 bytes go in front, as cprof's header
+ * does (size, then a tag where glibc keeps its chunk-size word), and
+ * free reads and clears them: cprof's block layout with no bookkeeping,
+ * what the layout alone costs when threads free each other's blocks.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -21,6 +25,9 @@
 #ifndef BENCH_ON_ALLOC
 #define BENCH_ON_ALLOC() ((void)0)
 #endif
+#ifdef BENCH_FRONT
+#define BENCH_PAD 16
+#endif
 #ifndef BENCH_PAD
 #define BENCH_PAD 0
 #endif
@@ -33,10 +40,58 @@ static size_t padded(size_t size)
 	return __builtin_add_overflow(size, (size_t)BENCH_PAD, &out) ? SIZE_MAX : out;
 }
 
+#ifdef BENCH_FRONT
+/* Bit 63 marks the tag: glibc's chunk-size word, at the same offset in
+ * the blocks glibc hands out itself (the aligned family here), never has
+ * it. The other bits are the block's address, checked as cprof checks
+ * its hash. */
+#define FRONT_MARK (1ull << 63)
+
+static void *front_put(void *r, size_t size)
+{
+	uint64_t *h = r;
+
+	if (!r)
+		return NULL;
+	h[0] = size;
+	h[1] = FRONT_MARK | (uintptr_t)(h + 2);
+	return h + 2;
+}
+
+static int front_ours(const void *p)
+{
+	return ((const uint64_t *)p)[-1] >> 63;
+}
+
+static void (*real_free)(void *);
+
+/* 1 when p had the header and is freed: read, checked (a bad tag
+ * traps) and cleared as cprof does, without counting it anywhere. */
+static int front_free(void *p)
+{
+	uint64_t *h = (uint64_t *)p - 2;
+
+	if (!front_ours(p))
+		return 0;
+	if (h[1] != (FRONT_MARK | (uintptr_t)p))
+		__builtin_trap();
+	__asm__ volatile("" : : "r"(h[0]));	/* the size, read as cprof reads it */
+	h[1] = 0;
+	real_free(h);
+	return 1;
+}
+#else
+#define front_put(r, size) (r)
+#define front_ours(p) 0
+#define front_free(p) 0
+#endif
+
 static void *(*real_malloc)(size_t);
 static void *(*real_calloc)(size_t, size_t);
 static void *(*real_realloc)(void *, size_t);
+#ifndef BENCH_FRONT
 static void (*real_free)(void *);
+#endif
 static int (*real_posix_memalign)(void **, size_t, size_t);
 static void *(*real_aligned_alloc)(size_t, size_t);
 static void *(*real_memalign)(size_t, size_t);
@@ -91,7 +146,7 @@ EXPORT void *malloc(size_t size)
 		if (!real_malloc)
 			return boot_alloc(size);
 	}
-	void *p = real_malloc(padded(size));
+	void *p = front_put(real_malloc(padded(size)), size);
 	if (p)
 		BENCH_ON_ALLOC();
 	return p;
@@ -106,7 +161,7 @@ EXPORT void *calloc(size_t n, size_t size)
 	}
 	size_t bytes;
 	void *p = BENCH_PAD && !__builtin_mul_overflow(n, size, &bytes)
-			  ? real_calloc(1, padded(bytes))
+			  ? front_put(real_calloc(1, padded(bytes)), bytes)
 			  : real_calloc(n, size);	/* glibc says ENOMEM on overflow */
 	if (p)
 		BENCH_ON_ALLOC();
@@ -124,8 +179,15 @@ EXPORT void *realloc(void *old, size_t size)
 					       ? size : (size_t)(boot + sizeof(boot) - (unsigned char *)old));
 		return p;
 	}
-	/* realloc(p, 0) frees p, as glibc's does, padded or not. */
-	void *p = real_realloc(old, size ? padded(size) : 0);
+	/* realloc(p, 0) frees p, as glibc's does, padded or not. A block
+	 * from before the shim, or of the aligned family, has no header and
+	 * keeps none. */
+	void *p;
+	if (!old || front_ours(old))
+		p = front_put(real_realloc(old ? (char *)old - 16 : NULL, size ? padded(size) : 0),
+			      size);
+	else
+		p = real_realloc(old, size ? padded(size) : 0);
 	if (p)
 		BENCH_ON_ALLOC();
 	return p;
@@ -135,7 +197,8 @@ EXPORT void free(void *p)
 {
 	if (!p || is_boot(p))
 		return;
-	real_free(p);
+	if (!front_free(p))
+		real_free(p);
 }
 
 EXPORT int posix_memalign(void **out, size_t align, size_t size)
@@ -194,5 +257,7 @@ EXPORT size_t malloc_usable_size(void *p)
 		return 0;
 	if (!real_malloc_usable_size)
 		resolve();
+	if (front_ours(p))
+		return real_malloc_usable_size((char *)p - 16) - 16;
 	return real_malloc_usable_size(p);
 }

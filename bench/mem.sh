@@ -7,7 +7,8 @@
 # with -finstrument-functions, CPROF_UNWIND=cct against the call runtime
 # alone, also with the helper thread a program with threads has), a 2-thread
 # workload whose threads free each other's blocks against 1 thread (and
-# one whose every call is a new peak), what a second thread costs a
+# one whose every call is a new peak; and cprof's block layout alone on
+# it, a forwarder with the same header), what a second thread costs a
 # single-threaded program's malloc (and cprof's helper thread, which a
 # single-threaded program does not get), the targets of issue 12, and
 # the shim's memory per live block.
@@ -76,6 +77,10 @@ $CC -std=gnu11 "${warn[@]}" -g -O2 -fPIC -shared -fvisibility=hidden -o "$B/fwd_
 # The forwarder asking glibc for 16 bytes more a block: the header's size alone.
 $CC -std=gnu11 "${warn[@]}" -g -O2 -fPIC -shared -fvisibility=hidden -DBENCH_PAD=16 \
 	-o "$B/fwd_pad_shim.so" bench/fwd_shim.c -ldl
+# The same 16 bytes in front, as cprof's header, read and cleared by free:
+# cprof's block layout alone, for the threads' workload.
+$CC -std=gnu11 "${warn[@]}" -g -O2 -fPIC -shared -fvisibility=hidden -DBENCH_FRONT \
+	-o "$B/fwd_front_shim.so" bench/fwd_shim.c -ldl
 $CC -std=gnu11 "${warn[@]}" -g -O2 -fPIC -shared -fvisibility=hidden -o "$B/unwind_shim.so" \
 	bench/unwind_shim.c -ldl
 $CC -std=gnu11 "${warn[@]}" -O2 -o "$B/timeit" bench/timeit.c
@@ -238,6 +243,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		for t in 1 2; do
 			run_x "${mode}-plain$t" $mode $t ""
 			run_x "${mode}-cprof$t" $mode $t "$LIB"
+			[ $mode != xstep ] || run_x "${mode}-layout$t" $mode $t "$B/fwd_front_shim.so"
 		done
 	done
 	run_x mix-cprofhelper1 mix 1 "$LIB" CPROF_INTERVAL=3600
@@ -248,8 +254,8 @@ mix_ns() {
 	awk -v c="$(median "mix-$1" full 2)" -v p="$(median "mix-$2" full 2)" \
 		-v n=$((5 * XSTEPS + 64)) 'BEGIN { printf "%.2f", (c - p) * 1e9 / n }'
 }
-x_ns() {	# x_ns MODE THREADS: cprof's added CPU ns per call
-	awk -v c="$(median "$1-cprof$2" full 2)" -v p="$(median "$1-plain$2" full 2)" \
+x_ns() {	# x_ns MODE THREADS [SHIM]: cprof's (or SHIM's) added CPU ns per call
+	awk -v c="$(median "$1-${3:-cprof}$2" full 2)" -v p="$(median "$1-plain$2" full 2)" \
 		-v n="$(xcalls "$2")" 'BEGIN { printf "%.2f", (c - p) * 1e9 / n }'
 }
 # x_rounds MODE THREADS: the same for each round alone, in round order.
@@ -327,6 +333,9 @@ x_plain() { awk -v c="$(median "xstep-plain$1" full 2)" -v n="$(xcalls "$1")" 'B
 echo "  (plain itself: $(x_plain 2) ns of CPU a call with 2 threads, $(x_plain 1) with 1; on the"
 echo "  2026-12-03 VM 21 to 28 with 2 threads where cprof passed or was NOISE, 57 to 76 where the"
 echo "  host had the two vCPUs far apart and cprof added about 55 ns a call)"
+echo "  (cprof's block layout alone, bench/fwd_shim.c with the same 16-byte header in front, read"
+echo "  and cleared by free, nothing counted: $(x_ns xstep 2 layout) ns of CPU a call with 2 threads,"
+echo "  $(x_ns xstep 1 layout) with 1)"
 echo "  (at the peak, where every call takes the one shared add: 2 threads growing $(x_ns grow 2) ns"
 echo "  CPU a call, 1 thread $(x_ns grow 1) ns; blocks handed over 64 at a time (xfree):"
 echo "  2 threads $(x_ns xfree 2) ns, 1 thread $(x_ns xfree 1) ns)"
