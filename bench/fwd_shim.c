@@ -10,6 +10,10 @@
  * does (size, then a tag where glibc keeps its chunk-size word), and
  * free reads and clears them: cprof's block layout with no bookkeeping,
  * what the layout alone costs when threads free each other's blocks.
+ * Built with BENCH_SPIN=N, every malloc, calloc, realloc and free also
+ * makes N dependent multiplies in registers: per-call work that touches
+ * no memory, to tell what a second thread does to any work a shim adds
+ * from what it does to cprof's.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -27,6 +31,9 @@
 #endif
 #ifdef BENCH_FRONT
 #define BENCH_PAD 16
+#endif
+#ifndef BENCH_SPIN
+#define BENCH_SPIN 0
 #endif
 #ifndef BENCH_PAD
 #define BENCH_PAD 0
@@ -85,6 +92,15 @@ static int front_free(void *p)
 #define front_ours(p) 0
 #define front_free(p) 0
 #endif
+
+static inline void spin(void)
+{
+	uint64_t x = 3;
+
+	for (int i = 0; i < BENCH_SPIN; i++)
+		__asm__ volatile("imul %0, %0" : "+r"(x));
+	__asm__ volatile("" : : "r"(x));
+}
 
 static void *(*real_malloc)(size_t);
 static void *(*real_calloc)(size_t, size_t);
@@ -146,6 +162,7 @@ EXPORT void *malloc(size_t size)
 		if (!real_malloc)
 			return boot_alloc(size);
 	}
+	spin();
 	void *p = front_put(real_malloc(padded(size)), size);
 	if (p)
 		BENCH_ON_ALLOC();
@@ -160,6 +177,7 @@ EXPORT void *calloc(size_t n, size_t size)
 			return n && size > sizeof(boot) / n ? NULL : boot_alloc(n * size);
 	}
 	size_t bytes;
+	spin();
 	void *p = BENCH_PAD && !__builtin_mul_overflow(n, size, &bytes)
 			  ? front_put(real_calloc(1, padded(bytes)), bytes)
 			  : real_calloc(n, size);	/* glibc says ENOMEM on overflow */
@@ -183,6 +201,7 @@ EXPORT void *realloc(void *old, size_t size)
 	 * from before the shim, or of the aligned family, has no header and
 	 * keeps none. */
 	void *p;
+	spin();
 	if (!old || front_ours(old))
 		p = front_put(real_realloc(old ? (char *)old - 16 : NULL, size ? padded(size) : 0),
 			      size);
@@ -197,6 +216,7 @@ EXPORT void free(void *p)
 {
 	if (!p || is_boot(p))
 		return;
+	spin();
 	if (!front_free(p))
 		real_free(p);
 }

@@ -81,6 +81,10 @@ $CC -std=gnu11 "${warn[@]}" -g -O2 -fPIC -shared -fvisibility=hidden -DBENCH_PAD
 # cprof's block layout alone, for the threads' workload.
 $CC -std=gnu11 "${warn[@]}" -g -O2 -fPIC -shared -fvisibility=hidden -DBENCH_FRONT \
 	-o "$B/fwd_front_shim.so" bench/fwd_shim.c -ldl
+# Work alone, no memory touched: 40 dependent multiplies a call (about
+# what cprof costs a call with one thread), for the threads' workload.
+$CC -std=gnu11 "${warn[@]}" -g -O2 -fPIC -shared -fvisibility=hidden -DBENCH_SPIN=40 \
+	-o "$B/fwd_spin_shim.so" bench/fwd_shim.c -ldl
 $CC -std=gnu11 "${warn[@]}" -g -O2 -fPIC -shared -fvisibility=hidden -o "$B/unwind_shim.so" \
 	bench/unwind_shim.c -ldl
 $CC -std=gnu11 "${warn[@]}" -O2 -o "$B/timeit" bench/timeit.c
@@ -244,6 +248,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			run_x "${mode}-plain$t" $mode $t ""
 			run_x "${mode}-cprof$t" $mode $t "$LIB"
 			[ $mode != xstep ] || run_x "${mode}-layout$t" $mode $t "$B/fwd_front_shim.so"
+			[ $mode != xstep ] || run_x "${mode}-spin$t" $mode $t "$B/fwd_spin_shim.so"
 		done
 	done
 	run_x mix-cprofhelper1 mix 1 "$LIB" CPROF_INTERVAL=3600
@@ -258,9 +263,9 @@ x_ns() {	# x_ns MODE THREADS [SHIM]: cprof's (or SHIM's) added CPU ns per call
 	awk -v c="$(median "$1-${3:-cprof}$2" full 2)" -v p="$(median "$1-plain$2" full 2)" \
 		-v n="$(xcalls "$2")" 'BEGIN { printf "%.2f", (c - p) * 1e9 / n }'
 }
-# x_rounds MODE THREADS: the same for each round alone, in round order.
+# x_rounds MODE THREADS [SHIM]: the same for each round alone, in round order.
 x_rounds() {
-	paste "$TIMES/$1-cprof$2.full" "$TIMES/$1-plain$2.full" |
+	paste "$TIMES/$1-${3:-cprof}$2.full" "$TIMES/$1-plain$2.full" |
 		awk -v n="$(xcalls "$2")" '{ printf "%.4f\n", ($2 - $4) * 1e9 / n }'
 }
 # The target is checked on xstep, the workload it was first measured on;
@@ -336,6 +341,13 @@ echo "  host had the two vCPUs far apart and cprof added about 55 ns a call)"
 echo "  (cprof's block layout alone, bench/fwd_shim.c with the same 16-byte header in front, read"
 echo "  and cleared by free, nothing counted: $(x_ns xstep 2 layout) ns of CPU a call with 2 threads,"
 echo "  $(x_ns xstep 1 layout) with 1)"
+# The host's share: the same check on a shim whose only work is in
+# registers. Where the two vCPUs are far apart, a second thread made
+# that work 3 to 6 times dearer too (README, "slow mode").
+echo "  the same check in the same rounds on work alone (bench/fwd_shim.c: 40 dependent multiplies"
+echo "  a call, no memory touched; where it fails too, the host makes any added work dearer):"
+paste <(x_rounds xstep 2 spin) <(x_rounds xstep 1 spin) | awk '{ print $1, 1.3 * $2 }' |
+	check "work alone, 2 threads <= 1.3 x 1 thread ($(x_ns xstep 1 spin) ns CPU)" "<=" | sed 's/^/    /'
 echo "  (at the peak, where every call takes the one shared add: 2 threads growing $(x_ns grow 2) ns"
 echo "  CPU a call, 1 thread $(x_ns grow 1) ns; blocks handed over 64 at a time (xfree):"
 echo "  2 threads $(x_ns xfree 2) ns, 1 thread $(x_ns xfree 1) ns)"
