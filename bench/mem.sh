@@ -7,8 +7,8 @@
 # with -finstrument-functions, CPROF_UNWIND=cct against the call runtime
 # alone, also with the helper thread a program with threads has), a 2-thread
 # workload whose threads free each other's blocks against 1 thread (and
-# one whose every call is a new peak; and cprof's block layout alone on
-# it, a forwarder with the same header), what a second thread costs a
+# one whose every call is a new peak; and two forwarders on it, one with
+# cprof's block layout alone, one with work alone), what a second thread costs a
 # single-threaded program's malloc (and cprof's helper thread, which a
 # single-threaded program does not get), the targets of issue 12, and
 # the shim's memory per live block.
