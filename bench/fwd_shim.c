@@ -47,12 +47,35 @@ static size_t padded(size_t size)
 	return __builtin_add_overflow(size, (size_t)BENCH_PAD, &out) ? SIZE_MAX : out;
 }
 
+/* BENCH_SPIN's work: a chain of multiplies kept in a register (a store
+ * to memory both threads write would measure false sharing instead). */
+static inline void spin(void)
+{
+	uint64_t x = 3;
+
+	for (int i = 0; i < BENCH_SPIN; i++)
+		__asm__ volatile("imul %0, %0" : "+r"(x));
+	__asm__ volatile("" : : "r"(x));
+}
+
+static void *(*real_malloc)(size_t);
+static void *(*real_calloc)(size_t, size_t);
+static void *(*real_realloc)(void *, size_t);
+static void (*real_free)(void *);
+static int (*real_posix_memalign)(void **, size_t, size_t);
+static void *(*real_aligned_alloc)(size_t, size_t);
+static void *(*real_memalign)(size_t, size_t);
+static void *(*real_valloc)(size_t);
+static void *(*real_pvalloc)(size_t);
+static size_t (*real_malloc_usable_size)(void *);
+
 #ifdef BENCH_FRONT
 /* Bit 63 marks the tag: glibc's chunk-size word, at the same offset in
  * the blocks glibc hands out itself (the aligned family here), never has
  * it. The other bits are the block's address, checked as cprof checks
  * its hash. */
 #define FRONT_MARK (1ull << 63)
+#define front_block(p) ((char *)(p) - 16)	/* what glibc handed out */
 
 static void *front_put(void *r, size_t size)
 {
@@ -70,8 +93,6 @@ static int front_ours(const void *p)
 	return ((const uint64_t *)p)[-1] >> 63;
 }
 
-static void (*real_free)(void *);
-
 /* 1 when p had the header and is freed: read, checked (a bad tag
  * traps) and cleared as cprof does, without counting it anywhere. */
 static int front_free(void *p)
@@ -84,36 +105,15 @@ static int front_free(void *p)
 		__builtin_trap();
 	__asm__ volatile("" : : "r"(h[0]));	/* the size, read as cprof reads it */
 	h[1] = 0;
-	real_free(h);
+	real_free(front_block(p));
 	return 1;
 }
 #else
 #define front_put(r, size) (r)
 #define front_ours(p) 0
+#define front_block(p) ((char *)(p))
 #define front_free(p) 0
 #endif
-
-static inline void spin(void)
-{
-	uint64_t x = 3;
-
-	for (int i = 0; i < BENCH_SPIN; i++)
-		__asm__ volatile("imul %0, %0" : "+r"(x));
-	__asm__ volatile("" : : "r"(x));
-}
-
-static void *(*real_malloc)(size_t);
-static void *(*real_calloc)(size_t, size_t);
-static void *(*real_realloc)(void *, size_t);
-#ifndef BENCH_FRONT
-static void (*real_free)(void *);
-#endif
-static int (*real_posix_memalign)(void **, size_t, size_t);
-static void *(*real_aligned_alloc)(size_t, size_t);
-static void *(*real_memalign)(size_t, size_t);
-static void *(*real_valloc)(size_t);
-static void *(*real_pvalloc)(size_t);
-static size_t (*real_malloc_usable_size)(void *);
 
 /* dlsym() itself callocs (its error state) before the originals are
  * known: those few requests come from here and are never freed. */
@@ -203,7 +203,7 @@ EXPORT void *realloc(void *old, size_t size)
 	void *p;
 	spin();
 	if (!old || front_ours(old))
-		p = front_put(real_realloc(old ? (char *)old - 16 : NULL, size ? padded(size) : 0),
+		p = front_put(real_realloc(old ? front_block(old) : NULL, size ? padded(size) : 0),
 			      size);
 	else
 		p = real_realloc(old, size ? padded(size) : 0);
@@ -278,6 +278,6 @@ EXPORT size_t malloc_usable_size(void *p)
 	if (!real_malloc_usable_size)
 		resolve();
 	if (front_ours(p))
-		return real_malloc_usable_size((char *)p - 16) - 16;
+		return real_malloc_usable_size(front_block(p)) - BENCH_PAD;
 	return real_malloc_usable_size(p);
 }
