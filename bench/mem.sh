@@ -325,6 +325,7 @@ per_round cprof+fp-unwind | awk '{ print $1, 30 }' | check "CPROF_UNWIND=fp, 16 
 per_round cprof+instr-cct | awk '{ print $1, 15 }' |
 	check "CPROF_UNWIND=cct <= 15 ns over the call runtime alone ($(slope_ns calls+instr) ns over plain)" "<="
 echo "  (the same program with no stack at all, the floor of any cct design: $(slope_ns cprof+instr-nostack) ns;"
+echo "  cct over that floor, paired by round: $(paired_ns cprof+instr-cct cprof+instr-nostack);"
 echo "  the header's 16 bytes a block alone, the forwarder asking glibc for them on memheavy:"
 echo "  $(paired_ns forwarder+16 forwarder), paired against the forwarder by round;"
 echo "  cct with the helper thread, as in a program with threads of its own (CPROF_INTERVAL=3600):"
