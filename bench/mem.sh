@@ -335,18 +335,19 @@ paste <(x_rounds xstep 2) <(x_rounds xstep 1) | awk '{ print $1, 1.3 * $2 }' |
 	check "2 threads freeing each other's blocks (xstep) <= 1.3 x 1 thread ($x1 ns CPU)" "<="
 echo "  (each runs in threads of its own, so the helper runs in both; with 2 threads a room is"
 echo "  taken back about once a millisecond, mostly asked of its owner, see current.c)"
-# Where the host runs the two vCPUs decides this one: plain's own cost
-# per call tells which case the run was in (README, "slow mode").
+# The host's slow stretches decide this one: plain's own cost per call
+# tells which case the run was in (README, "slow mode").
 x_plain() { awk -v c="$(median "xstep-plain$1" full 2)" -v n="$(xcalls "$1")" 'BEGIN { printf "%.1f", c * 1e9 / n }'; }
 echo "  (plain itself: $(x_plain 2) ns of CPU a call with 2 threads, $(x_plain 1) with 1; on the"
 echo "  2026-12-03 VM 21 to 28 with 2 threads where cprof passed or was NOISE, 57 to 76 where the"
-echo "  host had the two vCPUs far apart and cprof added about 55 ns a call)"
+echo "  host was in a slow stretch and cprof added about 55 ns a call)"
 echo "  (cprof's block layout alone, bench/fwd_shim.c with the same 16-byte header in front, read"
 echo "  and cleared by free, nothing counted: $(x_ns xstep 2 layout) ns of CPU a call with 2 threads,"
 echo "  $(x_ns xstep 1 layout) with 1)"
 # The host's share: the same check on a shim whose only work is in
-# registers. In slow mode (README) multiplies in registers, in an ad-hoc
-# shim, got 4 to 6 times dearer with a second thread, as cprof's work did.
+# registers. With two threads, multiplies in registers (in an ad-hoc
+# shim) cost 4 to 6 times more in slow rounds than in fast ones, as
+# cprof's work did (README, "slow mode").
 echo "  the same check in the same rounds on work alone (bench/fwd_shim.c: 40 dependent multiplies"
 echo "  a call, no memory touched; where it fails too, the host makes any added work dearer):"
 paste <(x_rounds xstep 2 spin) <(x_rounds xstep 1 spin) | awk '{ print $1, 1.3 * $2 }' |

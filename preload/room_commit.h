@@ -5,7 +5,8 @@
  * here: sends it to the caller's fallback, if the thread is preempted
  * or takes a signal inside it, and so does a revoker's
  * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ). That is what lets
- * the revoker take a room back exactly (current.c, take_back_stale).
+ * the revoker take back exactly a room its owner did not give in time
+ * (current.c, collect_rooms).
  *
  * Why by hand: the lock cmpxchg it replaces drew half of the hooks'
  * perf samples on bench/memheavy; without it a call was 1.5 to 2.7 ns
