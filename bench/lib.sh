@@ -39,13 +39,15 @@ added_ns() {
 	awk -v t="$(median "$1")" -v p="$(median "$(reference "$1")")" \
 		-v n="$(ncalls_of "$(steps_of "$1")")" 'BEGIN { printf "%.2f", (t - p) * 1e9 / n }'
 }
-# slope_ns VARIANT: the same with each side's 1-step run subtracted first,
-# so per call means per call, not start-up spread over the calls.
+# slope_ns VARIANT [COLUMN]: the same with each side's 1-step run
+# subtracted first, so per call means per call, not start-up spread over
+# the calls; from the times' COLUMN (1, wall, by default; 2, CPU).
 slope_ns() {
-	local ref
+	local ref c=${2:-1}
 	ref=$(reference "$1")
-	awk -v t="$(median "$1")" -v t1="$(median "$1" one)" -v p="$(median "$ref")" \
-		-v p1="$(median "$ref" one)" -v n="$(ncalls_of "$(steps_of "$1")")" -v n1="$(ncalls_of 1)" \
+	awk -v t="$(median "$1" full "$c")" -v t1="$(median "$1" one "$c")" \
+		-v p="$(median "$ref" full "$c")" -v p1="$(median "$ref" one "$c")" \
+		-v n="$(ncalls_of "$(steps_of "$1")")" -v n1="$(ncalls_of 1)" \
 		'BEGIN { printf "%.2f", ((t - t1) - (p - p1)) * 1e9 / (n - n1) }'
 }
 

@@ -362,13 +362,7 @@ echo "  fp with 1 frame (no unwinding at all) $fp_one ns)"
 # runs subtracted): on a machine shared with other work the wall clock
 # also counts the time spent waiting for a core. heaptrack's includes its
 # recorder process.
-cpu_ns() {
-	local ref
-	ref=$(reference "$1")
-	awk -v t="$(median "$1" full 2)" -v t1="$(median "$1" one 2)" -v p="$(median "$ref" full 2)" \
-		-v p1="$(median "$ref" one 2)" -v n="$(ncalls_of "$(steps_of "$1")")" -v n1="$(ncalls_of 1)" \
-		'BEGIN { printf "%.2f", ((t - t1) - (p - p1)) * 1e9 / (n - n1) }'
-}
+cpu_ns() { slope_ns "$1" 2; }
 echo "  CPU ns a call: cprof $(cpu_ns cprof), libunwind $(cpu_ns cprof-libunwind), unwind floor $(cpu_ns unwind-floor),"
 echo "  heaptrack $(cpu_ns heaptrack), table $(cpu_ns cprof-table); fp build: cfi $(cpu_ns cprof+fp), fp 16 frames $(cpu_ns cprof+fp-unwind),"
 echo "  fp 1 frame $(cpu_ns cprof+fp-1frame); cct $(cpu_ns cprof+instr-cct), no stack $(cpu_ns cprof+instr-nostack);"
